@@ -1,0 +1,523 @@
+"""Reading, overriding, validating and writing scenario files.
+
+Validation collects every problem (YAML syntax, unknown keys, wrong types,
+out-of-range values, unknown or duplicate ids, years outside the horizon, ...)
+and raises them together in one :class:`~fabnet.errors.ScenarioError`, each
+with the file, line, column, field path and what to do.
+"""
+
+from __future__ import annotations
+
+import copy
+import io
+import types
+import typing
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.error import MarkedYAMLError
+
+from fabnet.errors import Problem, ScenarioError
+from fabnet.scenario.schema import Scenario
+from fabnet.scenario.validate import Issue, Loc, cross_check, did_you_mean
+
+_BUILTIN_PACKAGE = "fabnet.scenario.builtin"
+
+
+@dataclass
+class Source:
+    """Parsed YAML with what is needed to point at a line: the file name and the tree."""
+
+    name: str
+    data: dict[str, Any]
+    tree: Any = None
+    #: Paths changed by overrides, with the label to show for errors under them.
+    overridden: dict[Loc, str] = field(default_factory=dict)
+
+
+# Built-in scenarios --------------------------------------------------------------
+
+
+def builtin_names() -> list[str]:
+    """Names of the scenarios that ship with fabnet."""
+    root = resources.files(_BUILTIN_PACKAGE)
+    return sorted(p.name[:-5] for p in root.iterdir() if p.name.endswith(".yaml"))
+
+
+def builtin_text(name: str) -> str:
+    """The YAML text of a built-in scenario."""
+    return resources.files(_BUILTIN_PACKAGE).joinpath(f"{name}.yaml").read_text("utf-8")
+
+
+def resolve(ref: str | Path) -> tuple[str, str]:
+    """``(label, yaml_text)`` for a built-in scenario name or a file path."""
+    path = Path(ref)
+    if path.suffix in {".yaml", ".yml"} or path.exists():
+        try:
+            return str(ref), path.read_text("utf-8")
+        except FileNotFoundError:
+            raise ScenarioError(
+                Problem("file not found", "check the path", file=str(ref))
+            ) from None
+        except OSError as exc:
+            raise ScenarioError(Problem(f"cannot read: {exc.strerror}", file=str(ref))) from None
+    names = builtin_names()
+    if str(ref) in names:
+        return f"<builtin>/{ref}.yaml", builtin_text(str(ref))
+    raise ScenarioError(
+        Problem(
+            f"no scenario file or built-in scenario named '{ref}'",
+            did_you_mean(str(ref), names) + " (a file path must exist and end in .yaml)",
+        )
+    )
+
+
+# YAML ----------------------------------------------------------------------------
+
+
+def _yaml() -> YAML:
+    y = YAML(typ="rt")
+    y.allow_duplicate_keys = False
+    return y
+
+
+def _plain(node: Any) -> Any:
+    """Plain Python containers and scalars from a ruamel round-trip tree."""
+    if isinstance(node, Mapping):
+        return {_plain(k): _plain(v) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_plain(v) for v in node]
+    if isinstance(node, bool) or node is None:
+        return node
+    if isinstance(node, int):
+        return int(node)
+    if isinstance(node, float):
+        return float(node)
+    if isinstance(node, str):
+        return str(node)
+    return node
+
+
+def parse_yaml(text: str, name: str) -> Source:
+    """Parse scenario YAML; a syntax error becomes a :class:`ScenarioError` with its line."""
+    try:
+        tree = _yaml().load(text)
+    except MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        problem = (exc.problem or exc.context or "invalid YAML").strip()
+        raise ScenarioError(
+            Problem(
+                f"YAML syntax error: {problem}",
+                "fix the YAML syntax (indentation, ':' after keys, matching quotes)",
+                file=name,
+                line=mark.line + 1 if mark else None,
+                column=mark.column + 1 if mark else None,
+            ),
+            title="invalid scenario",
+        ) from None
+    if not isinstance(tree, Mapping):
+        raise ScenarioError(
+            Problem("the file must be a YAML mapping (key: value) at the top level", file=name),
+            title="invalid scenario",
+        )
+    return Source(name=name, data=_plain(tree), tree=tree)
+
+
+def _position(tree: Any, loc: Loc) -> tuple[int | None, int | None]:
+    """1-based (line, column) of the deepest part of ``loc`` present in the tree."""
+    line: int | None = None
+    col: int | None = None
+    node = tree
+    for part in loc:
+        if isinstance(node, CommentedMap) and part in node:
+            ln, cl = node.lc.key(part)
+            line, col = ln + 1, cl + 1
+            node = node[part]
+        elif isinstance(node, CommentedSeq) and isinstance(part, int) and 0 <= part < len(node):
+            ln, cl = node.lc.item(part)
+            line, col = ln + 1, cl + 1
+            node = node[part]
+        elif isinstance(node, CommentedMap) and str(part).isdigit() and int(part) in node:
+            ln, cl = node.lc.key(int(part))
+            line, col = ln + 1, cl + 1
+            node = node[int(part)]
+        else:
+            break
+    return line, col
+
+
+def _path_text(data: Any, loc: Loc) -> str:
+    """A readable field path; list items are named by their id where they have one."""
+    parts: list[str] = []
+    node = data
+    for part in loc:
+        if isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+            item = node[part]
+            if isinstance(item, Mapping) and isinstance(item.get("id"), str):
+                parts.append(item["id"])
+            elif parts:
+                parts[-1] += f"[{part}]"
+            else:
+                parts.append(f"[{part}]")
+            node = item
+        elif isinstance(node, Mapping) and part in node:
+            parts.append(str(part))
+            node = node[part]
+        elif isinstance(node, Mapping) and str(part).isdigit() and int(part) in node:
+            parts.append(str(part))
+            node = node[int(part)]
+        else:
+            parts.append(str(part))
+            node = None
+    return ".".join(parts)
+
+
+def _clean_loc(data: Any, loc: Sequence[str | int]) -> Loc:
+    """Drop pydantic's union-member tags from an error location."""
+    out: list[str | int] = []
+    node = data
+    for i, part in enumerate(loc):
+        if isinstance(node, Mapping):
+            key: Any = part
+            if key not in node and isinstance(part, str) and part.isdigit():
+                key = int(part)
+            if key in node:
+                out.append(key)
+                node = node[key]
+                continue
+            if i == len(loc) - 1:
+                out.append(part)
+            continue
+        if isinstance(node, list) and isinstance(part, int):
+            out.append(part)
+            node = node[part] if 0 <= part < len(node) else None
+            continue
+        if i == len(loc) - 1 and node is None:
+            out.append(part)
+    return tuple(out)
+
+
+# Field descriptions for hints -------------------------------------------------------
+
+
+def _model_at(model: type[BaseModel], loc: Loc) -> type[BaseModel] | None:
+    """The pydantic model class that holds the last key of ``loc``."""
+    current: Any = model
+    for part in loc[:-1]:
+        current = _unwrap(current)
+        if isinstance(current, type) and issubclass(current, BaseModel):
+            if not isinstance(part, str) or part not in current.model_fields:
+                return None
+            current = current.model_fields[part].annotation
+        else:
+            current = _element_type(current)
+    current = _unwrap(current)
+    if isinstance(current, type) and issubclass(current, BaseModel):
+        return current
+    return None
+
+
+def _unwrap(tp: Any) -> Any:
+    """Strip Optional / Annotated and step into list/dict element types."""
+    while True:
+        origin = typing.get_origin(tp)
+        if origin is typing.Annotated:
+            tp = typing.get_args(tp)[0]
+        elif origin in (typing.Union, types.UnionType):
+            args = [a for a in typing.get_args(tp) if a is not type(None)]
+            models = [a for a in args if isinstance(a, type) and issubclass(a, BaseModel)]
+            tp = models[0] if models else args[0]
+        else:
+            return tp
+
+
+def _element_type(tp: Any) -> Any:
+    origin = typing.get_origin(tp)
+    args = typing.get_args(tp)
+    if origin in (list, tuple) and args:
+        return args[0]
+    if origin is dict and len(args) == 2:
+        return args[1]
+    return tp
+
+
+def _issue_from_pydantic(err: Mapping[str, Any], data: Any) -> Issue:
+    loc = _clean_loc(data, err["loc"])
+    kind = err["type"]
+    msg = str(err["msg"])
+    if kind == "extra_forbidden":
+        model = _model_at(Scenario, loc)
+        allowed = set(model.model_fields) if model else set()
+        key = str(loc[-1]) if loc else "?"
+        return Issue(loc, f"unknown key '{key}'", did_you_mean(key, allowed) if allowed else "")
+    if kind == "missing":
+        model = _model_at(Scenario, loc)
+        name = str(loc[-1])
+        desc = ""
+        if model and name in model.model_fields:
+            desc = model.model_fields[name].description or ""
+        hint = f"add '{name}'" + (f": {desc.splitlines()[0]}" if desc else "")
+        return Issue(loc, f"missing required field '{name}'", hint)
+    if kind == "value_error":
+        return Issue(loc, msg.removeprefix("Value error, "), "")
+    value = err.get("input")
+    shown = repr(value) if not isinstance(value, Mapping | list) else type(value).__name__
+    hints = {
+        "greater_than_equal": "use a value at or above the lower bound",
+        "greater_than": "use a value above the lower bound",
+        "less_than_equal": "use a value at or below the upper bound",
+        "less_than": "use a value below the upper bound",
+        "string_pattern_mismatch": "ids use letters, digits, '_' and '-'; countries are ISO codes like KR",
+        "enum": "use one of the values listed",
+        "literal_error": "use one of the values listed",
+    }
+    hint = hints.get(kind, "")
+    if kind.endswith(("_type", "_parsing")):
+        hint = "check the value's type"
+    return Issue(loc, f"{msg} (got {shown})", hint)
+
+
+def _problems(issues: Iterable[Issue], src: Source) -> list[Problem]:
+    out: list[Problem] = []
+    for issue in issues:
+        label = None
+        for path, lab in src.overridden.items():
+            if issue.loc[: len(path)] == path:
+                label = lab
+                break
+        line, col = (None, None) if label else _position(src.tree, issue.loc)
+        out.append(
+            Problem(
+                issue.message,
+                issue.hint,
+                file=label or src.name,
+                line=line,
+                column=col,
+                field=_path_text(src.data, issue.loc) or None,
+            )
+        )
+    return out
+
+
+# Overrides ---------------------------------------------------------------------------
+
+
+def parse_assignment(text: str) -> tuple[str, Any]:
+    """``"a.b.c=value"`` → ``("a.b.c", parsed YAML value)``."""
+    if "=" not in text:
+        raise ScenarioError(
+            Problem(
+                f"override '{text}' has no '='",
+                "write PATH=VALUE, e.g. policies.max_vendor_share.nvidia=0.3",
+                file="--set",
+            )
+        )
+    path, _, value = text.partition("=")
+    try:
+        parsed = YAML(typ="safe").load(value) if value.strip() else ""
+    except MarkedYAMLError:
+        parsed = value
+    return path.strip(), parsed
+
+
+def apply_overrides(src: Source, assignments: Mapping[str, Any], label: str) -> Source:
+    """A copy of ``src`` with each ``path: value`` applied.
+
+    A path walks mappings by key and lists by item id (or index), e.g.
+    ``sites.tsmc-f18.capacity_wspm.2027`` or ``policies.max_vendor_share.nvidia``.
+    Missing mapping keys are created (the schema then rejects unknown ones).
+    """
+    data = copy.deepcopy(src.data)
+    overridden = dict(src.overridden)
+    problems: list[Problem] = []
+    for path, value in assignments.items():
+        parts = [p for p in str(path).split(".") if p]
+        where = f"{label} {path}"
+        if not parts:
+            problems.append(Problem("empty override path", file=where))
+            continue
+        node: Any = data
+        loc: list[str | int] = []
+        ok = True
+        for k, part in enumerate(parts):
+            last = k == len(parts) - 1
+            if isinstance(node, list):
+                idx = next(
+                    (
+                        i
+                        for i, item in enumerate(node)
+                        if isinstance(item, Mapping) and item.get("id") == part
+                    ),
+                    None,
+                )
+                if idx is None and part.isdigit() and int(part) < len(node):
+                    idx = int(part)
+                if idx is None:
+                    ids = [str(i.get("id")) for i in node if isinstance(i, Mapping)]
+                    problems.append(
+                        Problem(
+                            f"no item with id '{part}' under '{'.'.join(map(str, loc))}'",
+                            did_you_mean(part, ids),
+                            file=where,
+                        )
+                    )
+                    ok = False
+                    break
+                loc.append(idx)
+                if last:
+                    node[idx] = value
+                else:
+                    node = node[idx]
+            elif isinstance(node, dict):
+                key: Any = part
+                if part.isdigit() and (int(part) in node or all(isinstance(x, int) for x in node)):
+                    key = int(part)
+                loc.append(key)
+                if last:
+                    node[key] = value
+                else:
+                    if key not in node or node[key] is None:
+                        node[key] = {}
+                    node = node[key]
+            else:
+                problems.append(
+                    Problem(
+                        f"'{'.'.join(map(str, loc))}' is a value, not a section; cannot set '{part}'",
+                        "shorten the path",
+                        file=where,
+                    )
+                )
+                ok = False
+                break
+        if ok:
+            overridden[tuple(loc)] = where
+    if problems:
+        raise ScenarioError(problems, title="invalid override")
+    return Source(name=src.name, data=data, tree=src.tree, overridden=overridden)
+
+
+# Validation ----------------------------------------------------------------------------
+
+
+def validate_source(src: Source) -> Scenario:
+    """Validate parsed data: every schema and cross-reference problem, raised together."""
+    issues: list[Issue] = []
+    scenario: Scenario | None = None
+    try:
+        scenario = Scenario.model_validate(src.data)
+    except ValidationError as exc:
+        issues.extend(_issue_from_pydantic(e, src.data) for e in exc.errors())
+    issues.extend(cross_check(src.data))
+    if issues:
+        problems = sorted(_problems(issues, src), key=lambda p: (p.file or "", p.line or 0))
+        raise ScenarioError(problems, title=f"invalid scenario {src.name}")
+    assert scenario is not None
+    return scenario
+
+
+def _variant_assignments(src: Source, variant: str) -> dict[str, Any]:
+    variants = src.data.get("variants")
+    names = list(variants) if isinstance(variants, Mapping) else []
+    if variant not in names:
+        raise ScenarioError(
+            Problem(
+                f"scenario has no variant '{variant}'",
+                did_you_mean(variant, names),
+                file=src.name,
+                field="variants",
+            )
+        )
+    entry = variants[variant] if isinstance(variants, Mapping) else {}
+    sets = entry.get("set") if isinstance(entry, Mapping) else None
+    return dict(sets) if isinstance(sets, Mapping) else {}
+
+
+def variant_names(ref: str | Path) -> list[str]:
+    """Names of the variants a scenario defines."""
+    label, text = resolve(ref)
+    variants = parse_yaml(text, label).data.get("variants")
+    return list(variants) if isinstance(variants, Mapping) else []
+
+
+def load_scenario(
+    ref: str | Path,
+    variant: str | None = None,
+    overrides: Sequence[str] | Mapping[str, Any] | None = None,
+) -> Scenario:
+    """Load a built-in scenario or YAML file, apply a variant and ``--set`` overrides, validate.
+
+    The base scenario is validated first so that its problems point at its own lines.
+    """
+    label, text = resolve(ref)
+    src = parse_yaml(text, label)
+    if variant is None and not overrides:
+        return validate_source(src)
+    if variant is not None:
+        src = apply_overrides(src, _variant_assignments(src, variant), f"variant {variant}:")
+    if overrides:
+        pairs = (
+            dict(overrides)
+            if isinstance(overrides, Mapping)
+            else dict(parse_assignment(o) for o in overrides)
+        )
+        src = apply_overrides(src, pairs, "--set")
+    return validate_source(src)
+
+
+def validate_file(ref: str | Path) -> Scenario:
+    """Validate a scenario and every one of its variants; all problems raised together."""
+    label, text = resolve(ref)
+    src = parse_yaml(text, label)
+    problems: list[Problem] = []
+    scenario: Scenario | None = None
+    try:
+        scenario = validate_source(src)
+    except ScenarioError as exc:
+        problems.extend(exc.problems)
+    variants = src.data.get("variants")
+    if isinstance(variants, Mapping):
+        for name in variants:
+            try:
+                assignments = _variant_assignments(src, str(name))
+                validate_source(apply_overrides(src, assignments, f"variant {name}:"))
+            except ScenarioError as exc:
+                problems.extend(p for p in exc.problems if p not in problems)
+    if problems:
+        raise ScenarioError(problems, title=f"invalid scenario {label}")
+    assert scenario is not None
+    return scenario
+
+
+# Writing ---------------------------------------------------------------------------------
+
+
+def _yaml_ready(node: Any) -> Any:
+    if isinstance(node, Mapping):
+        return {_yaml_ready(k): _yaml_ready(v) for k, v in node.items()}
+    if isinstance(node, list | tuple):
+        return [_yaml_ready(v) for v in node]
+    if isinstance(node, str):
+        return str(node)
+    return node
+
+
+def dump_scenario(scenario: Scenario) -> str:
+    """The scenario as YAML text that loads back to an equal scenario."""
+    data = _yaml_ready(scenario.model_dump(mode="python", exclude_defaults=True))
+    y = YAML(typ="safe", pure=True)
+    y.default_flow_style = False
+    y.sort_base_mapping_type_on_output = False  # type: ignore[assignment]
+    buf = io.StringIO()
+    y.dump(data, buf)
+    return buf.getvalue()
+
+
+def scenario_from_text(text: str, name: str = "<text>") -> Scenario:
+    """Validate scenario YAML given as text."""
+    return validate_source(parse_yaml(text, name))

@@ -1,0 +1,523 @@
+"""The typed schema of a fabnet scenario: a supply network over a planning horizon.
+
+Every model is a frozen pydantic model that rejects unknown keys. Every quantity
+has its unit in its field name or description. Cross-references between
+entities (a site's owner, a product's process options, ...) are checked by
+:func:`fabnet.scenario.validate.cross_check`, which runs after this schema.
+
+Time series
+-----------
+A time series is written ``{year: value}``. The value given for a year is the
+value *during* that year (its average); it is placed at the middle of the year.
+Between given years values are interpolated linearly; before the first and after
+the last given year they are held constant. A planning period takes the value
+at its own middle. See :func:`series_at`.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated, Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+#: Identifier of an entity: letters, digits, ``_`` and ``-`` (no dots: dots separate
+#: the parts of an override path such as ``sites.tsmc-f18.status``).
+Id = Annotated[
+    str,
+    Field(
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9_\-]*$",
+        max_length=64,
+        description="identifier: letters, digits, '_' and '-'",
+    ),
+]
+#: ISO 3166-1 alpha-2 country code, e.g. ``TW``, ``KR``, ``US``.
+Country = Annotated[str, Field(pattern=r"^[A-Z]{2}$", description="ISO 3166-1 alpha-2 code")]
+NonNegative = Annotated[float, Field(ge=0.0, allow_inf_nan=False)]
+Positive = Annotated[float, Field(gt=0.0, allow_inf_nan=False)]
+Fraction = Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)]
+#: A yield: strictly positive, at most one.
+YieldFraction = Annotated[float, Field(gt=0.0, le=1.0, allow_inf_nan=False)]
+Year = Annotated[int, Field(ge=1950, le=2200)]
+
+#: ``{year: value}``; linear between years, constant outside (see module docstring).
+Series = dict[Year, float]
+NonNegativeSeries = dict[Year, NonNegative]
+PositiveSeries = dict[Year, Positive]
+FractionSeries = dict[Year, Fraction]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(
+        frozen=True, extra="forbid", use_attribute_docstrings=True, populate_by_name=False
+    )
+
+
+def _check_series_not_empty(value: dict[int, float] | None, name: str) -> None:
+    if value is not None and len(value) == 0:
+        raise ValueError(f"{name} needs at least one {{year: value}} entry")
+
+
+class Period(StrEnum):
+    """Length of one planning period."""
+
+    month = "month"
+    quarter = "quarter"
+    year = "year"
+
+    @property
+    def years(self) -> float:
+        """Length of the period in years."""
+        return {"month": 1.0 / 12.0, "quarter": 0.25, "year": 1.0}[self.value]
+
+    @property
+    def months(self) -> float:
+        """Length of the period in months."""
+        return {"month": 1.0, "quarter": 3.0, "year": 12.0}[self.value]
+
+
+class Horizon(_Model):
+    """The planning horizon: whole calendar years, cut into periods."""
+
+    first_year: Year
+    """First calendar year planned (periods start on 1 January of it)."""
+    last_year: Year
+    """Last calendar year planned (inclusive)."""
+    period: Period = Period.year
+    """Length of a planning period: month, quarter or year."""
+
+    @model_validator(mode="after")
+    def _order(self) -> Horizon:
+        if self.last_year < self.first_year:
+            raise ValueError("last_year must not be before first_year")
+        return self
+
+    @property
+    def years(self) -> list[int]:
+        """Calendar years of the horizon."""
+        return list(range(self.first_year, self.last_year + 1))
+
+
+class Role(StrEnum):
+    """What a company does in the network."""
+
+    designer = "designer"
+    foundry = "foundry"
+    memory = "memory"
+    packaging = "packaging"
+    gpu_vendor = "gpu_vendor"
+
+
+class Company(_Model):
+    """A company: a chip designer, foundry, memory maker, packaging house or GPU vendor."""
+
+    id: Id
+    name: str
+    roles: list[Role] = Field(min_length=1)
+    """What the company does; a site may only be owned by a foundry, memory or packaging company."""
+    country: Country
+    """Country of the headquarters."""
+
+
+class ProcessKind(StrEnum):
+    """What a process makes."""
+
+    logic = "logic"
+    hbm = "hbm"
+    packaging = "packaging"
+
+
+class YieldModel(StrEnum):
+    """Die-yield model (see :mod:`fabnet.economics`)."""
+
+    poisson = "poisson"
+    murphy = "murphy"
+    seeds = "seeds"
+    negative_binomial = "negative_binomial"
+
+
+class Process(_Model):
+    """A manufacturing process run by one company: a logic node, an HBM line or a packaging line.
+
+    Logic processes need ``wafer_price_usd`` and ``d0_per_cm2``; HBM processes need
+    ``generation``, ``good_stacks_per_wafer`` and ``stack_price_usd``; packaging
+    processes need ``price_usd_per_wafer`` and ``assembly_yield``.
+    """
+
+    id: Id
+    name: str = ""
+    kind: ProcessKind
+    owner: Id
+    """Company that runs this process (the owner of every site that makes it)."""
+    node_nm: float | None = Field(default=None, gt=0)
+    """Marketing node name in nanometres (information only)."""
+    wafer_diameter_mm: Positive = 300.0
+    """Wafer diameter, mm."""
+    edge_exclusion_mm: NonNegative = 3.0
+    """Unusable rim of the wafer, mm."""
+    scribe_mm: NonNegative = 0.0
+    """Scribe-line width added to each die edge, mm."""
+    reticle_limit_mm2: Positive = 858.0
+    """Largest die the lithography can print in one exposure, mm² (26 × 33 mm)."""
+    wafer_price_usd: PositiveSeries | None = None
+    """Logic: price of one processed wafer, USD per wafer, by year."""
+    d0_per_cm2: dict[Year, Annotated[float, Field(ge=0.0)]] | None = None
+    """Logic: defect density D0, defects per cm², by year."""
+    yield_model: YieldModel = YieldModel.negative_binomial
+    """Logic: die-yield model."""
+    yield_alpha: Positive = 3.0
+    """Logic: clustering parameter α of the negative-binomial model (dimensionless)."""
+    cycle_time_days: NonNegative = 90.0
+    """Time from wafer start to finished wafer (logic, HBM) or package (packaging), days."""
+    generation: str | None = None
+    """HBM: generation made, e.g. ``hbm3e``; products ask for a generation."""
+    good_stacks_per_wafer: Positive | None = None
+    """HBM: good stacks (8-high equivalent) per DRAM wafer, stacks per wafer."""
+    stack_price_usd: PositiveSeries | None = None
+    """HBM: price of one good stack, USD per stack, by year."""
+    price_usd_per_wafer: PositiveSeries | None = None
+    """Packaging: price of one interposer / packaging wafer, USD per wafer, by year."""
+    assembly_yield: YieldFraction = 1.0
+    """Packaging: share of assembled packages that work (1.0 for other kinds)."""
+
+    @model_validator(mode="after")
+    def _kind_fields(self) -> Process:
+        need: dict[ProcessKind, tuple[str, ...]] = {
+            ProcessKind.logic: ("wafer_price_usd", "d0_per_cm2"),
+            ProcessKind.hbm: ("generation", "good_stacks_per_wafer", "stack_price_usd"),
+            ProcessKind.packaging: ("price_usd_per_wafer",),
+        }
+        missing = [f for f in need[self.kind] if getattr(self, f) is None]
+        if missing:
+            raise ValueError(
+                f"a {self.kind.value} process needs {', '.join(missing)}; add "
+                + (" and ".join(missing))
+            )
+        for name in ("wafer_price_usd", "d0_per_cm2", "stack_price_usd", "price_usd_per_wafer"):
+            _check_series_not_empty(getattr(self, name), name)
+        return self
+
+
+class SiteStatus(StrEnum):
+    """Whether a site exists, is committed, or is an option the plan may take."""
+
+    existing = "existing"
+    planned = "planned"
+    candidate = "candidate"
+
+
+class Site(_Model):
+    """A fab, memory fab or packaging line at one place, with its capacity over time.
+
+    An existing or planned site has the capacity its ``capacity_wspm`` series gives.
+    A candidate site has none until the plan decides to build it; then it gives
+    ``capacity_wspm`` after ``build_years``, ramping up linearly over ``ramp_years``.
+    """
+
+    id: Id
+    name: str = ""
+    owner: Id
+    """Company that runs the site."""
+    country: Country
+    region: str = ""
+    """City or region, e.g. ``Pyeongtaek``."""
+    processes: list[Id] = Field(min_length=1)
+    """Processes the site can run; they share its capacity."""
+    capacity_wspm: NonNegativeSeries
+    """Wafer starts per month (300 mm equivalent) by year; for a candidate, its capacity when fully ramped."""
+    status: SiteStatus = SiteStatus.existing
+    purpose: Literal["production", "research"] = "production"
+    """Research fabs count for programmes but give no production capacity to plans."""
+    reservable_share: Fraction | None = None
+    """Largest share of the site's capacity the designer may reserve; the policy default when empty."""
+    wafer_price_factor: Positive = 1.0
+    """Multiplier on the process's wafer price at this site (e.g. 1.1 for a US-made premium)."""
+    capex_usd: NonNegative | None = None
+    """Candidate: capital cost of building the site, USD."""
+    build_years: NonNegative | None = None
+    """Candidate: time from the build decision to first output, years."""
+    ramp_years: NonNegative = 0.0
+    """Candidate: time from first output to full capacity (linear ramp), years."""
+    earliest_start_year: Year | None = None
+    """Candidate: first year in which construction may start."""
+    tags: list[Id] = Field(default_factory=list)
+    """Programmes the site belongs to (ids of ``programmes``)."""
+
+    @model_validator(mode="after")
+    def _candidate_fields(self) -> Site:
+        _check_series_not_empty(self.capacity_wspm, "capacity_wspm")
+        if self.status is SiteStatus.candidate:
+            missing = [f for f in ("capex_usd", "build_years") if getattr(self, f) is None]
+            if missing:
+                raise ValueError(
+                    f"a candidate site needs {' and '.join(missing)} (the cost and time to build it)"
+                )
+        return self
+
+
+class ProcessOption(_Model):
+    """A process a product can be made on, and what it costs to port the design to it."""
+
+    process: Id
+    porting_cost_usd: NonNegative = 0.0
+    """One-off cost (NRE: design port, masks, qualification) paid the first time this process is used, USD."""
+    available_from_year: Year | None = None
+    """First year wafers of this product may start on this process (tape-out done)."""
+
+
+class Product(_Model):
+    """A product the designer makes: an accelerator or a phone SoC, with its bill of materials."""
+
+    id: Id
+    name: str = ""
+    kind: Literal["accelerator", "soc"] = "accelerator"
+    designer: Id
+    """Company that designs and sells the product (its vendor for dependence shares)."""
+    die_area_mm2: Positive
+    """Logic silicon per unit, mm² (split evenly over ``chiplets`` dies)."""
+    chiplets: int = Field(default=1, ge=1)
+    """Number of equal logic dies the silicon is split into; each must fit the reticle."""
+    process_options: list[ProcessOption] = Field(min_length=1)
+    """Processes the product can be made on; the first listed is its native one."""
+    hbm_generation: str | None = None
+    """HBM generation the product needs (matches ``Process.generation``); empty for none."""
+    hbm_stacks: int = Field(default=0, ge=0)
+    """HBM stacks per unit."""
+    packaging_options: list[Id] = Field(default_factory=list)
+    """Packaging processes that can assemble it; empty means packaging is not constrained."""
+    packages_per_wafer: Positive | None = None
+    """Packages per packaging (interposer) wafer, packages per wafer."""
+    assembly_cost_usd: NonNegative = 0.0
+    """Test and assembly cost per unit outside the packaging line, USD per unit."""
+    pflops_bf16: NonNegative = 0.0
+    """Dense BF16 performance per unit, PFLOP/s."""
+    power_w: NonNegative = 0.0
+    """Power per unit in service, W."""
+    service_life_years: Positive = 5.0
+    """Years a unit stays in the fleet."""
+    lead_time_days: NonNegative = 60.0
+    """Time from finished wafers to a unit in service (packaging, test, deployment), days."""
+
+    @model_validator(mode="after")
+    def _bom(self) -> Product:
+        if self.hbm_stacks > 0 and not self.hbm_generation:
+            raise ValueError("hbm_stacks > 0 needs hbm_generation (e.g. hbm3e)")
+        if self.packaging_options and self.packages_per_wafer is None:
+            raise ValueError("packaging_options need packages_per_wafer")
+        return self
+
+
+class Offer(_Model):
+    """An incumbent accelerator one can buy (e.g. an Nvidia GPU)."""
+
+    id: Id
+    name: str = ""
+    vendor: Id
+    """Company that sells it."""
+    price_usd: PositiveSeries
+    """Price per unit, USD, by year."""
+    pflops_bf16: Positive
+    """Dense BF16 performance per unit, PFLOP/s."""
+    power_w: NonNegative = 0.0
+    """Power per unit in service, W."""
+    hbm_stacks: int = Field(default=0, ge=0)
+    """HBM stacks per unit (information only)."""
+    available_from_year: Year | None = None
+    available_to_year: Year | None = None
+    max_units_per_year: NonNegativeSeries | None = None
+    """Largest number of units the buyer can get per year (allocation); unlimited when empty."""
+    service_life_years: Positive = 5.0
+    lead_time_days: NonNegative = 180.0
+    """Time from order to the unit in service, days."""
+    country: Country | None = None
+    """Where its logic dies are made (information for dependence reports)."""
+
+    @model_validator(mode="after")
+    def _years(self) -> Offer:
+        _check_series_not_empty(self.price_usd, "price_usd")
+        if (
+            self.available_from_year is not None
+            and self.available_to_year is not None
+            and self.available_to_year < self.available_from_year
+        ):
+            raise ValueError("available_to_year is before available_from_year")
+        return self
+
+
+class ComputeDemand(_Model):
+    """Installed compute the designer needs in service, by year."""
+
+    id: Id
+    installed_pflops: NonNegativeSeries
+    """Dense BF16 PFLOP/s that must be in service, by year."""
+    unmet_penalty_usd_per_pflops_year: Positive = 1.0e7
+    """Penalty on each PFLOP/s short of demand for one year, USD (so a plan always exists)."""
+
+    @model_validator(mode="after")
+    def _nonempty(self) -> ComputeDemand:
+        _check_series_not_empty(self.installed_pflops, "installed_pflops")
+        return self
+
+
+class UnitDemand(_Model):
+    """Units of one product needed per year (e.g. a phone SoC)."""
+
+    id: Id
+    product: Id
+    units_per_year: NonNegativeSeries
+    """Units delivered per year, units per year."""
+    unmet_penalty_usd_per_unit: Positive = 1000.0
+    """Penalty on each unit not delivered, USD per unit."""
+
+    @model_validator(mode="after")
+    def _nonempty(self) -> UnitDemand:
+        _check_series_not_empty(self.units_per_year, "units_per_year")
+        return self
+
+
+class Demand(_Model):
+    """What the plan must deliver."""
+
+    compute: list[ComputeDemand] = Field(default_factory=list)
+    units: list[UnitDemand] = Field(default_factory=list)
+
+
+#: A share cap: one number for every year, or ``{year: share}``.
+ShareCap = Fraction | FractionSeries
+
+
+class Policies(_Model):
+    """Constraints the user can switch on. An empty field means the policy is off."""
+
+    max_vendor_share: dict[Id, ShareCap] = Field(default_factory=dict)
+    """Largest share of new compute (PFLOP/s added per year) from one vendor, by vendor id."""
+    max_country_share: dict[Country, ShareCap] = Field(default_factory=dict)
+    """Largest share of the designer's logic wafers made in one country, by country code."""
+    capex_budget_usd_per_year: NonNegativeSeries | None = None
+    """Largest capital spending on new sites per year, USD per year."""
+    default_reservable_share: Fraction = 1.0
+    """Share of a foundry site's capacity the designer may reserve when the site sets none."""
+    allow_multi_sourcing: bool = True
+    """When false, each product is made on one process only (no second source)."""
+
+
+class Programme(_Model):
+    """A named group of sites, e.g. a national fab-cluster plan."""
+
+    id: Id
+    name: str
+    country: Country | None = None
+    description: str = ""
+    total_investment_usd: NonNegative | None = None
+    """Announced total investment, USD (information)."""
+    new_production_fabs: int | None = Field(default=None, ge=0)
+    new_research_fabs: int | None = Field(default=None, ge=0)
+    existing_fabs: int | None = Field(default=None, ge=0)
+    target_year: Year | None = None
+
+
+class Variant(_Model):
+    """A named change to the base scenario: override paths and their new values."""
+
+    description: str = ""
+    set: dict[str, object] = Field(default_factory=dict)
+    """Override paths (``policies.max_vendor_share.nvidia``, ``sites.<id>.status``) and values."""
+
+
+class Scenario(_Model):
+    """A supply network over a planning horizon: the input of every fabnet analysis."""
+
+    name: Id
+    description: str = ""
+    horizon: Horizon
+    discount_rate: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.08
+    """Yearly discount rate for present values (0.08 = 8 % per year)."""
+    currency: Literal["USD"] = "USD"
+    electricity_usd_per_kwh: NonNegativeSeries = Field(default_factory=lambda: {2024: 0.08})
+    """Price of electricity for accelerators in service, USD per kWh, by year."""
+    pue: Annotated[float, Field(ge=1.0, le=3.0)] = 1.3
+    """Power usage effectiveness of the data centres (facility power / IT power)."""
+    designer: Id
+    """The company whose plan this is (a company with the designer role)."""
+    companies: list[Company] = Field(min_length=1)
+    processes: list[Process] = Field(default_factory=list)
+    sites: list[Site] = Field(default_factory=list)
+    products: list[Product] = Field(default_factory=list)
+    offers: list[Offer] = Field(default_factory=list)
+    demand: Demand = Field(default_factory=Demand)
+    policies: Policies = Field(default_factory=Policies)
+    programmes: list[Programme] = Field(default_factory=list)
+    variants: dict[Id, Variant] = Field(default_factory=dict)
+
+    @field_validator("electricity_usd_per_kwh")
+    @classmethod
+    def _nonempty(cls, v: dict[int, float]) -> dict[int, float]:
+        _check_series_not_empty(v, "electricity_usd_per_kwh")
+        return v
+
+    # Lookups -----------------------------------------------------------------
+    def company(self, id_: str) -> Company:
+        """The company with this id."""
+        return next(c for c in self.companies if c.id == id_)
+
+    def process(self, id_: str) -> Process:
+        """The process with this id."""
+        return next(p for p in self.processes if p.id == id_)
+
+    def site(self, id_: str) -> Site:
+        """The site with this id."""
+        return next(s for s in self.sites if s.id == id_)
+
+    def product(self, id_: str) -> Product:
+        """The product with this id."""
+        return next(p for p in self.products if p.id == id_)
+
+    def offer(self, id_: str) -> Offer:
+        """The offer with this id."""
+        return next(o for o in self.offers if o.id == id_)
+
+
+# Time series ------------------------------------------------------------------
+
+
+def series_at(series: dict[int, float], years: float | np.ndarray | list[float]) -> np.ndarray:
+    """Values of a ``{year: value}`` series at fractional calendar times.
+
+    ``years`` are calendar times in years (``2025.5`` is the middle of 2025). A value
+    given for year Y sits at Y + 0.5; values between are linear, values outside the
+    given years are held constant (the first or last value).
+    """
+    t = np.atleast_1d(np.asarray(years, dtype=float))
+    keys = np.array(sorted(series), dtype=float)
+    vals = np.array([series[int(k)] for k in keys], dtype=float)
+    out: np.ndarray = np.interp(t, keys + 0.5, vals)
+    return out
+
+
+def share_cap_series(cap: float | dict[int, float]) -> dict[int, float]:
+    """A share cap written as one number, as a ``{year: share}`` series."""
+    if isinstance(cap, dict):
+        return cap
+    return {2000: float(cap)}
+
+
+def period_midpoints(horizon: Horizon, period: Period | None = None) -> np.ndarray:
+    """Calendar time (years) of the middle of each planning period."""
+    p = period or horizon.period
+    n = round((horizon.last_year - horizon.first_year + 1) / p.years)
+    return horizon.first_year + (np.arange(n) + 0.5) * p.years
+
+
+def period_labels(horizon: Horizon, period: Period | None = None) -> list[str]:
+    """Labels of the planning periods: ``2025``, ``2025Q1`` or ``2025-01``."""
+    p = period or horizon.period
+    labels: list[str] = []
+    for year in horizon.years:
+        if p is Period.year:
+            labels.append(str(year))
+        elif p is Period.quarter:
+            labels.extend(f"{year}Q{q}" for q in range(1, 5))
+        else:
+            labels.extend(f"{year}-{m:02d}" for m in range(1, 13))
+    return labels

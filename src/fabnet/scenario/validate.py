@@ -1,0 +1,304 @@
+"""Cross-reference checks of a scenario, on its raw (parsed YAML) data.
+
+The pydantic schema checks each field on its own; these checks look across
+entities: unknown and duplicate ids, a site making a process its owner does not
+run, years outside the horizon, dies above the reticle limit, and so on. They
+run on the raw data, not on the validated model, so that they can be reported
+together with the schema's own errors in one pass, even when some entity is
+malformed.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from fabnet.scenario.schema import Process
+
+Loc = tuple[str | int, ...]
+
+_SITE_ROLES = {"foundry", "memory", "packaging"}
+
+
+@dataclass(frozen=True)
+class Issue:
+    """A cross-reference problem at a location in the raw data."""
+
+    loc: Loc
+    message: str
+    hint: str = ""
+
+
+def did_you_mean(word: str, choices: Sequence[str] | set[str]) -> str:
+    """`` — did you mean 'x'?`` style hint text, or a list of the choices."""
+    options = sorted(str(c) for c in choices)
+    close = difflib.get_close_matches(str(word), options, n=1, cutoff=0.6)
+    if close:
+        return f"did you mean '{close[0]}'?"
+    if not options:
+        return "none are defined"
+    shown = ", ".join(options[:12]) + (", ..." if len(options) > 12 else "")
+    return f"known: {shown}"
+
+
+def _items(raw: Mapping[str, Any], key: str) -> list[tuple[int, Mapping[str, Any]]]:
+    value = raw.get(key)
+    if not isinstance(value, list):
+        return []
+    return [(i, item) for i, item in enumerate(value) if isinstance(item, Mapping)]
+
+
+def _ids(raw: Mapping[str, Any], key: str) -> dict[str, Mapping[str, Any]]:
+    return {
+        str(item["id"]): item
+        for _, item in _items(raw, key)
+        if isinstance(item.get("id"), str | int)
+    }
+
+
+def _num(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value)
+
+
+def cross_check(raw: Mapping[str, Any]) -> list[Issue]:
+    """Every cross-reference problem of a raw scenario (empty when there is none)."""
+    return list(_checks(raw))
+
+
+def _checks(raw: Mapping[str, Any]) -> Iterator[Issue]:
+    sections = ("companies", "processes", "sites", "products", "offers", "programmes")
+    for section in sections:
+        seen: dict[str, int] = {}
+        for i, item in _items(raw, section):
+            id_ = item.get("id")
+            if not isinstance(id_, str):
+                continue
+            if id_ in seen:
+                yield Issue(
+                    (section, i, "id"),
+                    f"duplicate id '{id_}' (also item {seen[id_] + 1} of {section})",
+                    "give each entry its own id",
+                )
+            else:
+                seen[id_] = i
+    for sub in ("compute", "units"):
+        demand = raw.get("demand")
+        if isinstance(demand, Mapping):
+            seen = {}
+            for i, item in _items(demand, sub):
+                id_ = item.get("id")
+                if isinstance(id_, str):
+                    if id_ in seen:
+                        yield Issue(
+                            ("demand", sub, i, "id"),
+                            f"duplicate id '{id_}'",
+                            "give each entry its own id",
+                        )
+                    seen[id_] = i
+
+    companies = _ids(raw, "companies")
+    processes = _ids(raw, "processes")
+    programmes = _ids(raw, "programmes")
+    products = _ids(raw, "products")
+
+    def ref(loc: Loc, value: Any, known: Mapping[str, Any], what: str) -> Iterator[Issue]:
+        if isinstance(value, str) and value not in known:
+            yield Issue(loc, f"unknown {what} '{value}'", did_you_mean(value, set(known)))
+
+    def roles(company: Mapping[str, Any]) -> set[str]:
+        value = company.get("roles")
+        return {str(r) for r in value} if isinstance(value, list) else set()
+
+    designer = raw.get("designer")
+    yield from ref(("designer",), designer, companies, "company")
+    if (
+        isinstance(designer, str)
+        and designer in companies
+        and "designer" not in roles(companies[designer])
+    ):
+        yield Issue(
+            ("designer",),
+            f"company '{designer}' does not have the designer role",
+            f"add 'designer' to the roles of company '{designer}'",
+        )
+
+    horizon = raw.get("horizon")
+    first = last = None
+    if isinstance(horizon, Mapping):
+        f, la = horizon.get("first_year"), horizon.get("last_year")
+        if isinstance(f, int) and isinstance(la, int) and f <= la:
+            first, last = f, la
+
+    def years_in_horizon(loc: Loc, value: Any) -> Iterator[Issue]:
+        if first is None or last is None:
+            return
+        if isinstance(value, Mapping):
+            for year in value:
+                if isinstance(year, int) and not first <= year <= last:
+                    yield Issue(
+                        (*loc, year),
+                        f"year {year} is outside the horizon {first}-{last}",
+                        "drop it or widen horizon.first_year / horizon.last_year",
+                    )
+        elif isinstance(value, int) and not isinstance(value, bool) and not first <= value <= last:
+            yield Issue(
+                loc,
+                f"year {value} is outside the horizon {first}-{last}",
+                "use a year inside the horizon or widen it",
+            )
+
+    yield from years_in_horizon(("electricity_usd_per_kwh",), raw.get("electricity_usd_per_kwh"))
+
+    for i, proc in _items(raw, "processes"):
+        yield from ref(("processes", i, "owner"), proc.get("owner"), companies, "company")
+        for key in ("wafer_price_usd", "d0_per_cm2", "stack_price_usd", "price_usd_per_wafer"):
+            yield from years_in_horizon(("processes", i, key), proc.get(key))
+
+    for i, site in _items(raw, "sites"):
+        owner = site.get("owner")
+        yield from ref(("sites", i, "owner"), owner, companies, "company")
+        if (
+            isinstance(owner, str)
+            and owner in companies
+            and not roles(companies[owner]) & (_SITE_ROLES)
+        ):
+            yield Issue(
+                ("sites", i, "owner"),
+                f"company '{owner}' owns a site but is not a foundry, memory or packaging company",
+                f"add a role (foundry, memory or packaging) to company '{owner}'",
+            )
+        procs = site.get("processes")
+        if isinstance(procs, list):
+            for j, pid in enumerate(procs):
+                if isinstance(pid, str) and pid not in processes:
+                    yield Issue(
+                        ("sites", i, "processes", j),
+                        f"unknown process '{pid}'",
+                        did_you_mean(pid, set(processes)),
+                    )
+                elif isinstance(pid, str) and isinstance(owner, str):
+                    p_owner = processes[pid].get("owner")
+                    if isinstance(p_owner, str) and p_owner != owner:
+                        yield Issue(
+                            ("sites", i, "processes", j),
+                            f"site owned by '{owner}' makes process '{pid}', which '{p_owner}' runs",
+                            f"give the site to '{p_owner}' or use a process of '{owner}'",
+                        )
+        yield from years_in_horizon(("sites", i, "capacity_wspm"), site.get("capacity_wspm"))
+        yield from years_in_horizon(
+            ("sites", i, "earliest_start_year"), site.get("earliest_start_year")
+        )
+        tags = site.get("tags")
+        if isinstance(tags, list):
+            for j, tag in enumerate(tags):
+                yield from ref(("sites", i, "tags", j), tag, programmes, "programme")
+
+    hbm_generations = {
+        str(p.get("generation")) for p in processes.values() if p.get("kind") == "hbm"
+    }
+    default_reticle = float(Process.model_fields["reticle_limit_mm2"].default)
+    for i, prod in _items(raw, "products"):
+        yield from ref(("products", i, "designer"), prod.get("designer"), companies, "company")
+        area = _num(prod.get("die_area_mm2"))
+        chiplets = prod.get("chiplets", 1)
+        n_dies = chiplets if isinstance(chiplets, int) and chiplets >= 1 else 1
+        options = prod.get("process_options")
+        if isinstance(options, list):
+            for j, opt in enumerate(options):
+                if not isinstance(opt, Mapping):
+                    continue
+                pid = opt.get("process")
+                if isinstance(pid, str) and pid not in processes:
+                    yield Issue(
+                        ("products", i, "process_options", j, "process"),
+                        f"unknown process '{pid}'",
+                        did_you_mean(pid, set(processes)),
+                    )
+                    continue
+                if not isinstance(pid, str):
+                    continue
+                proc = processes[pid]
+                if proc.get("kind") != "logic":
+                    yield Issue(
+                        ("products", i, "process_options", j, "process"),
+                        f"process '{pid}' is not a logic process",
+                        "list logic processes here; HBM and packaging have their own fields",
+                    )
+                reticle = _num(proc.get("reticle_limit_mm2")) or default_reticle
+                if area is not None and area / n_dies > reticle:
+                    need = int(-(-area // reticle))
+                    yield Issue(
+                        ("products", i, "die_area_mm2"),
+                        f"a die of {area / n_dies:g} mm² is above the reticle limit of "
+                        f"{reticle:g} mm² of process '{pid}'",
+                        f"declare a chiplet design: set chiplets: {need} (or more)",
+                    )
+                yield from years_in_horizon(
+                    ("products", i, "process_options", j, "available_from_year"),
+                    opt.get("available_from_year"),
+                )
+        gen = prod.get("hbm_generation")
+        if isinstance(gen, str) and gen not in hbm_generations:
+            yield Issue(
+                ("products", i, "hbm_generation"),
+                f"no HBM process makes generation '{gen}'",
+                did_you_mean(gen, hbm_generations),
+            )
+        packs = prod.get("packaging_options")
+        if isinstance(packs, list):
+            for j, pid in enumerate(packs):
+                if isinstance(pid, str) and pid not in processes:
+                    yield Issue(
+                        ("products", i, "packaging_options", j),
+                        f"unknown process '{pid}'",
+                        did_you_mean(pid, set(processes)),
+                    )
+                elif isinstance(pid, str) and processes[pid].get("kind") != "packaging":
+                    yield Issue(
+                        ("products", i, "packaging_options", j),
+                        f"process '{pid}' is not a packaging process",
+                        "list packaging processes here",
+                    )
+
+    for i, offer in _items(raw, "offers"):
+        yield from ref(("offers", i, "vendor"), offer.get("vendor"), companies, "company")
+        yield from years_in_horizon(("offers", i, "price_usd"), offer.get("price_usd"))
+        yield from years_in_horizon(
+            ("offers", i, "max_units_per_year"), offer.get("max_units_per_year")
+        )
+
+    demand = raw.get("demand")
+    if isinstance(demand, Mapping):
+        for i, item in _items(demand, "compute"):
+            yield from years_in_horizon(
+                ("demand", "compute", i, "installed_pflops"), item.get("installed_pflops")
+            )
+        for i, item in _items(demand, "units"):
+            yield from ref(
+                ("demand", "units", i, "product"), item.get("product"), products, "product"
+            )
+            yield from years_in_horizon(
+                ("demand", "units", i, "units_per_year"), item.get("units_per_year")
+            )
+
+    policies = raw.get("policies")
+    if isinstance(policies, Mapping):
+        vendors = {
+            str(o.get("vendor")) for _, o in _items(raw, "offers") if o.get("vendor") is not None
+        } | {str(p.get("designer")) for p in products.values() if p.get("designer") is not None}
+        caps = policies.get("max_vendor_share")
+        if isinstance(caps, Mapping):
+            for vendor in caps:
+                if vendor not in vendors:
+                    yield Issue(
+                        ("policies", "max_vendor_share", vendor),
+                        f"no product or offer comes from vendor '{vendor}'",
+                        did_you_mean(str(vendor), vendors),
+                    )
+        yield from years_in_horizon(
+            ("policies", "capex_budget_usd_per_year"), policies.get("capex_budget_usd_per_year")
+        )
