@@ -582,8 +582,8 @@ def load_smt2020(path: str | Path) -> FabModel:
                 )
                 continue
             if (
-                rtype == "stngrp"
-                and rname not in groups
+                (rtype == "stngrp"
+                and rname not in groups)
                 or (rtype == "stnfam" and rname not in fams)
             ):
                 probs.add(f"unknown {rtype} {rname!r}", r.file, r.line, r.col("RESNAME"), "RESNAME")
