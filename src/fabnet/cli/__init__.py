@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fabnet.cli.app import app, main
 from fabnet.cli import fab as _fab  # noqa: F401
+from fabnet.cli.app import app, main
 
 __all__ = ["app", "main"]
