@@ -5,9 +5,9 @@ from __future__ import annotations
 import sys
 import traceback
 
-import click
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from fabnet import __version__
 from fabnet.errors import FabnetError
@@ -47,16 +47,12 @@ def main(argv: list[str] | None = None) -> None:
     args = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args
     try:
-        rv = app(args=args, prog_name="fabnet", standalone_mode=False)
+        app(args=args, prog_name="fabnet")
     except FabnetError as exc:
         if debug:
             traceback.print_exc()
-        err.print(f"[bold red]error:[/] {exc.format()}", markup=True, soft_wrap=True)
+        err.print(f"[bold red]error:[/] {escape(exc.format())}", markup=True, soft_wrap=True)
         sys.exit(2)
-    except click.exceptions.Abort:
-        err.print("aborted")
+    except KeyboardInterrupt:
+        err.print("interrupted")
         sys.exit(130)
-    except click.exceptions.ClickException as exc:
-        exc.show()
-        sys.exit(exc.exit_code)
-    sys.exit(rv if isinstance(rv, int) else 0)

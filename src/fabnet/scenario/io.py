@@ -265,7 +265,8 @@ def _issue_from_pydantic(err: Mapping[str, Any], data: Any) -> Issue:
         hint = f"add '{name}'" + (f": {desc.splitlines()[0]}" if desc else "")
         return Issue(loc, f"missing required field '{name}'", hint)
     if kind == "value_error":
-        return Issue(loc, msg.removeprefix("Value error, "), "")
+        text, _, hint = msg.removeprefix("Value error, ").partition(" — ")
+        return Issue(loc, text, hint)
     value = err.get("input")
     shown = repr(value) if not isinstance(value, Mapping | list) else type(value).__name__
     hints = {

@@ -56,7 +56,9 @@ class _Model(BaseModel):
 
 def _check_series_not_empty(value: dict[int, float] | None, name: str) -> None:
     if value is not None and len(value) == 0:
-        raise ValueError(f"{name} needs at least one {{year: value}} entry")
+        raise ValueError(
+            f"{name} needs at least one {{year: value}} entry — add one, e.g. {{2025: ...}}"
+        )
 
 
 class Period(StrEnum):
@@ -90,7 +92,7 @@ class Horizon(_Model):
     @model_validator(mode="after")
     def _order(self) -> Horizon:
         if self.last_year < self.first_year:
-            raise ValueError("last_year must not be before first_year")
+            raise ValueError("last_year must not be before first_year — swap the two years")
         return self
 
     @property
@@ -191,7 +193,7 @@ class Process(_Model):
         missing = [f for f in need[self.kind] if getattr(self, f) is None]
         if missing:
             raise ValueError(
-                f"a {self.kind.value} process needs {', '.join(missing)}; add "
+                f"a {self.kind.value} process needs {', '.join(missing)} — add "
                 + (" and ".join(missing))
             )
         for name in ("wafer_price_usd", "d0_per_cm2", "stack_price_usd", "price_usd_per_wafer"):
@@ -251,7 +253,8 @@ class Site(_Model):
             missing = [f for f in ("capex_usd", "build_years") if getattr(self, f) is None]
             if missing:
                 raise ValueError(
-                    f"a candidate site needs {' and '.join(missing)} (the cost and time to build it)"
+                    f"a candidate site needs {' and '.join(missing)} — add the cost (USD) and "
+                    "time to build it (years), or make the site existing or planned"
                 )
         return self
 
@@ -302,9 +305,13 @@ class Product(_Model):
     @model_validator(mode="after")
     def _bom(self) -> Product:
         if self.hbm_stacks > 0 and not self.hbm_generation:
-            raise ValueError("hbm_stacks > 0 needs hbm_generation (e.g. hbm3e)")
+            raise ValueError(
+                "hbm_stacks > 0 needs hbm_generation — set it, e.g. hbm_generation: hbm3e"
+            )
         if self.packaging_options and self.packages_per_wafer is None:
-            raise ValueError("packaging_options need packages_per_wafer")
+            raise ValueError(
+                "packaging_options need packages_per_wafer — set packages per packaging wafer"
+            )
         return self
 
 
@@ -341,7 +348,9 @@ class Offer(_Model):
             and self.available_to_year is not None
             and self.available_to_year < self.available_from_year
         ):
-            raise ValueError("available_to_year is before available_from_year")
+            raise ValueError(
+                "available_to_year is before available_from_year — swap or fix the years"
+            )
         return self
 
 
