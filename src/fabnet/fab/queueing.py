@@ -27,16 +27,16 @@ re-entrant routes, solved station by station with the QNA linking equations.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
 if TYPE_CHECKING:
-    from fabnet.fab.model import FabModel
+    from fabnet.fab.model import Dist, FabModel, Route, Step, ToolFamily
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -237,10 +237,11 @@ class QueueVisit:
 
     ``share``: expected number of times a lot performs the step (sampling share, plus
     expected rework repeats). ``job_min`` / ``job_var_min2``: mean and variance of the
-    tool occupancy per job (a lot, or a batch of ``batch_lots`` lots), load/unload and
-    expected setup included. ``flow_min``: the lot's own time at the tool once started
-    (differs from ``job_min`` on cascading tools). ``transport_min``: expected transport
-    into the step. ``batch_min_lots``: smallest batch that may start.
+    tool occupancy per job (a lot, or a batch of ``batch_min_lots``..``batch_lots``
+    lots), load/unload and expected setup ``setup_min`` included. ``flow_min``: the
+    lot's own time at the tool once started, expected setup included (differs from
+    ``job_min`` on cascading tools); ``raw_min`` the same without setup (raw process
+    time). ``transport_min``: expected transport into the step (already × share).
     """
 
     product: str
@@ -250,7 +251,9 @@ class QueueVisit:
     job_min: float
     job_var_min2: float
     flow_min: float
-    wafers_per_job: float
+    raw_min: float
+    wafers_per_lot: float = 25.0
+    setup_min: float = 0.0
     batch_lots: float = 1.0
     batch_min_lots: float = 1.0
     transport_min: float = 0.0
@@ -276,10 +279,13 @@ class QueueNetwork:
 class NetworkSolution:
     """The G/G/m prediction at one load.
 
-    ``stations``: DataFrame with columns ``station``, ``tools``, ``utilization_pct``
-    (of available time), ``te_min``, ``ca2``, ``ce2``, ``wait_min``.
-    ``products``: DataFrame with ``product``, ``cycle_time_days``, ``raw_process_time_days``,
-    ``x_factor``.
+    ``stations``: DataFrame with columns ``station``, ``tools``, ``load_pct`` (capacity
+    in use: ``ra·te/m``, outages and count PMs included — what drives the queue),
+    ``utilization_pct`` (busy incl. setups, load and unload, as a share of the time not
+    down and not in PM: the reference KPI's definition), ``setup_pct`` (of calendar time),
+    ``batch_lots`` (effective batch size), ``te_min``, ``ca2``, ``ce2`` (per job),
+    ``wait_min`` (mean time in queue). ``products``: DataFrame with ``product``,
+    ``cycle_time_days``, ``raw_process_time_days``, ``x_factor``.
     """
 
     load: float
@@ -287,32 +293,52 @@ class NetworkSolution:
     products: pd.DataFrame
 
 
-def _station_stats(
-    net: QueueNetwork, load: float
-) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray, FloatArray, FloatArray]:
-    """Per station: job arrival rate, lot arrival rate, te, ce², u, and per visit lot rate."""
+@dataclass
+class _Stats:
+    job_rate: FloatArray
+    lot_rate: FloatArray
+    te: FloatArray
+    ce2: FloatArray
+    load: FloatArray  # capacity in use, share
+    busy: FloatArray  # busy share of calendar time (setup, load, process, unload)
+    count_pm: FloatArray  # count-PM share of calendar time
+    setup: FloatArray  # setup share of calendar time
+    k_v: FloatArray  # effective batch size per visit (lots)
+    lot_rate_v: FloatArray
+
+
+def _station_stats(net: QueueNetwork, load: float, pi: FloatArray) -> _Stats:
+    """Station rates, effective process times and loads when batch stations start a batch
+    of ``min + (max − min)·pi`` lots (``pi`` per station)."""
     ns = len(net.stations)
     lot_rate_v = np.array(
         [net.release_lots_per_min[v.product] * load * v.share for v in net.visits], dtype=float
     )
-    k_v = np.array([v.batch_lots for v in net.visits], dtype=float)
-    job_rate_v = lot_rate_v / k_v
     st_v = np.array([v.station for v in net.visits], dtype=int)
+    kmin = np.array([v.batch_min_lots for v in net.visits], dtype=float)
+    kmax = np.array([v.batch_lots for v in net.visits], dtype=float)
+    k_v = kmin + (kmax - kmin) * pi[st_v]
+    job_rate_v = lot_rate_v / k_v
     t_v = np.array([v.job_min for v in net.visits], dtype=float)
     var_v = np.array([v.job_var_min2 for v in net.visits], dtype=float)
-    w_v = np.array([v.wafers_per_job for v in net.visits], dtype=float)
+    su_v = np.array([v.setup_min for v in net.visits], dtype=float)
+    w_v = np.array([v.wafers_per_lot for v in net.visits], dtype=float) * k_v
 
-    job_rate = np.bincount(st_v, weights=job_rate_v, minlength=ns)
-    lot_rate = np.bincount(st_v, weights=lot_rate_v, minlength=ns)
+    def per_station(weights: FloatArray) -> FloatArray:
+        return _f(np.bincount(st_v, weights=weights, minlength=ns))
+
+    job_rate = per_station(job_rate_v)
+    lot_rate = per_station(lot_rate_v)
     safe = np.where(job_rate > 0, job_rate, 1.0)
-    t0 = np.bincount(st_v, weights=job_rate_v * t_v, minlength=ns) / safe
-    second = np.bincount(st_v, weights=job_rate_v * (var_v + t_v**2), minlength=ns) / safe
+    t0 = per_station(job_rate_v * t_v) / safe
+    second = per_station(job_rate_v * (var_v + t_v**2)) / safe
     var0 = np.maximum(second - t0**2, 0.0)
-    wafers = np.bincount(st_v, weights=job_rate_v * w_v, minlength=ns) / safe
+    wafers = per_station(job_rate_v * w_v) / safe
+    m = np.array([max(s.tools, 1) for s in net.stations], dtype=float)
 
     te = np.zeros(ns)
     ce2 = np.ones(ns)
-    util = np.zeros(ns)
+    count_pm = np.zeros(ns)
     for j, s in enumerate(net.stations):
         if job_rate[j] <= 0 or t0[j] <= 0:
             continue
@@ -321,14 +347,57 @@ def _station_stats(
         tpm, varpm = nonpreemptive_outage(
             t0[j], var0[j], s.count_pm_min, s.count_pm_scv * s.count_pm_min**2, ns_jobs
         )
+        count_pm[j] = job_rate[j] * (float(tpm) - t0[j]) / m[j]
         c02 = float(varpm) / float(tpm) ** 2
         tej, ce2j = preemptive_outage(
             float(tpm), c02, s.availability, s.outage_mean_min, s.outage_scv
         )
         te[j] = float(tej)
         ce2[j] = float(ce2j)
-        util[j] = float(utilization(job_rate[j], te[j], s.tools))
-    return job_rate, lot_rate, te, ce2, util, lot_rate_v
+    return _Stats(
+        job_rate=job_rate,
+        lot_rate=lot_rate,
+        te=te,
+        ce2=ce2,
+        load=utilization(job_rate, te, m),
+        busy=job_rate * t0 / m,
+        count_pm=count_pm,
+        setup=per_station(job_rate_v * su_v) / m,
+        k_v=k_v,
+        lot_rate_v=lot_rate_v,
+    )
+
+
+def _batch_fill(net: QueueNetwork, load: float) -> FloatArray:
+    """Share ``pi`` per station between the minimum (0) and maximum (1) batch size.
+
+    A batch starts at the minimum size when a tool is free and fills further only while
+    all tools are busy; ``pi`` is taken as the Erlang-C probability that all tools are
+    busy at the resulting load, solved by bisection (the load falls as ``pi`` rises).
+    Stations without batch steps get 0.
+    """
+    ns = len(net.stations)
+    is_batch = np.zeros(ns, dtype=bool)
+    for v in net.visits:
+        if v.batch_lots > v.batch_min_lots:
+            is_batch[v.station] = True
+    lo = np.zeros(ns)
+    hi = np.ones(ns)
+    if not is_batch.any():
+        return lo
+    for _ in range(40):
+        mid = np.where(is_batch, (lo + hi) / 2.0, 0.0)
+        st = _station_stats(net, load, mid)
+        busy = np.array(
+            [
+                erlang_c(float(u), max(s.tools, 1))
+                for u, s in zip(st.load, net.stations, strict=True)
+            ]
+        )
+        up = busy > mid  # fixed point lies above mid
+        lo = np.where(up, mid, lo)
+        hi = np.where(up, hi, mid)
+    return np.where(is_batch, (lo + hi) / 2.0, 0.0)
 
 
 def solve_network(
@@ -340,66 +409,74 @@ def solve_network(
     a step are the departures of the previous step's station (``cd²``), thinned by the
     step's sampling share ``p`` (``p·cd² + 1 − p``) and merged at each station weighted
     by rate; releases have the SCV of ``release_scv`` (0 for constant intervals). With
-    ``linking=False`` every station sees ``ca² = 1``. Batch stations: jobs are batches of
-    ``batch_lots`` lots (``ca²`` divided by the batch size) plus the wait-to-batch time
-    for a batch of ``batch_min_lots``. Lot departures from a batch station are given
-    the batch departures' SCV (a simplification). A lot's time at a visit is
+    ``linking=False`` every station sees ``ca² = 1``. Batch stations: jobs are batches
+    whose size lies between the step's minimum and maximum (:func:`_batch_fill`); the
+    batches' ``ca²`` is the lots' divided by the batch size, and a lot also waits
+    ``(k_min − 1)/(2 ra)`` for its batch to form. Lot departures from a batch station are
+    given the batch departures' SCV (a simplification). A lot's time at a visit is
     ``wait + wait-to-batch + flow / A`` (processing stretched by outages) plus transport.
+    Stations at or beyond saturation give ``inf`` waits.
     """
     ns = len(net.stations)
-    job_rate, lot_rate, te, ce2, util, lot_rate_v = _station_stats(net, load)
+    pi = _batch_fill(net, load)
+    st = _station_stats(net, load, pi)
     m = np.array([max(s.tools, 1) for s in net.stations], dtype=float)
     st_v = np.array([v.station for v in net.visits], dtype=int)
     prev_v = np.array([v.previous_station for v in net.visits], dtype=int)
-    share_v = np.clip(np.array([min(v.share, 1.0) for v in net.visits], dtype=float), 0, 1)
+    share_v = np.clip(np.array([v.share for v in net.visits], dtype=float), 0.0, 1.0)
     rel_scv_v = np.array([net.release_scv.get(v.product, 0.0) for v in net.visits], dtype=float)
-    k_station = np.ones(ns)
-    kb = np.bincount(
-        st_v,
-        weights=lot_rate_v * np.array([v.batch_lots for v in net.visits]),
-        minlength=ns,
+    lot_rate, lot_rate_v = st.lot_rate, st.lot_rate_v
+    safe_lot = np.where(lot_rate > 0, lot_rate, 1.0)
+    k_station = np.where(
+        lot_rate > 0,
+        _f(np.bincount(st_v, weights=lot_rate_v * st.k_v, minlength=ns)) / safe_lot,
+        1.0,
     )
-    k_station = np.where(lot_rate > 0, kb / np.where(lot_rate > 0, lot_rate, 1.0), 1.0)
 
     ca2 = np.ones(ns)
     if linking:
         cd2 = np.ones(ns)
-        safe_lot = np.where(lot_rate > 0, lot_rate, 1.0)
         for _ in range(iterations):
             upstream = np.where(prev_v >= 0, cd2[np.maximum(prev_v, 0)], rel_scv_v)
             ca2_v = share_v * upstream + (1.0 - share_v)
-            new_ca2 = np.bincount(st_v, weights=lot_rate_v * ca2_v, minlength=ns) / safe_lot
+            new_ca2 = _f(np.bincount(st_v, weights=lot_rate_v * ca2_v, minlength=ns)) / safe_lot
             new_ca2 = np.where(lot_rate > 0, new_ca2, 1.0)
-            job_ca2 = new_ca2 / k_station
-            new_cd2 = departure_scv(job_ca2, ce2, np.minimum(util, 0.999999), m)
-            done = np.max(np.abs(new_cd2 - cd2)) < 1e-10
+            new_cd2 = departure_scv(new_ca2 / k_station, st.ce2, np.minimum(st.load, 1.0), m)
+            done = float(np.max(np.abs(new_cd2 - cd2))) < 1e-10
             ca2, cd2 = new_ca2, new_cd2
             if done:
                 break
     job_ca2 = ca2 / k_station
-    wait = sakasegawa_wait(job_ca2, ce2, util, te, m)
-    wait = np.where(job_rate > 0, wait, 0.0)
+    wait = sakasegawa_wait(job_ca2, st.ce2, st.load, st.te, m)
+    wait = np.where(st.job_rate > 0, wait, 0.0)
     avail = np.array([s.availability for s in net.stations], dtype=float)
+    up = avail - st.count_pm
+    with np.errstate(divide="ignore", invalid="ignore"):
+        util_ref = np.where(up > 0, st.busy / up, np.inf)
 
     stations = pd.DataFrame(
         {
             "station": [s.name for s in net.stations],
             "tools": [s.tools for s in net.stations],
-            "utilization_pct": 100.0 * util,
-            "te_min": te,
+            "load_pct": 100.0 * st.load,
+            "utilization_pct": 100.0 * util_ref,
+            "setup_pct": 100.0 * st.setup,
+            "batch_lots": k_station,
+            "te_min": st.te,
             "ca2": job_ca2,
-            "ce2": ce2,
+            "ce2": st.ce2,
             "wait_min": wait,
         }
     )
     ct: dict[str, float] = dict.fromkeys(net.products, 0.0)
     rpt: dict[str, float] = dict.fromkeys(net.products, 0.0)
     for i, v in enumerate(net.visits):
-        lot_rate_step = lot_rate_v[i] / max(v.share, 1e-300)
-        wtb = float(wait_to_batch(v.batch_min_lots, lot_rate_step)) if v.batch_lots > 1 else 0.0
+        wtb = 0.0
+        if v.batch_lots > 1 and v.share > 0:
+            wtb = float(wait_to_batch(v.batch_min_lots, lot_rate_v[i] / v.share))
         flow = v.flow_min / avail[v.station]
         ct[v.product] += v.share * (float(wait[v.station]) + wtb + flow) + v.transport_min
-        rpt[v.product] += v.share * v.flow_min + v.transport_min
+        rpt[v.product] += v.share * v.raw_min + v.transport_min
     day = 1440.0
     products = pd.DataFrame(
         {
@@ -412,15 +489,239 @@ def solve_network(
     return NetworkSolution(load=load, stations=stations, products=products)
 
 
-def network_from_model(model: FabModel, **kwargs: Any) -> QueueNetwork:
-    """Build the queueing network of a loaded SMT2020 model (see :mod:`fabnet.fab.ggm_model`)."""
-    from fabnet.fab.ggm_model import build_network
+def _dist_var(d: Dist, uniform_half_width: bool = True) -> float:
+    """Variance of a :class:`~fabnet.fab.model.Dist` (uniform ``A ± B``: ``B²/3``)."""
+    if d.kind == "uniform":
+        half = d.spread if uniform_half_width else d.spread / 2.0
+        return half * half / 3.0
+    if d.kind == "exponential":
+        return d.mean * d.mean
+    return 0.0
 
-    return build_network(model, **kwargs)
+
+def _dist_scv(d: Dist, uniform_half_width: bool = True) -> float:
+    return _dist_var(d, uniform_half_width) / d.mean**2 if d.mean > 0 else 0.0
+
+
+def _expected_performances(route: Route) -> list[float]:
+    """Expected number of times a lot performs each step: sampling share, plus one rework
+    repeat of steps ``RWKSTEP..k`` with the rework probability of step ``k`` (only when
+    ``k`` was performed)."""
+    share = [s.sample_pct / 100.0 for s in route.steps]
+    perf = list(share)
+    for k, s in enumerate(route.steps):
+        if s.rework_step is not None and s.rework_pct > 0:
+            for j in range(max(s.rework_step - 1, 0), k + 1):
+                perf[j] += share[k] * s.rework_pct / 100.0 * share[j]
+    return perf
+
+
+def _station_of_family(model: FabModel, fam: ToolFamily, uniform_half_width: bool) -> QueueStation:
+    """Tools, availability and outage statistics of one family from the calendars.
+
+    Breakdowns (``down``, attached to the family's group or the family) and calendar PMs
+    are preemptive outages: share of time ``MTTR/(MTTF+MTTR)`` and ``duration/interval``
+    (start-to-start); their mean duration and SCV are the frequency-weighted mix.
+    Count-based PMs are non-preemptive: ``Σ duration_i / interval_i`` minutes per wafer.
+    """
+    downs = {c.name: c for c in model.down_calendars}
+    pms = {c.name: c for c in model.pm_calendars}
+    frac = 0.0
+    rate = 0.0
+    second = 0.0
+    pm_per_wafer = 0.0
+    pm_rate_per_wafer = 0.0
+    pm_second = 0.0
+    for a in model.attachments:
+        target = fam.group if a.res_type == "stngrp" else fam.name
+        if a.res_name != target:
+            continue
+        if a.cal_type == "down" and a.calendar in downs:
+            dc = downs[a.calendar]
+            cycle = dc.ttf.mean + dc.ttr.mean
+            if cycle <= 0:
+                continue
+            frac += dc.ttr.mean / cycle
+            rate += 1.0 / cycle
+            second += (dc.ttr.mean**2 + _dist_var(dc.ttr, uniform_half_width)) / cycle
+        elif a.cal_type == "pm" and a.calendar in pms:
+            pc = pms[a.calendar]
+            if pc.interval <= 0:
+                continue
+            d2 = pc.duration.mean**2 + _dist_var(pc.duration, uniform_half_width)
+            if pc.by_pieces:
+                pm_per_wafer += pc.duration.mean / pc.interval
+                pm_rate_per_wafer += 1.0 / pc.interval
+                pm_second += d2 / pc.interval
+            else:
+                frac += pc.duration.mean / pc.interval
+                rate += 1.0 / pc.interval
+                second += d2 / pc.interval
+    avail = max(1.0 - frac, 1e-6)
+    mr = frac / rate if rate > 0 else 0.0
+    cr2 = (second / rate) / mr**2 - 1.0 if mr > 0 else 1.0
+    pm_every = 1.0 / pm_rate_per_wafer if pm_rate_per_wafer > 0 else math.inf
+    pm_mean = pm_per_wafer * pm_every if pm_rate_per_wafer > 0 else 0.0
+    pm_scv = (pm_second / pm_rate_per_wafer) / pm_mean**2 - 1.0 if pm_mean > 0 else 0.0
+    return QueueStation(
+        name=fam.name,
+        tools=fam.n_tools,
+        availability=avail,
+        outage_mean_min=mr,
+        outage_scv=max(cr2, 0.0),
+        count_pm_min=pm_mean,
+        count_pm_scv=max(pm_scv, 0.0),
+        count_pm_every_wafers=pm_every,
+    )
+
+
+def network_from_model(
+    model: FabModel,
+    *,
+    uniform_half_width: bool = True,
+    setup_share: float | None = None,
+) -> QueueNetwork:
+    """The queueing network of a loaded SMT2020 model (one station per tool family).
+
+    Per step: tool occupancy per job = load + processing + unload (``per_piece``: one
+    draw × wafers; ``per_batch``: one job per batch of ``BATCHMX`` wafers); cascading
+    tools are occupied ``wafers · max(c, p − c)`` (``PartInterval`` c) or ``max(b, p − b)``
+    (``BatchInterval`` b) per lot, while the lot itself takes ``p + (n − 1) c`` (§8 of
+    FORMAT.md). Expected setup per lot: the chance that the previous setup-needing lot on
+    the tool was in another state, under random order (``1 − q_s`` for state share
+    ``q_s``), times the changeover time (route ``STIME``, else ``setup.txt`` exact pair,
+    else "from any"), divided by the state's ``MINRUN``; ``setup_share`` overrides the
+    chance. This ignores setup avoidance by the dispatcher, so it is pessimistic.
+    Transport: mean of the ``fromto.txt`` row between the previous and this step's
+    locations, whenever the step is performed.
+    """
+    fams = {f.name: f for f in model.families}
+    fam_index = {f.name: i for i, f in enumerate(model.families)}
+    stations = tuple(_station_of_family(model, f, uniform_half_width) for f in model.families)
+    transport = {(t.from_loc, t.to_loc): t.time.mean for t in model.transports}
+    pieces: dict[str, int] = {}
+    rate: dict[str, float] = {}
+    scv_w: dict[str, float] = {}
+    for r in model.releases:
+        if r.interval.mean <= 0:
+            continue
+        lam = r.lots_per_release / r.interval.mean
+        rate[r.part] = rate.get(r.part, 0.0) + lam
+        scv_w[r.part] = scv_w.get(r.part, 0.0) + lam * _dist_scv(r.interval, uniform_half_width)
+        pieces.setdefault(r.part, r.pieces)
+    release_scv = {p: scv_w[p] / rate[p] for p in rate if rate[p] > 0}
+    products = [p for p in model.products if p.name in rate and p.route in model.routes]
+
+    # setup-state shares per family (weighted by lot flow) for the expected setup time
+    state_flow: dict[str, dict[str, float]] = {}
+    perf: dict[str, list[float]] = {}
+    for p in products:
+        route = model.routes[p.route]
+        perf[p.name] = _expected_performances(route)
+        for s, v in zip(route.steps, perf[p.name], strict=True):
+            if s.setup:
+                d = state_flow.setdefault(s.family, {})
+                d[s.setup] = d.get(s.setup, 0.0) + rate[p.name] * v
+    change: dict[tuple[str | None, str], float] = {}
+    for sc in model.setups:
+        change[(sc.current, sc.new)] = sc.time_min
+    minrun = {(m.setup): m.min_run_lots for m in model.min_runs if m.min_run_lots > 0}
+
+    def setup_stats(s: Step) -> tuple[float, float]:
+        """Expected setup minutes per lot at step ``s`` and its variance."""
+        if not s.setup:
+            return 0.0, 0.0
+        flows = state_flow.get(s.family, {})
+        tot = sum(flows.values())
+        mean = 0.0
+        second = 0.0
+        for prev, q in flows.items():
+            if prev == s.setup or tot <= 0:
+                continue
+            if s.setup_time_min is not None:
+                t = s.setup_time_min
+            else:
+                t = change.get((prev, s.setup), change.get((None, s.setup), 0.0))
+            w = q / tot
+            if setup_share is not None:
+                w = setup_share * q / max(tot - flows.get(s.setup, 0.0), 1e-300)
+            mean += w * t
+            second += w * t * t
+        run = minrun.get(s.setup, 1)
+        mean /= run
+        second /= run
+        return mean, max(second - mean * mean, 0.0)
+
+    visits: list[QueueVisit] = []
+    for p in products:
+        route = model.routes[p.route]
+        n = pieces[p.name]
+        prev_loc: str | None = None
+        prev_station = -1
+        for s, v in zip(route.steps, perf[p.name], strict=True):
+            fam = fams[s.family]
+            lu = fam.load_min + fam.unload_min
+            pm, pvar = s.ptime.mean, _dist_var(s.ptime, uniform_half_width)
+            su_mean, su_var = setup_stats(s)
+            batch_lots = 1.0
+            batch_min = 1.0
+            if s.per == "batch":
+                batch_lots = (s.batch_max_pieces or n) / n
+                batch_min = (s.batch_min_pieces or s.batch_max_pieces or n) / n
+                job, jvar, flow = pm + lu, pvar, pm + lu
+            elif s.part_interval_min is not None and s.per == "piece":
+                c = s.part_interval_min
+                job = n * max(c, pm - c)
+                jvar = 0.0 if c >= pm - c else n * n * pvar
+                flow = pm + (n - 1) * c + lu
+            elif s.batch_interval_min is not None:
+                b = s.batch_interval_min
+                job = max(b, pm - b)
+                jvar = 0.0 if b >= pm - b else pvar
+                flow = pm + lu
+            elif s.per == "piece":
+                job, jvar, flow = n * pm + lu, n * n * pvar, n * pm + lu
+            else:
+                job, jvar, flow = pm + lu, pvar, pm + lu
+            t_move = 0.0
+            if prev_loc is not None:
+                t_move = transport.get((prev_loc, fam.location), 0.0)
+            visits.append(
+                QueueVisit(
+                    product=p.name,
+                    step=s.number,
+                    station=fam_index[fam.name],
+                    share=v,
+                    job_min=job + su_mean,
+                    job_var_min2=jvar + su_var,
+                    flow_min=flow + su_mean,
+                    raw_min=flow,
+                    wafers_per_lot=float(n),
+                    setup_min=su_mean,
+                    batch_lots=batch_lots,
+                    batch_min_lots=batch_min,
+                    transport_min=v * t_move,
+                    previous_station=prev_station,
+                )
+            )
+            prev_loc = fam.location
+            prev_station = fam_index[fam.name]
+    return QueueNetwork(
+        stations=stations,
+        visits=tuple(visits),
+        release_lots_per_min={p.name: rate[p.name] for p in products},
+        release_scv={p.name: release_scv[p.name] for p in products},
+    )
 
 
 def fab_gg_m_curve(
-    model: FabModel, loads: Sequence[float], *, linking: bool = True, **kwargs: Any
+    model: FabModel,
+    loads: Sequence[float],
+    *,
+    linking: bool = True,
+    uniform_half_width: bool = True,
+    setup_share: float | None = None,
+    raw_process_time_days: Mapping[str, float] | None = None,
 ) -> pd.DataFrame:
     """G/G/m prediction of cycle time per product at each load (× nominal release rates).
 
@@ -433,24 +734,35 @@ def fab_gg_m_curve(
     Returns one row per (load, product) with columns ``load``, ``product``,
     ``ggm_cycle_time_days``, ``raw_process_time_days``, ``ggm_x_factor``,
     ``bottleneck_group`` (highest predicted utilisation at nominal load) and
-    ``ggm_bottleneck_utilization_pct``.
+    ``ggm_bottleneck_utilization_pct``. ``raw_process_time_days`` (per product) replaces
+    this module's own raw process time in the x-factor, e.g. to use the simulator's.
+    Loads at or beyond saturation give ``inf`` cycle times.
     """
-    net = network_from_model(model, **kwargs)
+    net = network_from_model(model, uniform_half_width=uniform_half_width, setup_share=setup_share)
     nominal = solve_network(net, 1.0, linking=linking)
-    b = int(np.argmax(nominal.stations["utilization_pct"].to_numpy()))
+    b = int(np.argmax(nominal.stations["load_pct"].to_numpy()))
     bname = str(nominal.stations["station"].iloc[b])
     rows: list[dict[str, object]] = []
     for load in loads:
         sol = solve_network(net, float(load), linking=linking)
         ub = float(sol.stations["utilization_pct"].iloc[b])
-        for rec in sol.products.itertuples(index=False):
+        prods = sol.products
+        for product, own_rpt, ct in zip(
+            prods["product"].astype(str),
+            prods["raw_process_time_days"].to_numpy(dtype=float),
+            prods["cycle_time_days"].to_numpy(dtype=float),
+            strict=True,
+        ):
+            rpt = float(own_rpt)
+            if raw_process_time_days is not None and product in raw_process_time_days:
+                rpt = float(raw_process_time_days[product])
             rows.append(
                 {
                     "load": float(load),
-                    "product": rec.product,
-                    "ggm_cycle_time_days": rec.cycle_time_days,
-                    "raw_process_time_days": rec.raw_process_time_days,
-                    "ggm_x_factor": rec.x_factor,
+                    "product": product,
+                    "ggm_cycle_time_days": float(ct),
+                    "raw_process_time_days": rpt,
+                    "ggm_x_factor": ct / rpt if rpt > 0 else math.nan,
                     "bottleneck_group": bname,
                     "ggm_bottleneck_utilization_pct": ub,
                 }

@@ -1,13 +1,48 @@
-"""Public simulation API: options, results, one seed or many seeds in parallel processes."""
+"""Public simulation API: options, results, one seed or many seeds in parallel processes.
+
+:func:`simulate` turns a :class:`~fabnet.fab.model.FabModel` into the array state of the
+compiled kernel (:mod:`fabnet.fab.engine`), runs it in chunks of simulated time and turns the
+final state into tidy tables (:mod:`fabnet.fab.kpi`). :func:`simulate_seeds` runs several seeds
+in parallel processes and adds mean and 95 % confidence half-width columns.
+"""
 
 from __future__ import annotations
 
+import math
+import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field, replace
+from typing import Any
 
+import numpy as np
 import pandas as pd
 
-from fabnet.fab.model import FabModel
+from fabnet.errors import FabModelError, Problem
+from fabnet.fab import engine as E
+from fabnet.fab.kpi import (
+    MIN_PER_DAY,
+    lone_lot_time_min,
+    lot_type_table,
+    raw_process_time_days,
+)
+from fabnet.fab.model import Dist, FabModel
+
+__all__ = [
+    "DISPATCHERS",
+    "LotView",
+    "MultiSimResult",
+    "SimOptions",
+    "SimResult",
+    "UserRule",
+    "raw_process_time_days",
+    "simulate",
+    "simulate_seeds",
+]
+
+#: Dispatcher overrides: name -> final ranking key of the kernel.
+DISPATCHERS: dict[str, int] = {"fifo": E.K_FIFO, "cr": E.K_CR, "edd": E.K_EDD, "spt": E.K_SPT}
+_DIST_KIND = {"constant": E.D_CONST, "uniform": E.D_UNIFORM, "exponential": E.D_EXP}
 
 
 @dataclass(frozen=True)
@@ -15,7 +50,6 @@ class LotView:
     """What a user-written dispatching rule sees when a lot joins a queue (times in minutes)."""
 
     lot: int
-    name: str
     stream: str
     part: str
     priority: int
@@ -31,14 +65,21 @@ class LotView:
 
 
 #: A user-written rule: the ranking key of a lot, computed once when it joins a queue
-#: (smaller key = served first; ties by lot number).
+#: (smaller key = served first; ties by lot number). Runs in Python (slower than built-ins).
 UserRule = Callable[[LotView], float]
 
 
 @dataclass(frozen=True)
 class SimOptions:
-    """Run options. ``dispatcher`` None = each family's own rule from the data; ``"fifo"``,
-    ``"cr"``, ``"edd"`` or ``"spt"`` override it; ``user_rule`` overrides all of them."""
+    """Run options.
+
+    ``days``: horizon; ``warmup_days``: statistics start (KPIs cover [warm-up, horizon]);
+    ``dispatcher``: None = each family's own rule from the data (``FWLRANK``), or one of
+    ``fifo``, ``cr``, ``edd``, ``spt`` for every family (pure rule, no hot-lot or setup
+    preference); ``user_rule``: a Python ranking key, overrides ``dispatcher``;
+    ``release_scale``: multiplies every release rate; ``wip_sample_min``: WIP sampling period;
+    ``uniform_half_width``: read ``uniform A B`` as A ± B (True, reading A1) or A ± B/2.
+    """
 
     days: float
     warmup_days: float = 0.0
@@ -48,11 +89,20 @@ class SimOptions:
     wip_sample_min: float = 1440.0
     user_rule: UserRule | None = None
     uniform_half_width: bool = True
+    chunk_days: float = 10.0
 
 
 @dataclass
 class SimResult:
-    """One replication's KPIs (tables documented in :func:`simulate`)."""
+    """One replication.
+
+    ``lot_types``: name, part, completed, cycle_time_mean_days, cycle_time_p50_days,
+    cycle_time_p90_days, x_factor, on_time_pct (lots released by order.txt and completed in the
+    statistics window). ``tool_groups`` (one row per tool family): name, group, n_tools,
+    availability_pct, utilization_pct, down_pct, pm_pct, setup_pct, busy_pct, jobs, setups.
+    ``wip``: t_days, wip_lots (lots in the fab). ``lots``: one row per lot (stream, part,
+    initial_wip, release_min, due_min, done_min (NaN if in the fab), steps, reworks, wait_min).
+    """
 
     lot_types: pd.DataFrame
     tool_groups: pd.DataFrame
@@ -61,13 +111,14 @@ class SimResult:
     events: int
     wall_s: float
     seed: int
-    options: SimOptions
     counters: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass
 class MultiSimResult:
-    """Several seeds: per-seed results and mean / 95 % CI half-width tables."""
+    """Several seeds: the per-seed results and summary tables with, for every numeric column
+    ``x`` of the per-seed tables, ``x`` (mean over seeds) and ``x_ci95`` (95 % confidence
+    half-width, Student t)."""
 
     results: list[SimResult]
     lot_types: pd.DataFrame
@@ -76,14 +127,623 @@ class MultiSimResult:
     wall_s: float
 
 
-def raw_process_time_days(model: FabModel) -> dict[str, float]:
-    """Raw process time per product, days (see :mod:`fabnet.fab.kpi`)."""
-    raise NotImplementedError
+# ---------------------------------------------------------------- model -> arrays
+@dataclass
+class _Arrays:
+    """Kernel state plus the name tables needed to read it back."""
+
+    a: dict[str, np.ndarray]  # type: ignore[type-arg]
+    stream_names: list[str]
+    stream_parts: list[str]
+    family_names: list[str]
+    family_groups: list[str]
+    step_ref: list[tuple[str, int, str, str]]  # (part, step number, desc, family) per global step
+    lot_part: list[str]
+    end_min: float
+    warm_min: float
 
 
-def simulate(model: FabModel, opts: SimOptions, seed: int = 0) -> SimResult:
-    """Simulate ``model`` for ``opts.days`` with random seed ``seed``."""
-    raise NotImplementedError
+def _spread(d: Dist, half_width: bool) -> float:
+    return d.spread if half_width else d.spread / 2.0
+
+
+def _build(model: FabModel, opts: SimOptions, seed: int) -> _Arrays:  # noqa: C901
+    if opts.days <= 0:
+        raise FabModelError(Problem("days must be positive", field="days"))
+    if not 0 <= opts.warmup_days < opts.days:
+        raise FabModelError(Problem("warm-up must be in [0, days)", field="warmup_days"))
+    if opts.release_scale <= 0:
+        raise FabModelError(Problem("release_scale must be positive", field="release_scale"))
+    if opts.dispatcher is not None and opts.dispatcher not in DISPATCHERS:
+        raise FabModelError(
+            Problem(
+                f"unknown dispatcher {opts.dispatcher!r}",
+                hint="use " + ", ".join(DISPATCHERS),
+                field="dispatcher",
+            )
+        )
+    end = opts.days * MIN_PER_DAY
+    hw = opts.uniform_half_width
+    fams = list(model.families)
+    fidx = {f.name: k for k, f in enumerate(fams)}
+    locs = sorted(
+        {f.location for f in fams}
+        | {t.from_loc for t in model.transports}
+        | {t.to_loc for t in model.transports}
+    )
+    lidx = {n: k for k, n in enumerate(locs)}
+    setups = sorted(
+        {s.setup for r in model.routes.values() for s in r.steps if s.setup}
+        | {c.new for c in model.setups}
+        | {c.current for c in model.setups if c.current}
+        | {m.setup for m in model.min_runs}
+    )
+    sidx = {n: k for k, n in enumerate(setups)}
+    ns = len(setups)
+
+    # steps (global index over products' routes)
+    prod_first: dict[str, int] = {}
+    step_rows: list[tuple[str, int]] = []
+    step_ref: list[tuple[str, int, str, str]] = []
+    route_start: dict[str, int] = {}
+    for prod in model.products:
+        rt = model.routes[prod.route]
+        if prod.route not in route_start:
+            route_start[prod.route] = len(step_rows)
+            for s in rt.steps:
+                step_rows.append((prod.route, s.number))
+                step_ref.append((prod.name, s.number, s.desc, s.family))
+        prod_first[prod.name] = route_start[prod.route]
+    n_steps = len(step_rows)
+    step_i = np.full((n_steps, E.N_SI), -1, dtype=np.int64)
+    step_f = np.zeros((n_steps, E.N_SF), dtype=np.float64)
+    route_pieces = {}
+    for prod in model.products:
+        route_pieces[prod.route] = next(
+            (r.pieces for r in model.releases if r.part == prod.name), 25
+        )
+    fam_setup = np.zeros(len(fams), dtype=np.int64)
+    fam_batch = np.zeros(len(fams), dtype=np.int64)
+    for rname, g0 in route_start.items():
+        rt = model.routes[rname]
+        pieces = route_pieces[rname]
+        n = len(rt.steps)
+        for k, s in enumerate(rt.steps):
+            g = g0 + k
+            f = fams[fidx[s.family]]
+            step_i[g, E.S_FAM] = fidx[s.family]
+            step_i[g, E.S_PER] = {"lot": 0, "piece": 1, "batch": 2}[s.per]
+            step_i[g, E.S_SETUP] = sidx[s.setup] if s.setup else -1
+            step_i[g, E.S_FORSTEP] = g0 + s.for_step - 1 if s.save_tool and s.for_step else -1
+            step_i[g, E.S_SAVE] = 1 if s.save_tool and s.for_step else 0
+            step_i[g, E.S_RWK] = g0 + s.rework_step - 1 if s.rework_step else -1
+            step_i[g, E.S_NEXT] = g + 1 if k + 1 < n else -1
+            step_i[g, E.S_ROUTE] = 0
+            step_i[g, E.S_BMIN] = s.batch_min_pieces or 0
+            step_i[g, E.S_BMAX] = s.batch_max_pieces or 0
+            step_i[g, E.S_LOC] = lidx[f.location]
+            step_i[g, E.S_PDIST] = _DIST_KIND[s.ptime.kind]
+            casc = 0
+            c = 0.0
+            if f.cascading and s.per == "piece" and s.part_interval_min is not None:
+                casc, c = 1, s.part_interval_min
+            elif f.cascading and s.batch_interval_min is not None:
+                casc, c = 2, s.batch_interval_min
+            step_i[g, E.S_CASC] = casc
+            step_f[g, E.F_CASC_C] = c
+            step_f[g, E.F_PT] = s.ptime.mean
+            step_f[g, E.F_PT2] = _spread(s.ptime, hw)
+            step_f[g, E.F_STIME] = s.setup_time_min if s.setup_time_min is not None else -1.0
+            step_f[g, E.F_RWK_P] = s.rework_pct / 100.0 if s.rework_step else 0.0
+            step_f[g, E.F_SAMP_P] = s.sample_pct / 100.0
+            step_f[g, E.F_MEANTIME] = lone_lot_time_min(
+                s, f.load_min, f.unload_min, pieces, f.cascading
+            )
+            if s.setup:
+                fam_setup[fidx[s.family]] = 1
+            if s.per == "batch":
+                fam_batch[fidx[s.family]] = 1
+        rem = 0.0
+        for k in range(n - 1, -1, -1):
+            g = g0 + k
+            rem += step_f[g, E.F_SAMP_P] * step_f[g, E.F_MEANTIME]
+            step_f[g, E.F_REMWORK] = rem
+
+    # families and tools
+    fam_i = np.full((len(fams), E.N_FAI), -1, dtype=np.int64)
+    fam_f = np.zeros((len(fams), E.N_FAF), dtype=np.float64)
+    n_tools = sum(f.n_tools for f in fams)
+    tool_i = np.full((n_tools, E.N_TI), -1, dtype=np.int64)
+    tool_f = np.zeros((n_tools, E.N_TF), dtype=np.float64)
+    t0 = 0
+    for k, f in enumerate(fams):
+        fam_i[k, E.FA_FIRST] = t0
+        fam_i[k, E.FA_N] = f.n_tools
+        fam_i[k, E.FA_CASC] = 1 if f.cascading else 0
+        fam_i[k, E.FA_WAKE_LST] = 1 if f.wake_rule == "wake_LeastSetupTime" else 0
+        if opts.user_rule is not None:
+            hp, rs, fin = 0, 0, E.K_USER
+        elif opts.dispatcher is not None:
+            hp, rs, fin = 0, 0, DISPATCHERS[opts.dispatcher]
+        else:
+            hp = 1 if "rank_HP" in f.ranks else 0
+            rs = 1 if "rank_RSETUP" in f.ranks else 0
+            fin = E.K_FIFO
+            for rk, code in (
+                ("rank_CR", E.K_CR),
+                ("rank_EDD", E.K_EDD),
+                ("rank_SPT", E.K_SPT),
+                ("rank_FIFO", E.K_FIFO),
+            ):
+                if rk in f.ranks:
+                    fin = code
+                    break
+        fam_i[k, E.FA_USE_HP] = hp
+        fam_i[k, E.FA_USE_RS] = rs
+        fam_i[k, E.FA_FINAL] = fin
+        fam_i[k, E.FA_QLEN] = 0
+        fam_i[k, E.FA_HAS_SETUP] = fam_setup[k] | fam_i[k, E.FA_WAKE_LST]
+        fam_i[k, E.FA_HAS_BATCH] = fam_batch[k]
+        fam_i[k, E.FA_HAS_MINRUN] = 0
+        fam_f[k, E.FF_LOAD] = f.load_min
+        fam_f[k, E.FF_UNLOAD] = f.unload_min
+        for t in range(t0, t0 + f.n_tools):
+            tool_i[t, E.T_FAM] = k
+            tool_i[t, E.T_CAP] = 2 if f.cascading else 1
+        t0 += f.n_tools
+    for col in (
+        E.T_NJ,
+        E.T_DOWN,
+        E.T_INPM,
+        E.T_PMPEND,
+        E.T_MINRUN,
+        E.T_AVAIL,
+        E.T_BD_N,
+        E.T_PM_N,
+        E.T_NSETUPS,
+        E.T_NJOBS,
+    ):
+        tool_i[:, col] = 0
+    tool_i[:, E.T_BD_FIRST] = 0
+    tool_i[:, E.T_PM_FIRST] = 0
+
+    setup_t = np.zeros((ns + 1, max(ns, 1)), dtype=np.float64)
+    explicit = np.zeros_like(setup_t, dtype=bool)
+    for c in model.setups:
+        if c.current is not None and c.current in sidx:
+            setup_t[sidx[c.current], sidx[c.new]] = c.time_min
+            explicit[sidx[c.current], sidx[c.new]] = True
+    for c in model.setups:
+        if c.current is None:
+            j = sidx[c.new]
+            for r in range(ns + 1):
+                if not explicit[r, j] and r != j:
+                    setup_t[r, j] = c.time_min
+    setup_minrun = np.zeros(max(ns, 1), dtype=np.int64)
+    for m in model.min_runs:
+        if m.setup in sidx:
+            setup_minrun[sidx[m.setup]] = m.min_run_lots
+
+    # RNG: one stream per purpose for the kernel, one for the initial draws made here
+    ss = np.random.SeedSequence(seed)
+    children = ss.spawn(E.N_RNG + 1)
+    rng = np.array(
+        [c.generate_state(1, np.uint64)[0] for c in children[: E.N_RNG]], dtype=np.uint64
+    )
+    init_rng = np.random.default_rng(children[E.N_RNG])
+
+    def draw(d: Dist) -> float:
+        if d.kind == "exponential":
+            return float(init_rng.exponential(d.mean))
+        if d.kind == "uniform":
+            s = _spread(d, hw)
+            return float(init_rng.uniform(d.mean - s, d.mean + s))
+        return d.mean
+
+    # calendars -> per-tool instances
+    downs = {c.name: c for c in model.down_calendars}
+    pms = {c.name: c for c in model.pm_calendars}
+    fam_tools: dict[str, range] = {}
+    group_tools: dict[str, list[int]] = {}
+    for k, f in enumerate(fams):
+        r = range(int(fam_i[k, E.FA_FIRST]), int(fam_i[k, E.FA_FIRST] + f.n_tools))
+        fam_tools[f.name] = r
+        group_tools.setdefault(f.group, []).extend(r)
+    bd_per_tool: list[list[tuple[Any, float]]] = [[] for _ in range(n_tools)]
+    pm_per_tool: list[list[tuple[Any, float]]] = [[] for _ in range(n_tools)]
+    for att in model.attachments:
+        tools = (
+            list(fam_tools.get(att.res_name, []))
+            if att.res_type == "stnfam"
+            else group_tools.get(att.res_name, [])
+        )
+        if att.cal_type == "down":
+            dc = downs[att.calendar]
+            for t in tools:
+                bd_per_tool[t].append((dc, draw(att.first)))
+        else:
+            pc = pms[att.calendar]
+            n = len(tools)
+            for k, t in enumerate(tools, start=1):
+                # staggering: the k-th of N tools has its first PM at FOA·k/N (§8)
+                pm_per_tool[t].append((pc, draw(att.first) * k / n))
+    n_bd = sum(len(x) for x in bd_per_tool)
+    n_pm = sum(len(x) for x in pm_per_tool)
+    bd_i = np.zeros((max(n_bd, 1), E.N_BI), dtype=np.int64)
+    bd_f = np.zeros((max(n_bd, 1), E.N_BF), dtype=np.float64)
+    pm_i = np.zeros((max(n_pm, 1), E.N_PI), dtype=np.int64)
+    pm_f = np.zeros((max(n_pm, 1), E.N_PF), dtype=np.float64)
+    first_events: list[tuple[float, int, int]] = []
+    b = 0
+    p = 0
+    for t in range(n_tools):
+        tool_i[t, E.T_BD_FIRST] = b
+        tool_i[t, E.T_BD_N] = len(bd_per_tool[t])
+        for dc, first in bd_per_tool[t]:
+            bd_i[b, E.B_TOOL] = t
+            bd_i[b, E.B_TTF_KIND] = _DIST_KIND[dc.ttf.kind]
+            bd_i[b, E.B_TTR_KIND] = _DIST_KIND[dc.ttr.kind]
+            bd_f[b, E.BF_TTF] = dc.ttf.mean
+            bd_f[b, E.BF_TTR] = dc.ttr.mean
+            first_events.append((first, E.EV_FAIL, b))
+            b += 1
+        tool_i[t, E.T_PM_FIRST] = p
+        tool_i[t, E.T_PM_N] = len(pm_per_tool[t])
+        for pc, first in pm_per_tool[t]:
+            pm_i[p, E.P_TOOL] = t
+            pm_i[p, E.P_BYPIECES] = 1 if pc.by_pieces else 0
+            pm_i[p, E.P_DUR_KIND] = _DIST_KIND[pc.duration.kind]
+            pm_f[p, E.PF_INTERVAL] = pc.interval
+            pm_f[p, E.PF_DUR] = pc.duration.mean
+            pm_f[p, E.PF_DUR2] = _spread(pc.duration, hw)
+            if pc.by_pieces:
+                pm_f[p, E.PF_THRESH] = first
+            else:
+                first_events.append((first, E.EV_PMDUE, p))
+            p += 1
+
+    # lot streams, releases, initial WIP
+    stream_names = [s.name for s in model.releases]
+    stream_parts = [s.part for s in model.releases]
+    for w in model.wip:
+        if w.stream not in stream_names:
+            stream_names.append(w.stream)
+            stream_parts.append(w.part)
+    stix = {n: k for k, n in enumerate(stream_names)}
+    rel: list[tuple[float, int, int]] = []
+    for k, s in enumerate(model.releases):
+        iv = s.interval.mean / opts.release_scale
+        j = 0
+        while j < s.repeats:
+            tr = s.start_min + j * iv
+            if tr > end:
+                break
+            for _ in range(max(s.lots_per_release, 1)):
+                rel.append((tr, k, len(rel)))
+            j += 1
+    rel.sort()
+    wips = list(model.wip) if opts.include_initial_wip else []
+    n_wip = len(wips)
+    n_rel = len(rel)
+    n_lots = n_wip + n_rel
+    rel_i = np.zeros((max(n_rel, 1), E.N_RI), dtype=np.int64)
+    rel_f = np.zeros((max(n_rel, 1), E.N_RF), dtype=np.float64)
+    lot_i = np.full((max(n_lots, 1), E.N_LI), -1, dtype=np.int64)
+    lot_f = np.full((max(n_lots, 1), E.N_LF), np.nan, dtype=np.float64)
+    lot_f[:, E.LF_WAIT] = 0.0
+    lot_i[:, E.L_DONE] = 0
+    lot_i[:, E.L_NSTEPS] = 0
+    lot_i[:, E.L_REWORKS] = 0
+    lot_i[:, E.L_KEYREADY] = 0
+    lot_part: list[str] = []
+    for r, (tr, k, _) in enumerate(rel):
+        s = model.releases[k]
+        rel_i[r, E.R_STREAM] = k
+        rel_i[r, E.R_PRIO] = s.priority
+        rel_i[r, E.R_PIECES] = s.pieces
+        rel_i[r, E.R_FIRST] = prod_first[s.part]
+        rel_f[r, E.RF_TIME] = tr
+        rel_f[r, E.RF_DUE] = tr + s.due_offset_min
+    for w in wips:
+        lot_part.append(w.part)
+    for _tr, k, _ in rel:
+        lot_part.append(model.releases[k].part)
+    for li, w in enumerate(wips):
+        lot_i[li, E.L_STEP] = prod_first[w.part] + w.cur_step - 1
+        lot_i[li, E.L_PRIO] = w.priority
+        lot_i[li, E.L_STREAM] = stix[w.stream]
+        lot_i[li, E.L_PIECES] = w.pieces
+        lot_i[li, E.L_WIP] = 1
+        lot_f[li, E.LF_DUE] = w.due_min
+    lot_i[n_wip:, E.L_WIP] = 0
+
+    n_jobs = 2 * n_tools + 16
+    job_i = np.zeros((n_jobs, E.N_JI), dtype=np.int64)
+    job_f = np.zeros((n_jobs, E.N_JF), dtype=np.float64)
+    job_i[:, E.J_NEXTFREE] = np.arange(1, n_jobs + 1)
+    job_i[-1, E.J_NEXTFREE] = -1
+
+    cap = 2 * (n_lots + 2 * (n_bd + n_pm) + 4 * n_tools) + 1024
+    ht = np.zeros(cap, dtype=np.float64)
+    hi = np.zeros((cap, 4), dtype=np.int64)
+    st = np.zeros(E.N_ST, dtype=np.int64)
+    stf = np.zeros(E.N_SF_STATE, dtype=np.float64)
+    st[E.ST_JOBFREE] = 0
+    st[E.ST_NWIP] = n_wip
+    st[E.ST_NREL] = n_rel
+    st[E.ST_INFAB] = n_wip
+    st[E.ST_USER] = 1 if opts.user_rule is not None else 0
+    stf[E.SF_END] = end
+    stf[E.SF_WARM] = opts.warmup_days * MIN_PER_DAY
+    stf[E.SF_SAMPLE_DT] = opts.wip_sample_min
+    n_samples = int(end // opts.wip_sample_min) + 1 if opts.wip_sample_min > 0 else 0
+    wip_out = np.zeros(max(n_samples, 1), dtype=np.int64)
+
+    trans_f = np.zeros((len(locs), len(locs), 3), dtype=np.float64)
+    trans_f[:, :, 0] = -1.0
+    for tr_ in model.transports:
+        a_, b_ = lidx[tr_.from_loc], lidx[tr_.to_loc]
+        trans_f[a_, b_, 0] = _DIST_KIND[tr_.time.kind]
+        trans_f[a_, b_, 1] = tr_.time.mean
+        trans_f[a_, b_, 2] = _spread(tr_.time, hw)
+
+    for t in range(n_tools):
+        E._sync_avail(fam_i, tool_i, t)
+
+    # initial events: WIP lots wait at CURSTEP at t 0 (reading A8), first release, calendars
+    for li in range(n_wip):
+        E._push(ht, hi, st, 0.0, E.EV_ARRIVE, li, 0)
+    if n_rel:
+        E._push(ht, hi, st, rel_f[0, E.RF_TIME], E.EV_RELEASE, 0, 0)
+    for tm, typ, ident in first_events:
+        E._push(ht, hi, st, tm, typ, ident, 0)
+    if n_samples:
+        E._push(ht, hi, st, 0.0, E.EV_SAMPLE, 0, 0)
+
+    arrays = {
+        "st": st,
+        "stf": stf,
+        "ht": ht,
+        "hi": hi,
+        "step_i": step_i,
+        "step_f": step_f,
+        "fam_i": fam_i,
+        "fam_f": fam_f,
+        "tool_i": tool_i,
+        "tool_f": tool_f,
+        "setup_t": setup_t,
+        "setup_minrun": setup_minrun,
+        "lot_i": lot_i,
+        "lot_f": lot_f,
+        "job_i": job_i,
+        "job_f": job_f,
+        "bd_i": bd_i,
+        "bd_f": bd_f,
+        "pm_i": pm_i,
+        "pm_f": pm_f,
+        "trans_f": trans_f,
+        "rel_i": rel_i,
+        "rel_f": rel_f,
+        "rng": rng,
+        "wip_out": wip_out,
+        "scratch": np.zeros(max(n_steps, 1), dtype=np.int64),
+    }
+    return _Arrays(
+        arrays,
+        stream_names,
+        stream_parts,
+        [f.name for f in fams],
+        [f.group for f in fams],
+        step_ref,
+        lot_part,
+        end,
+        opts.warmup_days * MIN_PER_DAY,
+    )
+
+
+_ARG_ORDER = (
+    "st",
+    "stf",
+    "ht",
+    "hi",
+    "step_i",
+    "step_f",
+    "fam_i",
+    "fam_f",
+    "tool_i",
+    "tool_f",
+    "setup_t",
+    "setup_minrun",
+    "lot_i",
+    "lot_f",
+    "job_i",
+    "job_f",
+    "bd_i",
+    "bd_f",
+    "pm_i",
+    "pm_f",
+    "trans_f",
+    "rel_i",
+    "rel_f",
+    "rng",
+    "wip_out",
+    "scratch",
+)
+
+
+def _lot_view(ar: _Arrays, lot: int) -> LotView:
+    a = ar.a
+    li, lf = a["lot_i"], a["lot_f"]
+    g = int(li[lot, E.L_STEP])
+    part, num, desc, fam = ar.step_ref[g]
+    return LotView(
+        lot=lot,
+        stream=ar.stream_names[int(li[lot, E.L_STREAM])],
+        part=part,
+        priority=int(li[lot, E.L_PRIO]),
+        pieces=int(li[lot, E.L_PIECES]),
+        step=num,
+        desc=desc,
+        family=fam,
+        now_min=float(a["stf"][E.SF_NOW]),
+        release_min=float(lf[lot, E.LF_RELEASE]),
+        due_min=float(lf[lot, E.LF_DUE]),
+        remaining_work_min=float(a["step_f"][g, E.F_REMWORK]),
+        step_time_min=float(a["step_f"][g, E.F_MEANTIME]),
+    )
+
+
+def _run(
+    ar: _Arrays, opts: SimOptions, progress: Callable[[float, float], None] | None = None
+) -> None:
+    args = [ar.a[k] for k in _ARG_ORDER]
+    chunk = max(opts.chunk_days, 0.01) * MIN_PER_DAY
+    stop = min(chunk, ar.end_min)
+    while True:
+        rc = E.run(*args, stop)
+        if rc == E.RC_DONE:
+            break
+        if rc == E.RC_ERROR:
+            raise RuntimeError(f"fab kernel capacity exceeded (code {ar.a['st'][E.ST_ERR]})")
+        if rc == E.RC_NEED_KEY:
+            assert opts.user_rule is not None
+            lot = int(ar.a["st"][E.ST_REQLOT])
+            ar.a["lot_f"][lot, E.LF_UKEY] = float(opts.user_rule(_lot_view(ar, lot)))
+            ar.a["lot_i"][lot, E.L_KEYREADY] = 1
+            continue
+        if progress is not None:
+            progress(stop / MIN_PER_DAY, ar.end_min / MIN_PER_DAY)
+        stop = min(stop + chunk, ar.end_min) if stop < ar.end_min else stop + chunk
+    if progress is not None:
+        progress(ar.end_min / MIN_PER_DAY, ar.end_min / MIN_PER_DAY)
+
+
+def _tables(model: FabModel, ar: _Arrays, opts: SimOptions) -> tuple[pd.DataFrame, ...]:
+    a = ar.a
+    li, lf = a["lot_i"], a["lot_f"]
+    n = a["st"][E.ST_NWIP] + a["st"][E.ST_NREL]
+    done = li[:n, E.L_DONE] == 1
+    lots = pd.DataFrame(
+        {
+            "stream": [ar.stream_names[int(s)] for s in li[:n, E.L_STREAM]],
+            "part": ar.lot_part[:n],
+            "initial_wip": li[:n, E.L_WIP] == 1,
+            "release_min": lf[:n, E.LF_RELEASE],
+            "due_min": lf[:n, E.LF_DUE],
+            "done_min": np.where(done, lf[:n, E.LF_DONE_T], np.nan),
+            "steps": li[:n, E.L_NSTEPS],
+            "reworks": li[:n, E.L_REWORKS],
+            "wait_min": lf[:n, E.LF_WAIT],
+        }
+    )
+    # lots not yet released (stream -1) never exist: n counts only created ones
+    lot_types = lot_type_table(
+        lots[lots["stream"].isin(ar.stream_names)],
+        raw_process_time_days(model),
+        ar.warm_min,
+        ar.end_min,
+    )
+    ti, tf = a["tool_i"], a["tool_f"]
+    win = ar.end_min - ar.warm_min
+    rows = []
+    for k, name in enumerate(ar.family_names):
+        sel = ti[:, E.T_FAM] == k
+        nt = int(sel.sum())
+        tot = nt * win
+        down = float(tf[sel, E.TF_DOWN].sum())
+        pm = float(tf[sel, E.TF_PM].sum())
+        busy = float(tf[sel, E.TF_BUSY].sum() - tf[sel, E.TF_DOWNBUSY].sum())
+        setup = float(tf[sel, E.TF_SETUP].sum())
+        avail = tot - down - pm
+        rows.append(
+            {
+                "name": name,
+                "group": ar.family_groups[k],
+                "n_tools": nt,
+                "availability_pct": 100.0 * avail / tot if tot else float("nan"),
+                "utilization_pct": 100.0 * busy / avail if avail > 0 else float("nan"),
+                "down_pct": 100.0 * down / tot if tot else float("nan"),
+                "pm_pct": 100.0 * pm / tot if tot else float("nan"),
+                "setup_pct": 100.0 * setup / tot if tot else float("nan"),
+                "busy_pct": 100.0 * busy / tot if tot else float("nan"),
+                "jobs": int(ti[sel, E.T_NJOBS].sum()),
+                "setups": int(ti[sel, E.T_NSETUPS].sum()),
+            }
+        )
+    tool_groups = pd.DataFrame(rows)
+    ns = int(a["st"][E.ST_NSAMPLE])
+    wip = pd.DataFrame(
+        {"t_days": np.arange(ns) * opts.wip_sample_min / MIN_PER_DAY, "wip_lots": a["wip_out"][:ns]}
+    )
+    return lot_types, tool_groups, wip, lots
+
+
+def simulate(
+    model: FabModel,
+    opts: SimOptions,
+    seed: int = 0,
+    progress: Callable[[float, float], None] | None = None,
+) -> SimResult:
+    """Simulate ``model`` for ``opts.days`` days with random seed ``seed``.
+
+    ``progress(simulated_days, horizon_days)`` is called after each chunk of simulated time.
+    Same model, options and seed give the same result.
+    """
+    t_start = time.perf_counter()
+    ar = _build(model, opts, seed)
+    _run(ar, opts, progress)
+    lot_types, tool_groups, wip, lots = _tables(model, ar, opts)
+    st = ar.a["st"]
+    counters = {
+        "released": int(st[E.ST_NREL]),
+        "initial_wip": int(st[E.ST_NWIP]),
+        "completed": int(st[E.ST_COMPLETED]),
+        "in_fab": int(st[E.ST_INFAB]),
+        "jobs": int(st[E.ST_STARTS]),
+        "batches": int(st[E.ST_BATCHES]),
+        "setups": int(st[E.ST_SETUPS]),
+        "reworks": int(st[E.ST_REWORKS]),
+        "breakdowns": int(st[E.ST_FAILS]),
+        "pms": int(st[E.ST_PMS]),
+    }
+    return SimResult(
+        lot_types,
+        tool_groups,
+        wip,
+        lots,
+        int(st[E.ST_EVENTS]),
+        time.perf_counter() - t_start,
+        seed,
+        counters,
+    )
+
+
+def _one(args: tuple[FabModel, SimOptions, int]) -> SimResult:
+    model, opts, seed = args
+    return simulate(model, opts, seed)
+
+
+def _summary(frames: list[pd.DataFrame], key: str) -> pd.DataFrame:
+    """Mean and 95 % CI half-width (Student t) over seeds of every numeric column."""
+    from scipy import stats
+
+    allf = pd.concat(frames, keys=range(len(frames)), names=["seed_ix", "row"])
+    num = [c for c in frames[0].columns if c != key and pd.api.types.is_numeric_dtype(frames[0][c])]
+    g = allf.groupby(key, sort=False)
+    mean = g[num].mean()
+    n = len(frames)
+    if n > 1:
+        half = g[num].std(ddof=1) * float(stats.t.ppf(0.975, n - 1)) / math.sqrt(n)
+    else:
+        half = mean * np.nan
+    out = mean.copy()
+    for c in num:
+        out[f"{c}_ci95"] = half[c]
+    first = frames[0].set_index(key)
+    for c in frames[0].columns:
+        if c != key and c not in num:
+            out[c] = first[c]
+    return out.reset_index()
 
 
 def simulate_seeds(
@@ -93,5 +753,39 @@ def simulate_seeds(
     processes: int | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> MultiSimResult:
-    """Simulate several seeds in parallel processes."""
-    raise NotImplementedError
+    """Simulate every seed (in ``processes`` worker processes; 1 = in this process) and
+    summarise. ``progress(done, total)`` is called as seeds finish."""
+    t_start = time.perf_counter()
+    seeds = list(seeds)
+    if not seeds:
+        raise FabModelError(Problem("no seeds given", field="seeds"))
+    results: list[SimResult] = []
+    if processes == 1 or len(seeds) == 1 or opts.user_rule is not None:
+        for k, s in enumerate(seeds):
+            results.append(simulate(model, opts, s))
+            if progress is not None:
+                progress(k + 1, len(seeds))
+    else:
+        nproc = processes or min(len(seeds), _cpu_count())
+        with ProcessPoolExecutor(max_workers=nproc) as ex:
+            futs = [ex.submit(_one, (model, replace(opts), s)) for s in seeds]
+            done = 0
+            for fu in futs:
+                results.append(fu.result())
+                done += 1
+                if progress is not None:
+                    progress(done, len(seeds))
+    lt = _summary([r.lot_types for r in results], "name")
+    tg = _summary([r.tool_groups for r in results], "name")
+    return MultiSimResult(
+        results, lt, tg, sum(r.events for r in results), time.perf_counter() - t_start
+    )
+
+
+def _cpu_count() -> int:
+    import os
+
+    try:
+        return max(len(os.sched_getaffinity(0)), 1)
+    except AttributeError:  # pragma: no cover - not on Linux
+        return max(os.cpu_count() or 1, 1)

@@ -581,10 +581,8 @@ def load_smt2020(path: str | Path) -> FabModel:
                     hint="use down or pm",
                 )
                 continue
-            if (
-                (rtype == "stngrp"
-                and rname not in groups)
-                or (rtype == "stnfam" and rname not in fams)
+            if (rtype == "stngrp" and rname not in groups) or (
+                rtype == "stnfam" and rname not in fams
             ):
                 probs.add(f"unknown {rtype} {rname!r}", r.file, r.line, r.col("RESNAME"), "RESNAME")
             if rtype not in ("stngrp", "stnfam"):

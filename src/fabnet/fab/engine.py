@@ -1,0 +1,1156 @@
+"""The compiled event loop of the wafer-fab simulator (numba, array-based state).
+
+All state lives in numpy arrays (column layouts below), so the kernel :func:`run` can stop at
+any event boundary and resume: the Python side (:mod:`fabnet.fab.simulate`) calls it in chunks
+of simulated time (for progress), and, when a user-written dispatching rule is active, each
+time a lot is about to join a queue (the rule's key is computed in Python, then the kernel
+resumes). Time is in minutes (float64); events are ordered by (time, insertion sequence).
+
+Semantics follow FORMAT.md §8 as written down in docs/fab-readings.md: sampling → transport →
+queue → setup → load → process → unload → rework decision; breakdowns interrupt and resume the
+job; PMs wait for the job in progress; batches form by same route step between BATCHMN and
+BATCHMX wafers; cascading tools hold two lots with a serial two-slot pipeline.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+# ---------------------------------------------------------------- layouts (column indices)
+# step_i
+S_FAM, S_PER, S_SETUP, S_FORSTEP, S_SAVE, S_RWK, S_NEXT, S_ROUTE = 0, 1, 2, 3, 4, 5, 6, 7
+S_BMIN, S_BMAX, S_LOC, S_PDIST, S_CASC = 8, 9, 10, 11, 12
+N_SI = 13
+# step_f
+F_PT, F_PT2, F_STIME, F_CASC_C, F_RWK_P, F_SAMP_P, F_REMWORK, F_MEANTIME = 0, 1, 2, 3, 4, 5, 6, 7
+N_SF = 8
+# fam_i
+FA_FIRST, FA_N, FA_CASC, FA_WAKE_LST, FA_USE_HP, FA_USE_RS, FA_FINAL = 0, 1, 2, 3, 4, 5, 6
+FA_QHEAD, FA_QTAIL, FA_QLEN, FA_AHEAD, FA_ATAIL, FA_HAS_SETUP, FA_HAS_MINRUN = (
+    7,
+    8,
+    9,
+    10,
+    11,
+    12,
+    13,
+)
+FA_HAS_BATCH = 14
+N_FAI = 15
+# fam_f
+FF_LOAD, FF_UNLOAD = 0, 1
+N_FAF = 2
+# tool_i
+T_FAM, T_NJ, T_DOWN, T_INPM, T_PMPEND, T_SETUP, T_MINRUN, T_JOB0, T_JOB1 = 0, 1, 2, 3, 4, 5, 6, 7, 8
+T_AVAIL, T_ANEXT, T_APREV, T_BD_FIRST, T_BD_N, T_PM_FIRST, T_PM_N, T_CAP = (
+    9,
+    10,
+    11,
+    12,
+    13,
+    14,
+    15,
+    16,
+)
+T_NSETUPS, T_NJOBS = 17, 18
+N_TI = 19
+# tool_f
+TF_SLOT1, TF_BUSY_SINCE, TF_BUSY, TF_SETUP, TF_DOWN, TF_PM, TF_DOWNBUSY = 0, 1, 2, 3, 4, 5, 6
+N_TF = 7
+# lot_i
+L_STEP, L_PRIO, L_STREAM, L_PIECES, L_QNEXT, L_QPREV, L_JNEXT, L_DONE = 0, 1, 2, 3, 4, 5, 6, 7
+L_WIP, L_REQTOOL, L_KEYREADY, L_SEL, L_NSTEPS, L_REWORKS, L_LENS = 8, 9, 10, 11, 12, 13, 14
+N_LENS = 4  # lens slots: (forstep, tool) pairs at L_LENS + 2k, L_LENS + 2k + 1
+N_LI = L_LENS + 2 * N_LENS
+# lot_f
+LF_RELEASE, LF_DUE, LF_DONE_T, LF_QJOIN, LF_KEY, LF_UKEY, LF_WAIT = 0, 1, 2, 3, 4, 5, 6
+N_LF = 7
+# job_i / job_f
+J_TOOL, J_LOT, J_STEP, J_PIECES, J_TOKEN, J_NEXTFREE, J_NLOTS = 0, 1, 2, 3, 4, 5, 6
+N_JI = 7
+JF_END = 0
+N_JF = 1
+# breakdown instances
+B_TOOL, B_PEND, B_TTF_KIND, B_TTR_KIND = 0, 1, 2, 3
+N_BI = 4
+BF_TTF, BF_TTR = 0, 1
+N_BF = 2
+# PM instances
+P_TOOL, P_BYPIECES, P_PEND, P_DUR_KIND = 0, 1, 2, 3
+N_PI = 4
+PF_INTERVAL, PF_DUR, PF_DUR2, PF_COUNT, PF_THRESH = 0, 1, 2, 3, 4
+N_PF = 5
+# releases
+R_STREAM, R_PRIO, R_PIECES, R_FIRST = 0, 1, 2, 3
+N_RI = 4
+RF_TIME, RF_DUE = 0, 1
+N_RF = 2
+# scalar state
+ST_HSIZE, ST_SEQ, ST_EVENTS, ST_JOBFREE, ST_NEXTREL, ST_NSAMPLE, ST_REQLOT = 0, 1, 2, 3, 4, 5, 6
+ST_COMPLETED, ST_INFAB, ST_USER, ST_ERR, ST_FINISHED, ST_NWIP, ST_NREL = 7, 8, 9, 10, 11, 12, 13
+ST_STARTS, ST_BATCHES, ST_SETUPS, ST_REWORKS, ST_FAILS, ST_PMS = 14, 15, 16, 17, 18, 19
+N_ST = 20
+SF_NOW, SF_END, SF_WARM, SF_SAMPLE_DT = 0, 1, 2, 3
+N_SF_STATE = 4
+# event types
+EV_RELEASE, EV_ARRIVE, EV_JOBEND, EV_FAIL, EV_REPAIR, EV_PMDUE, EV_PMEND, EV_SAMPLE = (
+    0,
+    1,
+    2,
+    3,
+    4,
+    5,
+    6,
+    7,
+)
+# final ranking keys
+K_FIFO, K_CR, K_EDD, K_SPT, K_USER = 0, 1, 2, 3, 4
+# distribution kinds
+D_CONST, D_UNIFORM, D_EXP = 0, 1, 2
+# RNG streams (one per purpose, FORMAT.md §8)
+R_PROC, R_TRANSPORT, R_BREAK, R_PM, R_SAMPLING, R_REWORK = 0, 1, 2, 3, 4, 5
+N_RNG = 6
+# return codes of run()
+RC_PAUSED, RC_DONE, RC_NEED_KEY, RC_ERROR = 0, 1, 2, 3
+
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+_M1 = np.uint64(0xBF58476D1CE4E5B9)
+_M2 = np.uint64(0x94D049BB133111EB)
+_S30 = np.uint64(30)
+_S27 = np.uint64(27)
+_S31 = np.uint64(31)
+_S11 = np.uint64(11)
+_INV53 = 1.0 / 9007199254740992.0
+
+
+@njit(cache=True, inline="always")
+def _rnd(rng: np.ndarray, k: int) -> float:  # type: ignore[type-arg]
+    """Uniform [0, 1) from SplitMix64 stream ``k`` (Steele, Lea, Flood 2014)."""
+    z = rng[k] + _GOLDEN
+    rng[k] = z
+    z = (z ^ (z >> _S30)) * _M1
+    z = (z ^ (z >> _S27)) * _M2
+    z = z ^ (z >> _S31)
+    return float(z >> _S11) * _INV53
+
+
+@njit(cache=True)
+def _draw(rng: np.ndarray, k: int, kind: int, mean: float, spread: float) -> float:  # type: ignore[type-arg]
+    """One sample of a constant / uniform (mean ± spread) / exponential (mean) duration."""
+    if kind == D_CONST:
+        return mean
+    u = _rnd(rng, k)
+    if kind == D_UNIFORM:
+        return mean + (2.0 * u - 1.0) * spread
+    return -mean * np.log(1.0 - u)
+
+
+@njit(cache=True)
+def _push(ht, hi, st, t, typ, ident, token):  # type: ignore[no-untyped-def]
+    n = st[ST_HSIZE]
+    if n >= ht.shape[0]:
+        st[ST_ERR] = 1
+        return
+    seq = st[ST_SEQ]
+    st[ST_SEQ] = seq + 1
+    st[ST_HSIZE] = n + 1
+    i = n
+    while i > 0:
+        p = (i - 1) >> 1
+        if ht[p] < t or (ht[p] == t and hi[p, 0] < seq):
+            break
+        ht[i] = ht[p]
+        hi[i, 0] = hi[p, 0]
+        hi[i, 1] = hi[p, 1]
+        hi[i, 2] = hi[p, 2]
+        hi[i, 3] = hi[p, 3]
+        i = p
+    ht[i] = t
+    hi[i, 0] = seq
+    hi[i, 1] = typ
+    hi[i, 2] = ident
+    hi[i, 3] = token
+
+
+@njit(cache=True)
+def _pop(ht, hi, st):  # type: ignore[no-untyped-def]
+    n = st[ST_HSIZE] - 1
+    st[ST_HSIZE] = n
+    if n == 0:
+        return
+    t = ht[n]
+    s0 = hi[n, 0]
+    s1 = hi[n, 1]
+    s2 = hi[n, 2]
+    s3 = hi[n, 3]
+    i = 0
+    while True:
+        c = 2 * i + 1
+        if c >= n:
+            break
+        if c + 1 < n and (ht[c + 1] < ht[c] or (ht[c + 1] == ht[c] and hi[c + 1, 0] < hi[c, 0])):
+            c += 1
+        if t < ht[c] or (t == ht[c] and s0 < hi[c, 0]):
+            break
+        ht[i] = ht[c]
+        hi[i, 0] = hi[c, 0]
+        hi[i, 1] = hi[c, 1]
+        hi[i, 2] = hi[c, 2]
+        hi[i, 3] = hi[c, 3]
+        i = c
+    ht[i] = t
+    hi[i, 0] = s0
+    hi[i, 1] = s1
+    hi[i, 2] = s2
+    hi[i, 3] = s3
+
+
+@njit(cache=True, inline="always")
+def _clip(a: float, b: float, w: float, e: float) -> float:
+    """Length of [a, b] inside the statistics window [w, e]."""
+    lo = a if a > w else w
+    hi = b if b < e else e
+    return hi - lo if hi > lo else 0.0
+
+
+# ---------------------------------------------------------------- lists
+@njit(cache=True)
+def _q_append(fam_i, lot_i, f, lot):  # type: ignore[no-untyped-def]
+    tail = fam_i[f, FA_QTAIL]
+    lot_i[lot, L_QPREV] = tail
+    lot_i[lot, L_QNEXT] = -1
+    if tail >= 0:
+        lot_i[tail, L_QNEXT] = lot
+    else:
+        fam_i[f, FA_QHEAD] = lot
+    fam_i[f, FA_QTAIL] = lot
+    fam_i[f, FA_QLEN] += 1
+
+
+@njit(cache=True)
+def _q_remove(fam_i, lot_i, f, lot):  # type: ignore[no-untyped-def]
+    p = lot_i[lot, L_QPREV]
+    n = lot_i[lot, L_QNEXT]
+    if p >= 0:
+        lot_i[p, L_QNEXT] = n
+    else:
+        fam_i[f, FA_QHEAD] = n
+    if n >= 0:
+        lot_i[n, L_QPREV] = p
+    else:
+        fam_i[f, FA_QTAIL] = p
+    lot_i[lot, L_QNEXT] = -1
+    lot_i[lot, L_QPREV] = -1
+    fam_i[f, FA_QLEN] -= 1
+
+
+@njit(cache=True)
+def _sync_avail(fam_i, tool_i, t):  # type: ignore[no-untyped-def]
+    """Keep tool ``t`` in its family's list of tools that can start a job, in the order they
+    became able to (so the head is the one idle longest)."""
+    ok = (
+        tool_i[t, T_DOWN] == 0
+        and tool_i[t, T_INPM] == 0
+        and tool_i[t, T_PMPEND] == 0
+        and tool_i[t, T_NJ] < tool_i[t, T_CAP]
+    )
+    f = tool_i[t, T_FAM]
+    if ok and tool_i[t, T_AVAIL] == 0:
+        tool_i[t, T_AVAIL] = 1
+        tail = fam_i[f, FA_ATAIL]
+        tool_i[t, T_APREV] = tail
+        tool_i[t, T_ANEXT] = -1
+        if tail >= 0:
+            tool_i[tail, T_ANEXT] = t
+        else:
+            fam_i[f, FA_AHEAD] = t
+        fam_i[f, FA_ATAIL] = t
+    elif not ok and tool_i[t, T_AVAIL] == 1:
+        tool_i[t, T_AVAIL] = 0
+        p = tool_i[t, T_APREV]
+        n = tool_i[t, T_ANEXT]
+        if p >= 0:
+            tool_i[p, T_ANEXT] = n
+        else:
+            fam_i[f, FA_AHEAD] = n
+        if n >= 0:
+            tool_i[n, T_APREV] = p
+        else:
+            fam_i[f, FA_ATAIL] = p
+        tool_i[t, T_ANEXT] = -1
+        tool_i[t, T_APREV] = -1
+
+
+# ---------------------------------------------------------------- ranking
+@njit(cache=True, inline="always")
+def _setup_time(step_i, step_f, setup_t, g, cur):  # type: ignore[no-untyped-def]
+    """Setup time lot step ``g`` needs on a tool in setup ``cur`` (-1 = none); 0 if no change."""
+    sg = step_i[g, S_SETUP]
+    if sg < 0 or sg == cur:
+        return 0.0
+    stime = step_f[g, F_STIME]
+    if stime >= 0.0:
+        return stime
+    row = cur if cur >= 0 else setup_t.shape[0] - 1
+    return setup_t[row, sg]
+
+
+@njit(cache=True, inline="always")
+def _better(p1, s1, k1, l1, p2, s2, k2, l2):  # type: ignore[no-untyped-def]
+    """Lexicographic (priority desc, setup asc, key asc, lot asc)."""
+    if p1 != p2:
+        return p1 > p2
+    if s1 != s2:
+        return s1 < s2
+    if k1 != k2:
+        return k1 < k2
+    return l1 < l2
+
+
+@njit(cache=True, inline="always")
+def _eligible(step_i, step_f, setup_t, tool_i, t, lot_i, lot):  # type: ignore[no-untyped-def]
+    """-1.0 if ``lot`` may not start on ``t`` (lens dedication, min-run lock), else setup time."""
+    rq = lot_i[lot, L_REQTOOL]
+    if rq >= 0 and rq != t:
+        return -1.0
+    g = lot_i[lot, L_STEP]
+    cur = tool_i[t, T_SETUP]
+    sg = step_i[g, S_SETUP]
+    if sg >= 0 and sg != cur and tool_i[t, T_MINRUN] > 0:
+        return -1.0
+    return _setup_time(step_i, step_f, setup_t, g, cur)
+
+
+# ---------------------------------------------------------------- job start / PM / repair
+@njit(cache=True)
+def _start_job(
+    st,
+    stf,
+    ht,
+    hi,
+    step_i,
+    step_f,
+    fam_i,
+    fam_f,
+    tool_i,
+    tool_f,
+    setup_t,
+    setup_minrun,
+    lot_i,
+    lot_f,
+    job_i,
+    job_f,
+    rng,
+    t,
+    first,
+    now,
+):  # type: ignore[no-untyped-def]
+    """Start the lots chained from ``first`` (via L_JNEXT, already out of the queue) on ``t``."""
+    f = tool_i[t, T_FAM]
+    g = lot_i[first, L_STEP]
+    j = st[ST_JOBFREE]
+    if j < 0:
+        st[ST_ERR] = 2
+        return
+    st[ST_JOBFREE] = job_i[j, J_NEXTFREE]
+    pieces = 0
+    nl = 0
+    lot = first
+    while lot >= 0:
+        pieces += lot_i[lot, L_PIECES]
+        nl += 1
+        lot_f[lot, LF_WAIT] += now - lot_f[lot, LF_QJOIN]
+        if step_i[lot_i[lot, L_STEP], S_SAVE] == 1:
+            fs = step_i[lot_i[lot, L_STEP], S_FORSTEP]
+            placed = False
+            for k in range(N_LENS):
+                if lot_i[lot, L_LENS + 2 * k] < 0 or lot_i[lot, L_LENS + 2 * k] == fs:
+                    lot_i[lot, L_LENS + 2 * k] = fs
+                    lot_i[lot, L_LENS + 2 * k + 1] = t
+                    placed = True
+                    break
+            if not placed:
+                lot_i[lot, L_LENS] = fs
+                lot_i[lot, L_LENS + 1] = t
+        lot_i[lot, L_REQTOOL] = -1
+        lot = lot_i[lot, L_JNEXT]
+    # setup and min-run
+    cur = tool_i[t, T_SETUP]
+    sg = step_i[g, S_SETUP]
+    su = 0.0
+    if sg >= 0 and sg != cur:
+        su = _setup_time(step_i, step_f, setup_t, g, cur)
+        tool_i[t, T_SETUP] = sg
+        tool_i[t, T_MINRUN] = setup_minrun[sg] - 1 if setup_minrun[sg] > 0 else 0
+        tool_i[t, T_NSETUPS] += 1
+        st[ST_SETUPS] += 1
+    elif sg >= 0 and tool_i[t, T_MINRUN] > 0:
+        tool_i[t, T_MINRUN] -= 1
+    # times
+    load = fam_f[f, FF_LOAD]
+    unload = fam_f[f, FF_UNLOAD]
+    u = _draw(rng, R_PROC, step_i[g, S_PDIST], step_f[g, F_PT], step_f[g, F_PT2])
+    per = step_i[g, S_PER]
+    casc = step_i[g, S_CASC]
+    if fam_i[f, FA_CASC] == 1:
+        c = step_f[g, F_CASC_C]
+        if casc == 1:
+            n = pieces
+            a = c
+            b = u - c
+        elif casc == 2:
+            n = 1
+            a = c
+            b = u - c
+        else:
+            n = 1
+            a = u * pieces if per == 1 else u
+            b = 0.0
+        if b < 0.0:
+            b = 0.0
+        s0 = now + su + load
+        if tool_f[t, TF_SLOT1] > s0:
+            s0 = tool_f[t, TF_SLOT1]
+        if b <= a:
+            s1_end = s0 + n * a
+        else:
+            s1_end = s0 + a + (n - 1) * b
+        tool_f[t, TF_SLOT1] = s1_end
+        end = s1_end + b + unload
+    else:
+        proc = u * pieces if per == 1 else u
+        end = now + su + load + proc + unload
+    warm = stf[SF_WARM]
+    hend = stf[SF_END]
+    tool_f[t, TF_SETUP] += _clip(now, now + su, warm, hend)
+    if tool_i[t, T_NJ] == 0:
+        tool_f[t, TF_BUSY_SINCE] = now
+    tool_i[t, T_NJ] += 1
+    tool_i[t, T_NJOBS] += 1
+    if tool_i[t, T_JOB0] < 0:
+        tool_i[t, T_JOB0] = j
+    else:
+        tool_i[t, T_JOB1] = j
+    job_i[j, J_TOOL] = t
+    job_i[j, J_LOT] = first
+    job_i[j, J_STEP] = g
+    job_i[j, J_PIECES] = pieces
+    job_i[j, J_NLOTS] = nl
+    job_i[j, J_TOKEN] += 1
+    job_f[j, JF_END] = end
+    st[ST_STARTS] += 1
+    if nl > 1:
+        st[ST_BATCHES] += 1
+    _push(ht, hi, st, end, EV_JOBEND, j, job_i[j, J_TOKEN])
+    _sync_avail(fam_i, tool_i, t)
+
+
+@njit(cache=True)
+def _start_repair(st, stf, ht, hi, fam_i, tool_i, tool_f, job_i, job_f, bd_i, bd_f, rng, b, now):  # type: ignore[no-untyped-def]
+    """Breakdown ``b`` starts now: the tool is down; jobs on it are suspended (preempt-resume)."""
+    t = bd_i[b, B_TOOL]
+    bd_i[b, B_PEND] = 0
+    d = _draw(rng, R_BREAK, bd_i[b, B_TTR_KIND], bd_f[b, BF_TTR], 0.0)
+    tool_i[t, T_DOWN] = 1
+    w = _clip(now, now + d, stf[SF_WARM], stf[SF_END])
+    tool_f[t, TF_DOWN] += w
+    st[ST_FAILS] += 1
+    if tool_i[t, T_NJ] > 0:
+        tool_f[t, TF_DOWNBUSY] += w
+        for k in range(2):
+            j = tool_i[t, T_JOB0 + k]
+            if j >= 0 and job_f[j, JF_END] > now:
+                job_f[j, JF_END] += d
+                job_i[j, J_TOKEN] += 1
+                _push(ht, hi, st, job_f[j, JF_END], EV_JOBEND, j, job_i[j, J_TOKEN])
+        if tool_f[t, TF_SLOT1] > now:
+            tool_f[t, TF_SLOT1] += d
+    _push(ht, hi, st, now + d, EV_REPAIR, b, 0)
+    _sync_avail(fam_i, tool_i, t)
+
+
+@njit(cache=True)
+def _start_pm(st, stf, ht, hi, fam_i, tool_i, tool_f, pm_i, pm_f, rng, t, now):  # type: ignore[no-untyped-def]
+    """Start the first pending PM of idle tool ``t``."""
+    p0 = tool_i[t, T_PM_FIRST]
+    for p in range(p0, p0 + tool_i[t, T_PM_N]):
+        if pm_i[p, P_PEND] == 1:
+            d = _draw(rng, R_PM, pm_i[p, P_DUR_KIND], pm_f[p, PF_DUR], pm_f[p, PF_DUR2])
+            if d < 0.0:
+                d = 0.0
+            tool_i[t, T_INPM] = 1
+            tool_f[t, TF_PM] += _clip(now, now + d, stf[SF_WARM], stf[SF_END])
+            st[ST_PMS] += 1
+            if pm_i[p, P_BYPIECES] == 1:
+                pm_f[p, PF_COUNT] = 0.0
+                pm_f[p, PF_THRESH] = pm_f[p, PF_INTERVAL]
+            else:
+                _push(ht, hi, st, now + pm_f[p, PF_INTERVAL], EV_PMDUE, p, 0)
+            _push(ht, hi, st, now + d, EV_PMEND, p, 0)
+            _sync_avail(fam_i, tool_i, t)
+            return
+
+
+# ---------------------------------------------------------------- selection
+@njit(cache=True)
+def _select(
+    st,
+    stf,
+    ht,
+    hi,
+    step_i,
+    step_f,
+    fam_i,
+    fam_f,
+    tool_i,
+    tool_f,
+    setup_t,
+    setup_minrun,
+    lot_i,
+    lot_f,
+    job_i,
+    job_f,
+    rng,
+    scratch,
+    t,
+    now,
+):  # type: ignore[no-untyped-def]
+    """Pick the best lot (or batch) in the family queue for tool ``t`` and start it.
+    Returns True if a job started."""
+    f = tool_i[t, T_FAM]
+    use_hp = fam_i[f, FA_USE_HP]
+    use_rs = fam_i[f, FA_USE_RS]
+    best = -1
+    bp = 0
+    bs = 0.0
+    bk = 0.0
+    has_batch = fam_i[f, FA_HAS_BATCH] == 1
+    if has_batch:
+        lot = fam_i[f, FA_QHEAD]
+        while lot >= 0:
+            g = lot_i[lot, L_STEP]
+            if (
+                step_i[g, S_PER] == 2
+                and _eligible(step_i, step_f, setup_t, tool_i, t, lot_i, lot) >= 0.0
+            ):
+                scratch[g] += lot_i[lot, L_PIECES]
+            lot = lot_i[lot, L_QNEXT]
+    lot = fam_i[f, FA_QHEAD]
+    while lot >= 0:
+        s = _eligible(step_i, step_f, setup_t, tool_i, t, lot_i, lot)
+        if s >= 0.0:
+            g = lot_i[lot, L_STEP]
+            if not has_batch or step_i[g, S_PER] != 2 or scratch[g] >= step_i[g, S_BMIN]:
+                p = lot_i[lot, L_PRIO] if use_hp == 1 else 0
+                if use_rs == 0:
+                    s = 0.0
+                k = lot_f[lot, LF_KEY]
+                if best < 0 or _better(p, s, k, lot, bp, bs, bk, best):
+                    best = lot
+                    bp = p
+                    bs = s
+                    bk = k
+        lot = lot_i[lot, L_QNEXT]
+    if has_batch:
+        lot = fam_i[f, FA_QHEAD]
+        while lot >= 0:
+            scratch[lot_i[lot, L_STEP]] = 0
+            lot = lot_i[lot, L_QNEXT]
+    if best < 0:
+        return False
+    g = lot_i[best, L_STEP]
+    _q_remove(fam_i, lot_i, f, best)
+    lot_i[best, L_JNEXT] = -1
+    if has_batch and step_i[g, S_PER] == 2:
+        # fill with compatible lots (same route step) in rank order up to BATCHMX wafers
+        pieces = lot_i[best, L_PIECES]
+        last = best
+        bmax = step_i[g, S_BMAX]
+        while True:
+            cand = -1
+            cp = 0
+            cs = 0.0
+            ck = 0.0
+            lot = fam_i[f, FA_QHEAD]
+            while lot >= 0:
+                if (
+                    lot_i[lot, L_STEP] == g
+                    and pieces + lot_i[lot, L_PIECES] <= bmax
+                    and _eligible(step_i, step_f, setup_t, tool_i, t, lot_i, lot) >= 0.0
+                ):
+                    p = lot_i[lot, L_PRIO] if use_hp == 1 else 0
+                    k = lot_f[lot, LF_KEY]
+                    if cand < 0 or _better(p, 0.0, k, lot, cp, cs, ck, cand):
+                        cand = lot
+                        cp = p
+                        ck = k
+                lot = lot_i[lot, L_QNEXT]
+            if cand < 0:
+                break
+            _q_remove(fam_i, lot_i, f, cand)
+            lot_i[cand, L_JNEXT] = -1
+            lot_i[last, L_JNEXT] = cand
+            last = cand
+            pieces += lot_i[cand, L_PIECES]
+    _start_job(
+        st,
+        stf,
+        ht,
+        hi,
+        step_i,
+        step_f,
+        fam_i,
+        fam_f,
+        tool_i,
+        tool_f,
+        setup_t,
+        setup_minrun,
+        lot_i,
+        lot_f,
+        job_i,
+        job_f,
+        rng,
+        t,
+        best,
+        now,
+    )
+    return True
+
+
+@njit(cache=True)
+def _tool_free(
+    st,
+    stf,
+    ht,
+    hi,
+    step_i,
+    step_f,
+    fam_i,
+    fam_f,
+    tool_i,
+    tool_f,
+    setup_t,
+    setup_minrun,
+    lot_i,
+    lot_f,
+    job_i,
+    job_f,
+    pm_i,
+    pm_f,
+    rng,
+    scratch,
+    t,
+    now,
+):  # type: ignore[no-untyped-def]
+    """Tool ``t`` may be able to take work (job ended, repair or PM over)."""
+    if tool_i[t, T_DOWN] == 1 or tool_i[t, T_INPM] == 1:
+        return
+    if tool_i[t, T_PMPEND] > 0:
+        if tool_i[t, T_NJ] == 0:
+            _start_pm(st, stf, ht, hi, fam_i, tool_i, tool_f, pm_i, pm_f, rng, t, now)
+        return
+    _sync_avail(fam_i, tool_i, t)
+    while tool_i[t, T_AVAIL] == 1 and fam_i[tool_i[t, T_FAM], FA_QLEN] > 0:
+        if not _select(
+            st,
+            stf,
+            ht,
+            hi,
+            step_i,
+            step_f,
+            fam_i,
+            fam_f,
+            tool_i,
+            tool_f,
+            setup_t,
+            setup_minrun,
+            lot_i,
+            lot_f,
+            job_i,
+            job_f,
+            rng,
+            scratch,
+            t,
+            now,
+        ):
+            break
+
+
+@njit(cache=True)
+def _next_performed(step_i, step_f, rng, g):  # type: ignore[no-untyped-def]
+    """First step from ``g`` on that the lot performs (Bernoulli sampling by StepPercent)."""
+    while g >= 0:
+        sp = step_f[g, F_SAMP_P]
+        if sp >= 1.0 or _rnd(rng, R_SAMPLING) < sp:
+            return g
+        g = step_i[g, S_NEXT]
+    return -1
+
+
+@njit(cache=True)
+def _arrive(
+    st,
+    stf,
+    ht,
+    hi,
+    step_i,
+    step_f,
+    fam_i,
+    fam_f,
+    tool_i,
+    tool_f,
+    setup_t,
+    setup_minrun,
+    lot_i,
+    lot_f,
+    job_i,
+    job_f,
+    rng,
+    scratch,
+    lot,
+    now,
+):  # type: ignore[no-untyped-def]
+    """Lot joins the queue of its step's family; ranking inputs are fixed now."""
+    g = lot_i[lot, L_STEP]
+    f = step_i[g, S_FAM]
+    lot_f[lot, LF_QJOIN] = now
+    kind = fam_i[f, FA_FINAL]
+    if kind == K_FIFO:
+        key = now
+    elif kind == K_CR:
+        rw = step_f[g, F_REMWORK]
+        key = (lot_f[lot, LF_DUE] - now) / (rw if rw > 1e-9 else 1e-9)
+    elif kind == K_EDD:
+        key = lot_f[lot, LF_DUE]
+    elif kind == K_SPT:
+        key = step_f[g, F_MEANTIME]
+    else:
+        key = lot_f[lot, LF_UKEY]
+    lot_f[lot, LF_KEY] = key
+    lot_i[lot, L_KEYREADY] = 0
+    lot_i[lot, L_REQTOOL] = -1
+    for k in range(N_LENS):
+        if lot_i[lot, L_LENS + 2 * k] == g:
+            lot_i[lot, L_REQTOOL] = lot_i[lot, L_LENS + 2 * k + 1]
+            lot_i[lot, L_LENS + 2 * k] = -1
+            break
+    _q_append(fam_i, lot_i, f, lot)
+    if fam_i[f, FA_AHEAD] < 0:
+        return
+    rq = lot_i[lot, L_REQTOOL]
+    if rq >= 0:
+        if tool_i[rq, T_AVAIL] == 1:
+            _select(
+                st,
+                stf,
+                ht,
+                hi,
+                step_i,
+                step_f,
+                fam_i,
+                fam_f,
+                tool_i,
+                tool_f,
+                setup_t,
+                setup_minrun,
+                lot_i,
+                lot_f,
+                job_i,
+                job_f,
+                rng,
+                scratch,
+                rq,
+                now,
+            )
+        return
+    if fam_i[f, FA_HAS_SETUP] == 1:
+        # wake_LeastSetupTime: the available tool needing the least setup; ties: idle longest
+        tries = 0
+        while lot_i[lot, L_QPREV] >= 0 or fam_i[f, FA_QHEAD] == lot:
+            bt = -1
+            bs = 0.0
+            t = fam_i[f, FA_AHEAD]
+            while t >= 0:
+                s = _eligible(step_i, step_f, setup_t, tool_i, t, lot_i, lot)
+                if s >= 0.0 and (
+                    bt < 0 or s < bs or (s == bs and tool_i[bt, T_NJ] > 0 and tool_i[t, T_NJ] == 0)
+                ):
+                    bt = t
+                    bs = s
+                t = tool_i[t, T_ANEXT]
+            if bt < 0:
+                # no available tool may take this lot now; let the head tool look at its queue
+                break
+            _select(
+                st,
+                stf,
+                ht,
+                hi,
+                step_i,
+                step_f,
+                fam_i,
+                fam_f,
+                tool_i,
+                tool_f,
+                setup_t,
+                setup_minrun,
+                lot_i,
+                lot_f,
+                job_i,
+                job_f,
+                rng,
+                scratch,
+                bt,
+                now,
+            )
+            tries += 1
+            if tries > 3:
+                break
+        return
+    # idle longest; on cascading families prefer an empty tool
+    t = fam_i[f, FA_AHEAD]
+    if fam_i[f, FA_CASC] == 1:
+        tt = t
+        while tt >= 0:
+            if tool_i[tt, T_NJ] == 0:
+                t = tt
+                break
+            tt = tool_i[tt, T_ANEXT]
+    _select(
+        st,
+        stf,
+        ht,
+        hi,
+        step_i,
+        step_f,
+        fam_i,
+        fam_f,
+        tool_i,
+        tool_f,
+        setup_t,
+        setup_minrun,
+        lot_i,
+        lot_f,
+        job_i,
+        job_f,
+        rng,
+        scratch,
+        t,
+        now,
+    )
+
+
+@njit(cache=True)
+def _advance(st, stf, ht, hi, step_i, step_f, trans_f, lot_i, lot_f, rng, lot, g, now):  # type: ignore[no-untyped-def]
+    """Lot finished step ``g``: rework decision, sampling of the next steps, transport."""
+    lot_i[lot, L_NSTEPS] += 1
+    nxt = -1
+    rp = step_f[g, F_RWK_P]
+    if rp > 0.0 and _rnd(rng, R_REWORK) < rp:
+        nxt = step_i[g, S_RWK]
+        lot_i[lot, L_REWORKS] += 1
+        st[ST_REWORKS] += 1
+    else:
+        nxt = _next_performed(step_i, step_f, rng, step_i[g, S_NEXT])
+    if nxt < 0:
+        lot_i[lot, L_DONE] = 1
+        lot_f[lot, LF_DONE_T] = now
+        st[ST_COMPLETED] += 1
+        st[ST_INFAB] -= 1
+        return
+    lot_i[lot, L_STEP] = nxt
+    a = step_i[g, S_LOC]
+    b = step_i[nxt, S_LOC]
+    dt = 0.0
+    kind = int(trans_f[a, b, 0])
+    if kind >= 0:
+        dt = _draw(rng, R_TRANSPORT, kind, trans_f[a, b, 1], trans_f[a, b, 2])
+        if dt < 0.0:
+            dt = 0.0
+    _push(ht, hi, st, now + dt, EV_ARRIVE, lot, 0)
+
+
+@njit(cache=True)
+def run(
+    st,
+    stf,
+    ht,
+    hi,
+    step_i,
+    step_f,
+    fam_i,
+    fam_f,
+    tool_i,
+    tool_f,
+    setup_t,
+    setup_minrun,
+    lot_i,
+    lot_f,
+    job_i,
+    job_f,
+    bd_i,
+    bd_f,
+    pm_i,
+    pm_f,
+    trans_f,
+    rel_i,
+    rel_f,
+    rng,
+    wip_out,
+    scratch,
+    stop_t,
+):  # type: ignore[no-untyped-def]
+    """Process events until simulated time passes ``stop_t`` (RC_PAUSED), the horizon ends
+    (RC_DONE), a user key is needed for lot ``st[ST_REQLOT]`` (RC_NEED_KEY), or an internal
+    capacity is exceeded (RC_ERROR)."""
+    hend = stf[SF_END]
+    warm = stf[SF_WARM]
+    user = st[ST_USER] == 1
+    while True:
+        if st[ST_ERR] != 0:
+            return RC_ERROR
+        if st[ST_HSIZE] == 0 or ht[0] > hend:
+            # close busy intervals still open at the horizon
+            if st[ST_FINISHED] == 0:
+                for t in range(tool_i.shape[0]):
+                    if tool_i[t, T_NJ] > 0:
+                        tool_f[t, TF_BUSY] += _clip(tool_f[t, TF_BUSY_SINCE], hend, warm, hend)
+                st[ST_FINISHED] = 1
+            stf[SF_NOW] = hend
+            return RC_DONE
+        now = ht[0]
+        if now > stop_t:
+            stf[SF_NOW] = stop_t
+            return RC_PAUSED
+        typ = hi[0, 1]
+        ident = hi[0, 2]
+        tok = hi[0, 3]
+        if user and typ == EV_ARRIVE and lot_i[ident, L_KEYREADY] == 0:
+            st[ST_REQLOT] = ident
+            stf[SF_NOW] = now
+            return RC_NEED_KEY
+        _pop(ht, hi, st)
+        if typ == EV_ARRIVE:
+            st[ST_EVENTS] += 1
+            _arrive(
+                st,
+                stf,
+                ht,
+                hi,
+                step_i,
+                step_f,
+                fam_i,
+                fam_f,
+                tool_i,
+                tool_f,
+                setup_t,
+                setup_minrun,
+                lot_i,
+                lot_f,
+                job_i,
+                job_f,
+                rng,
+                scratch,
+                ident,
+                now,
+            )
+        elif typ == EV_JOBEND:
+            j = ident
+            if job_i[j, J_TOKEN] != tok:
+                continue  # superseded by a breakdown that postponed this job
+            st[ST_EVENTS] += 1
+            t = job_i[j, J_TOOL]
+            g = job_i[j, J_STEP]
+            if tool_i[t, T_JOB0] == j:
+                tool_i[t, T_JOB0] = tool_i[t, T_JOB1]
+            tool_i[t, T_JOB1] = -1
+            tool_i[t, T_NJ] -= 1
+            if tool_i[t, T_NJ] == 0:
+                tool_f[t, TF_BUSY] += _clip(tool_f[t, TF_BUSY_SINCE], now, warm, hend)
+            p0 = tool_i[t, T_PM_FIRST]
+            for p in range(p0, p0 + tool_i[t, T_PM_N]):
+                if pm_i[p, P_BYPIECES] == 1:
+                    pm_f[p, PF_COUNT] += job_i[j, J_PIECES]
+                    if pm_i[p, P_PEND] == 0 and pm_f[p, PF_COUNT] >= pm_f[p, PF_THRESH]:
+                        pm_i[p, P_PEND] = 1
+                        tool_i[t, T_PMPEND] += 1
+            lot = job_i[j, J_LOT]
+            job_i[j, J_NEXTFREE] = st[ST_JOBFREE]
+            st[ST_JOBFREE] = j
+            while lot >= 0:
+                nx = lot_i[lot, L_JNEXT]
+                lot_i[lot, L_JNEXT] = -1
+                _advance(st, stf, ht, hi, step_i, step_f, trans_f, lot_i, lot_f, rng, lot, g, now)
+                lot = nx
+            _sync_avail(fam_i, tool_i, t)
+            _tool_free(
+                st,
+                stf,
+                ht,
+                hi,
+                step_i,
+                step_f,
+                fam_i,
+                fam_f,
+                tool_i,
+                tool_f,
+                setup_t,
+                setup_minrun,
+                lot_i,
+                lot_f,
+                job_i,
+                job_f,
+                pm_i,
+                pm_f,
+                rng,
+                scratch,
+                t,
+                now,
+            )
+        elif typ == EV_RELEASE:
+            st[ST_EVENTS] += 1
+            r = ident
+            lot = st[ST_NWIP] + r
+            lot_i[lot, L_STREAM] = rel_i[r, R_STREAM]
+            lot_i[lot, L_PRIO] = rel_i[r, R_PRIO]
+            lot_i[lot, L_PIECES] = rel_i[r, R_PIECES]
+            lot_f[lot, LF_RELEASE] = now
+            lot_f[lot, LF_DUE] = rel_f[r, RF_DUE]
+            st[ST_INFAB] += 1
+            g = _next_performed(step_i, step_f, rng, rel_i[r, R_FIRST])
+            if g < 0:
+                lot_i[lot, L_DONE] = 1
+                lot_f[lot, LF_DONE_T] = now
+                st[ST_COMPLETED] += 1
+                st[ST_INFAB] -= 1
+            else:
+                lot_i[lot, L_STEP] = g
+                _push(ht, hi, st, now, EV_ARRIVE, lot, 0)
+            if r + 1 < st[ST_NREL]:
+                _push(ht, hi, st, rel_f[r + 1, RF_TIME], EV_RELEASE, r + 1, 0)
+        elif typ == EV_FAIL:
+            st[ST_EVENTS] += 1
+            t = bd_i[ident, B_TOOL]
+            if tool_i[t, T_DOWN] == 1 or tool_i[t, T_INPM] == 1:
+                bd_i[ident, B_PEND] = 1  # repaired after the PM / the other repair
+            else:
+                _start_repair(
+                    st,
+                    stf,
+                    ht,
+                    hi,
+                    fam_i,
+                    tool_i,
+                    tool_f,
+                    job_i,
+                    job_f,
+                    bd_i,
+                    bd_f,
+                    rng,
+                    ident,
+                    now,
+                )
+        elif typ == EV_REPAIR:
+            st[ST_EVENTS] += 1
+            b = ident
+            t = bd_i[b, B_TOOL]
+            tool_i[t, T_DOWN] = 0
+            ttf = _draw(rng, R_BREAK, bd_i[b, B_TTF_KIND], bd_f[b, BF_TTF], 0.0)
+            _push(ht, hi, st, now + ttf, EV_FAIL, b, 0)
+            nb = -1
+            b0 = tool_i[t, T_BD_FIRST]
+            for bb in range(b0, b0 + tool_i[t, T_BD_N]):
+                if bd_i[bb, B_PEND] == 1:
+                    nb = bb
+                    break
+            if nb >= 0:
+                _start_repair(
+                    st, stf, ht, hi, fam_i, tool_i, tool_f, job_i, job_f, bd_i, bd_f, rng, nb, now
+                )
+            else:
+                _tool_free(
+                    st,
+                    stf,
+                    ht,
+                    hi,
+                    step_i,
+                    step_f,
+                    fam_i,
+                    fam_f,
+                    tool_i,
+                    tool_f,
+                    setup_t,
+                    setup_minrun,
+                    lot_i,
+                    lot_f,
+                    job_i,
+                    job_f,
+                    pm_i,
+                    pm_f,
+                    rng,
+                    scratch,
+                    t,
+                    now,
+                )
+        elif typ == EV_PMDUE:
+            st[ST_EVENTS] += 1
+            p = ident
+            t = pm_i[p, P_TOOL]
+            if pm_i[p, P_PEND] == 0:
+                pm_i[p, P_PEND] = 1
+                tool_i[t, T_PMPEND] += 1
+                _sync_avail(fam_i, tool_i, t)
+                if tool_i[t, T_NJ] == 0 and tool_i[t, T_DOWN] == 0 and tool_i[t, T_INPM] == 0:
+                    _start_pm(st, stf, ht, hi, fam_i, tool_i, tool_f, pm_i, pm_f, rng, t, now)
+            elif pm_i[p, P_BYPIECES] == 0:
+                # still pending from the last occurrence: keep the start-to-start rhythm
+                _push(ht, hi, st, now + pm_f[p, PF_INTERVAL], EV_PMDUE, p, 0)
+        elif typ == EV_PMEND:
+            st[ST_EVENTS] += 1
+            p = ident
+            t = pm_i[p, P_TOOL]
+            tool_i[t, T_INPM] = 0
+            pm_i[p, P_PEND] = 0
+            tool_i[t, T_PMPEND] -= 1
+            nb = -1
+            b0 = tool_i[t, T_BD_FIRST]
+            for bb in range(b0, b0 + tool_i[t, T_BD_N]):
+                if bd_i[bb, B_PEND] == 1:
+                    nb = bb
+                    break
+            if nb >= 0:
+                _start_repair(
+                    st, stf, ht, hi, fam_i, tool_i, tool_f, job_i, job_f, bd_i, bd_f, rng, nb, now
+                )
+            else:
+                _tool_free(
+                    st,
+                    stf,
+                    ht,
+                    hi,
+                    step_i,
+                    step_f,
+                    fam_i,
+                    fam_f,
+                    tool_i,
+                    tool_f,
+                    setup_t,
+                    setup_minrun,
+                    lot_i,
+                    lot_f,
+                    job_i,
+                    job_f,
+                    pm_i,
+                    pm_f,
+                    rng,
+                    scratch,
+                    t,
+                    now,
+                )
+        elif typ == EV_SAMPLE:
+            k = st[ST_NSAMPLE]
+            if k < wip_out.shape[0]:
+                wip_out[k] = st[ST_INFAB]
+                st[ST_NSAMPLE] = k + 1
+                _push(ht, hi, st, now + stf[SF_SAMPLE_DT], EV_SAMPLE, 0, 0)
