@@ -4,7 +4,8 @@ Pure, vectorised numpy functions with units in their names; each docstring names
 its formula and source (mostly ../shared/reference/domain-data.md §7). Scalars in
 give a float out, arrays in (broadcast) give an array out. Invalid arguments
 (negative areas, yields outside their range) raise ``ValueError``: the scenario
-layer validates user data before it gets here.
+layer validates user data before it gets here. :func:`economics_table` applies them
+to a scenario: own accelerators beside incumbent offers, per year.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from fabnet.economics.dies import (
     dies_per_wafer_exact,
     gross_dies_per_wafer,
 )
+from fabnet.economics.table import ECONOMICS_COLUMNS, default_years, economics_table
 from fabnet.economics.yields import (
     YieldModel,
     die_yield,
@@ -36,6 +38,7 @@ from fabnet.economics.yields import (
 )
 
 __all__ = [
+    "ECONOMICS_COLUMNS",
     "HOURS_PER_YEAR",
     "DieGridLayout",
     "YieldModel",
@@ -43,9 +46,11 @@ __all__ = [
     "cost_per_good_die_usd",
     "cost_per_pflops_usd",
     "cost_per_pflops_year_usd",
+    "default_years",
     "die_grid_layout",
     "die_yield",
     "dies_per_wafer_exact",
+    "economics_table",
     "energy_cost_per_year_usd",
     "gross_dies_per_wafer",
     "hbm_cost_usd",
