@@ -2,9 +2,306 @@
 
 from __future__ import annotations
 
-import typer
+import json
+import math
+from pathlib import Path
+from typing import Any
 
-from fabnet.cli.app import app
+import pandas as pd
+import typer
+from rich import box
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from fabnet.cli.app import app, err, out
+from fabnet.errors import FabModelError, Problem
 
 fab_app = typer.Typer(help="Wafer-fab simulator (SMT2020 models).", no_args_is_help=True)
 app.add_typer(fab_app, name="fab")
+
+
+def parse_seeds(text: str) -> list[int]:
+    """``"0-9"``, ``"1,3,5"``, ``"0-4,10"`` or ``"7"`` as a list of seeds."""
+    seeds: list[int] = []
+    for part in text.split(","):
+        part = part.strip()
+        if not part:
+            continue
+        try:
+            if "-" in part[1:]:
+                a, b = part.split("-", 1) if not part.startswith("-") else (part, "")
+                lo, hi = int(a), int(b)
+                if hi < lo:
+                    raise ValueError
+                seeds.extend(range(lo, hi + 1))
+            else:
+                seeds.append(int(part))
+        except ValueError:
+            raise FabModelError(
+                Problem(f"bad seed list {text!r}", field="--seeds", hint="write e.g. 0-9 or 1,2,3")
+            ) from None
+    if not seeds:
+        raise FabModelError(Problem("no seeds given", field="--seeds"))
+    return seeds
+
+
+def _fmt(v: Any, digits: int = 2) -> str:
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return ""
+    if isinstance(v, int | float):
+        return f"{float(v):,.{digits}f}"
+    return str(v)
+
+
+def _table(frame: pd.DataFrame, cols: list[tuple[str, str, int]], title: str) -> Table:
+    """A rich table of ``frame``: (column, header, digits) each; ``col_ci95`` shown as ±."""
+    tab = Table(
+        title=title, title_justify="left", title_style="bold", box=box.SIMPLE_HEAD, pad_edge=False
+    )
+    for _c, head, _d in cols:
+        tab.add_column(head, justify="left" if _d < 0 else "right")
+    for _, row in frame.iterrows():
+        cells = []
+        for c, _h, d in cols:
+            v = row.get(c)
+            if d < 0:
+                cells.append(str(v))
+                continue
+            s = _fmt(v, d)
+            ci = row.get(f"{c}_ci95") if c in _CI_COLS else None
+            if ci is not None and not (isinstance(ci, float) and math.isnan(ci)) and s:
+                s += f" ±{_fmt(ci, d)}"
+            cells.append(s)
+        tab.add_row(*cells)
+    return tab
+
+
+#: Columns shown with their 95 % confidence half-width.
+_CI_COLS = {"completed", "cycle_time_mean_days", "on_time_pct", "utilization_pct"}
+
+
+def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = json.loads(frame.to_json(orient="records"))
+    return rows
+
+
+_LOT_COLS = [
+    ("name", "lot type", -1),
+    ("completed", "completed", 1),
+    ("cycle_time_mean_days", "CT mean d", 2),
+    ("cycle_time_p50_days", "p50 d", 2),
+    ("cycle_time_p90_days", "p90 d", 2),
+    ("x_factor", "x-factor", 2),
+    ("on_time_pct", "on time %", 1),
+]
+_TOOL_COLS = [
+    ("name", "tool family", -1),
+    ("n_tools", "tools", 0),
+    ("availability_pct", "avail %", 1),
+    ("utilization_pct", "util %", 1),
+    ("down_pct", "down %", 2),
+    ("pm_pct", "PM %", 2),
+    ("setup_pct", "setup %", 2),
+]
+
+
+def _run(
+    directory: Path,
+    days: float,
+    seeds: str,
+    warmup_days: float,
+    dispatcher: str | None,
+    processes: int | None,
+    quiet: bool,
+) -> tuple[Any, list[int]]:
+    from fabnet.fab import SimOptions, load_smt2020, simulate, simulate_seeds
+
+    model = load_smt2020(directory)
+    seed_list = parse_seeds(seeds)
+    opts = SimOptions(
+        days=days, warmup_days=warmup_days, dispatcher=dispatcher.lower() if dispatcher else None
+    )
+    if not quiet:
+        for w in model.warnings:
+            err.print(f"[yellow]warning:[/] {w}", soft_wrap=True)
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        disable=quiet,
+        transient=True,
+    ) as prog:
+        if len(seed_list) == 1:
+            task = prog.add_task(
+                f"simulating {model.name}, seed {seed_list[0]} (days)", total=int(days)
+            )
+
+            def tick(d: float, total: float) -> None:
+                prog.update(task, completed=int(d))
+
+            res = simulate(model, opts, seed_list[0], progress=tick)
+            from fabnet.fab.simulate import MultiSimResult, _summary
+
+            multi = MultiSimResult(
+                [res],
+                _summary([res.lot_types], "name"),
+                _summary([res.tool_groups], "name"),
+                res.events,
+                res.wall_s,
+            )
+        else:
+            task = prog.add_task(
+                f"simulating {model.name}, {len(seed_list)} seeds", total=len(seed_list)
+            )
+
+            def done(k: int, n: int) -> None:
+                prog.update(task, completed=k)
+
+            multi = simulate_seeds(model, opts, seed_list, processes=processes, progress=done)
+    return multi, seed_list
+
+
+@fab_app.command("simulate")
+def simulate_cmd(
+    directory: Path = typer.Argument(
+        ..., help="SMT2020 model folder (e.g. ../shared/smt2020/HVLM)."
+    ),
+    days: float = typer.Option(730.0, "--days", help="Simulated days."),
+    seeds: str = typer.Option("0", "--seeds", help="Seeds: 0-9, 1,2,3 or 7."),
+    warmup_days: float = typer.Option(
+        0.0, "--warmup-days", help="KPIs start after this many days."
+    ),
+    dispatcher: str | None = typer.Option(
+        None, "--dispatcher", help="Override every family's rule: cr, fifo, edd, spt."
+    ),
+    processes: int | None = typer.Option(
+        None, "--processes", help="Worker processes (default: CPUs)."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+) -> None:
+    """Simulate a fab for several seeds in parallel; KPI tables per lot type and tool family."""
+    multi, seed_list = _run(directory, days, seeds, warmup_days, dispatcher, processes, as_json)
+    if as_json:
+        obj = {
+            "model": directory.name,
+            "days": days,
+            "warmup_days": warmup_days,
+            "dispatcher": dispatcher,
+            "seeds": seed_list,
+            "lot_types": _records(multi.lot_types),
+            "tool_groups": _records(multi.tool_groups),
+            "events": multi.events,
+            "wall_s": multi.wall_s,
+        }
+        out.print_json(json.dumps(obj))
+        return
+    n = len(seed_list)
+    note = f"mean ± 95 % CI over {n} seeds" if n > 1 else f"seed {seed_list[0]}"
+    out.print(
+        _table(
+            multi.lot_types,
+            _LOT_COLS,
+            f"Lot types ({note}; order.txt lots completed in [{warmup_days:g}, {days:g}] d)",
+        )
+    )
+    out.print(
+        _table(
+            multi.tool_groups, _TOOL_COLS, "Tool families (% of calendar time; util % of available)"
+        )
+    )
+    ev_s = multi.events / max(sum(r.wall_s for r in multi.results), 1e-9)
+    out.print(
+        f"{multi.events:,} events, {multi.wall_s:.1f} s wall ({ev_s / 1e6:.2f} M events/s per process)"
+    )
+
+
+@fab_app.command("compare")
+def compare_cmd(
+    directory: Path = typer.Argument(..., help="SMT2020 model folder."),
+    reference: Path = typer.Option(
+        ..., "--reference", help="Folder with lots_<MODEL>.txt, machines_<MODEL>.txt."
+    ),
+    days: float = typer.Option(730.0, "--days", help="Simulated days (reference: 730)."),
+    seeds: str = typer.Option("0-4", "--seeds", help="Seeds."),
+    warmup_days: float = typer.Option(
+        0.0, "--warmup-days", help="KPIs start after this many days."
+    ),
+    processes: int | None = typer.Option(None, "--processes", help="Worker processes."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+) -> None:
+    """Our KPIs beside the published reference (default protocol: 730 days, no warm-up, lots
+    released by order.txt and completed within the horizon)."""
+    from fabnet.fab.reference import compare_tables, load_reference
+
+    ref = load_reference(reference, directory.name)
+    multi, seed_list = _run(directory, days, seeds, warmup_days, None, processes, as_json)
+    lots = compare_tables(
+        multi.lot_types,
+        ref.lot_types,
+        ["completed", "cycle_time_mean_days", "on_time_pct"],
+        {"completed", "cycle_time_mean_days"},
+    )
+    tools = compare_tables(
+        multi.tool_groups,
+        ref.tool_groups,
+        ["availability_pct", "utilization_pct", "down_pct", "pm_pct", "setup_pct"],
+        set(),
+    )
+    if as_json:
+        out.print_json(
+            json.dumps(
+                {
+                    "model": ref.model,
+                    "seeds": seed_list,
+                    "lot_types": _records(lots),
+                    "tool_groups": _records(tools),
+                    "events": multi.events,
+                    "wall_s": multi.wall_s,
+                }
+            )
+        )
+        return
+    out.print(
+        _table(
+            lots,
+            [
+                ("name", "lot type", -1),
+                ("completed", "done", 0),
+                ("completed_ref", "ref", 0),
+                ("completed_diff", "Δ %", 1),
+                ("cycle_time_mean_days", "CT d", 2),
+                ("cycle_time_mean_days_ref", "ref", 2),
+                ("cycle_time_mean_days_diff", "Δ %", 1),
+                ("on_time_pct", "on time %", 1),
+                ("on_time_pct_ref", "ref", 1),
+            ],
+            f"{ref.model}: lot types, {len(seed_list)} seeds, {days:g} d (Δ = ours vs reference)",
+        )
+    )
+    out.print(
+        _table(
+            tools,
+            [
+                ("name", "tool family", -1),
+                ("availability_pct", "avail", 1),
+                ("availability_pct_ref", "ref", 1),
+                ("utilization_pct", "util", 1),
+                ("utilization_pct_ref", "ref", 1),
+                ("utilization_pct_diff", "Δ pt", 1),
+                ("down_pct", "down", 2),
+                ("down_pct_ref", "ref", 2),
+                ("pm_pct", "PM", 2),
+                ("pm_pct_ref", "ref", 2),
+                ("setup_pct", "setup", 2),
+                ("setup_pct_ref", "ref", 2),
+            ],
+            f"{ref.model}: tool families (percent; Δ in points)",
+        )
+    )
+    d = tools["utilization_pct_diff"].abs()
+    out.print(
+        f"tool families: util within ±3 pt: {int((d <= 3).sum())}/{len(d)}; "
+        f"mean |Δ util| {d.mean():.2f} pt"
+    )

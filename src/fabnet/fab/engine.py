@@ -1,3 +1,5 @@
+# numba kernels take many untyped numpy arrays; mypy checks their callers instead.
+# mypy: disable-error-code="no-untyped-def,no-any-return"
 """The compiled event loop of the wafer-fab simulator (numba, array-based state).
 
 All state lives in numpy arrays (column layouts below), so the kernel :func:`run` can stop at
@@ -125,7 +127,7 @@ _INV53 = 1.0 / 9007199254740992.0
 
 
 @njit(cache=True, inline="always")
-def _rnd(rng: np.ndarray, k: int) -> float:  # type: ignore[type-arg]
+def _rnd(rng: np.ndarray, k: int) -> float:
     """Uniform [0, 1) from SplitMix64 stream ``k`` (Steele, Lea, Flood 2014)."""
     z = rng[k] + _GOLDEN
     rng[k] = z
@@ -136,7 +138,7 @@ def _rnd(rng: np.ndarray, k: int) -> float:  # type: ignore[type-arg]
 
 
 @njit(cache=True)
-def _draw(rng: np.ndarray, k: int, kind: int, mean: float, spread: float) -> float:  # type: ignore[type-arg]
+def _draw(rng: np.ndarray, k: int, kind: int, mean: float, spread: float) -> float:
     """One sample of a constant / uniform (mean ± spread) / exponential (mean) duration."""
     if kind == D_CONST:
         return mean
@@ -147,7 +149,7 @@ def _draw(rng: np.ndarray, k: int, kind: int, mean: float, spread: float) -> flo
 
 
 @njit(cache=True)
-def _push(ht, hi, st, t, typ, ident, token):  # type: ignore[no-untyped-def]
+def _push(ht, hi, st, t, typ, ident, token):
     n = st[ST_HSIZE]
     if n >= ht.shape[0]:
         st[ST_ERR] = 1
@@ -174,7 +176,7 @@ def _push(ht, hi, st, t, typ, ident, token):  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True)
-def _pop(ht, hi, st):  # type: ignore[no-untyped-def]
+def _pop(ht, hi, st):
     n = st[ST_HSIZE] - 1
     st[ST_HSIZE] = n
     if n == 0:
@@ -216,7 +218,7 @@ def _clip(a: float, b: float, w: float, e: float) -> float:
 
 # ---------------------------------------------------------------- lists
 @njit(cache=True)
-def _q_append(fam_i, lot_i, f, lot):  # type: ignore[no-untyped-def]
+def _q_append(fam_i, lot_i, f, lot):
     tail = fam_i[f, FA_QTAIL]
     lot_i[lot, L_QPREV] = tail
     lot_i[lot, L_QNEXT] = -1
@@ -229,7 +231,7 @@ def _q_append(fam_i, lot_i, f, lot):  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True)
-def _q_remove(fam_i, lot_i, f, lot):  # type: ignore[no-untyped-def]
+def _q_remove(fam_i, lot_i, f, lot):
     p = lot_i[lot, L_QPREV]
     n = lot_i[lot, L_QNEXT]
     if p >= 0:
@@ -246,7 +248,7 @@ def _q_remove(fam_i, lot_i, f, lot):  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True)
-def _sync_avail(fam_i, tool_i, t):  # type: ignore[no-untyped-def]
+def _sync_avail(fam_i, tool_i, t):
     """Keep tool ``t`` in its family's list of tools that can start a job, in the order they
     became able to (so the head is the one idle longest)."""
     ok = (
@@ -284,7 +286,7 @@ def _sync_avail(fam_i, tool_i, t):  # type: ignore[no-untyped-def]
 
 # ---------------------------------------------------------------- ranking
 @njit(cache=True, inline="always")
-def _setup_time(step_i, step_f, setup_t, g, cur):  # type: ignore[no-untyped-def]
+def _setup_time(step_i, step_f, setup_t, g, cur):
     """Setup time lot step ``g`` needs on a tool in setup ``cur`` (-1 = none); 0 if no change."""
     sg = step_i[g, S_SETUP]
     if sg < 0 or sg == cur:
@@ -297,7 +299,7 @@ def _setup_time(step_i, step_f, setup_t, g, cur):  # type: ignore[no-untyped-def
 
 
 @njit(cache=True, inline="always")
-def _better(p1, s1, k1, l1, p2, s2, k2, l2):  # type: ignore[no-untyped-def]
+def _better(p1, s1, k1, l1, p2, s2, k2, l2):
     """Lexicographic (priority desc, setup asc, key asc, lot asc)."""
     if p1 != p2:
         return p1 > p2
@@ -309,7 +311,7 @@ def _better(p1, s1, k1, l1, p2, s2, k2, l2):  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True, inline="always")
-def _eligible(step_i, step_f, setup_t, tool_i, t, lot_i, lot):  # type: ignore[no-untyped-def]
+def _eligible(step_i, step_f, setup_t, tool_i, t, lot_i, lot):
     """-1.0 if ``lot`` may not start on ``t`` (lens dedication, min-run lock), else setup time."""
     rq = lot_i[lot, L_REQTOOL]
     if rq >= 0 and rq != t:
@@ -345,7 +347,7 @@ def _start_job(
     t,
     first,
     now,
-):  # type: ignore[no-untyped-def]
+):
     """Start the lots chained from ``first`` (via L_JNEXT, already out of the queue) on ``t``."""
     f = tool_i[t, T_FAM]
     g = lot_i[first, L_STEP]
@@ -412,10 +414,8 @@ def _start_job(
         s0 = now + su + load
         if tool_f[t, TF_SLOT1] > s0:
             s0 = tool_f[t, TF_SLOT1]
-        if b <= a:
-            s1_end = s0 + n * a
-        else:
-            s1_end = s0 + a + (n - 1) * b
+        # last unit leaves slot 1; slot 2 blocks slot 1 only when b > a
+        s1_end = s0 + n * a if b <= a else s0 + a + (n - 1) * b
         tool_f[t, TF_SLOT1] = s1_end
         end = s1_end + b + unload
     else:
@@ -447,7 +447,7 @@ def _start_job(
 
 
 @njit(cache=True)
-def _start_repair(st, stf, ht, hi, fam_i, tool_i, tool_f, job_i, job_f, bd_i, bd_f, rng, b, now):  # type: ignore[no-untyped-def]
+def _start_repair(st, stf, ht, hi, fam_i, tool_i, tool_f, job_i, job_f, bd_i, bd_f, rng, b, now):
     """Breakdown ``b`` starts now: the tool is down; jobs on it are suspended (preempt-resume)."""
     t = bd_i[b, B_TOOL]
     bd_i[b, B_PEND] = 0
@@ -471,7 +471,7 @@ def _start_repair(st, stf, ht, hi, fam_i, tool_i, tool_f, job_i, job_f, bd_i, bd
 
 
 @njit(cache=True)
-def _start_pm(st, stf, ht, hi, fam_i, tool_i, tool_f, pm_i, pm_f, rng, t, now):  # type: ignore[no-untyped-def]
+def _start_pm(st, stf, ht, hi, fam_i, tool_i, tool_f, pm_i, pm_f, rng, t, now):
     """Start the first pending PM of idle tool ``t``."""
     p0 = tool_i[t, T_PM_FIRST]
     for p in range(p0, p0 + tool_i[t, T_PM_N]):
@@ -515,7 +515,7 @@ def _select(
     scratch,
     t,
     now,
-):  # type: ignore[no-untyped-def]
+):
     """Pick the best lot (or batch) in the family queue for tool ``t`` and start it.
     Returns True if a job started."""
     f = tool_i[t, T_FAM]
@@ -642,7 +642,7 @@ def _tool_free(
     scratch,
     t,
     now,
-):  # type: ignore[no-untyped-def]
+):
     """Tool ``t`` may be able to take work (job ended, repair or PM over)."""
     if tool_i[t, T_DOWN] == 1 or tool_i[t, T_INPM] == 1:
         return
@@ -678,7 +678,7 @@ def _tool_free(
 
 
 @njit(cache=True)
-def _next_performed(step_i, step_f, rng, g):  # type: ignore[no-untyped-def]
+def _next_performed(step_i, step_f, rng, g):
     """First step from ``g`` on that the lot performs (Bernoulli sampling by StepPercent)."""
     while g >= 0:
         sp = step_f[g, F_SAMP_P]
@@ -710,7 +710,7 @@ def _arrive(
     scratch,
     lot,
     now,
-):  # type: ignore[no-untyped-def]
+):
     """Lot joins the queue of its step's family; ranking inputs are fixed now."""
     g = lot_i[lot, L_STEP]
     f = step_i[g, S_FAM]
@@ -842,7 +842,7 @@ def _arrive(
 
 
 @njit(cache=True)
-def _advance(st, stf, ht, hi, step_i, step_f, trans_f, lot_i, lot_f, rng, lot, g, now):  # type: ignore[no-untyped-def]
+def _advance(st, stf, ht, hi, step_i, step_f, trans_f, lot_i, lot_f, rng, lot, g, now):
     """Lot finished step ``g``: rework decision, sampling of the next steps, transport."""
     lot_i[lot, L_NSTEPS] += 1
     nxt = -1
@@ -900,7 +900,7 @@ def run(
     wip_out,
     scratch,
     stop_t,
-):  # type: ignore[no-untyped-def]
+):
     """Process events until simulated time passes ``stop_t`` (RC_PAUSED), the horizon ends
     (RC_DONE), a user key is needed for lot ``st[ST_REQLOT]`` (RC_NEED_KEY), or an internal
     capacity is exceeded (RC_ERROR)."""

@@ -37,7 +37,7 @@ def lone_lot_time_min(
     return load_min + proc + unload_min
 
 
-def step_times_min(model: FabModel, route: Route, pieces: int) -> np.ndarray:  # type: ignore[type-arg]
+def step_times_min(model: FabModel, route: Route, pieces: int) -> np.ndarray:
     """Mean lone-lot time of every step of ``route`` (no sampling, no transport), minutes."""
     fams = {f.name: f for f in model.families}
     out = np.zeros(len(route.steps))

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -132,7 +132,7 @@ class MultiSimResult:
 class _Arrays:
     """Kernel state plus the name tables needed to read it back."""
 
-    a: dict[str, np.ndarray]  # type: ignore[type-arg]
+    a: dict[str, np.ndarray]
     stream_names: list[str]
     stream_parts: list[str]
     family_names: list[str]
@@ -147,7 +147,7 @@ def _spread(d: Dist, half_width: bool) -> float:
     return d.spread if half_width else d.spread / 2.0
 
 
-def _build(model: FabModel, opts: SimOptions, seed: int) -> _Arrays:  # noqa: C901
+def _build(model: FabModel, opts: SimOptions, seed: int) -> _Arrays:
     if opts.days <= 0:
         raise FabModelError(Problem("days must be positive", field="days"))
     if not 0 <= opts.warmup_days < opts.days:
@@ -309,16 +309,16 @@ def _build(model: FabModel, opts: SimOptions, seed: int) -> _Arrays:  # noqa: C9
 
     setup_t = np.zeros((ns + 1, max(ns, 1)), dtype=np.float64)
     explicit = np.zeros_like(setup_t, dtype=bool)
-    for c in model.setups:
-        if c.current is not None and c.current in sidx:
-            setup_t[sidx[c.current], sidx[c.new]] = c.time_min
-            explicit[sidx[c.current], sidx[c.new]] = True
-    for c in model.setups:
-        if c.current is None:
-            j = sidx[c.new]
+    for sc in model.setups:
+        if sc.current is not None and sc.current in sidx:
+            setup_t[sidx[sc.current], sidx[sc.new]] = sc.time_min
+            explicit[sidx[sc.current], sidx[sc.new]] = True
+    for sc in model.setups:
+        if sc.current is None:
+            j = sidx[sc.new]
             for r in range(ns + 1):
                 if not explicit[r, j] and r != j:
-                    setup_t[r, j] = c.time_min
+                    setup_t[r, j] = sc.time_min
     setup_minrun = np.zeros(max(ns, 1), dtype=np.int64)
     for m in model.min_runs:
         if m.setup in sidx:
@@ -346,9 +346,9 @@ def _build(model: FabModel, opts: SimOptions, seed: int) -> _Arrays:  # noqa: C9
     fam_tools: dict[str, range] = {}
     group_tools: dict[str, list[int]] = {}
     for k, f in enumerate(fams):
-        r = range(int(fam_i[k, E.FA_FIRST]), int(fam_i[k, E.FA_FIRST] + f.n_tools))
-        fam_tools[f.name] = r
-        group_tools.setdefault(f.group, []).extend(r)
+        trange = range(int(fam_i[k, E.FA_FIRST]), int(fam_i[k, E.FA_FIRST] + f.n_tools))
+        fam_tools[f.name] = trange
+        group_tools.setdefault(f.group, []).extend(trange)
     bd_per_tool: list[list[tuple[Any, float]]] = [[] for _ in range(n_tools)]
     pm_per_tool: list[list[tuple[Any, float]]] = [[] for _ in range(n_tools)]
     for att in model.attachments:
@@ -411,14 +411,14 @@ def _build(model: FabModel, opts: SimOptions, seed: int) -> _Arrays:  # noqa: C9
             stream_parts.append(w.part)
     stix = {n: k for k, n in enumerate(stream_names)}
     rel: list[tuple[float, int, int]] = []
-    for k, s in enumerate(model.releases):
-        iv = s.interval.mean / opts.release_scale
+    for k, rs_ in enumerate(model.releases):
+        iv = rs_.interval.mean / opts.release_scale
         j = 0
-        while j < s.repeats:
-            tr = s.start_min + j * iv
+        while j < rs_.repeats:
+            tr = rs_.start_min + j * iv
             if tr > end:
                 break
-            for _ in range(max(s.lots_per_release, 1)):
+            for _ in range(max(rs_.lots_per_release, 1)):
                 rel.append((tr, k, len(rel)))
             j += 1
     rel.sort()
@@ -437,13 +437,13 @@ def _build(model: FabModel, opts: SimOptions, seed: int) -> _Arrays:  # noqa: C9
     lot_i[:, E.L_KEYREADY] = 0
     lot_part: list[str] = []
     for r, (tr, k, _) in enumerate(rel):
-        s = model.releases[k]
+        stream = model.releases[k]
         rel_i[r, E.R_STREAM] = k
-        rel_i[r, E.R_PRIO] = s.priority
-        rel_i[r, E.R_PIECES] = s.pieces
-        rel_i[r, E.R_FIRST] = prod_first[s.part]
+        rel_i[r, E.R_PRIO] = stream.priority
+        rel_i[r, E.R_PIECES] = stream.pieces
+        rel_i[r, E.R_FIRST] = prod_first[stream.part]
         rel_f[r, E.RF_TIME] = tr
-        rel_f[r, E.RF_DUE] = tr + s.due_offset_min
+        rel_f[r, E.RF_DUE] = tr + stream.due_offset_min
     for w in wips:
         lot_part.append(w.part)
     for _tr, k, _ in rel:
@@ -597,10 +597,11 @@ def _run(
     ar: _Arrays, opts: SimOptions, progress: Callable[[float, float], None] | None = None
 ) -> None:
     args = [ar.a[k] for k in _ARG_ORDER]
+    kernel: Any = E.run
     chunk = max(opts.chunk_days, 0.01) * MIN_PER_DAY
     stop = min(chunk, ar.end_min)
     while True:
-        rc = E.run(*args, stop)
+        rc = kernel(*args, stop)
         if rc == E.RC_DONE:
             break
         if rc == E.RC_ERROR:
@@ -768,13 +769,13 @@ def simulate_seeds(
     else:
         nproc = processes or min(len(seeds), _cpu_count())
         with ProcessPoolExecutor(max_workers=nproc) as ex:
-            futs = [ex.submit(_one, (model, replace(opts), s)) for s in seeds]
-            done = 0
-            for fu in futs:
-                results.append(fu.result())
-                done += 1
+            futs = {ex.submit(_one, (model, replace(opts), s)): k for k, s in enumerate(seeds)}
+            by_ix: dict[int, SimResult] = {}
+            for n_done, fu in enumerate(as_completed(futs), start=1):
+                by_ix[futs[fu]] = fu.result()
                 if progress is not None:
-                    progress(done, len(seeds))
+                    progress(n_done, len(seeds))
+            results = [by_ix[k] for k in range(len(seeds))]
     lt = _summary([r.lot_types for r in results], "name")
     tg = _summary([r.tool_groups for r in results], "name")
     return MultiSimResult(

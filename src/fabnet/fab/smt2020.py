@@ -595,15 +595,15 @@ def load_smt2020(path: str | Path) -> FabModel:
                     hint="use stngrp or stnfam",
                 )
                 continue
-            unit = r.s("FOAUNITS")
-            in_pieces = unit is None or unit.lower() in ("pieces", "piece")
+            foa_unit = r.s("FOAUNITS")
+            in_pieces = foa_unit is None or foa_unit.lower() in ("pieces", "piece")
             scale = 1.0 if in_pieces else r.unit_min("FOAUNITS", "min")
             atts.append(
                 Attachment(
                     cal,
-                    ctype,
-                    rtype,
-                    rname,  # type: ignore[arg-type]
+                    "down" if ctype == "down" else "pm",
+                    "stngrp" if rtype == "stngrp" else "stnfam",
+                    rname,
                     r.dist("FOADIST", "FOA", None, scale),
                     in_pieces,
                 )
@@ -647,12 +647,12 @@ def load_smt2020(path: str | Path) -> FabModel:
             )
         start = r.date_min("START", t0)
         due = r.date_min("DUE", t0)
-        iv = r.dist("RDIST", "REPEAT", None, r.unit_min("RUNITS", "min"))
-        if iv.mean <= 0:
+        rel_iv = r.dist("RDIST", "REPEAT", None, r.unit_min("RUNITS", "min"))
+        if rel_iv.mean <= 0:
             probs.add("REPEAT must be positive", r.file, r.line, r.col("REPEAT"), "REPEAT")
-        if iv.kind != "constant":
+        if rel_iv.kind != "constant":
             warns.append(
-                f"order.txt:{r.line}: RDIST {iv.kind} is read as its mean (releases "
+                f"order.txt:{r.line}: RDIST {rel_iv.kind} is read as its mean (releases "
                 "are deterministic)"
             )
         pieces = r.i("PIECES", required=True, default=25) or 25
@@ -666,7 +666,7 @@ def load_smt2020(path: str | Path) -> FabModel:
                 priority=r.i("PRIOR", required=True, default=10) or 0,
                 pieces=pieces,
                 start_min=start,
-                interval=iv,
+                interval=rel_iv,
                 repeats=r.i("RPT#", default=1_000_000) or 0,
                 lots_per_release=r.i("LOTSPERRPT", default=1) or 1,
                 due_offset_min=due - start,

@@ -1,0 +1,125 @@
+"""Loader of published SMT2020 reference KPIs (``lots_<MODEL>.txt``, ``machines_<MODEL>.txt``).
+
+Both files are whitespace-separated with a header: lots ``name th act on_time`` (lots completed,
+mean cycle time in days, on-time percent); machines ``name avail util br pm setup`` (percent).
+Returned with our column names so they line up with :class:`~fabnet.fab.simulate.SimResult`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from fabnet.errors import FabModelError, Problem
+
+_LOT_COLS = {
+    "name": "name",
+    "th": "completed",
+    "act": "cycle_time_mean_days",
+    "on_time": "on_time_pct",
+}
+_TOOL_COLS = {
+    "name": "name",
+    "avail": "availability_pct",
+    "util": "utilization_pct",
+    "br": "down_pct",
+    "pm": "pm_pct",
+    "setup": "setup_pct",
+}
+
+
+@dataclass(frozen=True)
+class Reference:
+    """Reference KPIs of one model: per lot type and per tool family."""
+
+    model: str
+    lot_types: pd.DataFrame
+    tool_groups: pd.DataFrame
+
+
+def _read(path: Path, cols: dict[str, str]) -> pd.DataFrame:
+    lines = [ln for ln in path.read_text(encoding="utf-8").splitlines() if ln.strip()]
+    if not lines:
+        raise FabModelError(Problem("file is empty", file=path.name, line=1))
+    header = lines[0].split()
+    for c in cols:
+        if c not in header:
+            raise FabModelError(Problem(f"header lacks column {c!r}", file=path.name, line=1))
+    rows = []
+    for n, ln in enumerate(lines[1:], start=2):
+        parts = ln.split()
+        if len(parts) != len(header):
+            raise FabModelError(
+                Problem(f"{len(parts)} fields, header has {len(header)}", file=path.name, line=n)
+            )
+        row: dict[str, object] = {}
+        for k, (h, v) in enumerate(zip(header, parts, strict=True)):
+            if h not in cols:
+                continue
+            if h == "name":
+                row[cols[h]] = v
+            else:
+                try:
+                    row[cols[h]] = float(v)
+                except ValueError:
+                    raise FabModelError(
+                        Problem(
+                            f"not a number: {v!r}", file=path.name, line=n, column=k + 1, field=h
+                        )
+                    ) from None
+        rows.append(row)
+    return pd.DataFrame(rows, columns=list(cols.values()))
+
+
+def load_reference(directory: str | Path, model: str | None = None) -> Reference:
+    """Reference KPIs from ``directory`` for ``model`` (e.g. ``HVLM``; if None, the only
+    model there)."""
+    d = Path(directory)
+    if not d.is_dir():
+        raise FabModelError(Problem("reference directory not found", file=str(d)))
+    if model is None or not (d / f"lots_{model}.txt").is_file():
+        found = sorted(p.name[5:-4] for p in d.glob("lots_*.txt"))
+        if model is not None and model not in found and len(found) != 1:
+            raise FabModelError(
+                Problem(
+                    f"no lots_{model}.txt", file=str(d), hint="models here: " + ", ".join(found)
+                )
+            )
+        if len(found) != 1:
+            raise FabModelError(
+                Problem(
+                    "cannot tell which model to compare with",
+                    file=str(d),
+                    hint="models here: " + ", ".join(found),
+                )
+            )
+        model = found[0]
+    lots = _read(d / f"lots_{model}.txt", _LOT_COLS)
+    mpath = d / f"machines_{model}.txt"
+    tools = (
+        _read(mpath, _TOOL_COLS)
+        if mpath.is_file()
+        else pd.DataFrame(columns=list(_TOOL_COLS.values()))
+    )
+    return Reference(model, lots, tools)
+
+
+def compare_tables(
+    ours: pd.DataFrame, ref: pd.DataFrame, cols: list[str], relative: set[str]
+) -> pd.DataFrame:
+    """Ours beside the reference: for each column ``c``: ``c``, ``c_ref`` and ``c_diff``
+    (percent difference for ``relative`` columns, else difference in points)."""
+    m = ref[["name", *cols]].merge(
+        ours[["name", *cols]], on="name", how="left", suffixes=("_ref", "")
+    )
+    out = m[["name"]].copy()
+    for c in cols:
+        out[c] = m[c]
+        out[f"{c}_ref"] = m[f"{c}_ref"]
+        if c in relative:
+            out[f"{c}_diff"] = 100.0 * (m[c] - m[f"{c}_ref"]) / m[f"{c}_ref"]
+        else:
+            out[f"{c}_diff"] = m[c] - m[f"{c}_ref"]
+    return out
