@@ -1,0 +1,349 @@
+"""Small hand-made fabs in SMT2020 format, written into a test's temporary folder.
+
+Each builder writes a complete model folder with :func:`fabnet.fab.generate.write_tables`
+and returns it with the figures the test expects (cycle times, availability, ...), derived
+by hand in the builder's docstring. Times in minutes; lots of 25 wafers; load and unload
+are 0 unless a builder says otherwise, so expected times are exact.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from fabnet.fab.generate import START_TIMESTAMP, format_timestamp, write_tables
+
+Row = dict[str, str | int | float | None]
+WAFERS = 25
+
+
+def tool_row(
+    name: str,
+    n_tools: int = 1,
+    *,
+    group: str | None = None,
+    load_min: float = 0.0,
+    unload_min: float = 0.0,
+    cascading: bool = False,
+    batch: bool = False,
+    setup_group: str = "",
+    rule: str = "rule_HotLotFIRST",
+    ranks: str = "rank_HP;rank_RSETUP;rank_FIFO",
+    wake: str = "",
+    location: str = "Fab",
+) -> Row:
+    """One ``tool.txt.1l`` row."""
+    return {
+        "STNFAM": name,
+        "STN": name,
+        "RULE": rule,
+        "FWLRANK": ranks,
+        "WAKERESRANK": wake,
+        "BATCHCRITF": "crit_sameroutestep" if batch else "",
+        "BATCHPER": "piece" if batch else "",
+        "LTIME": load_min,
+        "LTUNITS": "min",
+        "ULTIME": unload_min,
+        "ULTUNITS": "min",
+        "STNCAP": 2.0 if cascading else None,
+        "STNQTY": float(n_tools),
+        "STNGRP": group or name,
+        "STNFAMLOC": location,
+        "PRERULERWL": "no",
+        "SETUPGRP": setup_group,
+    }
+
+
+def step_row(
+    route: str,
+    number: int,
+    family: str,
+    ptime_min: float,
+    *,
+    dist: str = "constant",
+    spread_min: float = 0.0,
+    per: str = "per_lot",
+    batch_pieces: tuple[int, int] | None = None,
+    setup: str = "",
+    stime_min: float | None = None,
+    sample_pct: float | None = None,
+) -> Row:
+    """One ``route_N.txt`` row (step ``number`` of ``route``)."""
+    row: Row = {
+        "ROUTE": route,
+        "STEP": number,
+        "DESC": f"{number:03d}_{family}",
+        "STNFAM": family,
+        "PDIST": dist,
+        "PTIME": ptime_min,
+        "PTIME2": spread_min if dist == "uniform" else None,
+        "PTUNITS": "min",
+        "PTPER": per,
+    }
+    if batch_pieces is not None:
+        row["BATCHMN"], row["BATCHMX"] = batch_pieces
+    if setup:
+        row["SETUP"] = setup
+        row["WHEN"] = "need"
+        if stime_min is not None:
+            row["STIME"] = stime_min
+            row["STUNITS"] = "min"
+    if sample_pct is not None:
+        row["StepPercent"] = sample_pct
+    return row
+
+
+def order_row(
+    lot: str,
+    part: str,
+    repeat_min: float,
+    *,
+    releases: int = 200000,
+    start_min: float = 0.0,
+    allowance_min: float = 10080.0,
+    prior: int = 10,
+) -> Row:
+    """One ``order.txt`` row: ``releases`` lots of ``part``, every ``repeat_min`` from ``start_min``."""
+    return {
+        "LOT": lot,
+        "PART": part,
+        "PRIOR": prior,
+        "PIECES": WAFERS,
+        "START": format_timestamp(start_min) if start_min else START_TIMESTAMP,
+        "RDIST": "constant",
+        "REPEAT": repeat_min,
+        "RUNITS": "min",
+        "RPT#": releases,
+        "LOTSPERRPT": 1,
+        "DUE": format_timestamp(start_min + allowance_min),
+        "ORDER": f"O_{lot}",
+        "HOTLOT": "no",
+    }
+
+
+def write_fab(
+    directory: Path,
+    tools: list[Row],
+    routes: dict[str, list[Row]],
+    orders: list[Row],
+    **tables: list[Row],
+) -> Path:
+    """Write a fab whose part ``part_k`` follows ``routes[part_k]`` (route ``r_k``)."""
+    parts: list[Row] = []
+    out: dict[str, list[Row]] = {"tool.txt.1l": tools, "order.txt": orders}
+    for k, (part, steps) in enumerate(routes.items(), start=1):
+        parts.append(
+            {
+                "PARTGRP": "Saleable",
+                "PARTFAM": f"product_{k}",
+                "PART": part,
+                "ROUTEFILE": f"route_{k}.txt",
+                "ROUTE": f"r_{k}",
+            }
+        )
+        out[f"route_{k}.txt"] = [{**s, "ROUTE": f"r_{k}"} for s in steps]
+    out["part.txt"] = parts
+    for name, rows in tables.items():
+        out[name.replace("_txt", ".txt")] = rows
+    return write_tables(directory, out)
+
+
+@dataclass(frozen=True)
+class SmallFab:
+    """A written fab and what the test expects of it."""
+
+    path: Path
+    expect: dict[str, float] = field(default_factory=dict)
+
+
+def deterministic_fab(directory: Path) -> SmallFab:
+    """Two constant-time tools in series, far apart releases: the exact cycle time.
+
+    Step 1 on ``A``: per piece 1.2 min × 25 wafers = 30 min, load 1 + unload 1;
+    transport ``Fab → Fab`` constant 5 min; step 2 on ``B``: per lot 20 min, load 1 +
+    unload 1. A lot released every 120 min never waits: cycle time = 32 + 5 + 22 = 59 min,
+    which is also the raw process time (x-factor 1).
+    """
+    tools = [
+        tool_row("A", load_min=1.0, unload_min=1.0),
+        tool_row("B", load_min=1.0, unload_min=1.0),
+    ]
+    route = [step_row("r", 1, "A", 1.2, per="per_piece"), step_row("r", 2, "B", 20.0)]
+    fromto: list[Row] = [
+        {"FROMLOC": "Fab", "TOLOC": "Fab", "DDIST": "constant", "DTIME": 5.0, "DUNITS": "min"}
+    ]
+    path = write_fab(
+        directory,
+        tools,
+        {"part_1": route},
+        [order_row("Lot_1", "part_1", 120.0)],
+        fromto_txt=fromto,
+    )
+    return SmallFab(path, {"cycle_time_min": 59.0, "interval_min": 120.0})
+
+
+def mm1_fab(
+    directory: Path,
+    utilization: float = 0.7,
+    service_min: float = 30.0,
+    displacement: float = 1000.0,
+) -> SmallFab:
+    """One tool with exponential processing times fed by (practically) Poisson arrivals.
+
+    Releases are deterministic in SMT2020 (every ``REPEAT``), so each lot first spends an
+    exponential time of mean ``displacement`` × the release interval at a 2500-server delay
+    family (about ``displacement`` lots in it, never a queue); randomly displacing a periodic
+    stream by such long i.i.d. delays makes it Poisson in the limit (Dobrushin's theorem;
+    with 1000 the inter-arrival SCV is 0.998 and a Lindley recursion fed by it gives the
+    M/M/1 wait within noise, while 100 still leaves it 5 % short). The arrivals at ``T``
+    are stationary after a few delay means (``expect["warmup_min"]``). ``T`` then is an
+    M/M/1 queue at ``utilization``: mean wait ``u / (1 − u) × service``.
+    """
+    interval = service_min / utilization
+    delay = displacement * interval
+    tools = [tool_row("D", 2500, group="Delay", location="Delay"), tool_row("T")]
+    route = [
+        step_row("r", 1, "D", delay, dist="exponential"),
+        step_row("r", 2, "T", service_min, dist="exponential"),
+    ]
+    path = write_fab(directory, tools, {"part_1": route}, [order_row("Lot_1", "part_1", interval)])
+    wait = utilization / (1.0 - utilization) * service_min
+    return SmallFab(
+        path,
+        {"wait_min": wait, "warmup_min": 5.0 * delay, "service_min": service_min},
+    )
+
+
+def batch_fab(directory: Path, releases: int = 7) -> SmallFab:
+    """One batch tool: minimum 2 lots (50 wafers), maximum 3 lots (75), 100 min per batch.
+
+    Lots arrive at 0, 10, 20, ... (``releases`` of them). Lot 0 waits for a partner; at 10
+    the batch {0, 1} reaches the minimum and starts (done 110); lots 2–6 queue; at 110 the
+    batch {2, 3, 4} is full (done 210); at 210 {5, 6} has the minimum (done 310). With a
+    single release the lot starts at once, as no partner can ever arrive (done 100).
+    """
+    tools = [tool_row("B", batch=True, group="Diffusion")]
+    route = [step_row("r", 1, "B", 100.0, per="per_batch", batch_pieces=(50, 75))]
+    path = write_fab(
+        directory,
+        tools,
+        {"part_1": route},
+        [order_row("Lot_1", "part_1", 10.0, releases=releases)],
+    )
+    return SmallFab(path, {"min_lots": 2, "max_lots": 3})
+
+
+def breakdown_fab(
+    directory: Path,
+    tools: int = 10,
+    mttf_min: float = 1000.0,
+    mttr_min: float = 100.0,
+    pm_every_days: float = 7.0,
+    pm_hours: float = 12.0,
+) -> SmallFab:
+    """A family with an exponential breakdown calendar and a constant weekly PM.
+
+    Breakdowns: time to failure Exp(``mttf``) counted from the end of the repair, repair
+    Exp(``mttr``): down share ``mttr / (mttf + mttr)`` (9.09 %). PM: every ``pm_every_days``
+    start to start, ``pm_hours`` long (constant): PM share 12/168 = 7.14 %; a failure during
+    a PM is repaired after it, so both shares are as set when they rarely coincide.
+    Light load (a 10-min lot every 60 min) so the calendars dominate.
+    """
+    fam = [tool_row("E", tools, group="Etch")]
+    route = [step_row("r", 1, "E", 10.0)]
+    downcal: list[Row] = [
+        {
+            "DOWNCALNAME": "BREAK_Etch",
+            "DOWNCALTYPE": "mttf_by_cal",
+            "MTTFDIST": "exponential",
+            "MTTF": mttf_min,
+            "MTTFUNITS": "min",
+            "MTTRDIST": "exponential",
+            "MTTR": mttr_min,
+            "MTTRUNITS": "min",
+        }
+    ]
+    pmcal: list[Row] = [
+        {
+            "PMCALNAME": "E_WK",
+            "PMCALTYPE": "mtbpm_by_cal",
+            "MTBPM": pm_every_days,
+            "MTBPMUNITS": "day",
+            "MTTRDIST": "constant",
+            "MTTR": pm_hours,
+            "MTTRUNITS": "hr",
+        }
+    ]
+    attach: list[Row] = [
+        {
+            "CALNAME": "BREAK_Etch",
+            "CALTYPE": "down",
+            "RESTYPE": "stngrp",
+            "RESNAME": "Etch",
+            "FOADIST": "exponential",
+            "FOA": mttf_min,
+            "FOAUNITS": "min",
+        },
+        {
+            "CALNAME": "E_WK",
+            "CALTYPE": "pm",
+            "RESTYPE": "stnfam",
+            "RESNAME": "E",
+            "FOADIST": "constant",
+            "FOA": 1.0,
+            "FOAUNITS": "day",
+        },
+    ]
+    path = write_fab(
+        directory,
+        fam,
+        {"part_1": route},
+        [order_row("Lot_1", "part_1", 60.0)],
+        downcal_txt=downcal,
+        pmcal_txt=pmcal,
+        attach_txt=attach,
+    )
+    return SmallFab(
+        path,
+        {
+            "down_pct": 100.0 * mttr_min / (mttf_min + mttr_min),
+            "pm_pct": 100.0 * pm_hours / (24.0 * pm_every_days),
+        },
+    )
+
+
+def setup_fab(directory: Path, second: str) -> SmallFab:
+    """One tool with a setup group; part 1 needs setup ``SA``, part 2 ``second``.
+
+    ``second`` is ``"SB"`` (another state: every lot changes the setup), ``"SA"`` (the same
+    state: one setup, the first) or ``""`` (no setup requirement: the state stays ``SA``,
+    one setup). ``setup.txt``: from any state to SA or SB 10 min; min run 1. Lots of the two
+    parts alternate (part 1 at 0, 100, ...; part 2 at 50, 150, ...), 20 min each, so the tool
+    is idle when a lot arrives and the lot's cycle time is 20 min plus 10 if it needs a setup.
+    """
+    tools = [
+        tool_row(
+            "S",
+            rule="rule_LSSU",
+            setup_group="Gas",
+            wake="wake_LeastSetupTime",
+            group="Implant",
+        )
+    ]
+    routes = {
+        "part_1": [step_row("r", 1, "S", 20.0, setup="SA")],
+        "part_2": [step_row("r", 1, "S", 20.0, setup=second)],
+    }
+    orders = [
+        order_row("Lot_1", "part_1", 100.0),
+        order_row("Lot_2", "part_2", 100.0, start_min=50.0),
+    ]
+    setup: list[Row] = [
+        {"CURSETUP": "", "NEWSETUP": s, "STIME": 10.0, "STUNITS": "min"} for s in ("SA", "SB")
+    ]
+    setupgrp: list[Row] = [
+        {"SETUPGRP": "Gas", "SETUP": "SA", "MINRUN": 1},
+        {"SETUPGRP": "", "SETUP": "SB", "MINRUN": 1},
+    ]
+    path = write_fab(directory, tools, routes, orders, setup_txt=setup, setupgrp_txt=setupgrp)
+    return SmallFab(path, {"setup_min": 10.0, "process_min": 20.0})
