@@ -1,0 +1,363 @@
+"""Diagnosis: which policies and limits bind, and sentences a planner can act on.
+
+The model is always feasible (unmet demand is a penalised slack), so "infeasible
+policies" show up as unmet demand. For every stretch of years with unmet demand the
+diagnosis names the policies that bind there (from the duals of the policy
+constraints and their slack), why other supply cannot fill the gap (nothing arrives
+in time, capacity or allocation exhausted, the penalty is cheaper), and what to
+change. Binding policies without unmet demand are reported with what relaxing them
+would save.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from fabnet.plan.model import PlanModel
+from fabnet.plan.objective import OBJECTIVE_SCALE
+from fabnet.plan.policies import CAPEX_BUDGET, COUNTRY_SHARE, VENDOR_SHARE, capex_by_year
+from fabnet.plan.sets import F, PlanData
+from fabnet.plan.solution import (
+    EPS,
+    Solution,
+    _dual,
+    site_capacity_and_use,
+    site_shadow_prices,
+    yearly,
+)
+
+
+@dataclass
+class Binding:
+    """One binding policy constraint in one year."""
+
+    policy: str
+    kind: str  # vendor | country | budget
+    key: str
+    year: int
+    cap: float
+    slack: float
+    dual_usd: float
+    message: str
+
+
+def fmt_pflops(v: float) -> str:
+    """PFLOP/s in readable units (EFLOP/s from 1000 PFLOP/s)."""
+    if abs(v) >= 1000:
+        return f"{v / 1000:.3g} EFLOP/s"
+    return f"{v:.3g} PFLOP/s"
+
+
+def fmt_usd(v: float) -> str:
+    """USD with a B/M/k suffix."""
+    a = abs(v)
+    for div, suf in ((1e12, " T"), (1e9, " B"), (1e6, " M"), (1e3, " k")):
+        if a >= div:
+            return f"{v / div:.3g}{suf} USD"
+    return f"{v:.3g} USD"
+
+
+def fmt_pct(v: float) -> str:
+    """A share as a percentage."""
+    return f"{100 * v:.0f} %" if abs(100 * v - round(100 * v)) < 0.05 else f"{100 * v:.1f} %"
+
+
+def span(years: list[int]) -> str:
+    """``2025`` or ``2025–2027``."""
+    return str(years[0]) if years[0] == years[-1] else f"{years[0]}–{years[-1]}"
+
+
+def _runs(flags: np.ndarray, years: list[int]) -> list[list[int]]:
+    out: list[list[int]] = []
+    cur: list[int] = []
+    for y, f in zip(years, flags, strict=True):
+        if f:
+            cur.append(y)
+        elif cur:
+            out.append(cur)
+            cur = []
+    if cur:
+        out.append(cur)
+    return out
+
+
+def _vendor_flows(d: PlanData, s: Solution, v: str) -> tuple[F, F]:
+    """(Y,) PFLOP/s added from vendor v and in total, per year."""
+    pv = np.array([p == v for p in d.product_vendor], dtype=bool)
+    ov = np.array([o == v for o in d.offer_vendor], dtype=bool)
+    added_p, added_o = yearly(d, s.own_added), yearly(d, s.offer_added)
+    total = added_p.sum(axis=0) + added_o.sum(axis=0)
+    return added_p[pv].sum(axis=0) + added_o[ov].sum(axis=0), total
+
+
+def _bindings(pm: PlanModel, s: Solution) -> list[Binding]:
+    d = pm.data
+    out: list[Binding] = []
+    tol = 1e-7
+    dv = _dual(pm, VENDOR_SHARE)
+    for i, v in enumerate(d.vendor_caps):
+        val, total = _vendor_flows(d, s, v)
+        for yi, y in enumerate(d.year_list):
+            cap = float(d.vendor_caps[v][yi])
+            slack = cap * total[yi] - val[yi]
+            dual = float(dv[i, yi]) if dv is not None else 0.0
+            saving = -dual / OBJECTIVE_SCALE * total[yi] * 0.01
+            if abs(dual) > tol or (
+                slack <= 1e-6 * max(1.0, total[yi]) and cap < 1 and val[yi] > EPS
+            ):
+                msg = f"the cap of {fmt_pct(cap)} on new compute from {v} binds in {y}"
+                if saving > 1:
+                    msg += f": one more point of cap would save {fmt_usd(saving)} (present value)"
+                out.append(
+                    Binding(f"max_vendor_share[{v}]", "vendor", v, y, cap, slack, saving, msg)
+                )
+    dc = _dual(pm, COUNTRY_SHARE)
+    logic = np.flatnonzero(d.route_kind == 0)
+    if logic.size:
+        wafers = yearly(d, s.x[logic])
+        total_w = wafers.sum(axis=0)
+        for i, c in enumerate(d.country_caps):
+            mask = np.array([d.site_country[d.route_site[r]] == c for r in logic], dtype=bool)
+            val = wafers[mask].sum(axis=0)
+            for yi, y in enumerate(d.year_list):
+                cap = float(d.country_caps[c][yi])
+                slack = cap * total_w[yi] - val[yi]
+                dual = float(dc[i, yi]) if dc is not None else 0.0
+                saving = -dual / OBJECTIVE_SCALE * total_w[yi] * 0.01
+                if abs(dual) > tol:
+                    msg = f"the cap of {fmt_pct(cap)} on logic wafers made in {c} binds in {y}"
+                    if saving > 1:
+                        msg += (
+                            f": one more point of cap would save {fmt_usd(saving)} (present value)"
+                        )
+                    out.append(
+                        Binding(f"max_country_share[{c}]", "country", c, y, cap, slack, saving, msg)
+                    )
+    db = _dual(pm, CAPEX_BUDGET)
+    if d.capex_budget_usd is not None and len(d.cand_ids):
+        spend = np.einsum("cs,csy->y", s.b, capex_by_year(d))
+        for yi, y in enumerate(d.year_list):
+            budget = float(d.capex_budget_usd[yi])
+            dual = float(db[yi]) if db is not None else 0.0
+            saving = -dual  # PV USD saved per USD of extra budget (scale cancels)
+            if abs(dual) > tol:
+                msg = (
+                    f"the capital budget of {fmt_usd(budget)} per year binds in {y}: "
+                    f"each extra dollar of budget saves {saving:.2f} USD (present value)"
+                )
+                out.append(
+                    Binding(
+                        "capex_budget_usd_per_year",
+                        "budget",
+                        "",
+                        y,
+                        budget,
+                        budget - float(spend[yi]),
+                        saving,
+                        msg,
+                    )
+                )
+    return out
+
+
+def _earliest_own_arrival(d: PlanData) -> dict[int, tuple[int, str]]:
+    """Per fleet product: first period a unit can be in service, and why not earlier."""
+    out: dict[int, tuple[int, str]] = {}
+    T = d.n_periods
+    for p in np.flatnonzero(d.product_in_fleet & (d.product_pflops > 0)):
+        kinds_ok = True
+        routes = np.flatnonzero(d.route_product == p)
+        need = [0]
+        if d.product_hbm_stacks[p] > 0:
+            need.append(1)
+        if d.product_packaged[p]:
+            need.append(2)
+        for k in need:
+            if not (d.route_kind[routes] == k).any():
+                kinds_ok = False
+        best, why = T, "no site can make it"
+        if kinds_ok:
+            for r in routes[d.route_kind[routes] == 0]:
+                avail = np.flatnonzero(d.route_available[r])
+                if not avail.size:
+                    continue
+                t = int(avail[0] + d.route_shift[r] + d.product_arrival_shift[p])
+                if t < best:
+                    lead = int(d.route_shift[r] + d.product_arrival_shift[p])
+                    src = d.scenario.product(d.product_ids[p])
+                    opt = next(o for o in src.process_options if o.process == d.route_process[r])
+                    start = (
+                        f"tape-out on {opt.process} in {opt.available_from_year}"
+                        if opt.available_from_year is not None
+                        else f"wafers on {opt.process} from {d.labels[int(avail[0])]}"
+                    )
+                    if d.site_is_candidate[d.route_site[r]]:
+                        start = f"site {d.site_ids[d.route_site[r]]} must be built first"
+                    why = f"{start} + {lead} period(s) of cycle and lead time"
+                    best = t
+        out[int(p)] = (best, why)
+    return out
+
+
+def _needed_share(d: PlanData, s: Solution, v: str, years: list[int], unmet_y: F) -> float:
+    val, total = _vendor_flows(d, s, v)
+    need = 0.0
+    for y in years:
+        yi = d.year_list.index(y)
+        e = float(unmet_y[yi])
+        if total[yi] + e > EPS:
+            need = max(need, (val[yi] + e) / (total[yi] + e))
+    return min(1.0, math.ceil(need * 100 - 1e-9) / 100)
+
+
+def _supply_limits(pm: PlanModel, s: Solution, years: list[int]) -> list[str]:
+    d = pm.data
+    in_run = np.isin(d.years, years)
+    notes: list[str] = []
+    full = [
+        d.offer_ids[o]
+        for o in range(len(d.offer_ids))
+        if np.isfinite(d.offer_upper[o]).any()
+        and (
+            (s.g[o] >= d.offer_upper[o] - 1e-6 * np.maximum(1, d.offer_upper[o]))
+            & d.offer_available[o]
+            & in_run
+        ).any()
+    ]
+    if full:
+        notes.append(f"offers at their allocation limit: {', '.join(full)}")
+    closed = [
+        d.offer_ids[o] for o in range(len(d.offer_ids)) if not (d.offer_available[o] & in_run).any()
+    ]
+    if closed:
+        notes.append(f"offers not on sale then: {', '.join(closed)}")
+    sp = site_shadow_prices(pm)
+    cap, used = site_capacity_and_use(pm.data, s)
+    busy = [
+        d.site_ids[i]
+        for i in range(len(d.site_ids))
+        if ((cap[i] > EPS) & (used[i] >= cap[i] * (1 - 1e-6)) & in_run).any()
+        or (sp is not None and (sp[i][in_run] > 1e-6).any())
+    ]
+    if busy:
+        notes.append(f"sites at capacity: {', '.join(busy[:6])}" + (" …" if len(busy) > 6 else ""))
+    return notes
+
+
+def diagnose(pm: PlanModel, s: Solution) -> tuple[list[str], pd.DataFrame]:
+    """Diagnosis sentences and the ``binding`` table (policy, year, period, slack, dual_usd, message)."""
+    d = pm.data
+    messages: list[str] = list(d.warnings)
+    if pm.status == "time_limit":
+        gap = f" with a gap of {fmt_pct(pm.mip_gap)}" if pm.mip_gap is not None else ""
+        messages.append(
+            f"the solver stopped at the time limit{gap}: the plan may not be optimal; "
+            "raise --time-limit or loosen --gap"
+        )
+    binds = _bindings(pm, s)
+    years = d.year_list
+    # Compute demand -----------------------------------------------------------------
+    if len(d.compute_ids):
+        per = s.unmet_c.sum(axis=0)
+        req = d.compute_required.sum(axis=0)
+        n_per = d.n_periods // len(years)
+        unmet_y = yearly(d, s.unmet_c.sum(axis=0, keepdims=True))[0] / n_per
+        tol = 1e-6 * max(1.0, float(req.max()))
+        flags = np.array([per[d.years == y].max() > tol for y in years])
+        earliest = _earliest_own_arrival(d)
+        for run in _runs(flags, years):
+            amount = float(per[np.isin(d.years, run)].max())
+            first_own = min(earliest.values(), default=(d.n_periods, "no own product"))
+            run_end = int(np.flatnonzero(d.years == run[-1])[-1])
+            late = first_own[0] > run_end
+            if late and earliest:
+                p = min(earliest, key=lambda k: earliest[k][0])
+                when = d.labels[first_own[0]] if first_own[0] < d.n_periods else "the horizon's end"
+                own = (
+                    f"no own accelerator arrives before {when} "
+                    f"(product {d.product_ids[p]}: {earliest[p][1]})"
+                )
+            elif late:
+                own = "there is no own accelerator to make"
+            else:
+                own = ""
+            vb = [b for b in binds if b.kind == "vendor" and b.year in run]
+            other = [b for b in binds if b.kind != "vendor" and b.year in run]
+            if vb:
+                for v in dict.fromkeys(b.key for b in vb):
+                    yrs = sorted({b.year for b in vb if b.key == v})
+                    caps = sorted({b.cap for b in vb if b.key == v})
+                    need = _needed_share(d, s, v, run, unmet_y)
+                    reason = (
+                        own or "; ".join(_supply_limits(pm, s, run)) or "other supply costs more"
+                    )
+                    messages.append(
+                        f"In {span(run)} the cap of {fmt_pct(caps[0])} on {v} "
+                        f"(binding in {span(yrs)}) leaves up to {fmt_pflops(amount)} of compute "
+                        f"unmet: {reason}; raise the cap to {fmt_pct(need)} in {span(run)} "
+                        "or accept the shortfall."
+                    )
+            if other:
+                names = ", ".join(dict.fromkeys(b.policy for b in other))
+                messages.append(
+                    f"In {span(run)} up to {fmt_pflops(amount)} of compute is unmet while "
+                    f"{names} bind(s): relax them or accept the shortfall."
+                )
+            if not vb and not other:
+                notes = _supply_limits(pm, s, run)
+                if own:
+                    notes.insert(0, own)
+                penalty = float(d.compute_penalty_usd.min())
+                if not notes:
+                    notes.append(
+                        f"more supply would cost more than the penalty of {fmt_usd(penalty)} "
+                        "per PFLOP/s-year"
+                    )
+                messages.append(
+                    f"In {span(run)} up to {fmt_pflops(amount)} of compute is unmet although no "
+                    f"policy binds: {'; '.join(notes)}. Add supply (offers, capacity, an earlier "
+                    "tape-out), raise the unmet penalty, or accept the shortfall."
+                )
+    # Unit demand ----------------------------------------------------------------------
+    for ui, uid in enumerate(d.unit_ids):
+        tol = 1e-6 * max(1.0, float(d.unit_required[ui].max()))
+        flags = np.array([s.unmet_u[ui][d.years == y].max() > tol for y in years])
+        p = d.product_ids[d.unit_product[ui]]
+        for run in _runs(flags, years):
+            amount = float(
+                yearly(d, s.unmet_u[ui : ui + 1])[0][[years.index(y) for y in run]].max()
+            )
+            notes = _supply_limits(pm, s, run)
+            messages.append(
+                f"In {span(run)} up to {amount:,.0f} units per year of {p} (demand {uid}) are not "
+                f"delivered: {'; '.join(notes) or 'making them costs more than the penalty'}; "
+                "add capacity or accept the shortfall."
+            )
+    # Binding policies that cost money without causing unmet demand -------------------------
+    unmet_years = set()
+    if len(d.compute_ids):
+        unmet_years = {y for y in years if s.unmet_c.sum(axis=0)[d.years == y].max() > 1e-6}
+    for b in binds:
+        if b.year not in unmet_years and b.dual_usd > 1:
+            messages.append(b.message[0].upper() + b.message[1:] + ".")
+    rows: list[dict[str, Any]] = [
+        {
+            "policy": b.policy,
+            "year": b.year,
+            "period": str(b.year),
+            "slack": b.slack,
+            "dual_usd": b.dual_usd,
+            "message": b.message,
+        }
+        for b in binds
+    ]
+    return _dedupe(messages), pd.DataFrame(rows)
+
+
+def _dedupe(msgs: list[str]) -> list[str]:
+    return list(dict.fromkeys(msgs))

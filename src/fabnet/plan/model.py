@@ -1,0 +1,185 @@
+"""Public steps of the planner, like PyPSA's optimize accessor.
+
+``build_model`` → (user hook on ``pm.model``) → ``solve_model`` → ``read_solution``;
+:func:`plan` runs them all. The cores never print: progress goes to an optional
+callback.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from linopy import Model
+
+from fabnet.errors import PlanError, Problem
+from fabnet.plan.constraints import add_constraints
+from fabnet.plan.objective import OBJECTIVE_SCALE, add_objective
+from fabnet.plan.options import PlanOptions, Progress
+from fabnet.plan.policies import add_policies
+from fabnet.plan.sets import PlanData, build_data
+from fabnet.plan.variables import BUILD, PORT, add_variables
+from fabnet.scenario.schema import Scenario
+
+
+@dataclass
+class PlanModel:
+    """A built (and, after :func:`solve_model`, solved) planner model and its index data."""
+
+    scenario: Scenario
+    options: PlanOptions
+    data: PlanData
+    model: Model
+    timings_s: dict[str, float] = field(default_factory=dict)
+    status: str | None = None
+    termination: str | None = None
+    mip_gap: float | None = None
+    objective_usd: float | None = None
+    #: Where the duals come from: "lp" (a pure LP), "lp_fixed_builds" (LP with the
+    #: binaries fixed at the MILP solution) or None (no duals).
+    dual_source: str | None = None
+    is_mip: bool = False
+
+    def size(self) -> dict[str, int]:
+        """Number of variables, constraints and binaries that reach the solver."""
+        m = self.model
+        n_bin = 0
+        for name in (BUILD, PORT):
+            if name in m.variables and not self.options.relax:
+                n_bin += int((m.variables[name].labels.values >= 0).sum())
+        return {"variables": int(m.nvars), "constraints": int(m.ncons), "binaries": n_bin}
+
+
+def build_model(
+    scenario: Scenario, options: PlanOptions | None = None, progress: Progress | None = None
+) -> PlanModel:
+    """Build the linopy model of ``scenario`` (see docs/planner.md for the equations)."""
+    opts = options or PlanOptions()
+    t0 = time.perf_counter()
+    if progress:
+        progress("computing coefficients", 0.0)
+    data = build_data(scenario, opts.period)
+    m = Model(force_dim_names=True)
+    steps: list[tuple[str, Callable[[], None]]] = [
+        ("variables", lambda: add_variables(m, data, opts.relax)),
+        ("constraints", lambda: add_constraints(m, data)),
+        ("policies", lambda: add_policies(m, data)),
+        ("objective", lambda: add_objective(m, data)),
+    ]
+    for i, (name, step) in enumerate(steps):
+        if progress:
+            progress(f"adding {name}", (i + 1) / (len(steps) + 1))
+        step()
+    pm = PlanModel(scenario=scenario, options=opts, data=data, model=m)
+    pm.is_mip = not opts.relax and pm.size()["binaries"] > 0
+    pm.timings_s["build"] = time.perf_counter() - t0
+    if progress:
+        progress("model built", 1.0)
+    return pm
+
+
+_banner_silenced = False
+
+
+def _silence_banner() -> None:
+    """HiGHS prints a banner to the C-level stdout once per process; swallow it."""
+    global _banner_silenced
+    if _banner_silenced:
+        return
+    import highspy
+
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 1)
+            highspy.Highs()  # type: ignore[no-untyped-call]
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+    _banner_silenced = True
+
+
+_STATUS = {
+    "optimal": "optimal",
+    "time_limit": "time_limit",
+    "iteration_limit": "suboptimal",
+    "suboptimal": "suboptimal",
+    "infeasible": "infeasible",
+    "infeasible_or_unbounded": "infeasible",
+}
+
+
+def _solve(pm: PlanModel, mip: bool) -> tuple[str, str]:
+    o = pm.options
+    kw: dict[str, Any] = {"output_flag": False, "log_to_console": False}
+    if mip:
+        kw["mip_rel_gap"] = o.mip_gap
+    if o.time_limit_s is not None:
+        kw["time_limit"] = float(o.time_limit_s)
+    if o.threads is not None:
+        kw["threads"] = int(o.threads)
+    status, cond = pm.model.solve(solver_name="highs", io_api="direct", progress=False, **kw)
+    return str(status), str(cond)
+
+
+def solve_model(pm: PlanModel, progress: Progress | None = None) -> PlanModel:
+    """Solve with HiGHS; for a MILP, re-solve the LP with the binaries fixed to get duals.
+
+    Raises :class:`PlanError` when the solver finds no solution at all (e.g. the time
+    limit ends before a first plan is found).
+    """
+    _silence_banner()
+    t0 = time.perf_counter()
+    if progress:
+        progress("solving" + (" (MILP)" if pm.is_mip else " (LP)"), None)
+    status, cond = _solve(pm, pm.is_mip)
+    pm.termination = cond
+    pm.status = _STATUS.get(cond, "suboptimal" if status == "ok" else cond)
+    has_solution = status in ("ok", "warning") and np.isfinite(_objective(pm.model))
+    if not has_solution:
+        pm.timings_s["solve"] = time.perf_counter() - t0
+        hint = (
+            "raise --time-limit or loosen --gap"
+            if cond == "time_limit"
+            else "check the scenario's policies; run with --relax to see the LP relaxation"
+        )
+        raise PlanError(Problem(f"the solver found no plan ({cond})", hint), title="no plan")
+    if pm.is_mip:
+        info = pm.model.solver_model.getInfo() if pm.model.solver_model is not None else None
+        pm.mip_gap = float(info.mip_gap) if info is not None else None
+        mip_obj = _objective(pm.model)
+        if progress:
+            progress("re-solving the LP with builds fixed (shadow prices)", None)
+        fixed = [pm.model.variables[n] for n in (BUILD, PORT) if n in pm.model.variables]
+        for v in fixed:
+            v.relax()
+            v.fix(v.solution.fillna(0.0).round())
+        try:
+            st2, _ = _solve(pm, False)
+        finally:
+            for v in fixed:
+                v.unfix()
+                v.unrelax()
+        if st2 == "ok":
+            pm.dual_source = "lp_fixed_builds"
+        lp_obj = _objective(pm.model) if st2 == "ok" else mip_obj
+        pm.objective_usd = lp_obj / OBJECTIVE_SCALE
+    else:
+        pm.mip_gap = 0.0 if pm.options.relax and pm.status == "optimal" else None
+        pm.dual_source = "lp"
+        pm.objective_usd = _objective(pm.model) / OBJECTIVE_SCALE
+    pm.timings_s["solve"] = time.perf_counter() - t0
+    if progress:
+        progress("solved", 1.0)
+    return pm
+
+
+def _objective(m: Model) -> float:
+    value = m.objective.value
+    return float("nan") if value is None else float(value)

@@ -1,0 +1,51 @@
+"""Options of a planner run (what the user can set besides the scenario)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from fabnet.errors import PlanError, Problem
+from fabnet.scenario.schema import Period
+
+#: A progress callback: ``(step description, fraction done 0..1 or None)``.
+Progress = Callable[[str, float | None], None]
+
+
+@dataclass(frozen=True)
+class PlanOptions:
+    """How to build and solve the planner model.
+
+    ``period`` overrides the scenario's ``horizon.period``; ``relax`` turns the build and
+    porting binaries into continuous variables in [0, 1] (the LP relaxation);
+    ``mip_gap`` is the relative optimality gap at which the MILP stops; ``time_limit_s``
+    the solver's wall-clock limit, seconds; ``threads`` the solver's thread count.
+    """
+
+    period: Period | None = None
+    relax: bool = False
+    mip_gap: float = 0.001
+    time_limit_s: float | None = None
+    threads: int | None = None
+
+    def __post_init__(self) -> None:
+        problems: list[Problem] = []
+        if not 0.0 <= self.mip_gap < 1.0:
+            problems.append(
+                Problem(f"gap {self.mip_gap} is outside [0, 1)", "use e.g. --gap 0.005 (0.5 %)")
+            )
+        if self.time_limit_s is not None and self.time_limit_s <= 0:
+            problems.append(
+                Problem(f"time limit {self.time_limit_s} s is not positive", "use e.g. 300")
+            )
+        if self.threads is not None and self.threads < 1:
+            problems.append(Problem(f"threads {self.threads} is below 1", "use 1 or more"))
+        if problems:
+            raise PlanError(problems, title="invalid plan options")
+
+    def as_dict(self) -> dict[str, Any]:
+        """The options as plain JSON-ready values (for the runs store)."""
+        d = asdict(self)
+        d["period"] = self.period.value if self.period is not None else None
+        return d

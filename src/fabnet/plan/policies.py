@@ -1,0 +1,119 @@
+"""Policy constraints the scenario can switch on (eqs. 16–18 of docs/planner.md).
+
+* vendor share: PFLOP/s added in year y from vendor v ≤ cap_v(y) × all PFLOP/s added in y;
+* country share: own logic wafers started in country c in year y ≤ cap_c(y) × all own
+  logic wafers started in y;
+* capital budget: capex paid in year y ≤ budget(y).
+
+Reservable share and single sourcing are part of the capacity and porting constraints.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from linopy import LinearExpression, Model
+
+from fabnet.plan.sets import F, I, PlanData
+from fabnet.plan.terms import gather
+from fabnet.plan.variables import BUILD, OFFER, UNITS, WAFERS, index
+
+VENDOR_SHARE = "Policy-vendor_share"
+COUNTRY_SHARE = "Policy-country_share"
+CAPEX_BUDGET = "Policy-capex_budget"
+
+
+def periods_of_years(d: PlanData) -> I:
+    """(Y, n) period indices of each calendar year (periods align with years)."""
+    Y = len(d.year_list)
+    out: I = np.arange(d.n_periods).reshape(Y, d.n_periods // Y)
+    return out
+
+
+def arrivals(
+    m: Model,
+    d: PlanData,
+    weight_products: F,
+    weight_offers: F,
+    dims: tuple[str, str],
+    coords: dict[str, pd.Index],
+) -> LinearExpression:
+    """Σ over sources and the periods of year y of weight × PFLOP/s arriving (new compute).
+
+    ``weight_products`` is (G, Y, P) and ``weight_offers`` (G, Y, O): a weight per
+    output group, year and source.
+    """
+    ty = periods_of_years(d)  # (Y, n)
+    Y, n = ty.shape
+    P, n_off = len(d.product_ids), len(d.offer_ids)
+    G = weight_products.shape[0]
+    # own: u[p, t - shift_p] for t in year y
+    src_t = ty[:, :, None] - d.product_arrival_shift[None, None, :]  # (Y, n, P)
+    rows = np.broadcast_to(np.arange(P)[None, None, :], (Y, n, P)).reshape(Y, n * P)
+    cols = src_t.reshape(Y, n * P)
+    w = weight_products * (d.product_pflops * d.product_in_fleet)[None, None, :]
+    w = np.repeat(w[:, :, None, :], n, axis=2).reshape(G, Y, n * P)
+    own = gather(m, m.variables[UNITS], rows[None], cols[None], w, dims, coords)
+    src_o = ty[:, :, None] - d.offer_shift[None, None, :]
+    rows_o = np.broadcast_to(np.arange(n_off)[None, None, :], (Y, n, n_off)).reshape(Y, n * n_off)
+    wo = weight_offers * d.offer_pflops[None, None, :]
+    wo = np.repeat(wo[:, :, None, :], n, axis=2).reshape(G, Y, n * n_off)
+    bought = gather(
+        m, m.variables[OFFER], rows_o[None], src_o.reshape(Y, n * n_off)[None], wo, dims, coords
+    )
+    return own + bought
+
+
+def add_policies(m: Model, d: PlanData) -> None:
+    """Add the policy constraints the scenario switches on."""
+    ix = index(d)
+    Y = len(d.year_list)
+    ty = periods_of_years(d)
+    n = ty.shape[1]
+
+    # (16) vendor share of new compute
+    if d.vendor_caps and (d.product_ids or d.offer_ids):
+        vendors = list(d.vendor_caps)
+        caps = np.array([d.vendor_caps[v] for v in vendors])  # (V, Y)
+        pv = np.array([[1.0 if pv == v else 0.0 for pv in d.product_vendor] for v in vendors])
+        ov = np.array([[1.0 if ov == v else 0.0 for ov in d.offer_vendor] for v in vendors])
+        wp = pv.reshape(len(vendors), 1, -1) - caps[:, :, None]
+        wo = ov.reshape(len(vendors), 1, -1) - caps[:, :, None]
+        coords = {**ix, "vendor": pd.Index(vendors, name="vendor", dtype=object)}
+        expr = arrivals(m, d, wp, wo, ("vendor", "year"), coords)
+        m.add_constraints(expr <= 0, name=VENDOR_SHARE)
+
+    # (17) country share of own logic wafers
+    logic = np.flatnonzero(d.route_kind == 0)
+    if d.country_caps and logic.size:
+        countries = list(d.country_caps)
+        caps = np.array([d.country_caps[c] for c in countries])  # (K, Y)
+        rc = np.array([d.site_country[s] for s in d.route_site[logic]], dtype=object)
+        inc = np.array([[1.0 if c == k else 0.0 for c in rc] for k in countries])  # (K, Rl)
+        w = inc[:, None, :] - caps[:, :, None]  # (K, Y, Rl)
+        w = np.repeat(w[:, :, None, :], n, axis=2).reshape(len(countries), Y, n * logic.size)
+        rows = np.broadcast_to(logic[None, None, :], (Y, n, logic.size)).reshape(Y, -1)
+        cols = np.broadcast_to(ty[:, :, None], (Y, n, logic.size)).reshape(Y, -1)
+        coords = {**ix, "country": pd.Index(countries, name="country", dtype=object)}
+        expr = gather(
+            m, m.variables[WAFERS], rows[None], cols[None], w, ("country", "year"), coords
+        )
+        m.add_constraints(expr <= 0, name=COUNTRY_SHARE)
+
+    # (18) capital budget per year
+    C = len(d.cand_ids)
+    if d.capex_budget_usd is not None and C:
+        spend = capex_by_year(d)  # (C, Ts, Y)
+        T = d.n_periods
+        b_rows = np.repeat(np.arange(C), T)  # K = C * Ts
+        b_cols = np.tile(np.arange(T), C)
+        coeff = np.moveaxis(spend, 2, 0).reshape(Y, C * T)
+        expr = gather(m, m.variables[BUILD], b_rows[None, :], b_cols[None, :], coeff, ("year",), ix)
+        m.add_constraints(expr <= d.capex_budget_usd, name=CAPEX_BUDGET)
+
+
+def capex_by_year(d: PlanData) -> F:
+    """(C, Ts, Y) capex paid in year y when candidate c starts building in period Ts, USD."""
+    ym = d.year_slice_matrix().astype(float)  # (Y, T)
+    out: F = np.einsum("cst,yt->csy", d.cand_capex_share, ym) * d.cand_capex_usd[:, None, None]
+    return out

@@ -1,0 +1,492 @@
+"""Index sets and coefficient arrays of the planner, computed from a scenario with numpy.
+
+Everything the model needs is put into flat arrays here, once, so that the model
+builders (:mod:`fabnet.plan.variables`, :mod:`~fabnet.plan.constraints`, ...) never
+loop over periods or sites in Python. Names follow docs/planner.md:
+
+* periods ``t`` (``T`` of them, each ``L`` years long), calendar years ``y``;
+* sites ``f``; candidate sites ``c`` (a subset of the sites);
+* routes ``r``: a (site, product, process) a wafer can be started on. Logic routes make
+  the product's dies, HBM routes its stacks, packaging routes its packages; all share
+  their site's capacity in wafers;
+* products ``p`` (own designs), offers ``o`` (GPUs for sale), porting options ``z``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+
+from fabnet.economics import die_yield, gross_dies_per_wafer
+from fabnet.scenario.schema import (
+    Period,
+    ProcessKind,
+    Scenario,
+    SiteStatus,
+    period_labels,
+    period_midpoints,
+    series_at,
+    share_cap_series,
+)
+
+F = npt.NDArray[np.float64]
+I = npt.NDArray[np.int64]  # noqa: E741
+B = npt.NDArray[np.bool_]
+
+#: Days in a year, for converting lead and cycle times (days) to periods.
+DAYS_PER_YEAR = 365.25
+#: Route kinds, in the order of :class:`ProcessKind`.
+KINDS = ("logic", "hbm", "packaging")
+
+
+def round_half_up(x: F) -> I:
+    """Round to the nearest integer, halves up (not to even), as int64."""
+    return np.floor(np.asarray(x, dtype=float) + 0.5).astype(np.int64)
+
+
+def ramp_average(start_t: F, online_t: F, ramp_years: F, a: F, b: F) -> F:
+    """Average over ``[a, b]`` of the ramp ``clip((τ - online) / ramp, 0, 1)``.
+
+    Broadcasts over all arguments; ``ramp_years == 0`` is a step at ``online_t``.
+    Used for the share of a new site's full capacity available in a period (eq. 12).
+    """
+    del start_t
+
+    def antiderivative(tau: F) -> F:
+        d = tau - online_t
+        r = np.maximum(ramp_years, 1e-12)
+        inside = np.where(d <= 0, 0.0, np.where(d <= r, d * d / (2 * r), r / 2 + (d - r)))
+        step = np.maximum(d, 0.0)
+        return np.where(ramp_years > 0, inside, step)
+
+    out: F = (antiderivative(b) - antiderivative(a)) / (b - a)
+    return out
+
+
+@dataclass
+class PlanData:
+    """Index sets and coefficients of one planner model (see the module docstring)."""
+
+    scenario: Scenario
+    period: Period
+    # periods
+    labels: list[str]
+    years: I  # (T,) calendar year of each period
+    mid: F  # (T,) calendar time of the period middle, years
+    start: F  # (T,) calendar time of the period start, years
+    length_years: float
+    discount: F  # (T,) discount factor to the first year at the period middle
+    year_list: list[int]
+    year_index: I  # (T,) index into year_list
+    # sites
+    site_ids: list[str]
+    site_kind: list[str]
+    site_country: list[str]
+    site_share: F  # (S,) reservable share
+    site_cap_wafers: F  # (S, T) wafers per period the designer may use (existing/planned)
+    site_full_wafers: F  # (S, T) the same at full capacity (candidates: when built)
+    site_is_candidate: B
+    # candidates
+    cand_site: I  # (C,) site index of each candidate
+    cand_ids: list[str]
+    cand_allowed: B  # (C, T) build may start in period t
+    cand_ramp: F  # (C, Ts, T) share of full capacity in t when built in Ts
+    cand_capex_usd: F  # (C,)
+    cand_capex_share: F  # (C, Ts, T) share of capex paid in t when built in Ts
+    # products and offers
+    product_ids: list[str]
+    product_vendor: list[str]
+    product_pflops: F
+    product_hbm_stacks: F
+    product_packaged: B
+    product_assembly_usd: F
+    product_arrival_shift: I  # periods from assembly to service
+    product_life: I  # service life, periods
+    product_in_fleet: B  # counts towards the compute fleet (not sold as units)
+    offer_ids: list[str]
+    offer_vendor: list[str]
+    offer_country: list[str]
+    offer_pflops: F
+    offer_price_usd: F  # (O, T)
+    offer_upper: F  # (O, T) units per period (inf: no allocation limit)
+    offer_available: B  # (O, T)
+    offer_shift: I  # periods from order to service
+    offer_life: I
+    # routes
+    route_ids: list[str]
+    route_kind: I  # (R,) 0 logic, 1 hbm, 2 packaging
+    route_site: I
+    route_product: I
+    route_process: list[str]
+    route_available: B  # (R, T)
+    route_cost_usd: F  # (R, T) cost per wafer started (site factor included)
+    route_yield_units: F  # (R, T) per wafer: logic units, HBM stacks or packages
+    route_good_units: F  # (R,) packaging: good packages per wafer; else 0
+    route_good_dies: F  # (R, T) logic: good dies per wafer; else 0
+    route_shift: I  # (R,) periods from wafer start to the material being ready for assembly
+    route_option: I  # (R,) porting option index of a logic route, -1 when none
+    # porting options that need a decision
+    option_ids: list[str]
+    option_product: I
+    option_process: list[str]
+    option_cost_usd: F
+    option_pay_period: I
+    option_big_m: F  # (Z, T) largest wafers per period the option's routes can take
+    # demand
+    compute_ids: list[str]
+    compute_required: F  # (D, T) PFLOP/s that must be installed
+    compute_penalty_usd: F  # (D,) per PFLOP/s-year
+    unit_ids: list[str]
+    unit_product: I
+    unit_required: F  # (U, T) units per period
+    unit_penalty_usd: F  # (U,) per unit
+    # policies
+    vendor_caps: dict[str, F] = field(default_factory=dict)  # vendor -> (Y,) share cap
+    country_caps: dict[str, F] = field(default_factory=dict)  # country -> (Y,) share cap
+    capex_budget_usd: F | None = None  # (Y,) USD per year
+    allow_multi_sourcing: bool = True
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def n_periods(self) -> int:
+        """Number of periods T."""
+        return len(self.labels)
+
+    @property
+    def period_days(self) -> float:
+        """Length of one period, days."""
+        return DAYS_PER_YEAR * self.length_years
+
+    def year_slice_matrix(self) -> B:
+        """(Y, T) True where period t lies in year y."""
+        out: B = self.year_index[None, :] == np.arange(len(self.year_list))[:, None]
+        return out
+
+
+def _to_periods(days: float | F, period_days: float) -> I:
+    return round_half_up(np.asarray(days, dtype=float) / period_days)
+
+
+def build_data(scenario: Scenario, period: Period | None = None) -> PlanData:
+    """Compute every index set and coefficient of the planner for ``scenario``."""
+    sc = scenario
+    per = period or sc.horizon.period
+    L = per.years
+    labels = period_labels(sc.horizon, per)
+    mid = period_midpoints(sc.horizon, per)
+    T = len(labels)
+    start = mid - L / 2
+    years = np.floor(start + 1e-9).astype(np.int64)
+    first = sc.horizon.first_year
+    discount = (1.0 + sc.discount_rate) ** -(mid - first)
+    year_list = sc.horizon.years
+    year_index = years - first
+    period_days = DAYS_PER_YEAR * L
+    months = per.months
+    warnings: list[str] = []
+    proc = {p.id: p for p in sc.processes}
+
+    # Sites -------------------------------------------------------------------------
+    S = len(sc.sites)
+    site_ids = [s.id for s in sc.sites]
+    site_kind = [proc[s.processes[0]].kind.value for s in sc.sites]
+    site_country = [s.country for s in sc.sites]
+    default_share = sc.policies.default_reservable_share
+    site_share = np.array(
+        [s.reservable_share if s.reservable_share is not None else default_share for s in sc.sites]
+    )
+    site_full = np.zeros((S, T))
+    for i, s in enumerate(sc.sites):
+        if s.purpose == "production":
+            site_full[i] = series_at(s.capacity_wspm, mid) * months * site_share[i]
+    is_cand = np.array([s.status is SiteStatus.candidate for s in sc.sites], dtype=bool)
+    site_cap = np.where(is_cand[:, None], 0.0, site_full)
+
+    # Candidates ----------------------------------------------------------------------
+    cand_site = np.flatnonzero(is_cand).astype(np.int64)
+    C = len(cand_site)
+    cand_ids = [site_ids[i] for i in cand_site]
+    cand_allowed = np.zeros((C, T), dtype=bool)
+    cand_ramp = np.zeros((C, T, T))
+    cand_share = np.zeros((C, T, T))
+    cand_capex = np.zeros(C)
+    for k, i in enumerate(cand_site.tolist()):
+        s = sc.sites[i]
+        if s.purpose != "production":
+            warnings.append(f"candidate site {s.id} is a research fab: it gives no capacity")
+        esy = s.earliest_start_year if s.earliest_start_year is not None else first
+        cand_allowed[k] = years >= esy
+        build = float(s.build_years or 0.0)
+        online = start[:, None] + build  # (Ts, 1)
+        cand_ramp[k] = ramp_average(
+            start[:, None], online, np.asarray(s.ramp_years), start[None, :], start[None, :] + L
+        )
+        cand_capex[k] = float(s.capex_usd or 0.0)
+        nb = max(1, int(round_half_up(np.asarray(build / L))))
+        ts = np.arange(T)
+        for j in range(nb):  # spread evenly over the build periods (eq. 17)
+            tt = np.minimum(ts + j, T - 1)
+            cand_share[k, ts, tt] += 1.0 / nb
+
+    # Products ------------------------------------------------------------------------
+    products = sc.products
+    P = len(products)
+    product_ids = [p.id for p in products]
+    unit_products = {u.product for u in sc.demand.units}
+    pk_ct = np.array(
+        [max((proc[k].cycle_time_days for k in p.packaging_options), default=0.0) for p in products]
+    )
+    lead = np.array([p.lead_time_days for p in products])
+    arrival_shift = _to_periods(pk_ct + lead, period_days)
+    life = np.maximum(1, round_half_up(np.array([p.service_life_years for p in products]) / L))
+
+    # Routes ----------------------------------------------------------------------------
+    r_ids: list[str] = []
+    r_kind: list[int] = []
+    r_site: list[int] = []
+    r_prod: list[int] = []
+    r_proc: list[str] = []
+    r_avail: list[B] = []
+    r_cost: list[F] = []
+    r_units: list[F] = []
+    r_good: list[float] = []
+    r_dies: list[F] = []
+    r_shift: list[int] = []
+    r_opt: list[int] = []
+    # porting options that need a binary: a cost, or single sourcing
+    o_ids: list[str] = []
+    o_prod: list[int] = []
+    o_proc: list[str] = []
+    o_cost: list[float] = []
+    o_pay: list[int] = []
+    option_index: dict[tuple[int, str], int] = {}
+    for pi, p in enumerate(products):
+        for opt in p.process_options:
+            if opt.porting_cost_usd > 0 or not sc.policies.allow_multi_sourcing:
+                option_index[(pi, opt.process)] = len(o_ids)
+                o_ids.append(f"{p.id}|{opt.process}")
+                o_prod.append(pi)
+                o_proc.append(opt.process)
+                o_cost.append(opt.porting_cost_usd)
+                pay_year = max(first, opt.available_from_year or first)
+                o_pay.append(
+                    int(np.searchsorted(years, pay_year)) if pay_year <= years[-1] else T - 1
+                )
+
+    for si, s in enumerate(sc.sites):
+        factor = s.wafer_price_factor
+        for n in s.processes:
+            pr = proc[n]
+            for pi, p in enumerate(products):
+                avail = np.ones(T, dtype=bool)
+                dies = np.zeros(T)
+                if pr.kind is ProcessKind.logic:
+                    popt = next((o for o in p.process_options if o.process == n), None)
+                    if popt is None:
+                        continue
+                    if popt.available_from_year is not None:
+                        avail &= years >= popt.available_from_year
+                    area = p.die_area_mm2 / p.chiplets
+                    if area > pr.reticle_limit_mm2:
+                        warnings.append(
+                            f"product {p.id}: a die of {area:.0f} mm² does not fit the reticle "
+                            f"({pr.reticle_limit_mm2:.0f} mm²) of process {n}; raise chiplets"
+                        )
+                        continue
+                    gross = float(
+                        gross_dies_per_wafer(
+                            area, pr.wafer_diameter_mm, pr.edge_exclusion_mm, pr.scribe_mm
+                        )
+                    )
+                    assert pr.d0_per_cm2 is not None and pr.wafer_price_usd is not None
+                    y = np.asarray(
+                        die_yield(
+                            pr.yield_model.value,
+                            area,
+                            series_at(pr.d0_per_cm2, mid),
+                            pr.yield_alpha,
+                        ),
+                        dtype=float,
+                    )
+                    dies = gross * y
+                    units = dies / p.chiplets
+                    cost = series_at(pr.wafer_price_usd, mid) * factor
+                    good = 0.0
+                    shift = int(
+                        _to_periods(pr.cycle_time_days + pk_ct[pi] + lead[pi], period_days)
+                        - arrival_shift[pi]
+                    )
+                    ropt = option_index.get((pi, n), -1)
+                elif pr.kind is ProcessKind.hbm:
+                    if p.hbm_stacks == 0 or p.hbm_generation != pr.generation:
+                        continue
+                    assert pr.good_stacks_per_wafer is not None and pr.stack_price_usd is not None
+                    units = np.full(T, pr.good_stacks_per_wafer)
+                    cost = series_at(pr.stack_price_usd, mid) * pr.good_stacks_per_wafer * factor
+                    good = 0.0
+                    shift = int(
+                        _to_periods(pr.cycle_time_days + pk_ct[pi] + lead[pi], period_days)
+                        - arrival_shift[pi]
+                    )
+                    ropt = -1
+                else:
+                    if n not in p.packaging_options:
+                        continue
+                    assert pr.price_usd_per_wafer is not None and p.packages_per_wafer is not None
+                    units = np.full(T, p.packages_per_wafer)
+                    cost = series_at(pr.price_usd_per_wafer, mid) * factor
+                    good = p.packages_per_wafer * pr.assembly_yield
+                    shift = 0
+                    ropt = -1
+                r_ids.append(f"{s.id}|{p.id}|{n}")
+                r_kind.append(KINDS.index(pr.kind.value))
+                r_site.append(si)
+                r_prod.append(pi)
+                r_proc.append(n)
+                r_avail.append(avail & (site_full[si] > 0))
+                r_cost.append(np.asarray(cost, dtype=float))
+                r_units.append(np.asarray(units, dtype=float))
+                r_good.append(good)
+                r_dies.append(np.asarray(dies, dtype=float))
+                r_shift.append(max(0, shift))
+                r_opt.append(ropt)
+
+    R = len(r_ids)
+    route_site = np.array(r_site, dtype=np.int64)
+    option_big_m = np.zeros((len(o_ids), T))
+    r_opt_arr = np.array(r_opt, dtype=np.int64)
+    for r in range(R):
+        if r_opt_arr[r] >= 0:
+            option_big_m[r_opt_arr[r]] += site_full[route_site[r]]
+
+    for pi, p in enumerate(products):
+        kinds = {r_kind[r] for r in range(R) if r_prod[r] == pi}
+        if 0 not in kinds:
+            warnings.append(f"product {p.id}: no production site runs any of its processes")
+        if p.hbm_stacks > 0 and 1 not in kinds:
+            warnings.append(f"product {p.id}: no site makes its HBM ({p.hbm_generation})")
+        if p.packaging_options and 2 not in kinds:
+            warnings.append(f"product {p.id}: no site runs its packaging ({p.packaging_options})")
+
+    # Offers ----------------------------------------------------------------------------
+    offers = sc.offers
+    n_off = len(offers)
+    offer_price = np.zeros((n_off, T))
+    offer_upper = np.full((n_off, T), np.inf)
+    offer_avail = np.ones((n_off, T), dtype=bool)
+    for oi, o in enumerate(offers):
+        offer_price[oi] = series_at(o.price_usd, mid)
+        if o.max_units_per_year is not None:
+            offer_upper[oi] = series_at(o.max_units_per_year, mid) * L
+        if o.available_from_year is not None:
+            offer_avail[oi] &= years >= o.available_from_year
+        if o.available_to_year is not None:
+            offer_avail[oi] &= years <= o.available_to_year
+    offer_shift = _to_periods(
+        np.array([o.lead_time_days for o in offers], dtype=float), period_days
+    )
+    offer_life = np.maximum(
+        1, round_half_up(np.array([o.service_life_years for o in offers], dtype=float) / L)
+    )
+
+    # Demand ----------------------------------------------------------------------------
+    comp = sc.demand.compute
+    compute_required = np.array([series_at(d.installed_pflops, mid) for d in comp]).reshape(
+        len(comp), T
+    )
+    udem = sc.demand.units
+    unit_required = np.array([series_at(u.units_per_year, mid) * L for u in udem]).reshape(
+        len(udem), T
+    )
+
+    # Policies --------------------------------------------------------------------------
+    ymid = np.array(year_list, dtype=float) + 0.5
+    pol = sc.policies
+    vendor_caps = {v: series_at(share_cap_series(c), ymid) for v, c in pol.max_vendor_share.items()}
+    country_caps = {
+        c: series_at(share_cap_series(v), ymid) for c, v in pol.max_country_share.items()
+    }
+    budget = (
+        series_at(pol.capex_budget_usd_per_year, ymid)
+        if pol.capex_budget_usd_per_year is not None
+        else None
+    )
+
+    def stack(rows: list[F], width: int) -> F:
+        return np.array(rows, dtype=float).reshape(len(rows), width)
+
+    return PlanData(
+        scenario=sc,
+        period=per,
+        labels=labels,
+        years=years,
+        mid=mid,
+        start=start,
+        length_years=L,
+        discount=discount,
+        year_list=year_list,
+        year_index=year_index,
+        site_ids=site_ids,
+        site_kind=site_kind,
+        site_country=site_country,
+        site_share=site_share,
+        site_cap_wafers=site_cap,
+        site_full_wafers=site_full,
+        site_is_candidate=is_cand,
+        cand_site=cand_site,
+        cand_ids=cand_ids,
+        cand_allowed=cand_allowed,
+        cand_ramp=cand_ramp,
+        cand_capex_usd=cand_capex,
+        cand_capex_share=cand_share,
+        product_ids=product_ids,
+        product_vendor=[p.designer for p in products],
+        product_pflops=np.array([p.pflops_bf16 for p in products], dtype=float),
+        product_hbm_stacks=np.array([p.hbm_stacks for p in products], dtype=float),
+        product_packaged=np.array([bool(p.packaging_options) for p in products], dtype=bool),
+        product_assembly_usd=np.array([p.assembly_cost_usd for p in products], dtype=float),
+        product_arrival_shift=arrival_shift.reshape(P),
+        product_life=life.reshape(P),
+        product_in_fleet=np.array([p.id not in unit_products for p in products], dtype=bool),
+        offer_ids=[o.id for o in offers],
+        offer_vendor=[o.vendor for o in offers],
+        offer_country=[o.country or "" for o in offers],
+        offer_pflops=np.array([o.pflops_bf16 for o in offers], dtype=float),
+        offer_price_usd=offer_price,
+        offer_upper=offer_upper,
+        offer_available=offer_avail,
+        offer_shift=offer_shift.reshape(n_off),
+        offer_life=offer_life.reshape(n_off),
+        route_ids=r_ids,
+        route_kind=np.array(r_kind, dtype=np.int64),
+        route_site=route_site,
+        route_product=np.array(r_prod, dtype=np.int64),
+        route_process=r_proc,
+        route_available=np.array(r_avail, dtype=bool).reshape(R, T),
+        route_cost_usd=stack(r_cost, T),
+        route_yield_units=stack(r_units, T),
+        route_good_units=np.array(r_good, dtype=float),
+        route_good_dies=stack(r_dies, T),
+        route_shift=np.array(r_shift, dtype=np.int64),
+        route_option=r_opt_arr,
+        option_ids=o_ids,
+        option_product=np.array(o_prod, dtype=np.int64),
+        option_process=o_proc,
+        option_cost_usd=np.array(o_cost, dtype=float),
+        option_pay_period=np.array(o_pay, dtype=np.int64),
+        option_big_m=option_big_m,
+        compute_ids=[d.id for d in comp],
+        compute_required=compute_required,
+        compute_penalty_usd=np.array([d.unmet_penalty_usd_per_pflops_year for d in comp]),
+        unit_ids=[u.id for u in udem],
+        unit_product=np.array([product_ids.index(u.product) for u in udem], dtype=np.int64),
+        unit_required=unit_required,
+        unit_penalty_usd=np.array([u.unmet_penalty_usd_per_unit for u in udem], dtype=float),
+        vendor_caps=vendor_caps,
+        country_caps=country_caps,
+        capex_budget_usd=budget,
+        allow_multi_sourcing=pol.allow_multi_sourcing,
+        warnings=warnings,
+    )
