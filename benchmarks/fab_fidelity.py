@@ -1,0 +1,88 @@
+"""Fidelity of the fab simulator against the published SMT2020 HVLM reference KPIs.
+
+Protocol (the reference's, see docs/fab-readings.md): 730 simulated days from the initial WIP,
+no warm-up; lot KPIs over lots released by order.txt and completed within the 730 days (initial
+WIP lots excluded); tool-family shares over the whole 730 days; each family's own dispatching
+rule from the data; several seeds in parallel processes (mean and 95 % CI half-width).
+
+Targets (issue 4): regular-lot mean cycle time per product within ±5 % of the reference, lots
+completed within ±2 %, on-time share of regular lots ≥ 85 %, every litho family's utilisation
+within ±3 points.
+
+    .venv/bin/python benchmarks/fab_fidelity.py [--seeds 0-4] [--days 730] [--processes 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+import pandas as pd
+
+from fabnet.cli.fab import parse_seeds
+from fabnet.fab import SimOptions, load_smt2020, simulate_seeds
+from fabnet.fab.reference import compare_tables, load_reference
+
+SHARED = Path(__file__).resolve().parents[1] / ".." / "shared" / "smt2020"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--seeds", default="0-4")
+    ap.add_argument("--days", type=float, default=730.0)
+    ap.add_argument("--processes", type=int, default=None)
+    ap.add_argument("--model", type=Path, default=SHARED / "HVLM")
+    ap.add_argument("--reference", type=Path, default=SHARED / "reference")
+    args = ap.parse_args()
+    model = load_smt2020(args.model)
+    ref = load_reference(args.reference, args.model.resolve().name)
+    seeds = parse_seeds(args.seeds)
+    t = time.perf_counter()
+    multi = simulate_seeds(model, SimOptions(days=args.days), seeds, processes=args.processes)
+    wall = time.perf_counter() - t
+    pd.set_option("display.width", 200)
+    pd.set_option("display.max_rows", 200)
+    lots = compare_tables(
+        multi.lot_types,
+        ref.lot_types,
+        ["completed", "cycle_time_mean_days", "on_time_pct"],
+        {"completed", "cycle_time_mean_days"},
+    )
+    ci = multi.lot_types.set_index("name")
+    lots["ct_ci95"] = lots["name"].map(ci["cycle_time_mean_days_ci95"])
+    lots["on_time_ci95"] = lots["name"].map(ci["on_time_pct_ci95"])
+    print(f"HVLM fidelity: {len(seeds)} seeds, {args.days:g} days, {wall:.0f} s wall\n")
+    print("Lot types (diff: percent for completed and cycle time, points for on-time)")
+    print(lots.round(2).to_string(index=False))
+    tools = compare_tables(
+        multi.tool_groups,
+        ref.tool_groups,
+        ["availability_pct", "utilization_pct", "down_pct", "pm_pct", "setup_pct"],
+        set(),
+    )
+    print("\nTool families (percent; diff in points)")
+    print(tools.round(2).to_string(index=False))
+    d = tools["utilization_pct_diff"].abs()
+    litho = tools[tools["name"].str.startswith("Litho")]
+    print("\nSummary against the targets")
+    for _, r in lots.iterrows():
+        if r["name"].startswith("Lot_"):
+            print(
+                f"  {r['name']}: cycle time {r['cycle_time_mean_days']:.2f} d vs "
+                f"{r['cycle_time_mean_days_ref']:.2f} ({r['cycle_time_mean_days_diff']:+.1f} %), "
+                f"completed {r['completed_diff']:+.2f} %, on time {r['on_time_pct']:.1f} %"
+            )
+    print(
+        f"  litho families within ±3 pt utilisation: "
+        f"{int((litho['utilization_pct_diff'].abs() <= 3).sum())}/{len(litho)} "
+        f"(max |diff| {litho['utilization_pct_diff'].abs().max():.2f} pt)"
+    )
+    print(
+        f"  all families within ±3 pt: {int((d <= 3).sum())}/{len(d)}; "
+        f"mean |diff| {d.mean():.2f} pt"
+    )
+
+
+if __name__ == "__main__":
+    main()
