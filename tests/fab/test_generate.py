@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from fabnet.errors import FabModelError
-from fabnet.fab import load_smt2020
+from fabnet.fab import SimOptions, load_smt2020, simulate
 from fabnet.fab.generate import HEADERS, generate_fab, write_smt2020, write_tables
 from fabnet.fab.queueing import fab_gg_m_curve, network_from_model, solve_network
 
@@ -44,7 +44,7 @@ def test_generated_fab_loads_with_the_promised_structure(fab_dir: Path) -> None:
     assert any(s.sample_pct < 100 for s in steps)
     assert any(s.rework_step is not None for s in steps)
     assert any(f.cascading for f in m.families)
-    assert any(mr.min_run_lots > 1 for mr in m.min_runs)
+    assert m.min_runs and all(mr.min_run_lots == 1 for mr in m.min_runs)
     assert {a.cal_type for a in m.attachments} == {"down", "pm"}
     assert {c.by_pieces for c in m.pm_calendars} == {True, False}
     assert len(m.wip) == 10
@@ -66,6 +66,22 @@ def test_bottleneck_load_as_targeted(fab_dir: Path) -> None:
     for _, grp in curve.groupby("product"):
         ct = grp.sort_values("load")["ggm_cycle_time_days"].to_numpy()
         assert (ct[1:] > ct[:-1]).all()
+
+
+def test_generated_fab_runs_a_short_simulation(fab_dir: Path) -> None:
+    m = load_smt2020(fab_dir)
+    res = simulate(m, SimOptions(days=20.0), seed=0)
+    c = res.counters
+    assert c["completed"] > 0
+    assert c["released"] + c["initial_wip"] == c["completed"] + c["in_fab"]
+    assert c["batches"] > 0 and c["setups"] > 0 and c["breakdowns"] > 0 and c["pms"] > 0
+    assert set(res.lot_types["name"]) == {"Lot_1", "HotLot_1", "Lot_2", "HotLot_2"}
+
+
+def test_min_run_is_written_when_asked(tmp_path: Path) -> None:
+    fab = generate_fab(12, 60, seed=2, min_run_lots=7)
+    m = load_smt2020(write_smt2020(fab, tmp_path / "mr"))
+    assert m.min_runs and all(mr.min_run_lots == 7 for mr in m.min_runs)
 
 
 def test_same_seed_same_fab_other_seed_other_fab() -> None:

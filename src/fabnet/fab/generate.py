@@ -296,6 +296,7 @@ def generate_fab(
     hot_due_factor: float = 1.5,
     initial_wip_lots: int = 0,
     queue_time_windows: bool = False,
+    min_run_lots: int = 1,
 ) -> SyntheticFab:
     """Generate a synthetic fab with ``tool_groups`` tool families and ``steps``-step routes.
 
@@ -308,6 +309,11 @@ def generate_fab(
     ``due_factor`` (hot: ``hot_due_factor``) × the part's raw process time after
     release. ``initial_wip_lots`` lots are spread evenly along the routes at t 0.
     ``queue_time_windows`` adds critical queue-time windows after wet cleans.
+    ``min_run_lots`` is the ``MINRUN`` of the implant setup group (SMT2020 uses 7). It is 1
+    by default because the simulator's min-run lock waits for lots of the tool's setup
+    without checking whether any can still arrive: in a small re-entrant fab all tools of
+    the family can lock while the lots they wait for queue behind them (seen at 60 % load
+    with 5).
 
     Raises :class:`~fabnet.errors.FabModelError` on impossible arguments.
     """
@@ -336,6 +342,8 @@ def generate_fab(
         problems.append(Problem("lots_per_day must be positive", field="lots_per_day"))
     if not 0.0 <= hot_lot_share < 1.0:
         problems.append(Problem("hot_lot_share must be in [0, 1)", field="hot_lot_share"))
+    if min_run_lots < 1:
+        problems.append(Problem("min_run_lots must be ≥ 1", field="min_run_lots"))
     if initial_wip_lots < 0:
         problems.append(Problem("initial_wip_lots must be ≥ 0", field="initial_wip_lots"))
     if problems:
@@ -396,7 +404,7 @@ def generate_fab(
 
     # --- work content and sizing ---------------------------------------------------
     visits = {p: _expected_visits(ops[: route_len[p]]) for p in parts}
-    setup_min_per_lot = _expected_setup_per_lot(ops, families, visits, mix, parts, w)
+    setup_min_per_lot = _expected_setup_per_lot(ops, families, visits, mix, parts, w, min_run_lots)
     work_min: dict[str, float] = dict.fromkeys((f.name for f in families), 0.0)
     visits_per_lot: dict[str, float] = dict.fromkeys((f.name for f in families), 0.0)
     for k, p in enumerate(parts):
@@ -482,7 +490,7 @@ def generate_fab(
             )
     tables["order.txt"] = order_rows
     tables["WIP.txt"] = _wip_rows(initial_wip_lots, parts, route_len, rpt_min, due_factor, w)
-    setup_rows, setupgrp_rows = _setup_rows(families, ops)
+    setup_rows, setupgrp_rows = _setup_rows(families, ops, min_run_lots)
     tables["setup.txt"] = setup_rows
     tables["setupgrp.txt"] = setupgrp_rows
     tables["downcal.txt"] = downcal_rows
@@ -604,6 +612,7 @@ def _expected_setup_per_lot(
     mix: np.ndarray,
     parts: Sequence[str],
     wafers: int,
+    min_run: int,
 ) -> dict[tuple[str, int], float]:
     """Expected setup minutes per lot at each setup step (random order, ÷ min run)."""
     shares: dict[str, dict[str, float]] = {}
@@ -619,13 +628,12 @@ def _expected_setup_per_lot(
         d = shares[op.family.name]
         tot = sum(d.values())
         p_change = 1.0 - sum((x / tot) ** 2 for x in d.values())
-        minrun = _MINRUN if op.family.setup_group else 1
+        minrun = min_run if op.family.setup_group else 1
         stime = op.stime_min if op.stime_min is not None else _IMPLANT_SETUP_MIN
         out[(op.family.name, op.op_id)] = stime * p_change / minrun
     return out
 
 
-_MINRUN = 5
 _IMPLANT_SETUP_MIN = 60.0
 
 
@@ -793,7 +801,7 @@ def _route_row(route: str, i: int, op: _Op, n: int) -> dict[str, str | int | flo
 
 
 def _setup_rows(
-    families: Sequence[_Family], ops: Sequence[_Op]
+    families: Sequence[_Family], ops: Sequence[_Op], min_run: int
 ) -> tuple[list[dict[str, str | int | float | None]], list[dict[str, str | int | float | None]]]:
     """setup.txt ("any → state" for setup-group families) and setupgrp.txt (min runs)."""
     setup: list[dict[str, str | int | float | None]] = []
@@ -816,7 +824,7 @@ def _setup_rows(
                 {
                     "SETUPGRP": "Implant_Gas" if not grp else "",
                     "SETUP": s,
-                    "MINRUN": _MINRUN,
+                    "MINRUN": min_run,
                     "IGNORE": f.name,
                 }
             )

@@ -1,0 +1,208 @@
+"""Operating curve of a fab: cycle time and x-factor against bottleneck utilisation.
+
+:func:`operating_curve` runs the simulator at several *loads* and puts the G/G/m
+prediction (:func:`fabnet.fab.queueing.fab_gg_m_curve`) beside it. A **load** is the
+``release_scale`` of the simulator: every release stream of ``order.txt`` runs at ``load``
+× its nominal rate (``load = 1`` is the model as given; 0.9 releases 10 % fewer lots).
+The initial WIP is kept as it is in the files.
+
+The planner uses the result as a site's load-dependent lead time.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+
+import numpy as np
+import pandas as pd
+
+from fabnet.errors import FabModelError, Problem
+from fabnet.fab.kpi import raw_process_time_days
+from fabnet.fab.model import FabModel
+from fabnet.fab.queueing import fab_gg_m_curve
+from fabnet.fab.simulate import SimOptions, SimResult, simulate_seeds
+
+__all__ = ["CURVE_COLUMNS", "operating_curve", "product_cycle_times"]
+
+#: Columns of :func:`operating_curve`'s table, in order.
+CURVE_COLUMNS: tuple[str, ...] = (
+    "load",
+    "bottleneck_group",
+    "bottleneck_utilization_pct",
+    "bottleneck_utilization_pct_ci95",
+    "product",
+    "completed",
+    "cycle_time_mean_days",
+    "cycle_time_mean_days_ci95",
+    "x_factor",
+    "x_factor_ci95",
+    "raw_process_time_days",
+    "ggm_cycle_time_days",
+    "ggm_x_factor",
+    "ggm_bottleneck_utilization_pct",
+)
+
+
+def _t95(n: int) -> float:
+    """Student-t 97.5 % quantile for ``n`` samples (NaN below 2)."""
+    if n < 2:
+        return math.nan
+    from scipy import stats
+
+    return float(stats.t.ppf(0.975, n - 1))
+
+
+def product_cycle_times(result: SimResult) -> pd.DataFrame:
+    """Per part of one run: lots completed and their mean cycle time over all lot types.
+
+    The mean weights each lot type (``Lot_3``, ``HotLot_3``, ...) by its lots completed, so
+    it is the mean over every completed lot of the part — the quantity a G/G/m model that
+    ignores priorities predicts. Columns: ``product``, ``completed``,
+    ``cycle_time_mean_days`` (NaN when no lot completed).
+    """
+    lt = result.lot_types
+    rows = []
+    for part, grp in lt.groupby("part", sort=False):
+        n = grp["completed"].to_numpy(dtype=float)
+        ct = grp["cycle_time_mean_days"].to_numpy(dtype=float)
+        total = float(n.sum())
+        mean = float(np.nansum(n * ct) / total) if total > 0 else math.nan
+        rows.append({"product": str(part), "completed": total, "cycle_time_mean_days": mean})
+    return pd.DataFrame(rows, columns=["product", "completed", "cycle_time_mean_days"])
+
+
+def operating_curve(
+    model: FabModel,
+    loads: Sequence[float],
+    days: float,
+    warmup_days: float,
+    seeds: Sequence[int],
+    *,
+    dispatcher: str | None = None,
+    processes: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    linking: bool = True,
+    setup_share: float | None = None,
+) -> pd.DataFrame:
+    """Simulate ``model`` at every load (× nominal release rates) and add the G/G/m curve.
+
+    Each load runs ``seeds`` replications of ``days`` days, statistics after
+    ``warmup_days`` (lots released by ``order.txt`` and completed in the window).
+    ``progress(done, total)`` counts finished runs over all loads.
+
+    The bottleneck group is the tool family with the highest simulated utilisation (of
+    available time), averaged over the loads; its utilisation is reported at each load,
+    simulated (``bottleneck_utilization_pct``, mean ± 95 % CI over seeds) and predicted
+    (``ggm_bottleneck_utilization_pct``). Per product: lots completed per run, mean cycle
+    time over all its lots (days, ± 95 % CI, Student t over seeds), x-factor = cycle time
+    / raw process time (the simulator's definition, :func:`fabnet.fab.kpi.raw_process_time_days`),
+    and the G/G/m cycle time and x-factor (``inf`` at or beyond saturation).
+    Columns: :data:`CURVE_COLUMNS`, one row per (load, product).
+    """
+    load_list = [float(x) for x in loads]
+    seed_list = list(seeds)
+    problems = [
+        Problem(f"load {x:g} must be positive", field="loads") for x in load_list if not x > 0
+    ]
+    if not load_list:
+        problems.append(Problem("no loads given", field="loads", hint="e.g. 0.6,0.8,0.9"))
+    if not seed_list:
+        problems.append(Problem("no seeds given", field="seeds"))
+    if problems:
+        raise FabModelError(problems, title="cannot compute the operating curve")
+
+    rpt = raw_process_time_days(model)
+    total = len(load_list) * len(seed_list)
+    done_runs = 0
+    per_load: list[tuple[float, list[SimResult]]] = []
+    for load in load_list:
+        opts = SimOptions(
+            days=days, warmup_days=warmup_days, dispatcher=dispatcher, release_scale=load
+        )
+        base = done_runs
+
+        def tick(k: int, n: int, base: int = base) -> None:
+            if progress is not None:
+                progress(base + k, total)
+
+        multi = simulate_seeds(model, opts, seed_list, processes=processes, progress=tick)
+        done_runs += len(seed_list)
+        per_load.append((load, multi.results))
+
+    # bottleneck: highest simulated utilisation, averaged over loads and seeds
+    util = pd.concat([r.tool_groups[["name", "utilization_pct"]] for _, rs in per_load for r in rs])
+    mean_util = util.groupby("name", sort=False)["utilization_pct"].mean()
+    bottleneck = str(mean_util.idxmax())
+
+    ggm = fab_gg_m_curve(
+        model, load_list, linking=linking, setup_share=setup_share, raw_process_time_days=rpt
+    )
+    net_util = _ggm_group_utilization(model, load_list, bottleneck, linking, setup_share)
+
+    rows: list[dict[str, object]] = []
+    for load, results in per_load:
+        bu = np.array(
+            [_column_value(r.tool_groups, "name", bottleneck, "utilization_pct") for r in results]
+        )
+        per_seed = pd.concat(
+            [product_cycle_times(r).assign(seed=r.seed) for r in results], ignore_index=True
+        )
+        for product, grp in per_seed.groupby("product", sort=False):
+            ct = grp["cycle_time_mean_days"].to_numpy(dtype=float)
+            ct = ct[~np.isnan(ct)]
+            p_rpt = rpt.get(str(product), math.nan)
+            g = ggm[(ggm["load"] == load) & (ggm["product"] == product)]
+            n = len(ct)
+            t = _t95(n)
+            ct_mean = float(ct.mean()) if n else math.nan
+            ct_half = float(t * ct.std(ddof=1) / math.sqrt(n)) if n > 1 else math.nan
+            rows.append(
+                {
+                    "load": load,
+                    "bottleneck_group": bottleneck,
+                    "bottleneck_utilization_pct": float(bu.mean()),
+                    "bottleneck_utilization_pct_ci95": float(
+                        _t95(len(bu)) * bu.std(ddof=1) / math.sqrt(len(bu))
+                    )
+                    if len(bu) > 1
+                    else math.nan,
+                    "product": str(product),
+                    "completed": float(grp["completed"].mean()),
+                    "cycle_time_mean_days": ct_mean,
+                    "cycle_time_mean_days_ci95": ct_half,
+                    "x_factor": ct_mean / p_rpt if p_rpt > 0 else math.nan,
+                    "x_factor_ci95": ct_half / p_rpt if p_rpt > 0 else math.nan,
+                    "raw_process_time_days": p_rpt,
+                    "ggm_cycle_time_days": float(g["ggm_cycle_time_days"].iloc[0])
+                    if len(g)
+                    else math.nan,
+                    "ggm_x_factor": float(g["ggm_x_factor"].iloc[0]) if len(g) else math.nan,
+                    "ggm_bottleneck_utilization_pct": net_util[load],
+                }
+            )
+    return pd.DataFrame(rows, columns=list(CURVE_COLUMNS))
+
+
+def _ggm_group_utilization(
+    model: FabModel,
+    loads: Sequence[float],
+    group: str,
+    linking: bool,
+    setup_share: float | None,
+) -> dict[float, float]:
+    """G/G/m utilisation (reference definition) of tool family ``group`` at each load."""
+    from fabnet.fab.queueing import network_from_model, solve_network
+
+    net = network_from_model(model, setup_share=setup_share)
+    out: dict[float, float] = {}
+    for load in loads:
+        st = solve_network(net, load, linking=linking).stations
+        out[load] = _column_value(st, "station", group, "utilization_pct")
+    return out
+
+
+def _column_value(frame: pd.DataFrame, key: str, name: str, column: str) -> float:
+    """``frame[column]`` in the first row whose ``key`` is ``name`` (NaN if none)."""
+    values = frame.loc[frame[key] == name, column].to_numpy(dtype=float)
+    return float(values[0]) if len(values) else math.nan
