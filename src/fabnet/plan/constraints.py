@@ -125,7 +125,10 @@ def add_constraints(m: Model, d: PlanData) -> None:
         )
         m.add_constraints(cand_used - built <= 0, name=CANDIDATE_CAPACITY)
         # (13) a candidate is built at most once
-        m.add_constraints(m.variables[BUILD].sum("period") <= 1, name=CANDIDATE_ONCE)
+        once = gather(
+            m, m.variables[BUILD], np.arange(C)[:, None], t[None, :], 1.0, ("candidate",), cix
+        )
+        m.add_constraints(once <= 1, name=CANDIDATE_ONCE)
 
     # (8)-(10) bill of materials per product and period
     if d.product_ids:

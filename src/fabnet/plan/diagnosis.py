@@ -236,17 +236,45 @@ def _supply_limits(pm: PlanModel, s: Solution, years: list[int]) -> list[str]:
     ]
     if closed:
         notes.append(f"offers not on sale then: {', '.join(closed)}")
-    sp = site_shadow_prices(pm)
     cap, used = site_capacity_and_use(pm.data, s)
     busy = [
         d.site_ids[i]
         for i in range(len(d.site_ids))
         if ((cap[i] > EPS) & (used[i] >= cap[i] * (1 - 1e-6)) & in_run).any()
-        or (sp is not None and (sp[i][in_run] > 1e-6).any())
     ]
     if busy:
         notes.append(f"sites at capacity: {', '.join(busy[:6])}" + (" …" if len(busy) > 6 else ""))
+    sp = site_shadow_prices(pm)
+    unbuilt = [
+        (k, d.cand_ids[k])
+        for k in range(len(d.cand_ids))
+        if s.b[k].sum() < 1e-6 and sp is not None and (sp[d.cand_site[k]][in_run] > 1e-6).any()
+    ]
+    blocked = budget_blocked(d)
+    for k, cid in unbuilt:
+        if k in blocked:
+            notes.append(
+                f"candidate {cid} is not built: its capex of {fmt_usd(blocked[k][1])} in its "
+                f"costliest year exceeds the capital budget of {fmt_usd(blocked[k][0])}"
+            )
+        else:
+            notes.append(f"candidate {cid} is not built in time to help")
     return notes
+
+
+def budget_blocked(d: PlanData) -> dict[int, tuple[float, float]]:
+    """Candidates the capital budget rules out in every start period: (budget, capex per year)."""
+    out: dict[int, tuple[float, float]] = {}
+    if d.capex_budget_usd is None or not len(d.cand_ids):
+        return out
+    spend = capex_by_year(d)  # (C, Ts, Y)
+    over = spend - d.capex_budget_usd[None, None, :]
+    for k in range(len(d.cand_ids)):
+        allowed = np.flatnonzero(d.cand_allowed[k])
+        if allowed.size and (over[k, allowed].max(axis=1) > 1e-6).all():
+            worst = int(np.argmax(spend[k, allowed[0]]))
+            out[k] = (float(d.capex_budget_usd[worst]), float(spend[k, allowed[0], worst]))
+    return out
 
 
 def diagnose(pm: PlanModel, s: Solution) -> tuple[list[str], pd.DataFrame]:
@@ -318,9 +346,15 @@ def diagnose(pm: PlanModel, s: Solution) -> tuple[list[str], pd.DataFrame]:
                         f"more supply would cost more than the penalty of {fmt_usd(penalty)} "
                         "per PFLOP/s-year"
                     )
+                budget = any("capital budget" in n for n in notes)
+                head = (
+                    "while the capital budget (capex_budget_usd_per_year) rules out a build"
+                    if budget
+                    else "although no policy binds"
+                )
                 messages.append(
-                    f"In {span(run)} up to {fmt_pflops(amount)} of compute is unmet although no "
-                    f"policy binds: {'; '.join(notes)}. Add supply (offers, capacity, an earlier "
+                    f"In {span(run)} up to {fmt_pflops(amount)} of compute is unmet {head}: "
+                    f"{'; '.join(notes)}. Add supply (offers, capacity, an earlier "
                     "tape-out), raise the unmet penalty, or accept the shortfall."
                 )
     # Unit demand ----------------------------------------------------------------------
@@ -342,9 +376,26 @@ def diagnose(pm: PlanModel, s: Solution) -> tuple[list[str], pd.DataFrame]:
     unmet_years = set()
     if len(d.compute_ids):
         unmet_years = {y for y in years if s.unmet_c.sum(axis=0)[d.years == y].max() > 1e-6}
-    for b in binds:
-        if b.year not in unmet_years and b.dual_usd > 1:
-            messages.append(b.message[0].upper() + b.message[1:] + ".")
+    costly = [b for b in binds if b.year not in unmet_years and b.dual_usd > 1]
+    for policy in dict.fromkeys(b.policy for b in costly):
+        group = [b for b in costly if b.policy == policy]
+        yrs = sorted(b.year for b in group)
+        total = sum(b.dual_usd for b in group)
+        first = group[0]
+        if first.kind == "budget":
+            what = f"The capital budget of {fmt_usd(first.cap)} per year"
+            gain = (
+                f"each extra dollar of budget saves up to {max(b.dual_usd for b in group):.2f} USD"
+            )
+        else:
+            target = "new compute from" if first.kind == "vendor" else "logic wafers made in"
+            what = f"The cap of {fmt_pct(first.cap)} on {target} {first.key}"
+            gain = f"one more point of cap in each of these years would save {fmt_usd(total)}"
+        for run in _runs(np.array([y in yrs for y in years]), years):
+            messages.append(
+                f"{what} binds in {span(run)} and raises the plan's cost: {gain} "
+                "(present value); relax it there if the dependence is acceptable."
+            )
     rows: list[dict[str, Any]] = [
         {
             "policy": b.policy,

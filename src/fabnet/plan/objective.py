@@ -8,10 +8,10 @@ USD (:data:`OBJECTIVE_SCALE`) to keep its coefficients in a comfortable range.
 from __future__ import annotations
 
 import numpy as np
-import xarray as xr
 from linopy import LinearExpression, Model
 
 from fabnet.plan.sets import F, PlanData
+from fabnet.plan.terms import weighted_total
 from fabnet.plan.variables import (
     BUILD,
     OFFER,
@@ -20,7 +20,6 @@ from fabnet.plan.variables import (
     UNMET_COMPUTE,
     UNMET_UNITS,
     WAFERS,
-    index,
 )
 
 #: USD → the solver's objective unit (million USD); a unit conversion, not data.
@@ -48,30 +47,16 @@ def capex_pv_per_build(d: PlanData) -> F:
 
 def add_objective(m: Model, d: PlanData) -> None:
     """Set the objective: Σ discounted cost of every decision, in million USD."""
-    ix = index(d)
-    df = xr.DataArray(d.discount * OBJECTIVE_SCALE, coords={"period": ix["period"]})
-    dims = {
-        WAFERS: "route",
-        UNITS: "product",
-        OFFER: "offer",
-        UNMET_COMPUTE: "compute_demand",
-        UNMET_UNITS: "unit_demand",
-    }
-    parts: list[LinearExpression] = []
-    for name, cost in unit_costs(d).items():
-        dim = dims[name]
-        c = xr.DataArray(cost, coords={dim: ix[dim], "period": ix["period"]}) * df
-        parts.append((m.variables[name] * c).sum())
-    C = len(d.cand_ids)
-    if C:
-        pv = capex_pv_per_build(d) * OBJECTIVE_SCALE
-        c = xr.DataArray(pv, coords={"candidate": ix["candidate"], "period": ix["period"]})
-        parts.append((m.variables[BUILD] * c).sum())
-    Z = len(d.option_ids)
-    if Z:
+    df = d.discount * OBJECTIVE_SCALE
+    parts: list[LinearExpression] = [
+        weighted_total(m, m.variables[name], cost * df[None, :])
+        for name, cost in unit_costs(d).items()
+    ]
+    if len(d.cand_ids):
+        parts.append(weighted_total(m, m.variables[BUILD], capex_pv_per_build(d) * OBJECTIVE_SCALE))
+    if len(d.option_ids):
         pv_z = d.option_cost_usd * d.discount[d.option_pay_period] * OBJECTIVE_SCALE
-        cz = xr.DataArray(pv_z, coords={"option": ix["option"]})
-        parts.append((m.variables[PORT] * cz).sum())
+        parts.append(weighted_total(m, m.variables[PORT], pv_z))
     total = parts[0]
     for p in parts[1:]:
         total = total + p

@@ -93,3 +93,18 @@ def take_padded(values: F, idx: I) -> F:
     """``values[idx]`` with 0 where ``idx`` is -1 (padding)."""
     out: F = np.where(idx >= 0, np.asarray(values)[np.clip(idx, 0, None)], 0.0)
     return out
+
+
+def weighted_total(model: Model, var: Variable, coeffs: npt.ArrayLike) -> LinearExpression:
+    """``Σ coeffs · var`` over every present cell, as a scalar expression (objective terms)."""
+    labels = np.asarray(var.labels.values).ravel()
+    a = np.broadcast_to(np.asarray(coeffs, dtype=float), var.labels.shape).ravel()
+    keep = (labels >= 0) & (a != 0)
+    ds = xr.Dataset(
+        {
+            "coeffs": (("_term",), np.ascontiguousarray(a[keep])),
+            "vars": (("_term",), np.ascontiguousarray(labels[keep].astype(np.int64))),
+            "const": ((), 0.0),
+        }
+    )
+    return LinearExpression(ds, model)

@@ -1,0 +1,320 @@
+"""`fabnet plan`: build and solve the network plan of a scenario, store it, show it."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import typer
+from rich import box
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from fabnet.cli.app import app, err, out
+from fabnet.errors import FabnetError, PlanError, Problem
+from fabnet.scenario.schema import Period
+
+if TYPE_CHECKING:
+    from fabnet.plan import Plan, PlanOptions
+    from fabnet.scenario.schema import Scenario
+
+
+@dataclass
+class _Run:
+    label: str
+    scenario: Scenario
+    plan: Plan
+    run_id: str | None
+
+
+def _money(v: Any) -> str:
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        return "–"
+    if not math.isfinite(f):
+        return "–"
+    for scale, unit in ((1e12, " tn"), (1e9, " bn"), (1e6, " M"), (1e3, " k")):
+        if abs(f) >= scale:
+            return f"${f / scale:,.3g}{unit}"
+    return f"${f:,.0f}"
+
+
+def _num(v: Any, digits: int = 0) -> str:
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        return str(v)
+    if not math.isfinite(f):
+        return "–"
+    return f"{f:,.{digits}f}"
+
+
+def _pct(v: Any) -> str:
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        return "–"
+    return "–" if not math.isfinite(f) else f"{100 * f:.0f} %"
+
+
+def _table(title: str) -> Table:
+    return Table(
+        title=title, title_justify="left", title_style="bold", box=box.SIMPLE_HEAD, pad_edge=False
+    )
+
+
+def _solve_one(
+    ref: str,
+    variant: str | None,
+    sets: list[str],
+    opts: PlanOptions,
+    quiet: bool,
+) -> tuple[Scenario, Plan]:
+    from fabnet.plan import plan
+    from fabnet.scenario import load_scenario
+
+    scenario = load_scenario(ref, variant=variant, overrides=sets or None)
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+        disable=quiet,
+    ) as prog:
+        name = scenario.name + (f" [{variant}]" if variant else "")
+        task = prog.add_task(f"{name}: building the model", total=None)
+
+        def tick(step: str, _frac: float | None) -> None:
+            prog.update(task, description=f"{name}: {step}")
+
+        result = plan(scenario, opts, progress=tick)
+    return scenario, result
+
+
+def _store_run(store_path: Path, scenario: Scenario, result: Plan, extra: dict[str, Any]) -> str:
+    """Save the run; the one place the CLI talks to the store."""
+    from fabnet.store import Store
+
+    store = Store(store_path)
+    return store.save_run(
+        kind="plan",
+        scenario=scenario,
+        options={**result.options, **extra},
+        status=result.status,
+        timings_s=result.timings_s,
+        summary=result.summary(),
+        tables=result.tables(),
+        messages=result.messages,
+    )
+
+
+def _write_report(store_path: Path, run_id: str, path: Path) -> None:
+    from fabnet.report import plan_report_html
+    from fabnet.store import Store
+
+    html = plan_report_html(Store(store_path, create=False).load_run(run_id))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(html)
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise PlanError(
+            Problem(f"cannot write the report: {exc.strerror or exc}", file=str(path))
+        ) from None
+
+
+def _show(run: _Run) -> None:
+    p = run.plan
+    s = p.summary(run.run_id)
+    gap = f", gap {100 * p.mip_gap:.2f} %" if p.mip_gap is not None else ""
+    size = p.model_size
+    t = p.timings_s
+    out.print(
+        f"[bold]{run.label}[/]  status [bold]{p.status}[/]{gap}  cost (present value) "
+        f"[bold]{_money(p.objective_usd)}[/]  run {run.run_id or '–'}"
+    )
+    out.print(
+        f"[dim]model: {size['variables']:,} variables, {size['constraints']:,} constraints, "
+        f"{size['binaries']:,} binaries; build {t.get('build', 0):.2f} s, solve "
+        f"{t.get('solve', 0):.2f} s, read {t.get('read', 0):.2f} s[/]"
+    )
+    years = s["years"]
+    sources = sorted({k for y in years for k in y["compute_pflops"]})
+    vendors = sorted({k for y in years for k in y["vendor_share"]})
+    tab = _table("Installed compute (PFLOP/s, yearly mean), vendor share of new compute, cost")
+    tab.add_column("year")
+    for src in sources:
+        tab.add_column(src, justify="right")
+    tab.add_column("unmet", justify="right")
+    for v in vendors:
+        tab.add_column(f"{v} %", justify="right")
+    tab.add_column("cost", justify="right")
+    for y in years:
+        tab.add_row(
+            str(y["year"]),
+            *[_num(y["compute_pflops"].get(src, 0.0)) for src in sources],
+            _num(y["unmet_pflops"]),
+            *[_pct(y["vendor_share"].get(v, float("nan"))) for v in vendors],
+            _money(y["cost_usd"]),
+        )
+    out.print(tab)
+    costs = p.costs.groupby("category", sort=False)[["cost_usd", "cost_pv_usd"]].sum()
+    ctab = _table("Cost by category")
+    ctab.add_column("category")
+    ctab.add_column("total", justify="right")
+    ctab.add_column("present value", justify="right")
+    for cat, row in costs.iterrows():
+        if row["cost_usd"] > 0:
+            ctab.add_row(str(cat), _money(row["cost_usd"]), _money(row["cost_pv_usd"]))
+    out.print(ctab)
+    if len(p.builds):
+        btab = _table("New sites")
+        for col in ("site", "country", "start", "online", "full", "capex", "wspm"):
+            btab.add_column(col, justify="right" if col in ("capex", "wspm") else "left")
+        for r in p.builds.itertuples():
+            btab.add_row(
+                str(r.site), str(r.country), str(r.start_period), str(r.online_period),
+                str(r.full_period), _money(r.capex_usd), _num(r.capacity_wspm),
+            )  # fmt: skip
+        out.print(btab)
+    else:
+        out.print("[dim]No new sites built.[/]")
+    sp = p.shadow_prices
+    if len(sp) and (sp["usd_per_wafer"] > 0).any():
+        top = sp.groupby("site")["usd_per_wafer"].mean().sort_values(ascending=False).head(5)
+        stab = _table("Shadow price of capacity (mean over periods, USD per wafer)")
+        stab.add_column("site")
+        stab.add_column("USD/wafer", justify="right")
+        for site, val in top.items():
+            if val > 0:
+                stab.add_row(str(site), _num(val))
+        out.print(stab)
+    for m in p.messages:
+        out.print(f"[yellow]•[/] {m}", soft_wrap=True)
+
+
+def _compare(runs: list[_Run]) -> None:
+    tab = _table("Variants side by side")
+    tab.add_column("")
+    for r in runs:
+        tab.add_column(r.label, justify="right")
+    sums = [r.plan.summary(r.run_id) for r in runs]
+
+    def row(name: str, vals: list[str]) -> None:
+        tab.add_row(name, *vals)
+
+    row("status", [s["status"] for s in sums])
+    row("cost (PV)", [_money(s["objective_usd"]) for s in sums])
+    row("run", [str(r.run_id or "–") for r in runs])
+    row(
+        "unmet PFLOP/s·yr",
+        [_num(sum(y["unmet_pflops"] for y in s["years"])) for s in sums],
+    )
+    vendors = sorted({v for s in sums for y in s["years"] for v in y["vendor_share"]})
+    for v in vendors:
+        vals = []
+        for r in runs:
+            c = r.plan.compute
+            tot = c["pflops_added"].sum()
+            vals.append(_pct(c.loc[c["vendor"] == v, "pflops_added"].sum() / tot if tot else 0))
+        row(f"{v} share of new compute", vals)
+    row("sites built", [", ".join(str(b["site"]) for b in s["builds"]) or "–" for s in sums])
+    for cat in ("wafers", "hbm", "packaging", "gpus", "capex", "porting", "unmet_penalty"):
+        row(
+            f"{cat} (PV)",
+            [_money(r.plan.costs.loc[r.plan.costs["category"] == cat, "cost_pv_usd"].sum())
+             for r in runs],
+        )  # fmt: skip
+    out.print(tab)
+
+
+def _report_path(base: Path, label: str, many: bool) -> Path:
+    if not many:
+        return base
+    return base.with_name(f"{base.stem}-{label}{base.suffix or '.html'}")
+
+
+@app.command("plan")
+def plan_cmd(
+    scenario: str = typer.Argument(..., help="Built-in scenario name or YAML file."),
+    variant: str | None = typer.Option(
+        None, "--variant", "-v", help="A named variant of the scenario, or `all`."
+    ),
+    set_: list[str] = typer.Option(
+        [],
+        "--set",
+        "-s",
+        help="Override PATH=VALUE (repeatable), e.g. policies.max_vendor_share.nvidia=0.3.",
+    ),
+    period: Period | None = typer.Option(
+        None, "--period", help="Period length (overrides the scenario)."
+    ),
+    relax: bool = typer.Option(
+        False, "--relax", help="LP relaxation of build and porting decisions."
+    ),
+    gap: float = typer.Option(0.001, "--gap", help="Relative MIP gap to stop at (0.005 = 0.5 %)."),
+    time_limit: float | None = typer.Option(
+        None, "--time-limit", help="Solver time limit, seconds."
+    ),
+    threads: int | None = typer.Option(None, "--threads", help="Solver threads."),
+    as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
+    store: Path = typer.Option(
+        Path("fabnet.duckdb"), "--store", help="The runs store (DuckDB file)."
+    ),
+    no_store: bool = typer.Option(False, "--no-store", help="Do not store the run."),
+    report: Path | None = typer.Option(None, "--report", help="Also write the HTML report here."),
+) -> None:
+    """Plan the supply network of SCENARIO: the cheapest sourcing and build-out that meets demand."""
+    from fabnet.plan import PlanOptions
+    from fabnet.scenario import variant_names
+
+    opts = PlanOptions(
+        period=period, relax=relax, mip_gap=gap, time_limit_s=time_limit, threads=threads
+    )
+    if report is not None and no_store:
+        raise PlanError(Problem("--report needs the stored run", "drop --no-store"))
+    variants: list[str | None] = [None, *variant_names(scenario)] if variant == "all" else [variant]
+    runs: list[_Run] = []
+    failures: list[FabnetError] = []
+    for v in variants:
+        label = v or "base"
+        try:
+            scen, result = _solve_one(scenario, v, list(set_), opts, quiet=False)
+        except PlanError as exc:
+            if len(variants) == 1:
+                raise
+            failures.append(exc)
+            err.print(f"[bold red]{label}:[/] {exc.format()}", soft_wrap=True)
+            continue
+        run_id = None
+        if not no_store:
+            run_id = _store_run(store, scen, result, {"variant": v, "set": list(set_)})
+        if report is not None and run_id is not None:
+            path = _report_path(report, label, len(variants) > 1)
+            _write_report(store, run_id, path)
+            if not as_json:
+                err.print(f"[dim]report written to {path}[/]")
+        runs.append(_Run(label=label, scenario=scen, plan=result, run_id=run_id))
+    if as_json:
+        from fabnet.store.record import jsonable
+
+        objs = [r.plan.summary(r.run_id) | {"variant": r.label} for r in runs]
+        payload: Any = objs[0] if len(variants) == 1 else objs
+        typer.echo(json.dumps(jsonable(payload), indent=2, ensure_ascii=False))
+        return
+    for r in runs:
+        _show(r)
+        out.print()
+    if len(runs) > 1:
+        _compare(runs)
+    if failures and not runs:
+        raise failures[0]
