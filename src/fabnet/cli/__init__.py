@@ -5,7 +5,6 @@ from __future__ import annotations
 from fabnet.cli import economics as _economics  # noqa: F401
 from fabnet.cli import fab as _fab  # noqa: F401
 from fabnet.cli import plan as _plan  # noqa: F401
-from fabnet.cli import runs as _runs  # noqa: F401
 from fabnet.cli import scenario as _scenario  # noqa: F401
 from fabnet.cli.app import app, main
 
