@@ -1,0 +1,328 @@
+"""`fabnet fab generate` (a synthetic fab in SMT2020 format) and `fabnet fab curve` (operating curve)."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import typer
+from rich import box
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from fabnet.cli.app import err, out
+from fabnet.cli.fab import fab_app, parse_seeds
+from fabnet.errors import FabModelError, Problem
+
+
+def _parse_loads(text: str) -> list[float]:
+    """``"0.6,0.8,0.9"`` as a list of loads (positive numbers)."""
+    loads: list[float] = []
+    for part in text.split(","):
+        part = part.strip()
+        if not part:
+            continue
+        try:
+            x = float(part)
+        except ValueError:
+            raise FabModelError(
+                Problem(f"bad load {part!r}", field="--loads", hint="write e.g. 0.6,0.8,0.9,0.95")
+            ) from None
+        if not x > 0 or not math.isfinite(x):
+            raise FabModelError(Problem(f"load {part} must be a positive number", field="--loads"))
+        loads.append(x)
+    if not loads:
+        raise FabModelError(Problem("no loads given", field="--loads", hint="e.g. 0.6,0.8,0.9"))
+    return loads
+
+
+@fab_app.command("generate")
+def generate_cmd(
+    tool_groups: int = typer.Option(20, "--tool-groups", help="Tool families (≥ 4)."),
+    steps: int = typer.Option(120, "--steps", help="Steps of the longest route."),
+    products: int = typer.Option(2, "--products", help="Products (parts), each with a route."),
+    seed: int = typer.Option(0, "--seed", help="Random seed of the generator."),
+    bottleneck_load: float = typer.Option(
+        0.85, "--bottleneck-load", help="Utilisation of the most loaded family at nominal releases."
+    ),
+    lots_per_day: float = typer.Option(
+        12.0, "--lots-per-day", help="Start rate used to size the tool counts."
+    ),
+    wip_lots: int = typer.Option(0, "--wip-lots", help="Initial WIP lots spread along the routes."),
+    output: Path = typer.Option(..., "-o", "--output", help="Folder to write (created)."),
+    force: bool = typer.Option(False, "--force", help="Write into a non-empty folder."),
+) -> None:
+    """Write a synthetic fab with SMT2020 structure (re-entrant litho layers, batches, setups,
+    breakdowns, PMs) as an SMT2020 model folder."""
+    from fabnet.fab.generate import generate_fab, write_smt2020
+
+    if output.exists() and (not output.is_dir() or any(output.iterdir())) and not force:
+        raise FabModelError(
+            Problem(
+                "output exists and is not an empty folder",
+                file=str(output),
+                hint="choose another -o or add --force",
+            )
+        )
+    fab = generate_fab(
+        tool_groups,
+        steps,
+        products,
+        seed,
+        bottleneck_load=bottleneck_load,
+        lots_per_day=lots_per_day,
+        initial_wip_lots=wip_lots,
+    )
+    write_smt2020(fab, output)
+    tab = Table(
+        title=f"Synthetic fab written to {output}", title_justify="left", box=box.SIMPLE_HEAD
+    )
+    for head in ("product", "route steps", "lots/day", "raw process time d"):
+        tab.add_column(head, justify="left" if head == "product" else "right")
+    for k, (part, rate) in enumerate(fab.lots_per_day.items(), start=1):
+        tab.add_row(
+            part,
+            str(len(fab.tables[f"route_{k}.txt"])),
+            f"{rate:.2f}",
+            f"{fab.raw_process_time_days[part]:.2f}",
+        )
+    out.print(tab)
+    out.print(
+        f"{tool_groups} tool families, {fab.tool_count} tools; bottleneck "
+        f"{fab.bottleneck_family} at {100 * fab.bottleneck_load:.1f} % of available time"
+    )
+
+
+_CURVE_COLS = [
+    ("load", "load", 2),
+    ("product", "product", -1),
+    ("bottleneck_utilization_pct", "util %", 1),
+    ("completed", "lots", 0),
+    ("cycle_time_mean_days", "CT d", 2),
+    ("x_factor", "x", 2),
+    ("ggm_bottleneck_utilization_pct", "ggm util %", 1),
+    ("ggm_cycle_time_days", "ggm CT d", 2),
+    ("ggm_x_factor", "ggm x", 2),
+]
+#: Columns shown with their 95 % confidence half-width.
+_CI_COLS = {"cycle_time_mean_days"}
+
+
+def _cell(row: pd.Series, col: str, digits: int) -> str:
+    v = row[col]
+    if digits < 0:
+        return str(v)
+    x = float(v)
+    if math.isnan(x):
+        return ""
+    if math.isinf(x):
+        return "∞"
+    text = f"{x:,.{digits}f}"
+    ci = row.get(f"{col}_ci95") if col in _CI_COLS else None
+    if ci is not None and not math.isnan(float(ci)):
+        text += f" ±{float(ci):,.{digits}f}"
+    return text
+
+
+def _curve_table(df: pd.DataFrame, title: str) -> Table:
+    tab = Table(
+        title=title,
+        title_justify="left",
+        title_style="bold",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+        caption="util %: bottleneck utilisation of available time; lots: completed per "
+        "run; CT: mean cycle time of all lots of the product (± 95 % CI over seeds); "
+        "x: CT / raw process time; ggm: G/G/m prediction",
+        caption_justify="left",
+    )
+    for _c, head, d in _CURVE_COLS:
+        tab.add_column(head, justify="left" if d < 0 else "right")
+    for _, row in df.iterrows():
+        tab.add_row(*(_cell(row, c, d) for c, _h, d in _CURVE_COLS))
+    return tab
+
+
+def _json_rows(df: pd.DataFrame) -> list[dict[str, Any]]:
+    """Records with NaN and ±inf as null (JSON has neither)."""
+    rows: list[dict[str, Any]] = []
+    for rec in df.to_dict(orient="records"):
+        clean: dict[str, Any] = {}
+        for k, v in rec.items():
+            if isinstance(v, float | np.floating) and not math.isfinite(float(v)):
+                clean[str(k)] = None
+            elif isinstance(v, np.generic):
+                clean[str(k)] = v.item()
+            else:
+                clean[str(k)] = v
+        rows.append(clean)
+    return rows
+
+
+def curve_figure(df: pd.DataFrame, title: str) -> Any:
+    """Plotly figure: x-factor and cycle time against bottleneck utilisation, simulated
+    (markers with 95 % CI bars) and G/G/m (dashed line), one colour per product."""
+    import plotly.graph_objects as go
+    from plotly.colors import qualitative
+    from plotly.subplots import make_subplots
+
+    fig = make_subplots(
+        rows=1,
+        cols=2,
+        subplot_titles=("x-factor", "mean cycle time (days)"),
+        horizontal_spacing=0.08,
+    )
+    palette = qualitative.Plotly
+    for i, (product, grp) in enumerate(df.groupby("product", sort=False)):
+        grp = grp.sort_values("load")
+        colour = palette[i % len(palette)]
+        for col, (y, yci, yg) in enumerate(
+            (
+                ("x_factor", "x_factor_ci95", "ggm_x_factor"),
+                ("cycle_time_mean_days", "cycle_time_mean_days_ci95", "ggm_cycle_time_days"),
+            ),
+            start=1,
+        ):
+            fig.add_trace(
+                go.Scatter(
+                    x=grp["bottleneck_utilization_pct"],
+                    y=grp[y],
+                    error_y={"type": "data", "array": grp[yci].fillna(0.0), "visible": True},
+                    error_x={
+                        "type": "data",
+                        "array": grp["bottleneck_utilization_pct_ci95"].fillna(0.0),
+                        "visible": True,
+                    },
+                    mode="markers+lines",
+                    name=f"{product} simulated",
+                    legendgroup=f"{product}-sim",
+                    showlegend=col == 1,
+                    line={"color": colour},
+                    customdata=grp["load"],
+                    hovertemplate="load %{customdata:.2f}<br>util %{x:.1f} %<br>%{y:.2f}",
+                ),
+                row=1,
+                col=col,
+            )
+            yg_vals = grp[yg].replace([np.inf, -np.inf], np.nan)
+            fig.add_trace(
+                go.Scatter(
+                    x=grp["ggm_bottleneck_utilization_pct"],
+                    y=yg_vals,
+                    mode="lines",
+                    name=f"{product} G/G/m",
+                    legendgroup=f"{product}-ggm",
+                    showlegend=col == 1,
+                    line={"color": colour, "dash": "dash"},
+                    customdata=grp["load"],
+                    hovertemplate="load %{customdata:.2f}<br>util %{x:.1f} %<br>%{y:.2f}",
+                ),
+                row=1,
+                col=col,
+            )
+    bott = str(df["bottleneck_group"].iloc[0]) if len(df) else ""
+    for col in (1, 2):
+        fig.update_xaxes(title_text=f"utilisation of bottleneck {bott} (%)", row=1, col=col)
+    fig.update_layout(title=title, template="plotly_white", height=520, width=1150)
+    return fig
+
+
+@fab_app.command("curve")
+def curve_cmd(
+    directory: Path = typer.Argument(..., help="SMT2020 model folder."),
+    loads: str = typer.Option(
+        "0.6,0.7,0.8,0.9,0.95",
+        "--loads",
+        help="Release rates as multiples of the order file's (1 = nominal).",
+    ),
+    days: float = typer.Option(365.0, "--days", help="Simulated days per run."),
+    warmup_days: float = typer.Option(100.0, "--warmup-days", help="Statistics start."),
+    seeds: str = typer.Option("0-2", "--seeds", help="Seeds per load: 0-9, 1,2,3 or 7."),
+    dispatcher: str | None = typer.Option(
+        None, "--dispatcher", help="Override every family's rule: cr, fifo, edd, spt."
+    ),
+    processes: int | None = typer.Option(None, "--processes", help="Worker processes."),
+    setup_share: float | None = typer.Option(
+        None,
+        "--setup-share",
+        help="G/G/m: share of setup lots that change the setup (default: random order).",
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+    output: Path | None = typer.Option(
+        None, "-o", "--output", help="Write a self-contained HTML chart here."
+    ),
+) -> None:
+    """Operating curve: cycle time and x-factor against bottleneck utilisation, simulated at
+    each load (mean ± 95 % CI over seeds) beside the G/G/m (Kingman/Sakasegawa) prediction."""
+    from fabnet.fab import load_smt2020
+    from fabnet.fab.curve import operating_curve
+
+    load_list = _parse_loads(loads)
+    seed_list = parse_seeds(seeds)
+    model = load_smt2020(directory)
+    if not as_json:
+        for w in model.warnings:
+            err.print(f"[yellow]warning:[/] {w}", soft_wrap=True)
+    total = len(load_list) * len(seed_list)
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        disable=as_json,
+        transient=True,
+    ) as prog:
+        task = prog.add_task(
+            f"simulating {model.name}: {len(load_list)} loads × {len(seed_list)} seeds",
+            total=total,
+        )
+
+        def tick(done: int, n: int) -> None:
+            prog.update(task, completed=done)
+
+        df = operating_curve(
+            model,
+            load_list,
+            days,
+            warmup_days,
+            seed_list,
+            dispatcher=dispatcher.lower() if dispatcher else None,
+            processes=processes,
+            progress=tick,
+            setup_share=setup_share,
+        )
+    title = (
+        f"{model.name}: operating curve ({days:g} d, warm-up {warmup_days:g} d, "
+        f"{len(seed_list)} seed{'s' if len(seed_list) > 1 else ''} per load)"
+    )
+    if output is not None:
+        fig = curve_figure(df, title)
+        output.parent.mkdir(parents=True, exist_ok=True)
+        fig.write_html(str(output), include_plotlyjs=True, full_html=True)
+    if as_json:
+        obj = {
+            "model": model.name,
+            "loads": load_list,
+            "days": days,
+            "warmup_days": warmup_days,
+            "seeds": seed_list,
+            "bottleneck_group": str(df["bottleneck_group"].iloc[0]) if len(df) else None,
+            "rows": _json_rows(df),
+            "html": str(output) if output is not None else None,
+        }
+        out.print_json(json.dumps(obj))
+        return
+    bott = str(df["bottleneck_group"].iloc[0]) if len(df) else "?"
+    out.print(
+        _curve_table(
+            df,
+            f"{title}; bottleneck {bott}",
+        )
+    )
+    if output is not None:
+        out.print(f"chart written to {output}")

@@ -1,0 +1,102 @@
+"""Operating curve: simulated loads beside the G/G/m prediction (short runs of a small fab)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from fabnet.errors import FabModelError
+from fabnet.fab import load_smt2020
+from fabnet.fab.curve import CURVE_COLUMNS, operating_curve, product_cycle_times
+from fabnet.fab.generate import generate_fab, write_smt2020
+from fabnet.fab.model import FabModel
+
+
+@pytest.fixture(scope="module")
+def model(tmp_path_factory: pytest.TempPathFactory) -> FabModel:
+    fab = generate_fab(10, 48, products=2, seed=11, bottleneck_load=0.85)
+    return load_smt2020(write_smt2020(fab, tmp_path_factory.mktemp("curve") / "fab"))
+
+
+@pytest.fixture(scope="module")
+def curve(model: FabModel) -> pd.DataFrame:
+    calls: list[tuple[int, int]] = []
+    df = operating_curve(
+        model,
+        [0.7, 1.0],
+        days=120.0,
+        warmup_days=30.0,
+        seeds=[0, 1, 2],
+        processes=1,
+        progress=lambda k, n: calls.append((k, n)),
+    )
+    assert calls[-1] == (6, 6)
+    return df
+
+
+def test_curve_table_shape(curve: pd.DataFrame) -> None:
+    assert list(curve.columns) == list(CURVE_COLUMNS)
+    assert len(curve) == 4  # 2 loads × 2 products
+    assert set(curve["product"]) == {"part_1", "part_2"}
+    assert curve["bottleneck_group"].nunique() == 1
+    assert (curve["completed"] > 0).all()
+    assert (curve["cycle_time_mean_days_ci95"] > 0).all()
+
+
+def test_bottleneck_utilisation_follows_the_load(curve: pd.DataFrame) -> None:
+    by_load = curve.groupby("load")["bottleneck_utilization_pct"].first()
+    # 85 % by construction at load 1, 0.7 × that at 0.7 (within simulation noise)
+    assert by_load[1.0] == pytest.approx(85.0, abs=4.0)
+    assert by_load[0.7] == pytest.approx(0.7 * 85.0, abs=4.0)
+    ggm = curve.groupby("load")["ggm_bottleneck_utilization_pct"].first()
+    assert ggm[1.0] == pytest.approx(85.0, abs=1.0)
+
+
+def test_ggm_prediction_is_close_to_the_simulation(curve: pd.DataFrame) -> None:
+    """On a generated fab the G/G/m cycle time is within 15 % of the simulated one."""
+    rel = curve["ggm_cycle_time_days"] / curve["cycle_time_mean_days"]
+    assert ((rel > 0.85) & (rel < 1.15)).all(), rel.to_list()
+    np.testing.assert_allclose(
+        curve["x_factor"], curve["cycle_time_mean_days"] / curve["raw_process_time_days"]
+    )
+    assert (curve["x_factor"] > 1.0).all()
+
+
+def test_product_cycle_times_weight_lot_types_by_completions() -> None:
+    from fabnet.fab.simulate import SimOptions, SimResult
+
+    lt = pd.DataFrame(
+        {
+            "name": ["Lot_1", "HotLot_1", "Lot_2"],
+            "part": ["p1", "p1", "p2"],
+            "completed": [30, 10, 0],
+            "cycle_time_mean_days": [20.0, 10.0, np.nan],
+        }
+    )
+    empty = pd.DataFrame()
+    res = SimResult(lt, empty, empty, empty, 0, 0.0, 0)
+    out = product_cycle_times(res).set_index("product")
+    assert float(out.loc["p1", "cycle_time_mean_days"]) == pytest.approx(17.5)
+    assert float(out.loc["p1", "completed"]) == 40
+    assert np.isnan(float(out.loc["p2", "cycle_time_mean_days"]))
+    assert SimOptions(days=1.0).release_scale == 1.0
+
+
+def test_bad_loads_and_seeds_raise(model: FabModel) -> None:
+    with pytest.raises(FabModelError, match="must be positive"):
+        operating_curve(model, [0.0, 1.0], days=5.0, warmup_days=0.0, seeds=[0])
+    with pytest.raises(FabModelError, match="no seeds"):
+        operating_curve(model, [1.0], days=5.0, warmup_days=0.0, seeds=[])
+
+
+def test_curve_cli_help_mentions_load(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from fabnet.cli import app
+
+    res = CliRunner().invoke(app, ["fab", "curve", "--help"])
+    assert res.exit_code == 0
+    assert "--loads" in res.output
