@@ -148,21 +148,25 @@ def _show(run: _Run) -> None:
         f"{t.get('solve', 0):.2f} s, read {t.get('read', 0):.2f} s[/]"
     )
     years = s["years"]
-    sources = sorted({k for y in years for k in y["compute_pflops"]})
-    vendors = sorted({k for y in years for k in y["vendor_share"]})
-    tab = _table("Installed compute (PFLOP/s, yearly mean), vendor share of new compute, cost")
-    tab.add_column("year")
-    for src in sources:
-        tab.add_column(src, justify="right")
-    tab.add_column("unmet", justify="right")
-    for v in vendors:
-        tab.add_column(f"{v} %", justify="right")
-    tab.add_column("cost", justify="right")
+    comp = p.compute
+    own_src = set(comp.loc[comp["source_kind"] == "own", "source"])
+    capped = sorted(p.shares.loc[(p.shares["kind"] == "vendor") & p.shares["cap"].notna(), "key"])
+    top = comp.groupby("vendor")["pflops_added"].sum().sort_values(ascending=False).index.tolist()
+    vendors = list(dict.fromkeys([*capped, *top]))[:3]
+    tab = _table(
+        "Compute in service (EFLOP/s, yearly mean), vendor share of new compute, cost per year"
+    )
+    for col in ("year", "own", "bought", "unmet", *[f"{v} %" for v in vendors], "cost"):
+        tab.add_column(col, justify="left" if col == "year" else "right")
     for y in years:
+        cp = y["compute_pflops"]
+        own = sum(v for k, v in cp.items() if k in own_src)
+        bought = sum(v for k, v in cp.items() if k not in own_src)
         tab.add_row(
             str(y["year"]),
-            *[_num(y["compute_pflops"].get(src, 0.0)) for src in sources],
-            _num(y["unmet_pflops"]),
+            _num(own / 1000, 1),
+            _num(bought / 1000, 1),
+            _num(y["unmet_pflops"] / 1000, 1),
             *[_pct(y["vendor_share"].get(v, float("nan"))) for v in vendors],
             _money(y["cost_usd"]),
         )

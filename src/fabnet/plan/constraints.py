@@ -165,7 +165,13 @@ def add_constraints(m: Model, d: PlanData) -> None:
         prod = d.unit_product
         src = t[None, :] - d.product_arrival_shift[prod][:, None]
         delivered = gather(
-            m, m.variables[UNITS], prod[:, None], src, 1.0, ("unit_demand", "period"), ix
+            m,
+            m.variables[UNITS],
+            prod[:, None, None],
+            src[:, :, None],
+            1.0,
+            ("unit_demand", "period"),
+            ix,
         )
         lhs = delivered + m.variables[UNMET_UNITS]
         m.add_constraints(lhs >= d.unit_required.reshape(U, T), name=UNIT_DEMAND)

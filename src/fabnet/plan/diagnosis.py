@@ -257,8 +257,12 @@ def _supply_limits(pm: PlanModel, s: Solution, years: list[int]) -> list[str]:
                 f"candidate {cid} is not built: its capex of {fmt_usd(blocked[k][1])} in its "
                 f"costliest year exceeds the capital budget of {fmt_usd(blocked[k][0])}"
             )
-        else:
-            notes.append(f"candidate {cid} is not built in time to help")
+    late = [cid for k, cid in unbuilt if k not in blocked]
+    if late:
+        more = " …" if len(late) > 4 else ""
+        notes.append(
+            f"candidates not built (not worth it or too late): {', '.join(late[:4])}{more}"
+        )
     return notes
 
 
