@@ -1,0 +1,277 @@
+"""`fabnet runs list|show|compare` and `fabnet report`: the stored runs and their HTML report."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import typer
+from rich import box
+from rich.table import Table
+
+from fabnet.cli.app import app, out
+from fabnet.errors import FabnetError, Problem
+from fabnet.store import RunRecord, Store
+from fabnet.store.record import jsonable
+
+runs_app = typer.Typer(
+    help="Stored runs (a DuckDB file): list, show and compare them.", no_args_is_help=True
+)
+app.add_typer(runs_app, name="runs")
+
+_STORE_HELP = "The runs store (DuckDB file)."
+_ID_HELP = "Run id, a unique prefix of one, or `latest`."
+
+
+def _store(path: Path) -> Store:
+    """Open an existing store for reading (a missing file is an error, not created)."""
+    return Store(path, create=False)
+
+
+def _echo_json(obj: Any) -> None:
+    typer.echo(json.dumps(jsonable(obj), indent=2, ensure_ascii=False))
+
+
+def _money(usd: Any) -> str:
+    try:
+        v = float(usd)
+    except (TypeError, ValueError):
+        return "–"
+    if not math.isfinite(v):
+        return "–"
+    for scale, unit in ((1e12, " tn"), (1e9, " bn"), (1e6, " M"), (1e3, " k")):
+        if abs(v) >= scale:
+            return f"${v / scale:,.3g}{unit}"
+    return f"${v:,.0f}"
+
+
+def _num(x: Any, digits: int = 0) -> str:
+    try:
+        v = float(x)
+    except (TypeError, ValueError):
+        return "" if x is None else str(x)
+    if not math.isfinite(v):
+        return "–"
+    return f"{v:,.{digits}f}"
+
+
+def _shares(shares: Any) -> str:
+    """``a 60%, b 40%``: non-zero shares, largest first."""
+    if not isinstance(shares, dict):
+        return ""
+    items = [(str(k), float(v)) for k, v in shares.items() if v is not None and float(v) > 5e-4]
+    return ", ".join(f"{k} {v:.0%}" for k, v in sorted(items, key=lambda kv: -kv[1])) or "–"
+
+
+@runs_app.command("list")
+def list_runs(
+    store: Path = typer.Option(Path("fabnet.duckdb"), "--store", help=_STORE_HELP),
+    kind: str | None = typer.Option(
+        None, "--kind", help="Only runs of this kind (plan, fab, ...)."
+    ),
+    limit: int = typer.Option(20, "--limit", min=0, help="Newest N runs (0 for all)."),
+    as_json: bool = typer.Option(False, "--json", help="Print a JSON list of run objects."),
+) -> None:
+    """List stored runs, newest first."""
+    frame = _store(store).list_runs(kind=kind)
+    total = len(frame)
+    if limit:
+        frame = frame.head(limit)
+    if as_json:
+        rows = [
+            {k: (v.isoformat() if isinstance(v, pd.Timestamp) else v) for k, v in r.items()}
+            for r in frame.to_dict("records")
+        ]
+        _echo_json(rows)
+        return
+    if frame.empty:
+        out.print(f"No runs in {store}.")
+        return
+    table = Table(
+        title=f"Runs in {store}",
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+        caption="id = UTC date and time of the run · objective = discounted cost · "
+        "unmet = PFLOP/s short of demand, summed over years",
+        caption_justify="left",
+    )
+    table.add_column("id", no_wrap=True, min_width=18)
+    table.add_column("kind")
+    table.add_column("scenario")
+    table.add_column("status")
+    table.add_column("objective", justify="right", no_wrap=True)
+    table.add_column("unmet", justify="right")
+    table.add_column("time s", justify="right")
+    for r in frame.to_dict("records"):
+        table.add_row(
+            str(r["id"]),
+            str(r["kind"]),
+            str(r["scenario"]),
+            str(r["status"]),
+            _money(r["objective_usd"]),
+            _num(r["unmet_pflops"], 1),
+            _num(r["time_s"], 1),
+        )
+    out.print(table)
+    if total > len(frame):
+        out.print(f"({total - len(frame)} older runs not shown; --limit 0 shows all)")
+
+
+def _show_json(rec: RunRecord) -> dict[str, Any]:
+    """The run's summary (the `fabnet plan --json` object) plus its metadata."""
+    obj: dict[str, Any] = dict(rec.summary)
+    obj["run_id"] = rec.id
+    obj.setdefault("scenario", rec.meta.get("scenario_name"))
+    obj.setdefault("status", rec.status)
+    obj["kind"] = rec.kind
+    obj["created_at"] = rec.created_at.isoformat() + "Z"
+    obj["scenario_hash"] = rec.meta.get("scenario_hash")
+    obj["options"] = rec.options
+    obj["timings_s"] = rec.timings_s
+    obj["messages"] = rec.messages
+    obj["fabnet_version"] = rec.meta.get("fabnet_version")
+    obj["tables"] = {name: len(frame) for name, frame in rec.tables.items()}
+    return obj
+
+
+@runs_app.command("show")
+def show_run(
+    run_id: str = typer.Argument("latest", help=_ID_HELP),
+    store: Path = typer.Option(Path("fabnet.duckdb"), "--store", help=_STORE_HELP),
+    as_json: bool = typer.Option(False, "--json", help="Print the run's summary as JSON."),
+) -> None:
+    """Show one stored run: what it was run on, its key figures and messages."""
+    rec = _store(store).load_run(run_id)
+    if as_json:
+        _echo_json(_show_json(rec))
+        return
+    s = rec.summary
+    out.print(f"[bold]{rec.kind} run {rec.id}[/] — scenario [bold]{rec.scenario.name}[/]")
+    meta = Table.grid(padding=(0, 2))
+    meta.add_column(style="dim")
+    meta.add_column()
+    meta.add_row("created (UTC)", f"{rec.created_at:%Y-%m-%d %H:%M:%S}")
+    meta.add_row("status", rec.status)
+    if "objective_usd" in s:
+        meta.add_row("objective (PV)", _money(s.get("objective_usd")))
+    meta.add_row("scenario hash", str(rec.meta.get("scenario_hash", ""))[:16])
+    if rec.options:
+        meta.add_row("options", ", ".join(f"{k}={v}" for k, v in rec.options.items()))
+    if rec.timings_s:
+        meta.add_row("timings", ", ".join(f"{k} {v:.2f} s" for k, v in rec.timings_s.items()))
+    meta.add_row("fabnet", str(rec.meta.get("fabnet_version", "")))
+    out.print(meta)
+    years = [y for y in s.get("years") or [] if isinstance(y, dict)]
+    if years:
+        table = Table(title="By year", title_justify="left", box=box.SIMPLE_HEAD)
+        for col in ("year", "compute PFLOP/s", "vendor share", "country share", "unmet", "cost"):
+            table.add_column(col, justify="left" if "share" in col else "right")
+        for y in years:
+            comp = y.get("compute_pflops") or {}
+            table.add_row(
+                str(y.get("year")),
+                _num(sum(float(v) for v in comp.values() if v is not None)),
+                _shares(y.get("vendor_share")),
+                _shares(y.get("country_share")),
+                _num(y.get("unmet_pflops"), 1),
+                _money(y.get("cost_usd")),
+            )
+        out.print(table)
+    builds = s.get("builds")
+    if isinstance(builds, list):
+        if builds:
+            out.print(
+                "[bold]Builds:[/] "
+                + ", ".join(
+                    f"{b.get('site')} (start {b.get('start_period')}, online "
+                    f"{b.get('online_period')})"
+                    for b in builds
+                )
+            )
+        else:
+            out.print("[bold]Builds:[/] none")
+    if rec.messages:
+        out.print("[bold]Messages:[/]")
+        for m in rec.messages:
+            out.print(f"  • {m}", soft_wrap=True)
+    if rec.tables:
+        out.print(
+            "[dim]tables: "
+            + ", ".join(f"{n} ({len(f)} rows)" for n, f in rec.tables.items())
+            + "[/]"
+        )
+
+
+@runs_app.command("compare")
+def compare_runs(
+    run_ids: list[str] = typer.Argument(..., help="Two or more run ids (prefixes, `latest`)."),
+    store: Path = typer.Option(Path("fabnet.duckdb"), "--store", help=_STORE_HELP),
+    as_json: bool = typer.Option(False, "--json", help="Print {run id: {figure: value}} as JSON."),
+) -> None:
+    """Compare the key figures of stored runs side by side."""
+    if len(run_ids) < 2:
+        raise FabnetError(
+            Problem("compare needs at least two run ids", hint="e.g. `fabnet runs compare ID1 ID2`")
+        )
+    frame = _store(store).compare(run_ids)
+    if as_json:
+        _echo_json({col: dict(frame[col].items()) for col in frame.columns})
+        return
+    table = Table(title="Key figures", title_justify="left")
+    table.add_column("figure", style="dim")
+    for col in frame.columns:
+        table.add_column(str(col), justify="right")
+    for figure, row in frame.iterrows():
+        cells = []
+        for v in row:
+            text = str(figure)
+            if isinstance(v, float):
+                if "USD" in text:
+                    cells.append(_money(v))
+                elif "share" in text:
+                    cells.append(f"{v:.1%}")
+                elif "(s)" in text:
+                    cells.append(f"{v:.2f}")
+                else:
+                    cells.append(_num(v, 1))
+            else:
+                cells.append("–" if v is None else str(v))
+        table.add_row(str(figure), *cells)
+    out.print(table)
+
+
+def _write_text(path: Path, text: str) -> None:
+    """Write via a temporary file and rename, so a reader never sees half a report."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise FabnetError(
+            Problem(f"cannot write the report: {exc.strerror or exc}", file=str(path))
+        ) from None
+
+
+@app.command("report")
+def report(
+    run_id: str = typer.Argument("latest", help=_ID_HELP),
+    output: Path | None = typer.Option(
+        None, "-o", "--output", help="HTML file to write (default fabnet-<run id>.html)."
+    ),
+    store: Path = typer.Option(Path("fabnet.duckdb"), "--store", help=_STORE_HELP),
+) -> None:
+    """Write a self-contained HTML report of a stored plan run (opens offline)."""
+    from fabnet.report import plan_report_html
+
+    rec = _store(store).load_run(run_id)
+    path = output or Path(f"fabnet-{rec.id}.html")
+    html = plan_report_html(rec)
+    _write_text(path, html)
+    out.print(f"wrote {path} ({len(html.encode('utf-8')) / 1e6:.1f} MB) for run {rec.id}")

@@ -1,0 +1,186 @@
+"""The HTML page around the charts: styles, header cards, tables, and number formats."""
+
+from __future__ import annotations
+
+import html
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cache
+
+import plotly.graph_objects as go
+import plotly.offline
+
+#: Plotly config for every chart: no logo, no cloud buttons, responsive width.
+PLOTLY_CONFIG = {
+    "displaylogo": False,
+    "responsive": True,
+    "modeBarButtonsToRemove": ["lasso2d", "select2d"],
+    "toImageButtonOptions": {"format": "png", "scale": 2},
+}
+
+_CSS = """
+:root { --ink:#1f2933; --muted:#5f6b7a; --line:#d9dee5; --bg:#f6f7f9; --warn:#9a3412;
+        --ok:#166534; --card:#ffffff; }
+* { box-sizing: border-box; }
+body { margin:0; font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;
+       color:var(--ink); background:var(--bg); }
+main { max-width: 1280px; margin: 0 auto; padding: 24px 28px 64px; }
+h1 { font-size: 26px; margin: 0 0 4px; }
+h2 { font-size: 19px; margin: 0 0 4px; }
+.sub { color: var(--muted); margin: 0 0 16px; }
+.cards { display: grid; grid-template-columns: repeat(auto-fill, minmax(190px, 1fr)); gap: 10px;
+         margin: 14px 0 18px; }
+.card { background: var(--card); border: 1px solid var(--line); border-radius: 8px;
+        padding: 10px 12px; }
+.card .k { color: var(--muted); font-size: 12.5px; text-transform: uppercase;
+           letter-spacing: .03em; }
+.card .v { font-size: 21px; font-weight: 600; margin-top: 2px; }
+.card .n { color: var(--muted); font-size: 12.5px; margin-top: 2px; }
+.status-optimal { color: var(--ok); }
+.status-bad { color: var(--warn); }
+section { background: var(--card); border: 1px solid var(--line); border-radius: 8px;
+          padding: 16px 18px 8px; margin: 0 0 18px; }
+.caption { color: var(--muted); margin: 0 0 8px; max-width: 95ch; }
+.msgs { margin: 6px 0 4px 0; padding-left: 20px; }
+.msgs li { margin: 3px 0; }
+table.t { border-collapse: collapse; font-size: 13.5px; margin: 6px 0 10px; }
+table.t th, table.t td { border-bottom: 1px solid var(--line); padding: 4px 10px;
+                         text-align: left; vertical-align: top; }
+table.t td.num, table.t th.num { text-align: right; font-variant-numeric: tabular-nums; }
+table.t th { color: var(--muted); font-weight: 600; }
+nav.toc { font-size: 13.5px; margin: 0 0 16px; }
+nav.toc a { color: #1d4ed8; text-decoration: none; margin-right: 14px; }
+footer { color: var(--muted); font-size: 12.5px; margin-top: 24px; }
+.chart { width: 100%; }
+"""
+
+
+@dataclass(frozen=True)
+class Card:
+    """One key figure in the header: label, value and a short note."""
+
+    label: str
+    value: str
+    note: str = ""
+    css: str = ""
+
+
+@dataclass(frozen=True)
+class Section:
+    """One chart (or other block) with its heading and a caption saying how to read it."""
+
+    key: str
+    title: str
+    caption: str
+    figure: go.Figure | None = None
+    extra_html: str = ""
+
+
+def esc(text: object) -> str:
+    """HTML-escaped text."""
+    return html.escape(str(text), quote=True)
+
+
+def money(usd: float | None) -> str:
+    """USD in a short form: ``$1.23 bn``, ``$456 M``, ``$12.3 k``."""
+    if usd is None or not math.isfinite(usd):
+        return "–"
+    a = abs(usd)
+    for scale, unit in ((1e12, " tn"), (1e9, " bn"), (1e6, " M"), (1e3, " k")):
+        if a >= scale:
+            return f"${usd / scale:,.3g}{unit}"
+    return f"${usd:,.0f}"
+
+
+def number(x: float | None, unit: str = "") -> str:
+    """A number with thousands separators and at most three significant decimals."""
+    if x is None or not math.isfinite(x):
+        return "–"
+    text = f"{x:,.0f}" if abs(x) >= 100 else f"{x:,.3g}"
+    return f"{text} {unit}".strip()
+
+
+def percent(share: float | None) -> str:
+    """A share 0..1 as a percentage."""
+    if share is None or not math.isfinite(share):
+        return "–"
+    return f"{100 * share:.0f} %" if share == 0 or share >= 0.1 else f"{100 * share:.1f} %"
+
+
+def table_html(
+    header: Sequence[str], rows: Sequence[Sequence[object]], numeric: Sequence[int] = ()
+) -> str:
+    """A small HTML table; columns listed in ``numeric`` are right-aligned."""
+    head = "".join(
+        f'<th class="num">{esc(h)}</th>' if i in numeric else f"<th>{esc(h)}</th>"
+        for i, h in enumerate(header)
+    )
+    body = "".join(
+        "<tr>"
+        + "".join(
+            f'<td class="num">{esc(c)}</td>' if i in numeric else f"<td>{esc(c)}</td>"
+            for i, c in enumerate(row)
+        )
+        + "</tr>"
+        for row in rows
+    )
+    return f'<table class="t"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+
+
+@cache
+def _plotly_js() -> str:
+    js: str = plotly.offline.get_plotlyjs()
+    return js
+
+
+def page(
+    *,
+    title: str,
+    subtitle: str,
+    cards: Sequence[Card],
+    intro_html: str,
+    sections: Sequence[Section],
+) -> str:
+    """The whole report: one HTML document with plotly.js inlined once."""
+    toc = "".join(f'<a href="#{esc(s.key)}">{esc(s.title)}</a>' for s in sections)
+    card_html = "".join(
+        f'<div class="card"><div class="k">{esc(c.label)}</div>'
+        f'<div class="v {esc(c.css)}">{esc(c.value)}</div>'
+        + (f'<div class="n">{esc(c.note)}</div>' if c.note else "")
+        + "</div>"
+        for c in cards
+    )
+    blocks: list[str] = []
+    for s in sections:
+        chart = ""
+        if s.figure is not None:
+            chart = s.figure.to_html(
+                full_html=False,
+                include_plotlyjs=False,
+                div_id=f"chart-{s.key}",
+                config=PLOTLY_CONFIG,
+                default_width="100%",
+                default_height=f"{s.figure.layout.height or 420}px",
+            )
+        blocks.append(
+            f'<section id="{esc(s.key)}"><h2>{esc(s.title)}</h2>'
+            f'<p class="caption">{s.caption}</p><div class="chart">{chart}</div>'
+            f"{s.extra_html}</section>"
+        )
+    # "</script" cannot appear inside an inline script; plotly.js does not contain it,
+    # but guard anyway so a future bundle cannot break the page.
+    js = _plotly_js().replace("</script", "<\\/script")
+    return (
+        "<!DOCTYPE html>\n"
+        '<html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{esc(title)}</title><style>{_CSS}</style>"
+        f'<script type="text/javascript">{js}</script></head><body><main>'
+        f'<h1>{esc(title)}</h1><p class="sub">{subtitle}</p>'
+        f'<div class="cards">{card_html}</div>{intro_html}'
+        f'<nav class="toc">{toc}</nav>{"".join(blocks)}'
+        "<footer>Made by fabnet. All charts are interactive: hover for values, click legend "
+        "entries to hide or show series, drag to zoom, double-click to reset.</footer>"
+        "</main></body></html>\n"
+    )

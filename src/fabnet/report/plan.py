@@ -1,0 +1,775 @@
+"""The HTML report of a plan run: what the plan buys and builds, what it costs, what binds.
+
+Reads only the stored run (:class:`fabnet.store.RunRecord`): the plan's tidy
+tables (columns as documented on :class:`fabnet.plan.Plan`), its summary and
+its scenario. One chart per question a planner asks, each with a caption that
+says how to read it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+from plotly.colors import qualitative
+from plotly.subplots import make_subplots
+
+from fabnet.errors import StoreError
+from fabnet.report.page import Card, Section, esc, money, number, page, percent, table_html
+from fabnet.scenario import Period, Scenario, period_labels, period_midpoints, series_at
+from fabnet.store.record import RunRecord
+
+#: Order and colours of the cost categories (as in ``Plan.costs``).
+COST_CATEGORIES: dict[str, str] = {
+    "wafers": "#4c78a8",
+    "hbm": "#72b7b2",
+    "packaging": "#54a24b",
+    "assembly": "#b0c97a",
+    "gpus": "#f58518",
+    "capex": "#9d755d",
+    "porting": "#b279a2",
+    "unmet_penalty": "#e45756",
+}
+_PALETTE = qualitative.Plotly + qualitative.D3
+_LAYOUT: dict[str, Any] = {
+    "template": "plotly_white",
+    "margin": {"l": 70, "r": 30, "t": 30, "b": 50},
+    "legend": {"orientation": "h", "yanchor": "bottom", "y": 1.02, "x": 0},
+    "hovermode": "closest",
+    "font": {"family": "system-ui, -apple-system, Segoe UI, Roboto, sans-serif", "size": 13},
+}
+
+
+# Periods ---------------------------------------------------------------------------------
+
+_QUARTER = re.compile(r"^(\d{4})Q([1-4])$")
+_MONTH = re.compile(r"^(\d{4})-(\d{2})$")
+_YEAR = re.compile(r"^(\d{4})$")
+
+
+def period_start(label: str) -> dt.date:
+    """First day of a period label: ``2025`` → 1 Jan 2025, ``2025Q3`` → 1 Jul, ``2025-03``."""
+    label = str(label)
+    if m := _YEAR.match(label):
+        return dt.date(int(m.group(1)), 1, 1)
+    if m := _QUARTER.match(label):
+        return dt.date(int(m.group(1)), 3 * (int(m.group(2)) - 1) + 1, 1)
+    if m := _MONTH.match(label):
+        return dt.date(int(m.group(1)), int(m.group(2)), 1)
+    raise StoreError(f"unknown period label {label!r} in the stored plan")
+
+
+def _period(run: RunRecord) -> Period:
+    opt = run.options.get("period")
+    try:
+        return Period(opt) if opt else run.scenario.horizon.period
+    except ValueError:
+        return run.scenario.horizon.period
+
+
+def _period_order(run: RunRecord, seen: Iterable[Any]) -> list[str]:
+    """Period labels of the horizon in time order, plus any other label seen (sorted)."""
+    labels = period_labels(run.scenario.horizon, _period(run))
+    extra = sorted({str(s) for s in seen} - set(labels))
+    return labels + extra
+
+
+def _colours(keys: Iterable[str]) -> dict[str, str]:
+    """A stable colour per key (sorted), so a vendor has one colour in every chart."""
+    return {k: _PALETTE[i % len(_PALETTE)] for i, k in enumerate(sorted(set(keys)))}
+
+
+def _empty_figure(text: str, height: int = 160) -> go.Figure:
+    """A chart area that says in words why there is nothing to draw."""
+    fig = go.Figure()
+    fig.add_annotation(
+        text=text, x=0.5, y=0.5, xref="paper", yref="paper", showarrow=False, font={"size": 15}
+    )
+    fig.update_layout(**_LAYOUT, height=height)
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False)
+    return fig
+
+
+def _f(x: Any) -> float:
+    try:
+        v = float(x)
+    except (TypeError, ValueError):
+        return float("nan")
+    return v
+
+
+# Charts ------------------------------------------------------------------------------------
+
+
+def _demand_series(run: RunRecord, order: Sequence[str]) -> pd.Series | None:
+    """Installed compute required per period (PFLOP/s): from the plan's unmet table, else scenario."""
+    unmet = run.table("unmet")
+    if not unmet.empty and {"kind", "required", "period"} <= set(unmet.columns):
+        comp = unmet[unmet["kind"] == "compute"]
+        if not comp.empty:
+            s = comp.groupby("period")["required"].sum()
+            return s.reindex([p for p in order if p in s.index])
+    demands = run.scenario.demand.compute
+    if not demands:
+        return None
+    mids = period_midpoints(run.scenario.horizon, _period(run))
+    labels = period_labels(run.scenario.horizon, _period(run))
+    total = sum(series_at(dict(d.installed_pflops), mids) for d in demands)
+    return pd.Series(np.asarray(total, dtype=float), index=labels)
+
+
+def compute_section(run: RunRecord) -> Section:
+    """Stacked area of installed compute by source, with the demand line."""
+    comp = run.table("compute")
+    caption = (
+        "Compute in service (dense BF16 PFLOP/s) at each period, stacked by where it came "
+        "from: the designer's own accelerators (made from wafers) and GPUs bought from "
+        "vendors. The dashed black line is the demand. Where the stack stays below the line, "
+        "the gap is unmet demand (last chart)."
+    )
+    if comp.empty:
+        return Section("compute", "Compute by source", caption, _empty_figure("No compute in plan"))
+    order = _period_order(run, comp["period"])
+    pivot = comp.pivot_table(
+        index="period", columns="source", values="pflops_installed", aggfunc="sum", fill_value=0.0
+    ).reindex([p for p in order if p in set(comp["period"])], fill_value=0.0)
+    meta = comp.drop_duplicates("source").set_index("source")
+    colours = _colours(pivot.columns)
+    fig = go.Figure()
+    # Own products first (bottom of the stack), then offers; larger sources lower.
+    totals = pivot.sum(axis=0)
+    ordered = sorted(
+        pivot.columns,
+        key=lambda s: (str(meta.loc[s, "source_kind"]) != "own", -_f(totals[s])),
+    )
+    for source in ordered:
+        kind = str(meta.loc[source, "source_kind"])
+        vendor = str(meta.loc[source, "vendor"])
+        label = f"{source} ({vendor}, {'own' if kind == 'own' else 'bought'})"
+        fig.add_trace(
+            go.Scatter(
+                x=list(pivot.index),
+                y=pivot[source].to_numpy(),
+                name=label,
+                stackgroup="compute",
+                mode="lines",
+                line={"width": 0.5, "color": colours[source]},
+                hovertemplate=f"{esc(label)}<br>%{{x}}: %{{y:,.0f}} PFLOP/s<extra></extra>",
+            )
+        )
+    demand = _demand_series(run, list(pivot.index))
+    if demand is not None and len(demand):
+        fig.add_trace(
+            go.Scatter(
+                x=list(demand.index),
+                y=demand.to_numpy(),
+                name="demand",
+                mode="lines+markers",
+                line={"color": "black", "width": 2.5, "dash": "dash"},
+                marker={"size": 5},
+                hovertemplate="demand<br>%{x}: %{y:,.0f} PFLOP/s<extra></extra>",
+            )
+        )
+    fig.update_layout(**_LAYOUT, height=440)
+    fig.update_yaxes(title_text="PFLOP/s in service", rangemode="tozero")
+    fig.update_xaxes(title_text="period", type="category")
+    return Section("compute", "Compute by source", caption, fig)
+
+
+def shares_section(run: RunRecord) -> Section:
+    """Vendor and country shares per year against their policy caps (dashed)."""
+    shares = run.table("shares")
+    caption = (
+        "Left: each vendor's share of the compute added that year. Right: each country's share "
+        "of the designer's logic wafers. A dashed line in the same colour is the policy cap on "
+        "that vendor or country; a solid line running along its dashed line means the cap binds "
+        "(the plan would use more of that source if it could). Years in which the plan adds no "
+        "compute (or starts no wafers) are left blank."
+    )
+    if shares.empty:
+        return Section("shares", "Dependence", caption, _empty_figure("No shares in plan"))
+    fig = make_subplots(
+        rows=1,
+        cols=2,
+        subplot_titles=("Vendor share of new compute", "Country share of logic wafers"),
+        horizontal_spacing=0.08,
+    )
+    shares = shares.copy()
+    shares["share"] = shares["share"].astype(float)
+    # A year with no new compute (or no wafers) has all shares zero: show a gap, not 0 %.
+    empty = shares.groupby(["year", "kind"])["share"].transform("sum") <= 1e-9
+    shares.loc[empty, "share"] = np.nan
+    colours = _colours(shares["key"].astype(str))
+    years = sorted(int(y) for y in shares["year"].unique())
+    for col, kind in ((1, "vendor"), (2, "country")):
+        part = shares[shares["kind"] == kind]
+        for key in sorted(part["key"].astype(str).unique()):
+            rows = part[part["key"].astype(str) == key].sort_values("year")
+            fig.add_trace(
+                go.Scatter(
+                    x=rows["year"].astype(int),
+                    y=rows["share"],
+                    name=key,
+                    connectgaps=False,
+                    legendgroup=key,
+                    mode="lines+markers",
+                    line={"color": colours[key], "width": 2.5},
+                    hovertemplate=f"{esc(key)} %{{x}}: %{{y:.1%}}<extra></extra>",
+                ),
+                row=1,
+                col=col,
+            )
+            cap = rows["cap"].astype(float)
+            if cap.notna().any():
+                fig.add_trace(
+                    go.Scatter(
+                        x=rows["year"].astype(int),
+                        y=cap,
+                        name=f"cap {key}",
+                        legendgroup=key,
+                        mode="lines",
+                        line={"color": colours[key], "width": 2, "dash": "dash"},
+                        hovertemplate=f"cap on {esc(key)} %{{x}}: %{{y:.0%}}<extra></extra>",
+                    ),
+                    row=1,
+                    col=col,
+                )
+    fig.update_layout(**_LAYOUT, height=420)
+    fig.update_layout(legend={"y": -0.22, "yanchor": "top"}, margin={"t": 40, "b": 80})
+    fig.update_yaxes(range=[-0.02, 1.05], tickformat=".0%")
+    fig.update_xaxes(tickmode="array", tickvals=years, ticktext=[str(y) for y in years])
+    return Section("shares", "Dependence on vendors and countries", caption, fig)
+
+
+def costs_section(run: RunRecord) -> Section:
+    """Stacked bars of undiscounted cost by year and category; PV totals in a table."""
+    costs = run.table("costs")
+    rate = run.scenario.discount_rate
+    first = run.scenario.horizon.first_year
+    caption = (
+        f"What the plan spends each year (USD, not discounted), stacked by category. The "
+        f"objective the planner minimises is the present value: each year's spending "
+        f"discounted at {rate:.0%} per year to {first} (table below the chart). "
+        "“unmet_penalty” is not money paid: it is the price the scenario puts on each "
+        "PFLOP/s of demand left unmet."
+    )
+    if costs.empty:
+        return Section("costs", "Cost breakdown", caption, _empty_figure("No costs in plan"))
+    pivot = costs.pivot_table(
+        index="year", columns="category", values="cost_usd", aggfunc="sum", fill_value=0.0
+    ).sort_index()
+    cats = [c for c in COST_CATEGORIES if c in pivot.columns] + sorted(
+        c for c in pivot.columns if c not in COST_CATEGORIES
+    )
+    colours = dict(COST_CATEGORIES) | _colours(c for c in cats if c not in COST_CATEGORIES)
+    fig = go.Figure()
+    for cat in cats:
+        values = pivot[cat].to_numpy(dtype=float)
+        if not np.any(np.abs(values) > 0):
+            continue
+        fig.add_trace(
+            go.Bar(
+                x=[str(y) for y in pivot.index],
+                y=values,
+                name=cat,
+                marker_color=colours[cat],
+                hovertemplate=f"{cat} %{{x}}: $%{{y:,.3s}}<extra></extra>",
+            )
+        )
+    totals = pivot[cats].sum(axis=1)
+    fig.add_trace(
+        go.Scatter(
+            x=[str(y) for y in pivot.index],
+            y=totals.to_numpy(dtype=float),
+            mode="text",
+            text=[money(v) for v in totals],
+            textposition="top center",
+            showlegend=False,
+            hoverinfo="skip",
+        )
+    )
+    fig.update_layout(**_LAYOUT, barmode="relative", height=440)
+    fig.update_yaxes(title_text="USD per year (undiscounted)", tickprefix="$", tickformat="~s")
+    fig.update_yaxes(range=[0, float(totals.max()) * 1.15 if totals.max() > 0 else 1])
+    fig.update_xaxes(title_text="year", type="category")
+    by_cat = costs.groupby("category")[["cost_usd", "cost_pv_usd"]].sum()
+    rows = [
+        (cat, money(_f(by_cat.loc[cat, "cost_usd"])), money(_f(by_cat.loc[cat, "cost_pv_usd"])))
+        for cat in cats
+        if cat in by_cat.index
+    ]
+    rows.append(
+        ("total", money(_f(by_cat["cost_usd"].sum())), money(_f(by_cat["cost_pv_usd"].sum())))
+    )
+    extra = table_html(
+        ["category", "total (undiscounted)", f"present value ({first})"], rows, numeric=(1, 2)
+    )
+    return Section("costs", "Cost breakdown", caption, fig, extra)
+
+
+def builds_section(run: RunRecord) -> Section:
+    """Gantt chart of new sites: construction, then ramp to full capacity."""
+    builds = run.table("builds")
+    scen: Scenario = run.scenario
+    built = set(builds["site"].astype(str)) if not builds.empty else set()
+    not_built = [s.id for s in scen.sites if s.status.value == "candidate" and s.id not in built]
+    caption = (
+        "Each site the plan builds: construction from the start of the build to first output "
+        "(dark bar), then the ramp-up to full capacity (light bar). The plan can use a site's "
+        "capacity from the end of the dark bar."
+    )
+    extra = ""
+    if not_built:
+        extra = (
+            '<p class="caption">Candidate sites the plan does <b>not</b> build: '
+            + esc(", ".join(not_built))
+            + ".</p>"
+        )
+    if builds.empty:
+        text = "No new sites built in this plan" + (
+            "" if any(s.status.value == "candidate" for s in scen.sites) else " (no candidates)"
+        )
+        return Section("builds", "Build schedule", caption, _empty_figure(text), extra)
+    period_len = _period(run)
+    step = dt.timedelta(days=365.25 * period_len.years)
+    horizon_end = dt.date(scen.horizon.last_year + 1, 1, 1)
+    fig = go.Figure()
+    labels: list[str] = []
+    legend_done: set[str] = set()
+    for rec in builds.sort_values("start_period").to_dict("records"):
+        label = (
+            f"{rec['site']} ({rec.get('country', '')}, {number(_f(rec.get('capacity_wspm')))} wspm)"
+        )
+        labels.append(label)
+        start = period_start(str(rec["start_period"]))
+        online = period_start(str(rec["online_period"])) if rec.get("online_period") else None
+        full_raw = rec.get("full_period")
+        full = period_start(str(full_raw)) if isinstance(full_raw, str) and full_raw else None
+        capex = money(_f(rec.get("capex_usd")))
+        segments = [("construction", start, online or horizon_end, "#3b5b92")]
+        if online is not None and full is not None and full > online:
+            segments.append(("ramp-up", online, full, "#9ab3d9"))
+        for name, a, b, colour in segments:
+            span_ms = (dt.datetime.combine(b, dt.time()) - dt.datetime.combine(a, dt.time())) / (
+                dt.timedelta(milliseconds=1)
+            )
+            if span_ms <= 0:
+                span_ms = step / dt.timedelta(milliseconds=1) * 0.05
+            fig.add_trace(
+                go.Bar(
+                    x=[span_ms],
+                    base=[a.isoformat()],
+                    y=[label],
+                    orientation="h",
+                    name=name,
+                    legendgroup=name,
+                    showlegend=name not in legend_done,
+                    marker_color=colour,
+                    hovertemplate=(
+                        f"{esc(rec['site'])}: {name} {a:%b %Y} → {b:%b %Y}<br>capex {capex}"
+                        "<extra></extra>"
+                    ),
+                )
+            )
+            legend_done.add(name)
+        if online is not None:
+            fig.add_annotation(
+                x=online.isoformat(),
+                y=label,
+                text=f"online {rec['online_period']}",
+                showarrow=False,
+                xanchor="left",
+                yanchor="bottom",
+                yshift=12,
+                font={"size": 11},
+            )
+    fig.update_layout(**_LAYOUT, barmode="overlay", height=max(200, 90 + 56 * len(labels)))
+    fig.update_xaxes(
+        type="date",
+        range=[dt.date(scen.horizon.first_year, 1, 1).isoformat(), horizon_end.isoformat()],
+        title_text="time",
+    )
+    fig.update_yaxes(
+        type="category", categoryorder="array", categoryarray=labels[::-1], automargin=True
+    )
+    rows = [
+        (
+            r["site"],
+            r.get("name", ""),
+            r.get("country", ""),
+            r.get("start_period", ""),
+            r.get("online_period", ""),
+            r.get("full_period", "") or "",
+            money(_f(r.get("capex_usd"))),
+            number(_f(r.get("capacity_wspm"))),
+        )
+        for r in builds.sort_values("start_period").to_dict("records")
+    ]
+    extra = (
+        table_html(
+            ["site", "name", "country", "start", "online", "full", "capex", "wspm"],
+            rows,
+            numeric=(6, 7),
+        )
+        + extra
+    )
+    return Section("builds", "Build schedule", caption, fig, extra)
+
+
+def _site_labels(frame: pd.DataFrame, scen: Scenario) -> dict[str, str]:
+    """``site (kind, country)`` per site id."""
+    out: dict[str, str] = {}
+    for rec in frame.drop_duplicates("site").to_dict("records"):
+        site = str(rec["site"])
+        kind = rec.get("site_kind") or ""
+        country = rec.get("country") or ""
+        if not kind or not country:
+            try:
+                s = scen.site(site)
+                country = country or s.country
+            except StopIteration:
+                pass
+        bits = ", ".join(str(b) for b in (kind, country) if b)
+        out[site] = f"{site} ({bits})" if bits else site
+    return out
+
+
+def utilisation_section(run: RunRecord) -> Section:
+    """Heat map of site utilisation (sites × periods)."""
+    util = run.table("utilisation")
+    caption = (
+        "How much of each site's capacity available to the designer the plan uses, per period "
+        "(0 % pale, 100 % dark red). Dark red rows are the bottlenecks. Grey cells: the site has "
+        "no capacity in that period (for example, a new fab not yet built)."
+    )
+    if util.empty:
+        return Section("utilisation", "Site utilisation", caption, _empty_figure("No sites"))
+    order = _period_order(run, util["period"])
+    periods = [p for p in order if p in set(util["period"])]
+    kind_rank = {"logic": 0, "hbm": 1, "packaging": 2}
+    sites = sorted(
+        util.drop_duplicates("site").to_dict("records"),
+        key=lambda r: (kind_rank.get(str(r.get("site_kind")), 9), str(r["site"])),
+    )
+    site_ids = [str(r["site"]) for r in sites]
+    labels = _site_labels(util, run.scenario)
+    z = util.pivot_table(index="site", columns="period", values="utilization", aggfunc="mean")
+    z = z.reindex(index=site_ids, columns=periods)
+    cap = util.pivot_table(index="site", columns="period", values="capacity_wafers", aggfunc="sum")
+    cap = cap.reindex(index=site_ids, columns=periods)
+    used = util.pivot_table(index="site", columns="period", values="used_wafers", aggfunc="sum")
+    used = used.reindex(index=site_ids, columns=periods)
+    zz = z.to_numpy(dtype=float)
+    zz = np.where(cap.to_numpy(dtype=float) > 0, zz, np.nan)
+    text = [
+        [
+            f"{number(_f(used.iloc[i, j]))} of {number(_f(cap.iloc[i, j]))} wafers"
+            for j in range(len(periods))
+        ]
+        for i in range(len(site_ids))
+    ]
+    fig = go.Figure(
+        go.Heatmap(
+            z=zz,
+            x=periods,
+            y=[labels[s] for s in site_ids],
+            zmin=0.0,
+            zmax=1.0,
+            colorscale="Reds",
+            colorbar={"title": {"text": "used"}, "tickformat": ".0%"},
+            customdata=text,
+            xgap=1,
+            ygap=1,
+            hovertemplate="%{y}<br>%{x}: %{z:.0%} used<br>%{customdata}<extra></extra>",
+        )
+    )
+    if len(periods) <= 24 and len(site_ids) <= 30:
+        fig.update_traces(texttemplate="%{z:.0%}", textfont={"size": 11})
+    fig.update_layout(**_LAYOUT, height=max(240, 110 + 34 * len(site_ids)))
+    fig.update_layout(plot_bgcolor="#e5e7eb")
+    fig.update_xaxes(type="category", title_text="period", showgrid=False)
+    fig.update_yaxes(type="category", autorange="reversed", automargin=True, showgrid=False)
+    return Section("utilisation", "Site utilisation", caption, fig)
+
+
+def shadow_section(run: RunRecord) -> Section:
+    """Heat map of the shadow price of capacity, only for sites where it is non-zero."""
+    sp = run.table("shadow_prices")
+    source = ""
+    if not sp.empty and "source" in sp.columns:
+        kinds = set(sp["source"].astype(str))
+        if "lp_fixed_builds" in kinds:
+            source = (
+                " Computed from the linear programme with the plan's build decisions fixed "
+                "(the build choices are yes/no, which have no prices of their own)."
+            )
+    caption = (
+        "What one more wafer per period of capacity at a site would save the plan (USD per "
+        "wafer, not discounted). Only sites where capacity limits the plan are shown; a value "
+        "that stays high over many periods is the case for expanding that site or reserving "
+        "more of it." + source
+    )
+    if sp.empty:
+        return Section(
+            "shadow", "Shadow prices of capacity", caption, _empty_figure("No shadow prices")
+        )
+    value = sp["usd_per_wafer"].astype(float)
+    active = sorted(set(sp.loc[value.abs() > 1e-6, "site"].astype(str)))
+    if not active:
+        return Section(
+            "shadow",
+            "Shadow prices of capacity",
+            caption,
+            _empty_figure("No site's capacity limits the plan: extra capacity is worth $0"),
+        )
+    part = sp[sp["site"].astype(str).isin(active)]
+    order = _period_order(run, sp["period"])
+    periods = [p for p in order if p in set(sp["period"])]
+    z = part.pivot_table(index="site", columns="period", values="usd_per_wafer", aggfunc="sum")
+    z = z.reindex(index=active, columns=periods)
+    hidden = sorted(set(sp["site"].astype(str)) - set(active))
+    fig = go.Figure(
+        go.Heatmap(
+            z=z.to_numpy(dtype=float),
+            x=periods,
+            y=active,
+            colorscale="YlOrRd",
+            zmin=0.0,
+            colorbar={"title": {"text": "USD/wafer"}, "tickprefix": "$", "tickformat": "~s"},
+            xgap=1,
+            ygap=1,
+            hovertemplate="%{y}<br>%{x}: $%{z:,.0f} per wafer<extra></extra>",
+        )
+    )
+    if len(periods) <= 24 and len(active) <= 30:
+        fig.update_traces(texttemplate="$%{z:,.3~s}", textfont={"size": 11})
+    fig.update_layout(**_LAYOUT, height=max(220, 110 + 34 * len(active)))
+    fig.update_xaxes(type="category", title_text="period", showgrid=False)
+    fig.update_yaxes(type="category", autorange="reversed", automargin=True, showgrid=False)
+    extra = (
+        f'<p class="caption">Sites with zero shadow price throughout: {esc(", ".join(hidden))}.</p>'
+        if hidden
+        else ""
+    )
+    return Section("shadow", "Shadow prices of capacity", caption, fig, extra)
+
+
+def unmet_section(run: RunRecord) -> Section:
+    """Bars of unmet demand per period: compute demands (PFLOP/s) and unit demands (units)."""
+    unmet = run.table("unmet")
+    caption = (
+        "Demand the plan leaves unmet in each period: installed compute short of the demand "
+        "(PFLOP/s) and product units not delivered. Unmet demand is allowed but priced with the "
+        "scenario's penalty; if it appears, the supply options in the scenario cannot meet "
+        "demand in time at any cost below that penalty."
+    )
+    if unmet.empty or not (unmet["unmet"].astype(float) > 1e-9).any():
+        return Section(
+            "unmet",
+            "Unmet demand",
+            caption,
+            _empty_figure("All demand is met in every period"),
+        )
+    order = _period_order(run, unmet["period"])
+    kinds = [k for k in ("compute", "units") if (unmet["kind"] == k).any()]
+    fig = make_subplots(
+        rows=1,
+        cols=len(kinds),
+        subplot_titles=[
+            "compute short of demand (PFLOP/s)" if k == "compute" else "units not delivered"
+            for k in kinds
+        ],
+    )
+    colours = _colours(unmet["demand_id"].astype(str))
+    for col, kind in enumerate(kinds, start=1):
+        part = unmet[unmet["kind"] == kind]
+        periods = [p for p in order if p in set(part["period"])]
+        for did in sorted(part["demand_id"].astype(str).unique()):
+            rows = part[part["demand_id"].astype(str) == did].set_index("period").reindex(periods)
+            req = rows["required"].astype(float)
+            fig.add_trace(
+                go.Bar(
+                    x=periods,
+                    y=rows["unmet"].astype(float),
+                    name=did,
+                    marker_color=colours[did],
+                    customdata=np.where(req > 0, rows["unmet"].astype(float) / req, 0.0),
+                    hovertemplate=(
+                        f"{esc(did)} %{{x}}: %{{y:,.0f}} short (%{{customdata:.0%}} of demand)"
+                        "<extra></extra>"
+                    ),
+                ),
+                row=1,
+                col=col,
+            )
+        fig.update_xaxes(type="category", row=1, col=col)
+    fig.update_layout(**_LAYOUT, barmode="stack", height=380)
+    fig.update_yaxes(rangemode="tozero")
+    return Section("unmet", "Unmet demand", caption, fig)
+
+
+# Header ------------------------------------------------------------------------------------
+
+
+def _cards(run: RunRecord) -> list[Card]:
+    summary = run.summary
+    years = [y for y in summary.get("years") or [] if isinstance(y, dict)]
+    status = run.status
+    cards = [
+        Card(
+            "Status",
+            status,
+            f"gap {_f(summary.get('mip_gap')):.2%}"
+            if math.isfinite(_f(summary.get("mip_gap")))
+            else "",
+            "status-optimal" if status == "optimal" else "status-bad",
+        ),
+        Card(
+            "Objective (present value)",
+            money(_f(summary.get("objective_usd"))),
+            f"discounted at {run.scenario.discount_rate:.0%}/yr to {run.scenario.horizon.first_year}",
+        ),
+    ]
+    costs = run.table("costs")
+    if not costs.empty:
+        total = _f(costs["cost_usd"].sum())
+        penalty = _f(costs.loc[costs["category"] == "unmet_penalty", "cost_usd"].sum())
+        cards.append(
+            Card(
+                "Spending (undiscounted)",
+                money(total - penalty),
+                "excluding the unmet-demand penalty" if penalty > 0 else "all years",
+            )
+        )
+    if years:
+        last = years[-1]
+        installed = sum(_f(v) for v in (last.get("compute_pflops") or {}).values())
+        cards.append(
+            Card(f"Compute in service {last.get('year')}", number(installed, "PFLOP/s"), "")
+        )
+        unmet = [(int(y["year"]), _f(y.get("unmet_pflops"))) for y in years if "year" in y]
+        short = [(yr, u) for yr, u in unmet if u > 1e-9]
+        cards.append(
+            Card(
+                "Unmet compute",
+                "none" if not short else number(max(u for _, u in short), "PFLOP/s"),
+                "demand met every year"
+                if not short
+                else f"worst year {max(short, key=lambda t: t[1])[0]}; short in {len(short)} "
+                f"of {len(unmet)} years",
+                "status-optimal" if not short else "status-bad",
+            )
+        )
+        peak: tuple[str, int, float] | None = None
+        for y in years:
+            for vendor, share in (y.get("vendor_share") or {}).items():
+                if vendor == run.scenario.designer:
+                    continue
+                if peak is None or _f(share) > peak[2]:
+                    peak = (str(vendor), int(y["year"]), _f(share))
+        if peak is not None:
+            cap = run.scenario.policies.max_vendor_share.get(peak[0])
+            cards.append(
+                Card(
+                    "Largest outside-vendor share",
+                    percent(peak[2]),
+                    f"{peak[0]} in {peak[1]}" + (" (capped)" if cap is not None else ""),
+                )
+            )
+    builds = summary.get("builds") or []
+    cards.append(
+        Card(
+            "New sites",
+            str(len(builds)),
+            ", ".join(str(b.get("site")) for b in builds[:4]) + (" …" if len(builds) > 4 else ""),
+        )
+    )
+    timings = run.timings_s
+    if timings:
+        cards.append(
+            Card(
+                "Run time",
+                f"{sum(timings.values()):.1f} s",
+                ", ".join(f"{k} {v:.1f} s" for k, v in timings.items()),
+            )
+        )
+    return cards
+
+
+def _when(rec: Mapping[Any, Any]) -> str:
+    """The period of a binding row, else its year."""
+    for key in ("period", "year"):
+        value = rec.get(key)
+        if value is not None and not (isinstance(value, float) and math.isnan(value)):
+            return str(int(value)) if isinstance(value, float) else str(value)
+    return ""
+
+
+def _intro(run: RunRecord) -> str:
+    """The planner's diagnosis messages and the table of binding policies."""
+    binding = run.table("binding")
+    if not run.messages and binding.empty:
+        return ""
+    parts = ['<section id="diagnosis"><h2>What the planner says</h2>']
+    if run.messages:
+        items = "".join(f"<li>{esc(m)}</li>" for m in run.messages)
+        parts.append(f'<ul class="msgs">{items}</ul>')
+    if not binding.empty:
+        rows = [
+            (
+                r.get("policy", ""),
+                _when(r),
+                number(_f(r.get("slack"))),
+                money(_f(r.get("dual_usd"))),
+                r.get("message", ""),
+            )
+            for r in binding.to_dict("records")
+        ]
+        parts.append(
+            '<p class="caption">Policies that bind (the plan would be cheaper without them); '
+            "“value” is what relaxing the policy by one unit would save.</p>"
+            + table_html(["policy", "when", "slack", "value", "what it means"], rows, (2, 3))
+        )
+    parts.append("</section>")
+    return "".join(parts)
+
+
+def plan_report_html(run: RunRecord) -> str:
+    """One self-contained HTML page (plotly.js inlined once, opens offline) for a plan run."""
+    if run.kind != "plan":
+        raise StoreError(
+            f"run {run.id} is a {run.kind} run; the HTML report is made for plan runs only"
+        )
+    scen = run.scenario
+    opts = run.options
+    opt_text = ", ".join(f"{k} {v}" for k, v in opts.items() if v not in (None, False, ""))
+    subtitle = (
+        f"Plan of scenario <b>{esc(scen.name)}</b> · {scen.horizon.first_year}–"
+        f"{scen.horizon.last_year} by {_period(run).value} · run <code>{esc(run.id)}</code> · "
+        f"{run.created_at:%Y-%m-%d %H:%M} UTC · fabnet {esc(run.meta.get('fabnet_version', ''))}"
+        + (f" · options: {esc(opt_text)}" if opt_text else "")
+        + (f"<br>{esc(scen.description)}" if scen.description else "")
+    )
+    sections = [
+        compute_section(run),
+        shares_section(run),
+        costs_section(run),
+        builds_section(run),
+        utilisation_section(run),
+        shadow_section(run),
+        unmet_section(run),
+    ]
+    return page(
+        title=f"fabnet plan · {scen.name}",
+        subtitle=subtitle,
+        cards=_cards(run),
+        intro_html=_intro(run),
+        sections=sections,
+    )
