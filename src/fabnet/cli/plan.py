@@ -194,11 +194,11 @@ def _show(run: _Run) -> None:
         out.print("[dim]No new sites built.[/]")
     sp = p.shadow_prices
     if len(sp) and (sp["usd_per_wafer"] > 0).any():
-        top = sp.groupby("site")["usd_per_wafer"].mean().sort_values(ascending=False).head(5)
+        best = sp.groupby("site")["usd_per_wafer"].mean().sort_values(ascending=False).head(5)
         stab = _table("Shadow price of capacity (mean over periods, USD per wafer)")
         stab.add_column("site")
         stab.add_column("USD/wafer", justify="right")
-        for site, val in top.items():
+        for site, val in best.items():
             if val > 0:
                 stab.add_row(str(site), _num(val))
         out.print(stab)
