@@ -48,11 +48,13 @@ def test_curve_table_shape(curve: pd.DataFrame) -> None:
 
 def test_bottleneck_utilisation_follows_the_load(curve: pd.DataFrame) -> None:
     by_load = curve.groupby("load")["bottleneck_utilization_pct"].first()
-    # 85 % by construction at load 1, 0.7 × that at 0.7 (within simulation noise)
-    assert by_load[1.0] == pytest.approx(85.0, abs=4.0)
-    assert by_load[0.7] == pytest.approx(0.7 * 85.0, abs=4.0)
+    # the generator puts the most loaded family at 85 % (G/G/m occupancy); the simulated
+    # bottleneck is that family or one close to it
+    assert 80.0 <= by_load[1.0] <= 95.0
+    assert by_load[0.7] == pytest.approx(0.7 * by_load[1.0], abs=4.0)
     ggm = curve.groupby("load")["ggm_bottleneck_utilization_pct"].first()
-    assert ggm[1.0] == pytest.approx(85.0, abs=1.0)
+    assert ggm[1.0] == pytest.approx(by_load[1.0], abs=8.0)
+    assert ggm[0.7] == pytest.approx(0.7 * ggm[1.0], rel=1e-6)
 
 
 def test_ggm_prediction_is_close_to_the_simulation(curve: pd.DataFrame) -> None:
@@ -77,7 +79,16 @@ def test_product_cycle_times_weight_lot_types_by_completions() -> None:
         }
     )
     empty = pd.DataFrame()
-    res = SimResult(lt, empty, empty, empty, 0, 0.0, 0)
+    res = SimResult(
+        lot_types=lt,
+        tool_groups=empty,
+        wip=empty,
+        lots=empty,
+        steps=empty,
+        events=0,
+        wall_s=0.0,
+        seed=0,
+    )
     out = product_cycle_times(res).set_index("product")
     assert float(out.loc["p1", "cycle_time_mean_days"]) == pytest.approx(17.5)
     assert float(out.loc["p1", "completed"]) == 40
