@@ -111,3 +111,44 @@ def test_curve_cli_help_mentions_load(tmp_path: Path) -> None:
     res = CliRunner().invoke(app, ["fab", "curve", "--help"])
     assert res.exit_code == 0
     assert "--loads" in res.output
+
+
+def test_generate_and_curve_cli(tmp_path: Path) -> None:
+    """`fabnet fab generate` writes a loadable fab; `fabnet fab curve --json -o` runs it."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from fabnet.cli import app
+
+    runner = CliRunner()
+    fab_dir = tmp_path / "myfab"
+    res = runner.invoke(
+        app, ["fab", "generate", "--tool-groups", "8", "--steps", "30", "-o", str(fab_dir)]
+    )
+    assert res.exit_code == 0, res.output
+    assert "bottleneck" in res.output
+    assert load_smt2020(fab_dir).name == "myfab"
+    again = runner.invoke(app, ["fab", "generate", "-o", str(fab_dir)])
+    assert again.exit_code != 0  # refuses to overwrite without --force
+
+    html = tmp_path / "curve.html"
+    res = runner.invoke(
+        app,
+        [
+            "fab", "curve", str(fab_dir), "--loads", "0.8,1.0", "--days", "40",
+            "--warmup-days", "10", "--seeds", "0-1", "--processes", "1", "--json",
+            "-o", str(html),
+        ],
+    )  # fmt: skip
+    assert res.exit_code == 0, res.output
+    obj = json.loads(res.output)
+    assert obj["loads"] == [0.8, 1.0]
+    assert len(obj["rows"]) == 4
+    assert {r["product"] for r in obj["rows"]} == {"part_1", "part_2"}
+    text = html.read_text()
+    assert "Plotly.newPlot" in text and "part_1 simulated" in text
+    assert "part_1 G\\u002fG\\u002fm" in text  # the G/G/m line, JSON-escaped
+
+    res = runner.invoke(app, ["fab", "curve", str(fab_dir), "--loads", "0.8,x"])
+    assert res.exit_code != 0
