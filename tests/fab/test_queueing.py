@@ -19,6 +19,7 @@ from fabnet.fab.queueing import (
     nonpreemptive_outage,
     preemptive_outage,
     sakasegawa_wait,
+    setup_rate,
     solve_network,
     utilization,
     wait_to_batch,
@@ -98,6 +99,18 @@ def test_outage_formulas() -> None:
     assert float(var) == pytest.approx(0.25 + 9.0 / 100.0 * 4.0)
     te, var = nonpreemptive_outage(1.0, 0.25, 2.0, 0.0, math.inf)
     assert (float(te), float(var)) == (1.0, 0.25)
+
+
+def test_setup_rate_random_order_min_run_and_queue() -> None:
+    # empty queue, no min run: random order, a change with chance 1 - q
+    assert float(setup_rate(0.0, 1 / 3, 1 / 3)) == pytest.approx(2 / 3)
+    # a min run of k: runs last k - 1 + 1/p lots
+    assert float(setup_rate(0.0, 1 / 3, 1 / 3, 7)) == pytest.approx(1 / (6 + 1.5))
+    # one state only: never a change
+    assert float(setup_rate(5.0, 1.0, 0.5)) == 0.0
+    # setups get rarer as the queue grows
+    r = setup_rate(np.array([0.0, 1.0, 10.0, 100.0]), 0.25, 0.1)
+    assert (np.diff(r) < 0).all()
 
 
 def test_linking_batching_and_basics() -> None:

@@ -20,7 +20,7 @@ import pandas as pd
 from fabnet.errors import FabModelError, Problem
 from fabnet.fab.kpi import raw_process_time_days
 from fabnet.fab.model import FabModel
-from fabnet.fab.queueing import fab_gg_m_curve
+from fabnet.fab.queueing import network_from_model, solve_network
 from fabnet.fab.simulate import SimOptions, SimResult, simulate_seeds
 
 __all__ = ["CURVE_COLUMNS", "operating_curve", "product_cycle_times"]
@@ -135,10 +135,8 @@ def operating_curve(
     mean_util = util.groupby("name", sort=False)["utilization_pct"].mean()
     bottleneck = str(mean_util.idxmax())
 
-    ggm = fab_gg_m_curve(
-        model, load_list, linking=linking, setup_share=setup_share, raw_process_time_days=rpt
-    )
-    net_util = _ggm_group_utilization(model, load_list, bottleneck, linking, setup_share)
+    net = network_from_model(model, setup_share=setup_share)
+    solutions = {load: solve_network(net, load, linking=linking) for load in load_list}
 
     rows: list[dict[str, object]] = []
     for load, results in per_load:
@@ -152,7 +150,8 @@ def operating_curve(
             ct = grp["cycle_time_mean_days"].to_numpy(dtype=float)
             ct = ct[~np.isnan(ct)]
             p_rpt = rpt.get(str(product), math.nan)
-            g = ggm[(ggm["load"] == load) & (ggm["product"] == product)]
+            sol = solutions[load]
+            g_ct = _column_value(sol.products, "product", str(product), "cycle_time_days")
             n = len(ct)
             t = _t95(n)
             ct_mean = float(ct.mean()) if n else math.nan
@@ -174,32 +173,14 @@ def operating_curve(
                     "x_factor": ct_mean / p_rpt if p_rpt > 0 else math.nan,
                     "x_factor_ci95": ct_half / p_rpt if p_rpt > 0 else math.nan,
                     "raw_process_time_days": p_rpt,
-                    "ggm_cycle_time_days": float(g["ggm_cycle_time_days"].iloc[0])
-                    if len(g)
-                    else math.nan,
-                    "ggm_x_factor": float(g["ggm_x_factor"].iloc[0]) if len(g) else math.nan,
-                    "ggm_bottleneck_utilization_pct": net_util[load],
+                    "ggm_cycle_time_days": g_ct,
+                    "ggm_x_factor": g_ct / p_rpt if p_rpt > 0 else math.nan,
+                    "ggm_bottleneck_utilization_pct": _column_value(
+                        sol.stations, "station", bottleneck, "utilization_pct"
+                    ),
                 }
             )
     return pd.DataFrame(rows, columns=list(CURVE_COLUMNS))
-
-
-def _ggm_group_utilization(
-    model: FabModel,
-    loads: Sequence[float],
-    group: str,
-    linking: bool,
-    setup_share: float | None,
-) -> dict[float, float]:
-    """G/G/m utilisation (reference definition) of tool family ``group`` at each load."""
-    from fabnet.fab.queueing import network_from_model, solve_network
-
-    net = network_from_model(model, setup_share=setup_share)
-    out: dict[float, float] = {}
-    for load in loads:
-        st = solve_network(net, load, linking=linking).stations
-        out[load] = _column_value(st, "station", group, "utilization_pct")
-    return out
 
 
 def _column_value(frame: pd.DataFrame, key: str, name: str, column: str) -> float:

@@ -29,6 +29,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -55,6 +56,7 @@ __all__ = [
     "nonpreemptive_outage",
     "preemptive_outage",
     "sakasegawa_wait",
+    "setup_rate",
     "solve_network",
     "utilization",
     "wait_to_batch",
@@ -238,10 +240,17 @@ class QueueVisit:
     ``share``: expected number of times a lot performs the step (sampling share, plus
     expected rework repeats). ``job_min`` / ``job_var_min2``: mean and variance of the
     tool occupancy per job (a lot, or a batch of ``batch_min_lots``..``batch_lots``
-    lots), load/unload and expected setup ``setup_min`` included. ``flow_min``: the
-    lot's own time at the tool once started, expected setup included (differs from
-    ``job_min`` on cascading tools); ``raw_min`` the same without setup (raw process
-    time). ``transport_min``: expected transport into the step (already × share).
+    lots), load/unload included, setup excluded. ``flow_min``: the lot's own time at the
+    tool once started, setup excluded (differs from ``job_min`` on cascading tools);
+    ``raw_min`` the time counted in the raw process time. ``transport_min``: expected
+    transport into the step (already × share).
+
+    Setups: a lot needs a changeover with chance ``r``, which then takes
+    ``setup_change_min`` on average (second moment ``setup_change_min2``). ``r`` is
+    ``setup_rate`` when that is ≥ 0; otherwise it depends on the queue (see
+    :func:`setup_rate`) through the state's share ``setup_state_share`` of the family's
+    setup lots, its share ``setup_queue_share`` of all the family's lots, and the
+    minimum run ``min_run_lots``.
     """
 
     product: str
@@ -253,11 +262,44 @@ class QueueVisit:
     flow_min: float
     raw_min: float
     wafers_per_lot: float = 25.0
-    setup_min: float = 0.0
     batch_lots: float = 1.0
     batch_min_lots: float = 1.0
     transport_min: float = 0.0
     previous_station: int = -1  # -1: released into this step
+    setup_change_min: float = 0.0
+    setup_change_min2: float = 0.0
+    setup_rate: float = 0.0
+    setup_state_share: float = 1.0
+    setup_queue_share: float = 1.0
+    min_run_lots: float = 1.0
+
+
+def setup_rate(
+    waiting_lots: npt.ArrayLike,
+    state_share: npt.ArrayLike,
+    queue_share: npt.ArrayLike,
+    min_run_lots: npt.ArrayLike = 1.0,
+) -> FloatArray:
+    """Chance per lot that a tool changes its setup, for a setup-avoiding dispatcher.
+
+    A tool that just ran a lot in state ``s`` keeps its state if a lot of ``s`` waits.
+    With ``L`` lots waiting (geometric with mean ``waiting_lots``), each of state ``s``
+    with chance ``queue_share``, and a random next lot otherwise, the run ends after a lot
+    with chance ``p = (1 − q_s) / (1 + L · queue_share)`` (``q_s`` = ``state_share``
+    among the setup lots; ``E[x^L] = 1/(1 + L(1 − x))`` for a geometric ``L``). A minimum
+    run of ``k`` lots forces ``k − 1`` more lots after each change, so runs last
+    ``k − 1 + 1/p`` lots and ``r = 1 / (k − 1 + 1/p)``. With ``L = 0`` and ``k = 1`` this
+    is random order, ``r = 1 − q_s``. (A modelling choice of this module, not a textbook
+    formula; it makes setups rarer as queues grow, as rank_RSETUP does.)
+    """
+    lq = np.maximum(_f(waiting_lots), 0.0)
+    q = _f(state_share)
+    qa = _f(queue_share)
+    k = np.maximum(_f(min_run_lots), 1.0)
+    p = (1.0 - q) / (1.0 + lq * qa)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r = np.where(p > 0, 1.0 / (k - 1.0 + 1.0 / np.where(p > 0, p, 1.0)), 0.0)
+    return _f(r)
 
 
 @dataclass(frozen=True)
@@ -274,6 +316,27 @@ class QueueNetwork:
         """Product names in release order."""
         return list(self.release_lots_per_min)
 
+    @cached_property
+    def arrays(self) -> dict[str, FloatArray]:
+        """The visits' fields as arrays (computed once)."""
+        vs = self.visits
+        out: dict[str, FloatArray] = {}
+        for name in (
+            "share", "job_min", "job_var_min2", "flow_min", "raw_min", "wafers_per_lot",
+            "batch_lots", "batch_min_lots", "transport_min", "setup_change_min",
+            "setup_change_min2", "setup_rate", "setup_state_share", "setup_queue_share",
+            "min_run_lots",
+        ):  # fmt: skip
+            out[name] = np.array([getattr(v, name) for v in vs], dtype=float)
+        out["station"] = np.array([v.station for v in vs], dtype=float)
+        out["previous_station"] = np.array([v.previous_station for v in vs], dtype=float)
+        rate = self.release_lots_per_min
+        out["release_rate"] = np.array([rate[v.product] for v in vs], dtype=float)
+        out["release_scv"] = np.array(
+            [self.release_scv.get(v.product, 0.0) for v in vs], dtype=float
+        )
+        return out
+
 
 @dataclass(frozen=True)
 class NetworkSolution:
@@ -284,8 +347,8 @@ class NetworkSolution:
     ``utilization_pct`` (busy incl. setups, load and unload, as a share of the time not
     down and not in PM: the reference KPI's definition), ``setup_pct`` (of calendar time),
     ``batch_lots`` (effective batch size), ``te_min``, ``ca2``, ``ce2`` (per job),
-    ``wait_min`` (mean time in queue). ``products``: DataFrame with ``product``,
-    ``cycle_time_days``, ``raw_process_time_days``, ``x_factor``.
+    ``wait_min`` (mean time in queue), ``waiting_lots``. ``products``: DataFrame with
+    ``product``, ``cycle_time_days``, ``raw_process_time_days``, ``x_factor``.
     """
 
     load: float
@@ -305,24 +368,30 @@ class _Stats:
     setup: FloatArray  # setup share of calendar time
     k_v: FloatArray  # effective batch size per visit (lots)
     lot_rate_v: FloatArray
+    setup_v: FloatArray  # expected setup minutes per job of each visit
 
 
-def _station_stats(net: QueueNetwork, load: float, pi: FloatArray) -> _Stats:
-    """Station rates, effective process times and loads when batch stations start a batch
-    of ``min + (max − min)·pi`` lots (``pi`` per station)."""
+def _station_stats(net: QueueNetwork, load: float, pi: FloatArray, waiting: FloatArray) -> _Stats:
+    """Station rates, effective process times and loads when batch stations start batches
+    of ``min + (max − min)·pi`` lots and ``waiting`` lots wait at each station."""
     ns = len(net.stations)
-    lot_rate_v = np.array(
-        [net.release_lots_per_min[v.product] * load * v.share for v in net.visits], dtype=float
-    )
-    st_v = np.array([v.station for v in net.visits], dtype=int)
-    kmin = np.array([v.batch_min_lots for v in net.visits], dtype=float)
-    kmax = np.array([v.batch_lots for v in net.visits], dtype=float)
-    k_v = kmin + (kmax - kmin) * pi[st_v]
+    a = net.arrays
+    st_v = a["station"].astype(int)
+    lot_rate_v = a["release_rate"] * load * a["share"]
+    k_v = a["batch_min_lots"] + (a["batch_lots"] - a["batch_min_lots"]) * pi[st_v]
     job_rate_v = lot_rate_v / k_v
-    t_v = np.array([v.job_min for v in net.visits], dtype=float)
-    var_v = np.array([v.job_var_min2 for v in net.visits], dtype=float)
-    su_v = np.array([v.setup_min for v in net.visits], dtype=float)
-    w_v = np.array([v.wafers_per_lot for v in net.visits], dtype=float) * k_v
+    r_v = np.where(
+        a["setup_rate"] >= 0,
+        a["setup_rate"],
+        setup_rate(
+            waiting[st_v], a["setup_state_share"], a["setup_queue_share"], a["min_run_lots"]
+        ),
+    )
+    su_v = r_v * a["setup_change_min"]
+    su_var = np.maximum(r_v * a["setup_change_min2"] - su_v**2, 0.0)
+    t_v = a["job_min"] + su_v
+    var_v = a["job_var_min2"] + su_var
+    w_v = a["wafers_per_lot"] * k_v
 
     def per_station(weights: FloatArray) -> FloatArray:
         return _f(np.bincount(st_v, weights=weights, minlength=ns))
@@ -365,10 +434,11 @@ def _station_stats(net: QueueNetwork, load: float, pi: FloatArray) -> _Stats:
         setup=per_station(job_rate_v * su_v) / m,
         k_v=k_v,
         lot_rate_v=lot_rate_v,
+        setup_v=su_v,
     )
 
 
-def _batch_fill(net: QueueNetwork, load: float) -> FloatArray:
+def _batch_fill(net: QueueNetwork, load: float, waiting: FloatArray) -> FloatArray:
     """Share ``pi`` per station between the minimum (0) and maximum (1) batch size.
 
     A batch starts at the minimum size when a tool is free and fills further only while
@@ -377,27 +447,85 @@ def _batch_fill(net: QueueNetwork, load: float) -> FloatArray:
     Stations without batch steps get 0.
     """
     ns = len(net.stations)
+    a = net.arrays
     is_batch = np.zeros(ns, dtype=bool)
-    for v in net.visits:
-        if v.batch_lots > v.batch_min_lots:
-            is_batch[v.station] = True
+    is_batch[a["station"].astype(int)[a["batch_lots"] > a["batch_min_lots"]]] = True
     lo = np.zeros(ns)
     hi = np.ones(ns)
     if not is_batch.any():
         return lo
+    tools = [max(s.tools, 1) for s in net.stations]
+    idx = np.flatnonzero(is_batch)
     for _ in range(40):
         mid = np.where(is_batch, (lo + hi) / 2.0, 0.0)
-        st = _station_stats(net, load, mid)
-        busy = np.array(
-            [
-                erlang_c(float(u), max(s.tools, 1))
-                for u, s in zip(st.load, net.stations, strict=True)
-            ]
-        )
+        st = _station_stats(net, load, mid, waiting)
+        busy = np.zeros(ns)
+        busy[idx] = [erlang_c(float(st.load[j]), tools[j]) for j in idx]
         up = busy > mid  # fixed point lies above mid
         lo = np.where(up, mid, lo)
         hi = np.where(up, hi, mid)
     return np.where(is_batch, (lo + hi) / 2.0, 0.0)
+
+
+def _linked_ca2(
+    net: QueueNetwork, st: _Stats, k_station: FloatArray, linking: bool, iterations: int
+) -> FloatArray:
+    """Arrival SCV of lots per station from the QNA linking equations (1 without linking)."""
+    ns = len(net.stations)
+    if not linking:
+        return np.ones(ns)
+    a = net.arrays
+    st_v = a["station"].astype(int)
+    prev_v = a["previous_station"].astype(int)
+    share_v = np.clip(a["share"], 0.0, 1.0)
+    m = np.array([max(s.tools, 1) for s in net.stations], dtype=float)
+    safe_lot = np.where(st.lot_rate > 0, st.lot_rate, 1.0)
+    ca2 = np.ones(ns)
+    cd2 = np.ones(ns)
+    for _ in range(iterations):
+        upstream = np.where(prev_v >= 0, cd2[np.maximum(prev_v, 0)], a["release_scv"])
+        ca2_v = share_v * upstream + (1.0 - share_v)
+        new_ca2 = _f(np.bincount(st_v, weights=st.lot_rate_v * ca2_v, minlength=ns)) / safe_lot
+        new_ca2 = np.where(st.lot_rate > 0, new_ca2, 1.0)
+        new_cd2 = departure_scv(new_ca2 / k_station, st.ce2, np.minimum(st.load, 1.0), m)
+        done = float(np.max(np.abs(new_cd2 - cd2))) < 1e-10
+        ca2, cd2 = new_ca2, new_cd2
+        if done:
+            break
+    return ca2
+
+
+def _k_station(net: QueueNetwork, st: _Stats) -> FloatArray:
+    """Lot-weighted mean batch size per station (1 without batches)."""
+    ns = len(net.stations)
+    st_v = net.arrays["station"].astype(int)
+    kb = _f(np.bincount(st_v, weights=st.lot_rate_v * st.k_v, minlength=ns))
+    safe = np.where(st.lot_rate > 0, st.lot_rate, 1.0)
+    return np.where(st.lot_rate > 0, kb / safe, 1.0)
+
+
+def _waits(net: QueueNetwork, st: _Stats, ca2: FloatArray) -> FloatArray:
+    m = np.array([max(s.tools, 1) for s in net.stations], dtype=float)
+    w = sakasegawa_wait(ca2 / _k_station(net, st), st.ce2, st.load, st.te, m)
+    return np.where(st.job_rate > 0, w, 0.0)
+
+
+def _solve_waiting(
+    net: QueueNetwork, load: float, pi: FloatArray, ca2: FloatArray, dep: npt.NDArray[np.bool_]
+) -> FloatArray:
+    """Mean lots waiting per station where setups depend on the queue (``dep``), solved
+    by bisection: more waiting lots → fewer setups → less load → fewer waiting lots."""
+    ns = len(net.stations)
+    lo = np.zeros(ns)
+    hi = np.full(ns, 1e6)
+    for _ in range(40):
+        mid = np.where(dep, np.expm1((np.log1p(lo) + np.log1p(hi)) / 2.0), 0.0)
+        st = _station_stats(net, load, pi, mid)
+        f = st.lot_rate * _waits(net, st, ca2)  # Little: lots waiting = rate × wait
+        up = f > mid
+        lo = np.where(dep & up, mid, lo)
+        hi = np.where(dep & ~up, mid, hi)
+    return np.where(dep, hi, 0.0)
 
 
 def solve_network(
@@ -413,42 +541,28 @@ def solve_network(
     whose size lies between the step's minimum and maximum (:func:`_batch_fill`); the
     batches' ``ca²`` is the lots' divided by the batch size, and a lot also waits
     ``(k_min − 1)/(2 ra)`` for its batch to form. Lot departures from a batch station are
-    given the batch departures' SCV (a simplification). A lot's time at a visit is
-    ``wait + wait-to-batch + flow / A`` (processing stretched by outages) plus transport.
-    Stations at or beyond saturation give ``inf`` waits.
+    given the batch departures' SCV (a simplification). Where setups depend on the queue
+    (:func:`setup_rate`), the number of waiting lots is solved jointly with the waits.
+    A lot's time at a visit is ``wait + wait-to-batch + (flow + setup) / A`` plus
+    transport. Stations at or beyond saturation give ``inf`` waits.
     """
     ns = len(net.stations)
-    pi = _batch_fill(net, load)
-    st = _station_stats(net, load, pi)
-    m = np.array([max(s.tools, 1) for s in net.stations], dtype=float)
-    st_v = np.array([v.station for v in net.visits], dtype=int)
-    prev_v = np.array([v.previous_station for v in net.visits], dtype=int)
-    share_v = np.clip(np.array([v.share for v in net.visits], dtype=float), 0.0, 1.0)
-    rel_scv_v = np.array([net.release_scv.get(v.product, 0.0) for v in net.visits], dtype=float)
-    lot_rate, lot_rate_v = st.lot_rate, st.lot_rate_v
-    safe_lot = np.where(lot_rate > 0, lot_rate, 1.0)
-    k_station = np.where(
-        lot_rate > 0,
-        _f(np.bincount(st_v, weights=lot_rate_v * st.k_v, minlength=ns)) / safe_lot,
-        1.0,
-    )
-
+    a = net.arrays
+    st_v = a["station"].astype(int)
+    dep = np.zeros(ns, dtype=bool)
+    dep[st_v[(a["setup_rate"] < 0) & (a["setup_change_min"] > 0)]] = True
+    waiting = np.zeros(ns)
+    pi = np.zeros(ns)
     ca2 = np.ones(ns)
-    if linking:
-        cd2 = np.ones(ns)
-        for _ in range(iterations):
-            upstream = np.where(prev_v >= 0, cd2[np.maximum(prev_v, 0)], rel_scv_v)
-            ca2_v = share_v * upstream + (1.0 - share_v)
-            new_ca2 = _f(np.bincount(st_v, weights=lot_rate_v * ca2_v, minlength=ns)) / safe_lot
-            new_ca2 = np.where(lot_rate > 0, new_ca2, 1.0)
-            new_cd2 = departure_scv(new_ca2 / k_station, st.ce2, np.minimum(st.load, 1.0), m)
-            done = float(np.max(np.abs(new_cd2 - cd2))) < 1e-10
-            ca2, cd2 = new_ca2, new_cd2
-            if done:
-                break
-    job_ca2 = ca2 / k_station
-    wait = sakasegawa_wait(job_ca2, st.ce2, st.load, st.te, m)
-    wait = np.where(st.job_rate > 0, wait, 0.0)
+    for _ in range(2 if dep.any() else 1):
+        if dep.any():
+            waiting = _solve_waiting(net, load, pi, ca2, dep)
+        pi = _batch_fill(net, load, waiting)
+        st = _station_stats(net, load, pi, waiting)
+        ca2 = _linked_ca2(net, st, _k_station(net, st), linking, iterations)
+    st = _station_stats(net, load, pi, waiting)
+    k_station = _k_station(net, st)
+    wait = _waits(net, st, ca2)
     avail = np.array([s.availability for s in net.stations], dtype=float)
     up = avail - st.count_pm
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -463,30 +577,43 @@ def solve_network(
             "setup_pct": 100.0 * st.setup,
             "batch_lots": k_station,
             "te_min": st.te,
-            "ca2": job_ca2,
+            "ca2": ca2 / k_station,
             "ce2": st.ce2,
             "wait_min": wait,
+            "waiting_lots": st.lot_rate * wait,
         }
     )
-    ct: dict[str, float] = dict.fromkeys(net.products, 0.0)
-    rpt: dict[str, float] = dict.fromkeys(net.products, 0.0)
-    for i, v in enumerate(net.visits):
-        wtb = 0.0
-        if v.batch_lots > 1 and v.share > 0:
-            wtb = float(wait_to_batch(v.batch_min_lots, lot_rate_v[i] / v.share))
-        flow = v.flow_min / avail[v.station]
-        ct[v.product] += v.share * (float(wait[v.station]) + wtb + flow) + v.transport_min
-        rpt[v.product] += v.share * v.raw_min + v.transport_min
+    share = a["share"]
+    wtb = np.zeros(len(share))
+    is_b = (a["batch_lots"] > 1) & (share > 0)
+    if is_b.any():
+        wtb[is_b] = wait_to_batch(a["batch_min_lots"][is_b], st.lot_rate_v[is_b] / share[is_b])
+    per_visit = share * (wait[st_v] + wtb + (a["flow_min"] + st.setup_v) / avail[st_v])
+    per_visit = per_visit + a["transport_min"]
+    raw = share * a["raw_min"] + a["transport_min"]
+    products = net.products
+    pidx = {p: i for i, p in enumerate(products)}
+    pv = np.array([pidx[v.product] for v in net.visits], dtype=int)
+    with np.errstate(invalid="ignore"):
+        ct = _f(np.bincount(pv, weights=per_visit, minlength=len(products)))
+    rpt = _f(np.bincount(pv, weights=raw, minlength=len(products)))
+    if np.isinf(per_visit).any():
+        ct = np.where(
+            _f(np.bincount(pv, weights=np.isinf(per_visit).astype(float), minlength=len(products)))
+            > 0,
+            np.inf,
+            ct,
+        )
     day = 1440.0
-    products = pd.DataFrame(
+    prod = pd.DataFrame(
         {
-            "product": net.products,
-            "cycle_time_days": [ct[p] / day for p in net.products],
-            "raw_process_time_days": [rpt[p] / day for p in net.products],
+            "product": products,
+            "cycle_time_days": ct / day,
+            "raw_process_time_days": rpt / day,
         }
     )
-    products["x_factor"] = products["cycle_time_days"] / products["raw_process_time_days"]
-    return NetworkSolution(load=load, stations=stations, products=products)
+    prod["x_factor"] = prod["cycle_time_days"] / prod["raw_process_time_days"]
+    return NetworkSolution(load=load, stations=stations, products=prod)
 
 
 def _dist_var(d: Dist, uniform_half_width: bool = True) -> float:
@@ -587,11 +714,11 @@ def network_from_model(
     draw × wafers; ``per_batch``: one job per batch of ``BATCHMX`` wafers); cascading
     tools are occupied ``wafers · max(c, p − c)`` (``PartInterval`` c) or ``max(b, p − b)``
     (``BatchInterval`` b) per lot, while the lot itself takes ``p + (n − 1) c`` (§8 of
-    FORMAT.md). Expected setup per lot: the chance that the previous setup-needing lot on
-    the tool was in another state, under random order (``1 − q_s`` for state share
-    ``q_s``), times the changeover time (route ``STIME``, else ``setup.txt`` exact pair,
-    else "from any"), divided by the state's ``MINRUN``; ``setup_share`` overrides the
-    chance. This ignores setup avoidance by the dispatcher, so it is pessimistic.
+    FORMAT.md). Setups: the changeover time given a change is the mean over the other
+    states (weighted by their lot flow) of the route's ``STIME``, else the ``setup.txt``
+    exact pair, else its "from any" row; the chance per lot of a change falls with the
+    queue (:func:`setup_rate`, with the state's ``MINRUN``), or is ``setup_share`` ÷
+    ``MINRUN`` when ``setup_share`` is given.
     Transport: mean of the ``fromto.txt`` row between the previous and this step's
     locations, whenever the step is performed.
     """
@@ -614,11 +741,13 @@ def network_from_model(
 
     # setup-state shares per family (weighted by lot flow) for the expected setup time
     state_flow: dict[str, dict[str, float]] = {}
+    fam_flow: dict[str, float] = {}
     perf: dict[str, list[float]] = {}
     for p in products:
         route = model.routes[p.route]
         perf[p.name] = _expected_performances(route)
         for s, v in zip(route.steps, perf[p.name], strict=True):
+            fam_flow[s.family] = fam_flow.get(s.family, 0.0) + rate[p.name] * v
             if s.setup:
                 d = state_flow.setdefault(s.family, {})
                 d[s.setup] = d.get(s.setup, 0.0) + rate[p.name] * v
@@ -627,30 +756,36 @@ def network_from_model(
         change[(sc.current, sc.new)] = sc.time_min
     minrun = {(m.setup): m.min_run_lots for m in model.min_runs if m.min_run_lots > 0}
 
-    def setup_stats(s: Step) -> tuple[float, float]:
-        """Expected setup minutes per lot at step ``s`` and its variance."""
+    def setup_fields(s: Step) -> dict[str, float]:
+        """Changeover time moments given a change, state shares, min run and rate."""
         if not s.setup:
-            return 0.0, 0.0
+            return {}
         flows = state_flow.get(s.family, {})
         tot = sum(flows.values())
+        own = flows.get(s.setup, 0.0)
+        others = tot - own
+        if tot <= 0 or others <= 0:
+            return {}
         mean = 0.0
         second = 0.0
         for prev, q in flows.items():
-            if prev == s.setup or tot <= 0:
+            if prev == s.setup:
                 continue
             if s.setup_time_min is not None:
                 t = s.setup_time_min
             else:
                 t = change.get((prev, s.setup), change.get((None, s.setup), 0.0))
-            w = q / tot
-            if setup_share is not None:
-                w = setup_share * q / max(tot - flows.get(s.setup, 0.0), 1e-300)
-            mean += w * t
-            second += w * t * t
-        run = minrun.get(s.setup, 1)
-        mean /= run
-        second /= run
-        return mean, max(second - mean * mean, 0.0)
+            mean += q / others * t
+            second += q / others * t * t
+        run = float(minrun.get(s.setup, 1))
+        return {
+            "setup_change_min": mean,
+            "setup_change_min2": second,
+            "setup_rate": -1.0 if setup_share is None else setup_share / run,
+            "setup_state_share": own / tot,
+            "setup_queue_share": own / fam_flow[s.family],
+            "min_run_lots": run,
+        }
 
     visits: list[QueueVisit] = []
     for p in products:
@@ -662,7 +797,6 @@ def network_from_model(
             fam = fams[s.family]
             lu = fam.load_min + fam.unload_min
             pm, pvar = s.ptime.mean, _dist_var(s.ptime, uniform_half_width)
-            su_mean, su_var = setup_stats(s)
             batch_lots = 1.0
             batch_min = 1.0
             if s.per == "batch":
@@ -692,16 +826,16 @@ def network_from_model(
                     step=s.number,
                     station=fam_index[fam.name],
                     share=v,
-                    job_min=job + su_mean,
-                    job_var_min2=jvar + su_var,
-                    flow_min=flow + su_mean,
+                    job_min=job,
+                    job_var_min2=jvar,
+                    flow_min=flow,
                     raw_min=flow,
                     wafers_per_lot=float(n),
-                    setup_min=su_mean,
                     batch_lots=batch_lots,
                     batch_min_lots=batch_min,
                     transport_min=v * t_move,
                     previous_station=prev_station,
+                    **setup_fields(s),
                 )
             )
             prev_loc = fam.location
