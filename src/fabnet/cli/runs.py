@@ -274,4 +274,8 @@ def report(
     path = output or Path(f"fabnet-{rec.id}.html")
     html = plan_report_html(rec)
     _write_text(path, html)
-    out.print(f"wrote {path} ({len(html.encode('utf-8')) / 1e6:.1f} MB) for run {rec.id}")
+    out.print(
+        f"wrote {path} ({len(html.encode('utf-8')) / 1e6:.1f} MB) for run {rec.id}",
+        soft_wrap=True,
+        markup=False,
+    )

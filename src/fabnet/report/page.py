@@ -50,6 +50,7 @@ table.t th, table.t td { border-bottom: 1px solid var(--line); padding: 4px 10px
 table.t td.num, table.t th.num { text-align: right; font-variant-numeric: tabular-nums; }
 table.t th { color: var(--muted); font-weight: 600; }
 nav.toc { font-size: 13.5px; margin: 0 0 16px; }
+details summary { cursor: pointer; color: #1d4ed8; margin: 6px 0; }
 nav.toc a { color: #1d4ed8; text-decoration: none; margin-right: 14px; }
 footer { color: var(--muted); font-size: 12.5px; margin-top: 24px; }
 .chart { width: 100%; }
@@ -97,7 +98,17 @@ def number(x: float | None, unit: str = "") -> str:
     """A number with thousands separators and at most three significant decimals."""
     if x is None or not math.isfinite(x):
         return "–"
-    text = f"{x:,.0f}" if abs(x) >= 100 else f"{x:,.3g}"
+    a = abs(x)
+    if a < 1e-6:
+        text = "0"
+    elif a >= 1e9:
+        text = f"{x / 1e9:,.3g} bn"
+    elif a >= 1e6:
+        text = f"{x / 1e6:,.3g} M"
+    elif a >= 100:
+        text = f"{x:,.0f}"
+    else:
+        text = f"{x:,.3g}"
     return f"{text} {unit}".strip()
 
 

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
-from plotly.colors import qualitative
+from plotly.colors import qualitative, sequential
 from plotly.subplots import make_subplots
 
 from fabnet.errors import StoreError
@@ -37,6 +37,14 @@ COST_CATEGORIES: dict[str, str] = {
     "unmet_penalty": "#e45756",
 }
 _PALETTE = qualitative.Plotly + qualitative.D3
+#: Legend to the right of the plot, top to bottom (for charts with many series).
+_SIDE_LEGEND: dict[str, Any] = {
+    "orientation": "v",
+    "yanchor": "top",
+    "y": 1.0,
+    "x": 1.01,
+    "xanchor": "left",
+}
 _LAYOUT: dict[str, Any] = {
     "template": "plotly_white",
     "margin": {"l": 70, "r": 30, "t": 30, "b": 50},
@@ -80,9 +88,55 @@ def _period_order(run: RunRecord, seen: Iterable[Any]) -> list[str]:
     return labels + extra
 
 
-def _colours(keys: Iterable[str]) -> dict[str, str]:
-    """A stable colour per key (sorted), so a vendor has one colour in every chart."""
-    return {k: _PALETTE[i % len(_PALETTE)] for i, k in enumerate(sorted(set(keys)))}
+def _colours(keys: Iterable[str], palette: Sequence[str] = _PALETTE) -> dict[str, str]:
+    """A stable colour per key (sorted)."""
+    return {k: palette[i % len(palette)] for i, k in enumerate(sorted(set(keys)))}
+
+
+#: Largest number of sites drawn in the shadow-price heat map (the most valuable ones).
+_MAX_ROWS = 30
+
+#: Country lines: hues unlike the vendor families (teal, magenta, olive, mustard, brown, grey).
+_COUNTRY_PALETTE = ("#1b9e77", "#e7298a", "#66a61e", "#e6ab02", "#a6761d", "#666666")
+
+#: One colour family per vendor (light → dark), the designer's first: a vendor has the
+#: same hue in every chart, and its products or GPUs are shades of it.
+_FAMILIES = (
+    sequential.Blues,
+    sequential.Oranges,
+    sequential.Purples,
+    sequential.Greens,
+    sequential.Reds,
+    sequential.Greys,
+    sequential.YlOrBr,
+    sequential.PuRd,
+)
+
+
+def _vendor_families(run: RunRecord, vendors: Iterable[str]) -> dict[str, Sequence[str]]:
+    """Colour family of each vendor: the designer gets blues, the others in name order."""
+    designer = run.scenario.designer
+    names = sorted(set(vendors) - {designer})
+    ordered = [designer, *names]
+    return {v: _FAMILIES[i % len(_FAMILIES)] for i, v in enumerate(ordered)}
+
+
+def _vendor_colour(family: Sequence[str]) -> str:
+    """The vendor's own colour: a strong shade of its family."""
+    return family[6]
+
+
+def _source_colours(run: RunRecord, vendor_of: dict[str, str]) -> dict[str, str]:
+    """A shade of its vendor's family for each source (product or offer)."""
+    families = _vendor_families(run, vendor_of.values())
+    out: dict[str, str] = {}
+    for vendor, family in families.items():
+        sources = sorted(s for s, v in vendor_of.items() if v == vendor)
+        shades = np.linspace(7, 3, len(sources)) if len(sources) > 1 else np.array([6.0])
+        # First source (alphabetically, usually the oldest product) darkest.
+        for source, shade in zip(sources, shades, strict=True):
+            out[source] = family[round(float(shade))]
+    return out
 
 
 def _empty_figure(text: str, height: int = 160) -> go.Figure:
@@ -141,7 +195,7 @@ def compute_section(run: RunRecord) -> Section:
         index="period", columns="source", values="pflops_installed", aggfunc="sum", fill_value=0.0
     ).reindex([p for p in order if p in set(comp["period"])], fill_value=0.0)
     meta = comp.drop_duplicates("source").set_index("source")
-    colours = _colours(pivot.columns)
+    colours = _source_colours(run, {str(k): str(meta.loc[k, "vendor"]) for k in pivot.columns})
     fig = go.Figure()
     # Own products first (bottom of the stack), then offers; larger sources lower.
     totals = pivot.sum(axis=0)
@@ -160,7 +214,8 @@ def compute_section(run: RunRecord) -> Section:
                 name=label,
                 stackgroup="compute",
                 mode="lines",
-                line={"width": 0.5, "color": colours[source]},
+                line={"width": 0.5, "color": "white"},
+                fillcolor=colours[source],
                 hovertemplate=f"{esc(label)}<br>%{{x}}: %{{y:,.0f}} PFLOP/s<extra></extra>",
             )
         )
@@ -177,7 +232,8 @@ def compute_section(run: RunRecord) -> Section:
                 hovertemplate="demand<br>%{x}: %{y:,.0f} PFLOP/s<extra></extra>",
             )
         )
-    fig.update_layout(**_LAYOUT, height=440)
+    fig.update_layout(**_LAYOUT, height=460)
+    fig.update_layout(legend=_SIDE_LEGEND, margin={"t": 20})
     fig.update_yaxes(title_text="PFLOP/s in service", rangemode="tozero")
     fig.update_xaxes(title_text="period", type="category")
     return Section("compute", "Compute by source", caption, fig)
@@ -206,7 +262,11 @@ def shares_section(run: RunRecord) -> Section:
     # A year with no new compute (or no wafers) has all shares zero: show a gap, not 0 %.
     empty = shares.groupby(["year", "kind"])["share"].transform("sum") <= 1e-9
     shares.loc[empty, "share"] = np.nan
-    colours = _colours(shares["key"].astype(str))
+    vendor_keys = shares.loc[shares["kind"] == "vendor", "key"].astype(str)
+    country_keys = shares.loc[shares["kind"] != "vendor", "key"].astype(str)
+    colours = {
+        v: _vendor_colour(f) for v, f in _vendor_families(run, vendor_keys).items()
+    } | _colours(country_keys, _COUNTRY_PALETTE)
     years = sorted(int(y) for y in shares["year"].unique())
     for col, kind in ((1, "vendor"), (2, "country")):
         part = shares[shares["kind"] == kind]
@@ -244,7 +304,10 @@ def shares_section(run: RunRecord) -> Section:
     fig.update_layout(**_LAYOUT, height=420)
     fig.update_layout(legend={"y": -0.22, "yanchor": "top"}, margin={"t": 40, "b": 80})
     fig.update_yaxes(range=[-0.02, 1.05], tickformat=".0%")
-    fig.update_xaxes(tickmode="array", tickvals=years, ticktext=[str(y) for y in years])
+    if len(years) <= 12:
+        fig.update_xaxes(tickmode="array", tickvals=years, ticktext=[str(y) for y in years])
+    else:
+        fig.update_xaxes(tickformat="d", dtick=max(1, round(len(years) / 8)), tickangle=0)
     return Section("shares", "Dependence on vendors and countries", caption, fig)
 
 
@@ -284,18 +347,20 @@ def costs_section(run: RunRecord) -> Section:
             )
         )
     totals = pivot[cats].sum(axis=1)
-    fig.add_trace(
-        go.Scatter(
-            x=[str(y) for y in pivot.index],
-            y=totals.to_numpy(dtype=float),
-            mode="text",
-            text=[money(v) for v in totals],
-            textposition="top center",
-            showlegend=False,
-            hoverinfo="skip",
+    if len(totals) <= 12:  # with more bars the labels overlap; hover shows them
+        fig.add_trace(
+            go.Scatter(
+                x=[str(y) for y in pivot.index],
+                y=totals.to_numpy(dtype=float),
+                mode="text",
+                text=[money(v) for v in totals],
+                textposition="top center",
+                showlegend=False,
+                hoverinfo="skip",
+            )
         )
-    )
     fig.update_layout(**_LAYOUT, barmode="relative", height=440)
+    fig.update_layout(legend=_SIDE_LEGEND, margin={"t": 20})
     fig.update_yaxes(title_text="USD per year (undiscounted)", tickprefix="$", tickformat="~s")
     fig.update_yaxes(range=[0, float(totals.max()) * 1.15 if totals.max() > 0 else 1])
     fig.update_xaxes(title_text="year", type="category")
@@ -458,7 +523,13 @@ def utilisation_section(run: RunRecord) -> Section:
         util.drop_duplicates("site").to_dict("records"),
         key=lambda r: (kind_rank.get(str(r.get("site_kind")), 9), str(r["site"])),
     )
-    site_ids = [str(r["site"]) for r in sites]
+    capacity = util.groupby("site")["capacity_wafers"].sum()
+    idle = [str(r["site"]) for r in sites if not _f(capacity.get(r["site"])) > 0]
+    site_ids = [str(r["site"]) for r in sites if str(r["site"]) not in idle]
+    if not site_ids:
+        return Section(
+            "utilisation", "Site utilisation", caption, _empty_figure("No site has capacity")
+        )
     labels = _site_labels(util, run.scenario)
     z = util.pivot_table(index="site", columns="period", values="utilization", aggfunc="mean")
     z = z.reindex(index=site_ids, columns=periods)
@@ -496,7 +567,13 @@ def utilisation_section(run: RunRecord) -> Section:
     fig.update_layout(plot_bgcolor="#e5e7eb")
     fig.update_xaxes(type="category", title_text="period", showgrid=False)
     fig.update_yaxes(type="category", autorange="reversed", automargin=True, showgrid=False)
-    return Section("utilisation", "Site utilisation", caption, fig)
+    extra = (
+        '<p class="caption">Not shown, as they have no capacity in any period (candidates '
+        f"not built, research fabs): {esc(', '.join(idle))}.</p>"
+        if idle
+        else ""
+    )
+    return Section("utilisation", "Site utilisation", caption, fig, extra)
 
 
 def shadow_section(run: RunRecord) -> Section:
@@ -522,6 +599,7 @@ def shadow_section(run: RunRecord) -> Section:
         )
     value = sp["usd_per_wafer"].astype(float)
     active = sorted(set(sp.loc[value.abs() > 1e-6, "site"].astype(str)))
+    hidden = sorted(set(sp["site"].astype(str)) - set(active))
     if not active:
         return Section(
             "shadow",
@@ -533,31 +611,61 @@ def shadow_section(run: RunRecord) -> Section:
     order = _period_order(run, sp["period"])
     periods = [p for p in order if p in set(sp["period"])]
     z = part.pivot_table(index="site", columns="period", values="usd_per_wafer", aggfunc="sum")
-    z = z.reindex(index=active, columns=periods)
-    hidden = sorted(set(sp["site"].astype(str)) - set(active))
+    # Most valuable sites first.
+    active = list(z.abs().mean(axis=1).sort_values(ascending=False, kind="stable").index)
+    shown = active[:_MAX_ROWS]
+    z = z.reindex(index=shown, columns=periods)
+    values = z.to_numpy(dtype=float)
+    # Prices span orders of magnitude (a packaging line at $8M/wafer, an HBM fab at $300):
+    # colour by log10 so both show; zero cells stay blank ("capacity not limiting").
+    with np.errstate(divide="ignore", invalid="ignore"):
+        colour = np.where(np.abs(values) > 1e-6, np.log10(np.abs(values)), np.nan)
+    lo = math.floor(float(np.nanmin(colour)))
+    hi = math.ceil(float(np.nanmax(colour)))
+    hi = max(hi, lo + 1)
+    ticks = list(range(lo, hi + 1))
     fig = go.Figure(
         go.Heatmap(
-            z=z.to_numpy(dtype=float),
+            z=colour,
             x=periods,
-            y=active,
+            y=shown,
+            customdata=values,
             colorscale="YlOrRd",
-            zmin=0.0,
-            colorbar={"title": {"text": "USD/wafer"}, "tickprefix": "$", "tickformat": "~s"},
+            zmin=lo,
+            zmax=hi,
+            colorbar={
+                "title": {"text": "USD/wafer"},
+                "tickvals": ticks,
+                "ticktext": [money(10.0**t) for t in ticks],
+            },
             xgap=1,
             ygap=1,
-            hovertemplate="%{y}<br>%{x}: $%{z:,.0f} per wafer<extra></extra>",
+            hovertemplate="%{y}<br>%{x}: $%{customdata:,.0f} per wafer<extra></extra>",
         )
     )
-    if len(periods) <= 24 and len(active) <= 30:
-        fig.update_traces(texttemplate="$%{z:,.3~s}", textfont={"size": 11})
-    fig.update_layout(**_LAYOUT, height=max(220, 110 + 34 * len(active)))
+    if len(periods) <= 12 and len(shown) <= 30:
+        fig.update_traces(
+            text=[[money(v) if abs(v) > 1e-6 else "" for v in row] for row in values],
+            texttemplate="%{text}",
+            textfont={"size": 11},
+        )
+    fig.update_layout(**_LAYOUT, height=max(220, 110 + 30 * len(shown)))
+    fig.update_layout(plot_bgcolor="#f3f4f6")
     fig.update_xaxes(type="category", title_text="period", showgrid=False)
     fig.update_yaxes(type="category", autorange="reversed", automargin=True, showgrid=False)
-    extra = (
-        f'<p class="caption">Sites with zero shadow price throughout: {esc(", ".join(hidden))}.</p>'
-        if hidden
-        else ""
-    )
+    notes: list[str] = [
+        "Colours are on a log scale (each step is ten times the one before); blank cells "
+        "are periods where the site's capacity is not limiting."
+    ]
+    if len(active) > len(shown):
+        notes.append(
+            f"{len(active) - len(shown)} more sites with smaller prices are not shown: "
+            + esc(", ".join(active[len(shown) :]))
+            + "."
+        )
+    if hidden:
+        notes.append(f"Sites with zero shadow price throughout: {esc(', '.join(hidden))}.")
+    extra = "".join(f'<p class="caption">{n}</p>' for n in notes)
     return Section("shadow", "Shadow prices of capacity", caption, fig, extra)
 
 
@@ -611,6 +719,7 @@ def unmet_section(run: RunRecord) -> Section:
             )
         fig.update_xaxes(type="category", row=1, col=col)
     fig.update_layout(**_LAYOUT, barmode="stack", height=380)
+    fig.update_layout(legend=_SIDE_LEGEND)
     fig.update_yaxes(rangemode="tozero")
     return Section("unmet", "Unmet demand", caption, fig)
 
@@ -732,11 +841,20 @@ def _intro(run: RunRecord) -> str:
             )
             for r in binding.to_dict("records")
         ]
-        parts.append(
-            '<p class="caption">Policies that bind (the plan would be cheaper without them); '
-            "“value” is what relaxing the policy by one unit would save.</p>"
-            + table_html(["policy", "when", "slack", "value", "what it means"], rows, (2, 3))
+        table = table_html(["policy", "when", "slack", "value", "what it means"], rows, (2, 3))
+        intro = (
+            "Policies that bind (the plan would be cheaper without them); “value” is what "
+            "relaxing the policy by one unit would save."
         )
+        if len(rows) <= 8:
+            parts.append(f'<p class="caption">{intro}</p>{table}')
+        else:
+            policies = len({r[0] for r in rows})
+            parts.append(
+                f"<details><summary>{len(rows)} binding policy-periods of {policies} "
+                f'policies (click to show the table)</summary><p class="caption">{intro}</p>'
+                f"{table}</details>"
+            )
     parts.append("</section>")
     return "".join(parts)
 
