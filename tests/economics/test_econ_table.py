@@ -39,10 +39,12 @@ def toy() -> Scenario:
 def test_columns_and_rows(toy: Scenario) -> None:
     frame = economics_table(toy)
     assert list(frame.columns) == list(ECONOMICS_COLUMNS)
-    # Default years: first and last of the horizon; own rows before offers.
+    # Default years: first, middle and last of the horizon; own rows before offers.
     assert frame[["year", "kind", "id"]].values.tolist() == [
         [2025, "own", "acc"],
         [2025, "offer", "gpu"],
+        [2026, "own", "acc"],
+        [2026, "offer", "gpu"],
         [2028, "own", "acc"],
         [2028, "offer", "gpu"],
     ]

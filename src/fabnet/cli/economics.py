@@ -28,7 +28,7 @@ def _num(value: Any, digits: int = 0) -> str:
 def _pct(value: Any) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return ""
-    return f"{100 * float(value):.1f} %"
+    return f"{100 * float(value):.1f}%"
 
 
 def _f(value: Any) -> float:
@@ -56,14 +56,15 @@ def _render_year(rows: list[dict[str, Any]], year: int, wide: bool) -> Table:
         pad_edge=False,
     )
     table.add_column("accelerator @ process", overflow="fold", min_width=14)
-    numeric = ["dies/wafer" if wide else "dies", "yield", "USD/die"]
+    # Two-line headers keep the narrow (80-column) table from cropping numbers.
+    numeric = ["dies/wafer" if wide else "dies", "yield", "USD/\ndie"]
     if wide:
         table.add_column("vendor", overflow="fold")
         numeric += ["HBM USD", "pkg USD"]
-    numeric += ["USD/unit", "PFLOP/s" if wide else "PF"]
+    numeric += ["USD/\nunit", "PFLOP/s" if wide else "PF"]
     if wide:
         numeric += ["W"]
-    numeric += ["USD/PF", "USD/PF-yr"]
+    numeric += ["USD/\nPF", "USD/\nPF-yr"]
     for name in numeric:
         table.add_column(name, justify="right", no_wrap=True)
     costs = [
@@ -90,9 +91,9 @@ def _render_year(rows: list[dict[str, Any]], year: int, wide: bool) -> Table:
         if wide:
             cells.insert(1, str(r["vendor"]))
             cells += [_num(r["hbm_cost_usd"]), _num(r["packaging_cost_usd"])]
-        cells += [_num(r["unit_cost_usd"]), _num(r["pflops"], 2)]
+        cells += [_num(r["unit_cost_usd"]), _num(r["pflops"] or None, 2)]
         if wide:
-            cells += [_num(r["power_w"])]
+            cells += [_num(r["power_w"] or None)]
         cells += [_num(r["usd_per_pflops"])]
         cells += [f"[bold green]{_num(per_pf_year)}[/]" if best_cell else _num(per_pf_year)]
         table.add_row(*cells, style=None if available else "dim")
@@ -103,7 +104,10 @@ def _render_year(rows: list[dict[str, Any]], year: int, wide: bool) -> Table:
 def economics_cmd(
     scenario: str = typer.Argument(..., help="Built-in scenario name or path to a YAML file."),
     year: list[int] = typer.Option(
-        [], "--year", "-y", help="Year of interest (repeatable); default first and last year."
+        [],
+        "--year",
+        "-y",
+        help="Year of interest (repeatable); default first, middle and last year.",
     ),
     all_years: bool = typer.Option(False, "--all-years", help="Every year of the horizon."),
     variant: str | None = typer.Option(None, "--variant", help="Apply a named variant."),

@@ -76,9 +76,9 @@ _YIELD_MODELS: dict[str, YieldModel] = {
 
 
 def default_years(scenario: Scenario) -> list[int]:
-    """Years shown when none are asked for: the first and the last year of the horizon."""
+    """Years shown when none are asked for: the first, middle and last year of the horizon."""
     h = scenario.horizon
-    return sorted({h.first_year, h.last_year})
+    return sorted({h.first_year, (h.first_year + h.last_year) // 2, h.last_year})
 
 
 def _at(series: dict[int, float], years: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
