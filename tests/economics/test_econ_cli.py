@@ -54,7 +54,7 @@ def test_table_output(capsys: pytest.CaptureFixture[str]) -> None:
     assert code == 0
     assert "Economics of toy" in out
     assert "acc @ n3" in out
-    for value in ("143", "67.0 %", "209", "1,809", "30,000", "890", "8,114"):
+    for value in ("143", "67.0%", "209", "1,809", "30,000", "890", "8,114"):
         assert value in out
 
 
