@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
+from fabnet.economics import die_yield, economics_table, gross_dies_per_wafer
 from fabnet.scenario import (
     Scenario,
     SiteStatus,
@@ -351,3 +352,39 @@ def test_every_number_has_a_source_comment() -> None:
         if not _SOURCE.search(comment):
             missing.append(f"line {n + 1}: {line.strip()}")
     assert not missing, "numbers without a source comment:\n" + "\n".join(missing)
+
+
+# Cross-checks against published figures --------------------------------------------
+
+
+def test_scenario_figures_reproduce_the_h100_cost_bridge(scen: Scenario) -> None:
+    """An H100 built from the scenario's N5, HBM3 and CoWoS-S figures costs about 3.3k USD.
+
+    §4 siliconanalysts cost bridge: logic die ~300, HBM ~1,400, packaging ~750, test and
+    assembly ~920 USD, total ~3.3k. The die is 814 mm² (§4) with 5 active HBM3 stacks.
+    """
+    n5 = scen.process("tsmc-n5")
+    assert n5.d0_per_cm2 is not None and n5.wafer_price_usd is not None
+    gross = float(gross_dies_per_wafer(814.0, n5.wafer_diameter_mm, n5.edge_exclusion_mm))
+    assert 60 <= gross <= 63  # §7 worked counts: 63 (61 with 3 mm edge exclusion)
+    good = gross * float(die_yield("negative_binomial", 814.0, _at(n5.d0_per_cm2, 2024), 2.0))
+    die_usd = _at(n5.wafer_price_usd, 2024) / good
+    assert 300 <= die_usd <= 600  # §7 derived example: ~500 USD per good die before harvesting
+    hbm3 = scen.process("skhynix-hbm3")
+    cowos = scen.process("tsmc-cowos-s")
+    assert hbm3.stack_price_usd is not None and cowos.price_usd_per_wafer is not None
+    hbm_usd = 5 * _at(hbm3.stack_price_usd, 2024)
+    pack_usd = _at(cowos.price_usd_per_wafer, 2024) / 29  # §3: ~29 H100 per CoWoS wafer
+    total = die_usd + hbm_usd + pack_usd + scen.product("openai-xpu1").assembly_cost_usd
+    assert total == pytest.approx(3300, rel=0.2)
+
+
+def test_own_accelerators_cost_less_per_pflops_than_nvidia_prices(scen: Scenario) -> None:
+    """The case for own chips: Nvidia sells at many times its cost (H100 ~3.3k vs 25-30k, §4)."""
+    table = economics_table(scen, years=[2028])
+    own = table[(table.kind == "own") & (table.pflops > 0) & table.available]
+    offers = table[(table.kind == "offer") & (table.vendor == "nvidia") & table.available]
+    assert len(own) and len(offers)
+    assert own.usd_per_pflops.max() < offers.usd_per_pflops.min()
+    # ... but not absurdly less: within a factor of ten of the cheapest Nvidia offer
+    assert own.usd_per_pflops.min() > offers.usd_per_pflops.min() / 10
