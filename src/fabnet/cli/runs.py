@@ -50,6 +50,13 @@ def _money(usd: Any) -> str:
     return f"${v:,.0f}"
 
 
+def _f(x: Any) -> float:
+    try:
+        return float(x)
+    except (TypeError, ValueError):
+        return float("nan")
+
+
 def _num(x: Any, digits: int = 0) -> str:
     try:
         v = float(x)
@@ -92,31 +99,40 @@ def list_runs(
     if frame.empty:
         out.print(f"No runs in {store}.")
         return
+    kinds = sorted(set(frame["kind"].astype(str)))
+    one_kind = len(kinds) == 1
     table = Table(
-        title=f"Runs in {store}",
+        title=f"{kinds[0].capitalize()} runs in {store}" if one_kind else f"Runs in {store}",
         title_justify="left",
         box=box.SIMPLE_HEAD,
+        pad_edge=False,
         caption="id = UTC date and time of the run · objective = discounted cost · "
         "unmet = PFLOP/s short of demand, summed over years",
         caption_justify="left",
     )
     table.add_column("id", no_wrap=True, min_width=18)
-    table.add_column("kind")
-    table.add_column("scenario")
+    if not one_kind:
+        table.add_column("kind")
+    table.add_column(
+        "scenario", min_width=min(24, int(frame["scenario"].astype(str).str.len().max()))
+    )
     table.add_column("status")
     table.add_column("objective", justify="right", no_wrap=True)
     table.add_column("unmet", justify="right")
-    table.add_column("time s", justify="right")
+    table.add_column("time s", justify="right", no_wrap=True)
     for r in frame.to_dict("records"):
-        table.add_row(
+        cells = [
             str(r["id"]),
             str(r["kind"]),
             str(r["scenario"]),
             str(r["status"]),
             _money(r["objective_usd"]),
-            _num(r["unmet_pflops"], 1),
+            _num(r["unmet_pflops"], 1 if abs(_f(r["unmet_pflops"])) < 1000 else 0),
             _num(r["time_s"], 1),
-        )
+        ]
+        if one_kind:
+            del cells[1]
+        table.add_row(*cells)
     out.print(table)
     if total > len(frame):
         out.print(f"({total - len(frame)} older runs not shown; --limit 0 shows all)")
@@ -230,15 +246,21 @@ def compare_runs(
         cells = []
         for v in row:
             text = str(figure)
-            if isinstance(v, float):
+            if isinstance(v, float) and not math.isfinite(v):
+                cells.append("–")
+            elif isinstance(v, float):
                 if "USD" in text:
                     cells.append(_money(v))
                 elif "share" in text:
                     cells.append(f"{v:.1%}")
                 elif "(s)" in text:
                     cells.append(f"{v:.2f}")
+                elif text.startswith("option "):
+                    cells.append(f"{v:g}")
                 else:
-                    cells.append(_num(v, 1))
+                    cells.append(_num(v, 1 if abs(v) < 1000 else 0))
+            elif isinstance(v, list | dict) and not v:
+                cells.append("–")
             else:
                 cells.append("–" if v is None else str(v))
         table.add_row(str(figure), *cells)
@@ -252,6 +274,10 @@ def _write_text(path: Path, text: str) -> None:
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
+        # mkstemp makes the file private (0600); give it the usual mode (0666 less umask).
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
         os.replace(tmp, path)
     except OSError as exc:
         raise FabnetError(

@@ -867,7 +867,11 @@ def plan_report_html(run: RunRecord) -> str:
         )
     scen = run.scenario
     opts = run.options
-    opt_text = ", ".join(f"{k} {v}" for k, v in opts.items() if v not in (None, False, ""))
+    opt_text = ", ".join(
+        f"{k} {', '.join(map(str, v)) if isinstance(v, list) else v}"
+        for k, v in opts.items()
+        if v not in (None, False, "") and not (isinstance(v, list | dict) and not v)
+    )
     subtitle = (
         f"Plan of scenario <b>{esc(scen.name)}</b> · {scen.horizon.first_year}–"
         f"{scen.horizon.last_year} by {_period(run).value} · run <code>{esc(run.id)}</code> · "
