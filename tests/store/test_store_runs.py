@@ -344,3 +344,39 @@ def test_summary_json_is_plain_json(tmp_path: Path, toy: Scenario) -> None:
     raw = _raw(store.path, f"SELECT summary_json FROM runs WHERE id = '{run}'")[0][0]
     data = json.loads(raw)  # strict JSON: no NaN
     assert data["years"][0]["unmet_pflops"] is None and data["objective_usd"] == 5.0
+
+
+def test_two_processes_writing_at_once_both_succeed(tmp_path: Path, toy: Scenario) -> None:
+    """Each operation opens the file briefly; a writer that finds it locked waits its turn."""
+    path = tmp_path / "runs.duckdb"
+    Store(path)
+    script = tmp_path / "writer.py"
+    script.write_text(
+        textwrap.dedent(
+            f"""
+            import sys
+            import pandas as pd
+            from fabnet.scenario import load_scenario
+            from fabnet.store import Store
+
+            scenario = load_scenario("toy")
+            for i in range(6):
+                Store({str(path)!r}, lock_timeout_s=60).save_run(
+                    kind="plan", scenario=scenario, options={{"writer": sys.argv[1]}},
+                    status="optimal", timings_s={{}}, summary={{"objective_usd": float(i)}},
+                    tables={{"supply": pd.DataFrame({{"wafers": [float(i)] * 1000}})}},
+                )
+            """
+        )
+    )
+    procs = [
+        subprocess.Popen([sys.executable, str(script), name], stderr=subprocess.PIPE, text=True)
+        for name in ("a", "b")
+    ]
+    errors = [p.communicate(timeout=120)[1] for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], errors
+    runs = Store(path).list_runs()
+    assert len(runs) == 12 and runs["id"].is_unique
+    writers = [Store(path).load_run(i).options["writer"] for i in runs["id"]]
+    assert sorted(writers) == ["a"] * 6 + ["b"] * 6
+    assert _raw(path, "SELECT count(*) FROM plan_supply")[0][0] == 12_000
