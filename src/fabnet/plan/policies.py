@@ -15,7 +15,7 @@ import pandas as pd
 from linopy import LinearExpression, Model
 
 from fabnet.plan.sets import F, I, PlanData
-from fabnet.plan.terms import gather
+from fabnet.plan.terms import gather, gather_sum
 from fabnet.plan.variables import BUILD, OFFER, UNITS, WAFERS, index
 
 VENDOR_SHARE = "Policy-vendor_share"
@@ -53,15 +53,19 @@ def arrivals(
     cols = src_t.reshape(Y, n * P)
     w = weight_products * (d.product_pflops * d.product_in_fleet)[None, None, :]
     w = np.repeat(w[:, :, None, :], n, axis=2).reshape(G, Y, n * P)
-    own = gather(m, m.variables[UNITS], rows[None], cols[None], w, dims, coords)
     src_o = ty[:, :, None] - d.offer_shift[None, None, :]
     rows_o = np.broadcast_to(np.arange(n_off)[None, None, :], (Y, n, n_off)).reshape(Y, n * n_off)
     wo = weight_offers * d.offer_pflops[None, None, :]
     wo = np.repeat(wo[:, :, None, :], n, axis=2).reshape(G, Y, n * n_off)
-    bought = gather(
-        m, m.variables[OFFER], rows_o[None], src_o.reshape(Y, n * n_off)[None], wo, dims, coords
+    return gather_sum(
+        m,
+        [
+            (m.variables[UNITS], rows[None], cols[None], w),
+            (m.variables[OFFER], rows_o[None], src_o.reshape(Y, n * n_off)[None], wo),
+        ],
+        dims,
+        coords,
     )
-    return own + bought
 
 
 def add_policies(m: Model, d: PlanData) -> None:

@@ -22,6 +22,7 @@ import numpy.typing as npt
 from fabnet.economics import die_yield, gross_dies_per_wafer
 from fabnet.scenario.schema import (
     Period,
+    Process,
     ProcessKind,
     Scenario,
     SiteStatus,
@@ -169,6 +170,27 @@ def _to_periods(days: float | F, period_days: float) -> I:
     return round_half_up(np.asarray(days, dtype=float) / period_days)
 
 
+def _logic_yield(area_mm2: float, chiplets: int, pr: Process, mid: F) -> tuple[F, F, str]:
+    """Good dies and logic units per wafer by period, or a reticle warning."""
+    area = area_mm2 / chiplets
+    if area > pr.reticle_limit_mm2:
+        msg = (
+            f"a die of {area:.0f} mm² does not fit the reticle ({pr.reticle_limit_mm2:.0f} mm²) "
+            f"of process {pr.id}; raise the product's chiplets"
+        )
+        return np.zeros(len(mid)), np.zeros(len(mid)), msg
+    gross = float(
+        gross_dies_per_wafer(area, pr.wafer_diameter_mm, pr.edge_exclusion_mm, pr.scribe_mm)
+    )
+    assert pr.d0_per_cm2 is not None
+    y = np.asarray(
+        die_yield(pr.yield_model.value, area, series_at(pr.d0_per_cm2, mid), pr.yield_alpha),
+        dtype=float,
+    )
+    dies: F = gross * y
+    return dies, dies / chiplets, ""
+
+
 def build_data(scenario: Scenario, period: Period | None = None) -> PlanData:
     """Compute every index set and coefficient of the planner for ``scenario``."""
     sc = scenario
@@ -226,7 +248,7 @@ def build_data(scenario: Scenario, period: Period | None = None) -> PlanData:
         cand_capex[k] = float(s.capex_usd or 0.0)
         nb = max(1, int(round_half_up(np.asarray(build / L))))
         ts = np.arange(T)
-        for j in range(nb):  # spread evenly over the build periods (eq. 17)
+        for j in range(nb):  # spread evenly over the build periods (eqs. 18, 19)
             tt = np.minimum(ts + j, T - 1)
             cand_share[k, ts, tt] += 1.0 / nb
 
@@ -275,6 +297,8 @@ def build_data(scenario: Scenario, period: Period | None = None) -> PlanData:
                     int(np.searchsorted(years, pay_year)) if pay_year <= years[-1] else T - 1
                 )
 
+    logic_cache: dict[tuple[int, str], tuple[F, F, str]] = {}
+    price_cache: dict[str, F] = {}
     for si, s in enumerate(sc.sites):
         factor = s.wafer_price_factor
         for n in s.processes:
@@ -288,31 +312,18 @@ def build_data(scenario: Scenario, period: Period | None = None) -> PlanData:
                         continue
                     if popt.available_from_year is not None:
                         avail &= years >= popt.available_from_year
-                    area = p.die_area_mm2 / p.chiplets
-                    if area > pr.reticle_limit_mm2:
-                        warnings.append(
-                            f"product {p.id}: a die of {area:.0f} mm² does not fit the reticle "
-                            f"({pr.reticle_limit_mm2:.0f} mm²) of process {n}; raise chiplets"
-                        )
+                    key = (pi, n)
+                    if key not in logic_cache:
+                        logic_cache[key] = _logic_yield(p.die_area_mm2, p.chiplets, pr, mid)
+                    dies, units, reticle_msg = logic_cache[key]
+                    if reticle_msg:
+                        if f"product {p.id}: {reticle_msg}" not in warnings:
+                            warnings.append(f"product {p.id}: {reticle_msg}")
                         continue
-                    gross = float(
-                        gross_dies_per_wafer(
-                            area, pr.wafer_diameter_mm, pr.edge_exclusion_mm, pr.scribe_mm
-                        )
-                    )
-                    assert pr.d0_per_cm2 is not None and pr.wafer_price_usd is not None
-                    y = np.asarray(
-                        die_yield(
-                            pr.yield_model.value,
-                            area,
-                            series_at(pr.d0_per_cm2, mid),
-                            pr.yield_alpha,
-                        ),
-                        dtype=float,
-                    )
-                    dies = gross * y
-                    units = dies / p.chiplets
-                    cost = series_at(pr.wafer_price_usd, mid) * factor
+                    if n not in price_cache:
+                        assert pr.wafer_price_usd is not None
+                        price_cache[n] = series_at(pr.wafer_price_usd, mid)
+                    cost = price_cache[n] * factor
                     good = 0.0
                     shift = int(
                         _to_periods(pr.cycle_time_days + pk_ct[pi] + lead[pi], period_days)

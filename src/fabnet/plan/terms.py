@@ -20,6 +20,59 @@ from linopy import LinearExpression, Model, Variable
 
 from fabnet.plan.sets import F, I
 
+#: One part of a sum: (variable, rows, cols, coeffs) as for :func:`gather`.
+Part = tuple[Variable, npt.ArrayLike, npt.ArrayLike, npt.ArrayLike]
+
+
+def _part_terms(
+    var: Variable,
+    rows: npt.ArrayLike,
+    cols: npt.ArrayLike,
+    coeffs: npt.ArrayLike,
+    shape: tuple[int, ...],
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]:
+    labels = np.asarray(var.labels.values)
+    if labels.ndim == 1:
+        labels = labels[None, :]
+    r = np.asarray(rows, dtype=np.int64)
+    c = np.asarray(cols, dtype=np.int64)
+    a = np.asarray(coeffs, dtype=float)
+    k = max(np.shape(r)[-1:] or (1,), np.shape(c)[-1:] or (1,), np.shape(a)[-1:] or (1,))[0]
+    full = (*shape, k)
+    n_r, n_c = labels.shape
+    ok = (r >= 0) & (r < n_r) & (c >= 0) & (c < n_c)
+    ok = np.broadcast_to(ok, full)
+    a = np.broadcast_to(a, full)
+    if labels.size == 0:
+        return np.full(full, -1, dtype=np.int64), np.zeros(full)
+    flat = np.broadcast_to(r * n_c + c, full)
+    v = np.take(labels.ravel(), np.where(ok, flat, 0))
+    v[~ok | (a == 0)] = -1
+    return v, np.where(v >= 0, a, 0.0)
+
+
+def gather_sum(
+    model: Model,
+    parts: Sequence[Part],
+    dims: Sequence[str],
+    coords: Mapping[str, Sequence[object] | pd.Index],
+) -> LinearExpression:
+    """Σ over ``parts`` of :func:`gather` terms, built as one expression (no xarray merges)."""
+    shape = tuple(len(coords[d]) for d in dims)
+    vs, as_ = zip(*(_part_terms(v, r, c, a, shape) for v, r, c, a in parts), strict=True)
+    v = np.concatenate(vs, axis=-1) if len(vs) > 1 else vs[0]
+    a = np.concatenate(as_, axis=-1) if len(as_) > 1 else as_[0]
+    full_dims = (*dims, "_term")
+    ds = xr.Dataset(
+        {
+            "coeffs": (full_dims, np.ascontiguousarray(a)),
+            "vars": (full_dims, np.ascontiguousarray(v)),
+            "const": (tuple(dims), np.zeros(shape)),
+        },
+        coords={d: coords[d] for d in dims},
+    )
+    return LinearExpression(ds, model)
+
 
 def gather(
     model: Model,
@@ -32,47 +85,30 @@ def gather(
 ) -> LinearExpression:
     """``Σ_k coeffs[..., k] · var[rows[..., k], cols[..., k]]`` as an expression over ``dims``.
 
-    ``var`` must be two-dimensional (for a one-dimensional variable pass ``rows`` of
-    zeros after adding a leading axis with :func:`as_2d_labels`). ``rows``, ``cols``
-    and ``coeffs`` broadcast to ``(*shape(dims), K)``.
+    ``var`` is two-dimensional, or one-dimensional (then ``rows`` must be 0 and ``cols``
+    indexes it). ``rows``, ``cols`` and ``coeffs`` broadcast to ``(*shape(dims), K)``;
+    out-of-range indices, masked variables and zero coefficients are dropped.
     """
-    labels = np.asarray(var.labels.values)
-    if labels.ndim == 1:
-        labels = labels[None, :]
-    r, c, a = np.broadcast_arrays(np.asarray(rows), np.asarray(cols), np.asarray(coeffs, float))
-    n_r, n_c = labels.shape
-    ok = (r >= 0) & (r < n_r) & (c >= 0) & (c < n_c)
-    if labels.size == 0:
-        v = np.full(r.shape, -1, dtype=np.int64)
-    else:
-        v = np.where(ok, labels[np.clip(r, 0, n_r - 1), np.clip(c, 0, n_c - 1)], -1)
-    v = np.where(a != 0, v, -1)
-    a = np.where(v >= 0, a, 0.0)
-    full_dims = (*dims, "_term")
-    shape = v.shape[:-1]
-    ds = xr.Dataset(
-        {
-            "coeffs": (full_dims, np.ascontiguousarray(a)),
-            "vars": (full_dims, np.ascontiguousarray(v.astype(np.int64))),
-            "const": (tuple(dims), np.zeros(shape)),
-        },
-        coords={d: coords[d] for d in dims},
-    )
-    return LinearExpression(ds, model)
+    return gather_sum(model, [(var, rows, cols, coeffs)], dims, coords)
 
 
 def group_terms(groups: I, n_groups: int) -> I:
-    """(G, K) member indices of each group, padded with -1 (K = largest group)."""
+    """(G, K) member indices of each group, padded with -1 (K = largest group).
+
+    Members with a negative group are left out.
+    """
     groups = np.asarray(groups, dtype=np.int64)
-    order = np.argsort(groups, kind="stable")
-    counts = np.bincount(groups, minlength=n_groups) if groups.size else np.zeros(n_groups, int)
+    members = np.flatnonzero(groups >= 0)
+    g = groups[members]
+    order = np.argsort(g, kind="stable")
+    counts = np.bincount(g, minlength=n_groups)[:n_groups]
     K = max(1, int(counts.max()) if counts.size else 1)
     out = np.full((n_groups, K), -1, dtype=np.int64)
-    if groups.size:
-        sorted_groups = groups[order]
+    if g.size:
+        sorted_groups = g[order]
         first = np.concatenate([[0], np.cumsum(counts)[:-1]])
-        pos = np.arange(groups.size) - first[sorted_groups]
-        out[sorted_groups, pos] = order
+        pos = np.arange(g.size) - first[sorted_groups]
+        out[sorted_groups, pos] = members[order]
     return out
 
 

@@ -1,0 +1,285 @@
+"""Planner speed on synthetic supply networks (a benchmark, not a test).
+
+Prints model size, build time, solve time and peak memory (medians of several runs,
+each run in a fresh process so the peak resident memory is its own):
+
+* ``lp``: 200 sites × 10 products × 288 monthly periods as an LP (~1 M variables);
+  targets: built < 5 s, solved < 120 s, < 4 GiB;
+* ``milp``: 30 candidate sites as binaries on a quarterly 24-year horizon; target:
+  within 1 % of optimal in < 120 s;
+* ``openai``: ``fabnet plan openai-2024 --no-store`` end to end (Python start
+  included); target < 15 s.
+
+Usage: ``python benchmarks/plan_scale.py [lp|milp|openai|all] [--repeats N]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def synthetic(
+    n_sites: int = 200,
+    n_products: int = 10,
+    first_year: int = 2024,
+    last_year: int = 2047,
+    period: str = "month",
+    n_candidates: int = 0,
+    seed: int = 0,
+) -> dict[str, Any]:
+    """A synthetic scenario as a dict: 70 % logic sites, 15 % HBM, 15 % packaging.
+
+    Each logic site runs up to three of six logic processes; each product can be made on
+    five of them, needs HBM of one of two generations and one of two packaging processes.
+    Demand grows over the horizon; two GPU offers with allocation limits compete.
+    ``n_candidates`` of the logic sites are candidates (build decisions).
+    """
+    rng = np.random.default_rng(seed)
+    years = list(range(first_year, last_year + 1))
+    n_logic = round(0.7 * n_sites)
+    n_hbm = round(0.15 * n_sites)
+    n_pack = n_sites - n_logic - n_hbm
+    companies = [
+        {"id": "designer", "name": "D", "roles": ["designer"], "country": "US"},
+        {"id": "foundry", "name": "F", "roles": ["foundry", "packaging"], "country": "TW"},
+        {"id": "memory", "name": "M", "roles": ["memory"], "country": "KR"},
+        {"id": "gpuco", "name": "G", "roles": ["gpu_vendor"], "country": "US"},
+    ]
+    logic_procs = [f"n{i}" for i in range(6)]
+    processes: list[dict[str, Any]] = [
+        {
+            "id": p,
+            "kind": "logic",
+            "owner": "foundry",
+            "wafer_price_usd": {first_year: float(15000 + 2000 * i)},
+            "d0_per_cm2": {first_year: 0.12, last_year: 0.06},
+            "cycle_time_days": 90,
+        }
+        for i, p in enumerate(logic_procs)
+    ]
+    processes += [
+        {
+            "id": f"hbm{g}",
+            "kind": "hbm",
+            "owner": "memory",
+            "generation": f"gen{g}",
+            "good_stacks_per_wafer": 25.0,
+            "stack_price_usd": {first_year: 1200.0 + 300 * g},
+            "cycle_time_days": 60,
+        }
+        for g in range(2)
+    ]
+    processes += [
+        {
+            "id": f"pack{k}",
+            "kind": "packaging",
+            "owner": "foundry",
+            "price_usd_per_wafer": {first_year: 9000.0},
+            "assembly_yield": 0.97,
+            "cycle_time_days": 30,
+        }
+        for k in range(2)
+    ]
+    countries = ["TW", "US", "KR", "JP", "DE"]
+    sites: list[dict[str, Any]] = []
+    for i in range(n_logic):
+        procs = sorted({logic_procs[(i + k * (1 + i // 6)) % 6] for k in range(3)})
+        site: dict[str, Any] = {
+            "id": f"L{i}",
+            "owner": "foundry",
+            "country": countries[i % len(countries)],
+            "processes": procs,
+            "capacity_wspm": {first_year: float(rng.integers(2, 20) * 1000)},
+            "reservable_share": 0.3,
+            "wafer_price_factor": float(1.0 + 0.1 * (i % 3)),
+        }
+        if i < n_candidates:
+            site.update(
+                status="candidate",
+                capex_usd=float(rng.integers(10, 30)) * 1e9,
+                build_years=2.0 + (i % 3) * 0.5,
+                ramp_years=1.0 + (i % 2),
+                earliest_start_year=first_year + (i % 4),
+            )
+        sites.append(site)
+    for i in range(n_hbm):
+        sites.append(
+            {
+                "id": f"H{i}",
+                "owner": "memory",
+                "country": "KR" if i % 3 else "US",
+                "processes": [f"hbm{i % 2}"],
+                "capacity_wspm": {first_year: float(rng.integers(5, 30) * 1000)},
+                "reservable_share": 0.4,
+            }
+        )
+    for i in range(n_pack):
+        sites.append(
+            {
+                "id": f"P{i}",
+                "owner": "foundry",
+                "country": "TW" if i % 2 else "US",
+                "processes": [f"pack{i % 2}"],
+                "capacity_wspm": {first_year: float(rng.integers(2, 10) * 1000)},
+                "reservable_share": 0.5,
+            }
+        )
+    products = []
+    for j in range(n_products):
+        opts = [logic_procs[(j + k) % 6] for k in range(5)]
+        products.append(
+            {
+                "id": f"acc{j}",
+                "designer": "designer",
+                "die_area_mm2": float(300 + 40 * j),
+                "chiplets": 1 + j % 2,
+                "process_options": [
+                    {"process": p, "available_from_year": first_year + k}
+                    for k, p in enumerate(opts)
+                ],
+                "hbm_generation": f"gen{j % 2}",
+                "hbm_stacks": 4 + 2 * (j % 3),
+                "packaging_options": ["pack0", "pack1"],
+                "packages_per_wafer": 16.0,
+                "assembly_cost_usd": 500.0,
+                "pflops_bf16": 1.0 + 0.5 * j,
+                "service_life_years": 5,
+                "lead_time_days": 60,
+            }
+        )
+    offers = [
+        {
+            "id": f"gpu{k}",
+            "vendor": "gpuco",
+            "price_usd": {first_year: 30000.0 + 10000 * k, last_year: 15000.0},
+            "pflops_bf16": 1.0 + k,
+            "max_units_per_year": {first_year: 5.0e5},
+            "service_life_years": 5,
+            "lead_time_days": 180,
+        }
+        for k in range(2)
+    ]
+    demand = {
+        "compute": [
+            {
+                "id": "fleet",
+                "installed_pflops": {
+                    y: float(2.0e5 * (1.25 ** (y - first_year))) for y in years[::4]
+                },
+                "unmet_penalty_usd_per_pflops_year": 1.0e5,
+            }
+        ]
+    }
+    return {
+        "name": "synthetic",
+        "horizon": {"first_year": first_year, "last_year": last_year, "period": period},
+        "discount_rate": 0.08,
+        "designer": "designer",
+        "companies": companies,
+        "processes": processes,
+        "sites": sites,
+        "products": products,
+        "offers": offers,
+        "demand": demand,
+        "policies": {"max_vendor_share": {"gpuco": 0.6}} if n_candidates else {},
+    }
+
+
+def _single(case: str) -> dict[str, Any]:
+    """One run of ``case`` in this process; returns its figures."""
+    from fabnet.plan import PlanOptions, build_model, read_solution, solve_model
+    from fabnet.scenario.schema import Scenario
+
+    if case == "lp":
+        sc = Scenario.model_validate(synthetic())
+        opts = PlanOptions(relax=True)
+    elif case == "milp":
+        sc = Scenario.model_validate(synthetic(n_sites=100, period="quarter", n_candidates=30))
+        opts = PlanOptions(mip_gap=0.01, time_limit_s=300)
+    else:
+        raise SystemExit(f"unknown case {case}")
+    t0 = time.perf_counter()
+    pm = build_model(sc, opts)
+    build = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    solve_model(pm)
+    solve = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    plan = read_solution(pm)
+    read = time.perf_counter() - t0
+    peak_gib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
+    return {
+        **pm.size(),
+        "build_s": build,
+        "solve_s": solve,
+        "read_s": read,
+        "peak_gib": peak_gib,
+        "status": plan.status,
+        "mip_gap": plan.mip_gap,
+        "objective_usd": plan.objective_usd,
+        "builds": len(plan.builds),
+    }
+
+
+def _openai() -> dict[str, Any]:
+    t0 = time.perf_counter()
+    subprocess.run(
+        [str(ROOT / ".venv/bin/fabnet"), "plan", "openai-2024", "--no-store", "--json"],
+        check=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        cwd="/tmp",
+    )
+    return {"end_to_end_s": time.perf_counter() - t0}
+
+
+def _run(case: str) -> dict[str, Any]:
+    if case == "openai":
+        return _openai()
+    proc = subprocess.run(
+        [sys.executable, __file__, "--single", case],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    out: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("case", nargs="?", default="all", choices=["lp", "milp", "openai", "all"])
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--single", help=argparse.SUPPRESS)
+    a = ap.parse_args()
+    if a.single:
+        print(json.dumps(_single(a.single)))
+        return
+    cases = ["openai", "lp", "milp"] if a.case == "all" else [a.case]
+    for case in cases:
+        runs = [_run(case) for _ in range(a.repeats)]
+        print(f"== {case}: {a.repeats} runs (median, [min–max])")
+        for key in runs[0]:
+            vals = [r[key] for r in runs]
+            if all(isinstance(v, int | float) and not isinstance(v, bool) for v in vals):
+                med = statistics.median(vals)
+                print(f"  {key:>14}: {med:,.3f}  [{min(vals):,.3f}–{max(vals):,.3f}]")
+            else:
+                print(f"  {key:>14}: {vals}")
+        sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()
