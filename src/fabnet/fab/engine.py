@@ -26,7 +26,9 @@ S_BMIN, S_BMAX, S_LOC, S_PDIST, S_CASC = 8, 9, 10, 11, 12
 N_SI = 13
 # step_f
 F_PT, F_PT2, F_STIME, F_CASC_C, F_RWK_P, F_SAMP_P, F_REMWORK, F_MEANTIME = 0, 1, 2, 3, 4, 5, 6, 7
-N_SF = 8
+# statistics written by the kernel: queue wait sums and counts, regular (PRIOR <= 10) / hot lots
+F_WSUM_REG, F_WN_REG, F_WSUM_HOT, F_WN_HOT = 8, 9, 10, 11
+N_SF = 12
 # fam_i
 FA_FIRST, FA_N, FA_CASC, FA_WAKE_LST, FA_USE_HP, FA_USE_RS, FA_FINAL = 0, 1, 2, 3, 4, 5, 6
 FA_QHEAD, FA_QTAIL, FA_QLEN, FA_AHEAD, FA_ATAIL, FA_HAS_SETUP, FA_HAS_MINRUN = (
@@ -92,7 +94,8 @@ N_RF = 2
 ST_HSIZE, ST_SEQ, ST_EVENTS, ST_JOBFREE, ST_NEXTREL, ST_NSAMPLE, ST_REQLOT = 0, 1, 2, 3, 4, 5, 6
 ST_COMPLETED, ST_INFAB, ST_USER, ST_ERR, ST_FINISHED, ST_NWIP, ST_NREL = 7, 8, 9, 10, 11, 12, 13
 ST_STARTS, ST_BATCHES, ST_SETUPS, ST_REWORKS, ST_FAILS, ST_PMS = 14, 15, 16, 17, 18, 19
-N_ST = 20
+ST_PLAIN_RESETS = 20  # 1: a lot without setup requirement leaves the tool in no setup (B6)
+N_ST = 21
 SF_NOW, SF_END, SF_WARM, SF_SAMPLE_DT = 0, 1, 2, 3
 N_SF_STATE = 4
 # event types
@@ -362,7 +365,16 @@ def _start_job(
     while lot >= 0:
         pieces += lot_i[lot, L_PIECES]
         nl += 1
-        lot_f[lot, LF_WAIT] += now - lot_f[lot, LF_QJOIN]
+        w = now - lot_f[lot, LF_QJOIN]
+        lot_f[lot, LF_WAIT] += w
+        if lot_f[lot, LF_QJOIN] >= stf[SF_WARM]:
+            gl = lot_i[lot, L_STEP]
+            if lot_i[lot, L_PRIO] > 10:
+                step_f[gl, F_WSUM_HOT] += w
+                step_f[gl, F_WN_HOT] += 1.0
+            else:
+                step_f[gl, F_WSUM_REG] += w
+                step_f[gl, F_WN_REG] += 1.0
         if step_i[lot_i[lot, L_STEP], S_SAVE] == 1:
             fs = step_i[lot_i[lot, L_STEP], S_FORSTEP]
             placed = False
@@ -389,6 +401,9 @@ def _start_job(
         st[ST_SETUPS] += 1
     elif sg >= 0 and tool_i[t, T_MINRUN] > 0:
         tool_i[t, T_MINRUN] -= 1
+    elif sg < 0 and st[ST_PLAIN_RESETS] == 1:
+        tool_i[t, T_SETUP] = -1
+        tool_i[t, T_MINRUN] = 0
     # times
     load = fam_f[f, FF_LOAD]
     unload = fam_f[f, FF_UNLOAD]

@@ -89,6 +89,7 @@ class SimOptions:
     wip_sample_min: float = 1440.0
     user_rule: UserRule | None = None
     uniform_half_width: bool = True
+    plain_lot_resets_setup: bool = False
     chunk_days: float = 10.0
 
 
@@ -102,12 +103,16 @@ class SimResult:
     availability_pct, utilization_pct, down_pct, pm_pct, setup_pct, busy_pct, jobs, setups.
     ``wip``: t_days, wip_lots (lots in the fab). ``lots``: one row per lot (stream, part,
     initial_wip, release_min, due_min, done_min (NaN if in the fab), steps, reworks, wait_min).
+    ``steps`` (one row per route step): part, step, desc, family, visits_regular,
+    wait_regular_mean_min, visits_hot, wait_hot_mean_min (queue waits that began after the
+    warm-up; regular = PRIOR <= 10).
     """
 
     lot_types: pd.DataFrame
     tool_groups: pd.DataFrame
     wip: pd.DataFrame
     lots: pd.DataFrame
+    steps: pd.DataFrame
     events: int
     wall_s: float
     seed: int
@@ -473,6 +478,7 @@ def _build(model: FabModel, opts: SimOptions, seed: int) -> _Arrays:
     st[E.ST_NREL] = n_rel
     st[E.ST_INFAB] = n_wip
     st[E.ST_USER] = 1 if opts.user_rule is not None else 0
+    st[E.ST_PLAIN_RESETS] = 1 if opts.plain_lot_resets_setup else 0
     stf[E.SF_END] = end
     stf[E.SF_WARM] = opts.warmup_days * MIN_PER_DAY
     stf[E.SF_SAMPLE_DT] = opts.wip_sample_min
@@ -672,11 +678,24 @@ def _tables(model: FabModel, ar: _Arrays, opts: SimOptions) -> tuple[pd.DataFram
             }
         )
     tool_groups = pd.DataFrame(rows)
+    sf = a["step_f"]
+    steps = pd.DataFrame(
+        {
+            "part": [r[0] for r in ar.step_ref],
+            "step": [r[1] for r in ar.step_ref],
+            "desc": [r[2] for r in ar.step_ref],
+            "family": [r[3] for r in ar.step_ref],
+            "visits_regular": sf[:, E.F_WN_REG].astype(np.int64),
+            "wait_regular_mean_min": sf[:, E.F_WSUM_REG] / np.maximum(sf[:, E.F_WN_REG], 1),
+            "visits_hot": sf[:, E.F_WN_HOT].astype(np.int64),
+            "wait_hot_mean_min": sf[:, E.F_WSUM_HOT] / np.maximum(sf[:, E.F_WN_HOT], 1),
+        }
+    )
     ns = int(a["st"][E.ST_NSAMPLE])
     wip = pd.DataFrame(
         {"t_days": np.arange(ns) * opts.wip_sample_min / MIN_PER_DAY, "wip_lots": a["wip_out"][:ns]}
     )
-    return lot_types, tool_groups, wip, lots
+    return lot_types, tool_groups, wip, lots, steps
 
 
 def simulate(
@@ -693,7 +712,7 @@ def simulate(
     t_start = time.perf_counter()
     ar = _build(model, opts, seed)
     _run(ar, opts, progress)
-    lot_types, tool_groups, wip, lots = _tables(model, ar, opts)
+    lot_types, tool_groups, wip, lots, steps = _tables(model, ar, opts)
     st = ar.a["st"]
     counters = {
         "released": int(st[E.ST_NREL]),
@@ -712,6 +731,7 @@ def simulate(
         tool_groups,
         wip,
         lots,
+        steps,
         int(st[E.ST_EVENTS]),
         time.perf_counter() - t_start,
         seed,
