@@ -49,8 +49,8 @@ def generate_cmd(
     bottleneck_load: float = typer.Option(
         0.85, "--bottleneck-load", help="Utilisation of the most loaded family at nominal releases."
     ),
-    lots_per_day: float = typer.Option(
-        12.0, "--lots-per-day", help="Start rate used to size the tool counts."
+    lots_per_day: float | None = typer.Option(
+        None, "--lots-per-day", help="Start rate used to size the tool counts [6 per product]."
     ),
     wip_lots: int = typer.Option(0, "--wip-lots", help="Initial WIP lots spread along the routes."),
     output: Path = typer.Option(..., "-o", "--output", help="Folder to write (created)."),

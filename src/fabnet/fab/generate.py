@@ -289,7 +289,7 @@ def generate_fab(
     seed: int = 0,
     *,
     bottleneck_load: float = 0.85,
-    lots_per_day: float = 12.0,
+    lots_per_day: float | None = None,
     hot_lot_share: float = 0.03,
     wafers_per_lot: int = 25,
     due_factor: float = 2.5,
@@ -302,9 +302,9 @@ def generate_fab(
 
     ``products`` parts are made; part 1's route has ``steps`` steps, later parts use a
     shorter prefix of the same flow (down to about 65 % of it), like the two SMT2020
-    HVLM products. ``lots_per_day`` is the total start rate used to size the tool
-    counts; the release interval is then rescaled so that the most loaded family runs
-    at ``bottleneck_load`` (0–1) of its available time. A share ``hot_lot_share`` of
+    HVLM products. ``lots_per_day`` (default 6 per product) is the total start rate
+    used to size the tool counts; the release interval is then rescaled so that the most
+    loaded family runs at ``bottleneck_load`` (0–1) of its available time. A share ``hot_lot_share`` of
     each part's lots is released as hot lots (priority 20). Due dates are
     ``due_factor`` (hot: ``hot_due_factor``) × the part's raw process time after
     release. ``initial_wip_lots`` lots are spread evenly along the routes at t 0.
@@ -338,6 +338,8 @@ def generate_fab(
                 "bottleneck_load must be between 0 and 1", hint="e.g. 0.85", field="bottleneck_load"
             )
         )
+    if lots_per_day is None:
+        lots_per_day = 6.0 * max(products, 1)
     if lots_per_day <= 0:
         problems.append(Problem("lots_per_day must be positive", field="lots_per_day"))
     if not 0.0 <= hot_lot_share < 1.0:
