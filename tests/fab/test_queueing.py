@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from fabnet.fab.queueing import (
@@ -163,3 +165,38 @@ def test_network_tandem_linking_and_load_monotone() -> None:
     ]
     assert cts == sorted(cts)
     assert math.isinf(float(solve_network(net, 1.5).products["cycle_time_days"].iloc[0]))
+
+
+_SHARED = Path(__file__).resolve().parents[2] / ".." / "shared" / "smt2020"
+
+
+@pytest.mark.skipif(not (_SHARED / "HVLM").is_dir(), reason="SMT2020 HVLM data not found")
+def test_hvlm_network_utilisation_matches_the_reference_where_exact() -> None:
+    """Utilisation computed from the HVLM data alone (visits, times, tools, calendars) is
+    within 1 point of the published reference for families without setups, batches or
+    cascading, where the G/G/m occupancy is exact; the prediction is finite at load 1."""
+    from fabnet.fab import load_smt2020
+    from fabnet.fab.queueing import fab_gg_m_curve, network_from_model
+
+    model = load_smt2020(_SHARED / "HVLM")
+    net = network_from_model(model)
+    sol = solve_network(net, 1.0)
+    ref = pd.read_csv(_SHARED / "reference" / "machines_HVLM.txt", sep=r"\s+").set_index("name")
+    plain = {
+        f.name
+        for f in model.families
+        if not f.cascading
+        and not any(
+            s.setup or s.per == "batch"
+            for r in model.routes.values()
+            for s in r.steps
+            if s.family == f.name
+        )
+    }
+    st = sol.stations.set_index("station")
+    names = sorted(plain & set(ref.index))
+    assert len(names) >= 40
+    diff = (st.loc[names, "utilization_pct"] - ref.loc[names, "util"]).abs()
+    assert diff.max() < 1.0, diff.sort_values().tail()
+    ct = fab_gg_m_curve(model, [1.0])["ggm_cycle_time_days"]
+    assert np.isfinite(ct).all()
