@@ -347,3 +347,34 @@ def setup_fab(directory: Path, second: str) -> SmallFab:
     ]
     path = write_fab(directory, tools, routes, orders, setup_txt=setup, setupgrp_txt=setupgrp)
     return SmallFab(path, {"setup_min": 10.0, "process_min": 20.0})
+
+
+def min_run_fab(directory: Path, releases: int = 2, min_run: int = 3) -> SmallFab:
+    """A re-entrant route over one tool with a min-run setup group: S(SA) → S(SB).
+
+    ``releases`` lots, every 100 min, 20 min per step, 10-min setups. The first lot sets the
+    tool to SA, which must then run ``min_run`` SA lots. With fewer SA lots than that ever
+    coming, FORMAT.md §8 says the lock ends ("unless no such lot can arrive any more"), so
+    every lot completes; lot k is done once the tool has switched to SB.
+    """
+    tools = [tool_row("S", rule="rule_LSSU", setup_group="Gas", group="Implant")]
+    route = [
+        step_row("r", 1, "S", 20.0, setup="SA"),
+        step_row("r", 2, "S", 20.0, setup="SB"),
+    ]
+    setup: list[Row] = [
+        {"CURSETUP": "", "NEWSETUP": s, "STIME": 10.0, "STUNITS": "min"} for s in ("SA", "SB")
+    ]
+    setupgrp: list[Row] = [
+        {"SETUPGRP": "Gas", "SETUP": "SA", "MINRUN": min_run},
+        {"SETUPGRP": "", "SETUP": "SB", "MINRUN": min_run},
+    ]
+    path = write_fab(
+        directory,
+        tools,
+        {"part_1": route},
+        [order_row("Lot_1", "part_1", 100.0, releases=releases)],
+        setup_txt=setup,
+        setupgrp_txt=setupgrp,
+    )
+    return SmallFab(path, {"lots": releases})

@@ -155,3 +155,14 @@ def test_same_seed_same_result_other_seed_other_result(tmp_path: Path) -> None:
     c = simulate(model, SimOptions(days=10.0), seed=4)
     pd.testing.assert_frame_equal(a.lots, b.lots)
     assert not a.lots["done_min"].equals(c.lots["done_min"])
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="engine._eligible keeps a min-run lock (T_MINRUN > 0) even when no lot of the "
+    "locked setup can arrive any more (FORMAT.md §8), so re-entrant lots wait forever",
+)
+def test_min_run_lock_ends_when_no_lot_of_the_setup_can_arrive(tmp_path: Path) -> None:
+    fab = sf.min_run_fab(tmp_path / "minrun", releases=2, min_run=3)
+    res = simulate(load_smt2020(fab.path), SimOptions(days=2.0), seed=0)
+    assert res.counters["completed"] == fab.expect["lots"]
