@@ -56,8 +56,8 @@ def generate_cmd(
     output: Path = typer.Option(..., "-o", "--output", help="Folder to write (created)."),
     force: bool = typer.Option(False, "--force", help="Write into a non-empty folder."),
 ) -> None:
-    """Write a synthetic fab with SMT2020 structure (re-entrant litho layers, batches, setups,
-    breakdowns, PMs) as an SMT2020 model folder."""
+    """Write a synthetic fab in SMT2020 format: re-entrant photo layers, batches, setups,
+    breakdowns and PMs, releases putting the bottleneck at a target load."""
     from fabnet.fab.generate import generate_fab, write_smt2020
 
     if output.exists() and (not output.is_dir() or any(output.iterdir())) and not force:
@@ -249,7 +249,8 @@ def curve_cmd(
     setup_share: float | None = typer.Option(
         None,
         "--setup-share",
-        help="G/G/m: share of setup lots that change the setup (default: random order).",
+        help="G/G/m: fixed chance that a setup lot changes the setup (÷ MINRUN); "
+        "default: falls as queues grow.",
     ),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
     output: Path | None = typer.Option(
