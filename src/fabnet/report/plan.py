@@ -88,6 +88,12 @@ def _period_order(run: RunRecord, seen: Iterable[Any]) -> list[str]:
     return labels + extra
 
 
+def _present(order: Sequence[str], seen: pd.Series) -> list[str]:
+    """The labels of ``order`` that occur in ``seen``, in order."""
+    have = set(seen.astype(str))
+    return [p for p in order if p in have]
+
+
 def _colours(keys: Iterable[str], palette: Sequence[str] = _PALETTE) -> dict[str, str]:
     """A stable colour per key (sorted)."""
     return {k: palette[i % len(palette)] for i, k in enumerate(sorted(set(keys)))}
@@ -132,6 +138,8 @@ def _source_colours(run: RunRecord, vendor_of: dict[str, str]) -> dict[str, str]
     out: dict[str, str] = {}
     for vendor, family in families.items():
         sources = sorted(s for s, v in vendor_of.items() if v == vendor)
+        if not sources:
+            continue
         shades = np.linspace(7, 3, len(sources)) if len(sources) > 1 else np.array([6.0])
         # First source (alphabetically, usually the oldest product) darkest.
         for source, shade in zip(sources, shades, strict=True):
@@ -193,7 +201,7 @@ def compute_section(run: RunRecord) -> Section:
     order = _period_order(run, comp["period"])
     pivot = comp.pivot_table(
         index="period", columns="source", values="pflops_installed", aggfunc="sum", fill_value=0.0
-    ).reindex([p for p in order if p in set(comp["period"])], fill_value=0.0)
+    ).reindex(_present(order, comp["period"]), fill_value=0.0)
     meta = comp.drop_duplicates("source").set_index("source")
     colours = _source_colours(run, {str(k): str(meta.loc[k, "vendor"]) for k in pivot.columns})
     fig = go.Figure()
@@ -517,7 +525,7 @@ def utilisation_section(run: RunRecord) -> Section:
     if util.empty:
         return Section("utilisation", "Site utilisation", caption, _empty_figure("No sites"))
     order = _period_order(run, util["period"])
-    periods = [p for p in order if p in set(util["period"])]
+    periods = _present(order, util["period"])
     kind_rank = {"logic": 0, "hbm": 1, "packaging": 2}
     sites = sorted(
         util.drop_duplicates("site").to_dict("records"),
@@ -539,12 +547,11 @@ def utilisation_section(run: RunRecord) -> Section:
     used = used.reindex(index=site_ids, columns=periods)
     zz = z.to_numpy(dtype=float)
     zz = np.where(cap.to_numpy(dtype=float) > 0, zz, np.nan)
+    used_np = used.to_numpy(dtype=float)
+    cap_np = cap.to_numpy(dtype=float)
     text = [
-        [
-            f"{number(_f(used.iloc[i, j]))} of {number(_f(cap.iloc[i, j]))} wafers"
-            for j in range(len(periods))
-        ]
-        for i in range(len(site_ids))
+        [f"{number(u)} of {number(c)} wafers" for u, c in zip(urow, crow, strict=True)]
+        for urow, crow in zip(used_np, cap_np, strict=True)
     ]
     fig = go.Figure(
         go.Heatmap(
@@ -563,7 +570,9 @@ def utilisation_section(run: RunRecord) -> Section:
     )
     if len(periods) <= 24 and len(site_ids) <= 30:
         fig.update_traces(texttemplate="%{z:.0%}", textfont={"size": 11})
-    fig.update_layout(**_LAYOUT, height=max(240, 110 + 34 * len(site_ids)))
+    fig.update_layout(
+        **_LAYOUT, height=max(240, 110 + (34 if len(site_ids) <= 30 else 14) * len(site_ids))
+    )
     fig.update_layout(plot_bgcolor="#e5e7eb")
     fig.update_xaxes(type="category", title_text="period", showgrid=False)
     fig.update_yaxes(type="category", autorange="reversed", automargin=True, showgrid=False)
@@ -609,7 +618,7 @@ def shadow_section(run: RunRecord) -> Section:
         )
     part = sp[sp["site"].astype(str).isin(active)]
     order = _period_order(run, sp["period"])
-    periods = [p for p in order if p in set(sp["period"])]
+    periods = _present(order, sp["period"])
     z = part.pivot_table(index="site", columns="period", values="usd_per_wafer", aggfunc="sum")
     # Most valuable sites first.
     active = list(z.abs().mean(axis=1).sort_values(ascending=False, kind="stable").index)
@@ -698,7 +707,7 @@ def unmet_section(run: RunRecord) -> Section:
     colours = _colours(unmet["demand_id"].astype(str))
     for col, kind in enumerate(kinds, start=1):
         part = unmet[unmet["kind"] == kind]
-        periods = [p for p in order if p in set(part["period"])]
+        periods = _present(order, part["period"])
         for did in sorted(part["demand_id"].astype(str).unique()):
             rows = part[part["demand_id"].astype(str) == did].set_index("period").reindex(periods)
             req = rows["required"].astype(float)
