@@ -41,7 +41,10 @@ FA_QHEAD, FA_QTAIL, FA_QLEN, FA_AHEAD, FA_ATAIL, FA_HAS_SETUP, FA_HAS_MINRUN = (
     13,
 )
 FA_HAS_BATCH = 14
-N_FAI = 15
+# FIFO fast path: 1 if the family ranks by (priority, queue arrival) only; number of queued
+# lots above the lowest priority of the model, and that priority
+FA_FASTFIFO, FA_NHOT, FA_BASEPRIO = 15, 16, 17
+N_FAI = 18
 # fam_f
 FF_LOAD, FF_UNLOAD = 0, 1
 N_FAF = 2
@@ -151,8 +154,14 @@ def _draw(rng: np.ndarray, k: int, kind: int, mean: float, spread: float) -> flo
     return -mean * np.log(1.0 - u)
 
 
+_TYPE_BITS = 4
+_IDENT_BITS = 24
+
+
 @njit(cache=True)
 def _push(ht, hi, st, t, typ, ident, token):
+    """Schedule event ``typ`` for ``ident`` at time ``t``; the heap orders by (time, seq).
+    ``hi[:, 1]`` packs token << 28 | ident << 4 | type."""
     n = st[ST_HSIZE]
     if n >= ht.shape[0]:
         st[ST_ERR] = 1
@@ -168,18 +177,15 @@ def _push(ht, hi, st, t, typ, ident, token):
         ht[i] = ht[p]
         hi[i, 0] = hi[p, 0]
         hi[i, 1] = hi[p, 1]
-        hi[i, 2] = hi[p, 2]
-        hi[i, 3] = hi[p, 3]
         i = p
     ht[i] = t
     hi[i, 0] = seq
-    hi[i, 1] = typ
-    hi[i, 2] = ident
-    hi[i, 3] = token
+    hi[i, 1] = (token << (_TYPE_BITS + _IDENT_BITS)) | (ident << _TYPE_BITS) | typ
 
 
 @njit(cache=True)
 def _pop(ht, hi, st):
+    """Remove the earliest event (the caller has read ``ht[0]``, ``hi[0]``)."""
     n = st[ST_HSIZE] - 1
     st[ST_HSIZE] = n
     if n == 0:
@@ -187,8 +193,6 @@ def _pop(ht, hi, st):
     t = ht[n]
     s0 = hi[n, 0]
     s1 = hi[n, 1]
-    s2 = hi[n, 2]
-    s3 = hi[n, 3]
     i = 0
     while True:
         c = 2 * i + 1
@@ -201,14 +205,10 @@ def _pop(ht, hi, st):
         ht[i] = ht[c]
         hi[i, 0] = hi[c, 0]
         hi[i, 1] = hi[c, 1]
-        hi[i, 2] = hi[c, 2]
-        hi[i, 3] = hi[c, 3]
         i = c
     ht[i] = t
     hi[i, 0] = s0
     hi[i, 1] = s1
-    hi[i, 2] = s2
-    hi[i, 3] = s3
 
 
 @njit(cache=True, inline="always")
@@ -231,6 +231,8 @@ def _q_append(fam_i, lot_i, f, lot):
         fam_i[f, FA_QHEAD] = lot
     fam_i[f, FA_QTAIL] = lot
     fam_i[f, FA_QLEN] += 1
+    if lot_i[lot, L_PRIO] > fam_i[f, FA_BASEPRIO]:
+        fam_i[f, FA_NHOT] += 1
 
 
 @njit(cache=True)
@@ -248,6 +250,8 @@ def _q_remove(fam_i, lot_i, f, lot):
     lot_i[lot, L_QNEXT] = -1
     lot_i[lot, L_QPREV] = -1
     fam_i[f, FA_QLEN] -= 1
+    if lot_i[lot, L_PRIO] > fam_i[f, FA_BASEPRIO]:
+        fam_i[f, FA_NHOT] -= 1
 
 
 @njit(cache=True)
@@ -541,6 +545,49 @@ def _select(
     bs = 0.0
     bk = 0.0
     has_batch = fam_i[f, FA_HAS_BATCH] == 1
+    if fam_i[f, FA_FASTFIFO] == 1 and (use_hp == 0 or fam_i[f, FA_NHOT] == 0):
+        # all queued lots rank by queue arrival only and the queue is in arrival order:
+        # the first eligible lot wins (ties in arrival time: lowest lot number)
+        lot = fam_i[f, FA_QHEAD]
+        while lot >= 0:
+            rq = lot_i[lot, L_REQTOOL]
+            if rq < 0 or rq == t:
+                k = lot_f[lot, LF_KEY]
+                if best < 0:
+                    best = lot
+                    bk = k
+                elif k > bk:
+                    break
+                elif lot < best:
+                    best = lot
+            lot = lot_i[lot, L_QNEXT]
+        if best < 0:
+            return False
+        _q_remove(fam_i, lot_i, f, best)
+        lot_i[best, L_JNEXT] = -1
+        _start_job(
+            st,
+            stf,
+            ht,
+            hi,
+            step_i,
+            step_f,
+            fam_i,
+            fam_f,
+            tool_i,
+            tool_f,
+            setup_t,
+            setup_minrun,
+            lot_i,
+            lot_f,
+            job_i,
+            job_f,
+            rng,
+            t,
+            best,
+            now,
+        )
+        return True
     if has_batch:
         lot = fam_i[f, FA_QHEAD]
         while lot >= 0:
@@ -938,9 +985,10 @@ def run(
         if now > stop_t:
             stf[SF_NOW] = stop_t
             return RC_PAUSED
-        typ = hi[0, 1]
-        ident = hi[0, 2]
-        tok = hi[0, 3]
+        pay = hi[0, 1]
+        typ = pay & ((1 << _TYPE_BITS) - 1)
+        ident = (pay >> _TYPE_BITS) & ((1 << _IDENT_BITS) - 1)
+        tok = pay >> (_TYPE_BITS + _IDENT_BITS)
         if user and typ == EV_ARRIVE and lot_i[ident, L_KEYREADY] == 0:
             st[ST_REQLOT] = ident
             stf[SF_NOW] = now

@@ -260,6 +260,8 @@ def _build(model: FabModel, opts: SimOptions, seed: int) -> _Arrays:
     n_tools = sum(f.n_tools for f in fams)
     tool_i = np.full((n_tools, E.N_TI), -1, dtype=np.int64)
     tool_f = np.zeros((n_tools, E.N_TF), dtype=np.float64)
+    prios = [r.priority for r in model.releases] + [w.priority for w in model.wip]
+    base_prio = min(prios) if prios else 0
     t0 = 0
     for k, f in enumerate(fams):
         fam_i[k, E.FA_FIRST] = t0
@@ -290,6 +292,11 @@ def _build(model: FabModel, opts: SimOptions, seed: int) -> _Arrays:
         fam_i[k, E.FA_HAS_SETUP] = fam_setup[k] | fam_i[k, E.FA_WAKE_LST]
         fam_i[k, E.FA_HAS_BATCH] = fam_batch[k]
         fam_i[k, E.FA_HAS_MINRUN] = 0
+        fam_i[k, E.FA_NHOT] = 0
+        fam_i[k, E.FA_BASEPRIO] = base_prio
+        fam_i[k, E.FA_FASTFIFO] = (
+            1 if fin == E.K_FIFO and fam_i[k, E.FA_HAS_SETUP] == 0 and fam_batch[k] == 0 else 0
+        )
         fam_f[k, E.FF_LOAD] = f.load_min
         fam_f[k, E.FF_UNLOAD] = f.unload_min
         for t in range(t0, t0 + f.n_tools):
@@ -470,7 +477,7 @@ def _build(model: FabModel, opts: SimOptions, seed: int) -> _Arrays:
 
     cap = 2 * (n_lots + 2 * (n_bd + n_pm) + 4 * n_tools) + 1024
     ht = np.zeros(cap, dtype=np.float64)
-    hi = np.zeros((cap, 4), dtype=np.int64)
+    hi = np.zeros((cap, 2), dtype=np.int64)
     st = np.zeros(E.N_ST, dtype=np.int64)
     stf = np.zeros(E.N_SF_STATE, dtype=np.float64)
     st[E.ST_JOBFREE] = 0
