@@ -94,6 +94,25 @@ def _present(order: Sequence[str], seen: pd.Series) -> list[str]:
     return [p for p in order if p in have]
 
 
+#: Up to this many periods the x axis shows each period label; beyond it, a time axis.
+_MAX_CATEGORIES = 30
+
+
+def _xs(run: RunRecord, periods: Sequence[str]) -> list[str]:
+    """x values for period labels: the labels, or (many periods) each period's middle date."""
+    if len(periods) <= _MAX_CATEGORIES:
+        return list(periods)
+    half = dt.timedelta(days=365.25 * _period(run).years / 2)
+    return [(period_start(p) + half).isoformat() for p in periods]
+
+
+def _period_axis(run: RunRecord, periods: Sequence[str]) -> dict[str, Any]:
+    """x-axis settings matching :func:`_xs`."""
+    if len(periods) <= _MAX_CATEGORIES:
+        return {"type": "category", "title_text": "period"}
+    return {"type": "date", "title_text": "time", "hoverformat": "%b %Y"}
+
+
 def _colours(keys: Iterable[str], palette: Sequence[str] = _PALETTE) -> dict[str, str]:
     """A stable colour per key (sorted)."""
     return {k: palette[i % len(palette)] for i, k in enumerate(sorted(set(keys)))}
@@ -217,7 +236,7 @@ def compute_section(run: RunRecord) -> Section:
         label = f"{source} ({vendor}, {'own' if kind == 'own' else 'bought'})"
         fig.add_trace(
             go.Scatter(
-                x=list(pivot.index),
+                x=_xs(run, list(pivot.index)),
                 y=pivot[source].to_numpy(),
                 name=label,
                 stackgroup="compute",
@@ -231,7 +250,7 @@ def compute_section(run: RunRecord) -> Section:
     if demand is not None and len(demand):
         fig.add_trace(
             go.Scatter(
-                x=list(demand.index),
+                x=_xs(run, list(demand.index)),
                 y=demand.to_numpy(),
                 name="demand",
                 mode="lines+markers",
@@ -243,7 +262,7 @@ def compute_section(run: RunRecord) -> Section:
     fig.update_layout(**_LAYOUT, height=460)
     fig.update_layout(legend=_SIDE_LEGEND, margin={"t": 20})
     fig.update_yaxes(title_text="PFLOP/s in service", rangemode="tozero")
-    fig.update_xaxes(title_text="period", type="category")
+    fig.update_xaxes(**_period_axis(run, list(pivot.index)))
     return Section("compute", "Compute by source", caption, fig)
 
 
@@ -556,14 +575,14 @@ def utilisation_section(run: RunRecord) -> Section:
     fig = go.Figure(
         go.Heatmap(
             z=zz,
-            x=periods,
+            x=_xs(run, periods),
             y=[labels[s] for s in site_ids],
             zmin=0.0,
             zmax=1.0,
             colorscale="Reds",
             colorbar={"title": {"text": "used"}, "tickformat": ".0%"},
             customdata=text,
-            xgap=1,
+            xgap=1 if len(periods) <= _MAX_CATEGORIES else 0,
             ygap=1,
             hovertemplate="%{y}<br>%{x}: %{z:.0%} used<br>%{customdata}<extra></extra>",
         )
@@ -574,7 +593,7 @@ def utilisation_section(run: RunRecord) -> Section:
         **_LAYOUT, height=max(240, 110 + (34 if len(site_ids) <= 30 else 14) * len(site_ids))
     )
     fig.update_layout(plot_bgcolor="#e5e7eb")
-    fig.update_xaxes(type="category", title_text="period", showgrid=False)
+    fig.update_xaxes(**_period_axis(run, periods), showgrid=False)
     fig.update_yaxes(type="category", autorange="reversed", automargin=True, showgrid=False)
     extra = (
         '<p class="caption">Not shown, as they have no capacity in any period (candidates '
@@ -636,7 +655,7 @@ def shadow_section(run: RunRecord) -> Section:
     fig = go.Figure(
         go.Heatmap(
             z=colour,
-            x=periods,
+            x=_xs(run, periods),
             y=shown,
             customdata=values,
             colorscale="YlOrRd",
@@ -647,7 +666,7 @@ def shadow_section(run: RunRecord) -> Section:
                 "tickvals": ticks,
                 "ticktext": [money(10.0**t) for t in ticks],
             },
-            xgap=1,
+            xgap=1 if len(periods) <= _MAX_CATEGORIES else 0,
             ygap=1,
             hovertemplate="%{y}<br>%{x}: $%{customdata:,.0f} per wafer<extra></extra>",
         )
@@ -660,7 +679,7 @@ def shadow_section(run: RunRecord) -> Section:
         )
     fig.update_layout(**_LAYOUT, height=max(220, 110 + 30 * len(shown)))
     fig.update_layout(plot_bgcolor="#f3f4f6")
-    fig.update_xaxes(type="category", title_text="period", showgrid=False)
+    fig.update_xaxes(**_period_axis(run, periods), showgrid=False)
     fig.update_yaxes(type="category", autorange="reversed", automargin=True, showgrid=False)
     notes: list[str] = [
         "Colours are on a log scale (each step is ten times the one before); blank cells "
@@ -713,7 +732,7 @@ def unmet_section(run: RunRecord) -> Section:
             req = rows["required"].astype(float)
             fig.add_trace(
                 go.Bar(
-                    x=periods,
+                    x=_xs(run, periods),
                     y=rows["unmet"].astype(float),
                     name=did,
                     marker_color=colours[did],
@@ -726,7 +745,7 @@ def unmet_section(run: RunRecord) -> Section:
                 row=1,
                 col=col,
             )
-        fig.update_xaxes(type="category", row=1, col=col)
+        fig.update_xaxes(**_period_axis(run, periods), row=1, col=col)
     fig.update_layout(**_LAYOUT, barmode="stack", height=380)
     fig.update_layout(legend=_SIDE_LEGEND)
     fig.update_yaxes(rangemode="tozero")
