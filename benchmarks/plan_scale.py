@@ -38,13 +38,17 @@ def synthetic(
     period: str = "month",
     n_candidates: int = 0,
     seed: int = 0,
+    logic_scale: float = 1.0,
+    support_scale: float = 1.0,
+    demand_scale: float = 1.0,
 ) -> dict[str, Any]:
     """A synthetic scenario as a dict: 70 % logic sites, 15 % HBM, 15 % packaging.
 
     Each logic site runs up to three of six logic processes; each product can be made on
     five of them, needs HBM of one of two generations and one of two packaging processes.
     Demand grows over the horizon; two GPU offers with allocation limits compete.
-    ``n_candidates`` of the logic sites are candidates (build decisions).
+    ``n_candidates`` of the logic sites are candidates (build decisions). The scales
+    multiply the capacity of existing logic sites, of HBM and packaging sites, and demand.
     """
     rng = np.random.default_rng(seed)
     years = list(range(first_year, last_year + 1))
@@ -101,7 +105,10 @@ def synthetic(
             "owner": "foundry",
             "country": countries[i % len(countries)],
             "processes": procs,
-            "capacity_wspm": {first_year: float(rng.integers(2, 20) * 1000)},
+            "capacity_wspm": {
+                first_year: float(rng.integers(2, 20) * 1000)
+                * (1.0 if i < n_candidates else logic_scale)
+            },
             "reservable_share": 0.3,
             "wafer_price_factor": float(1.0 + 0.1 * (i % 3)),
         }
@@ -121,7 +128,7 @@ def synthetic(
                 "owner": "memory",
                 "country": "KR" if i % 3 else "US",
                 "processes": [f"hbm{i % 2}"],
-                "capacity_wspm": {first_year: float(rng.integers(5, 30) * 1000)},
+                "capacity_wspm": {first_year: float(rng.integers(5, 30) * 1000) * support_scale},
                 "reservable_share": 0.4,
             }
         )
@@ -132,7 +139,7 @@ def synthetic(
                 "owner": "foundry",
                 "country": "TW" if i % 2 else "US",
                 "processes": [f"pack{i % 2}"],
-                "capacity_wspm": {first_year: float(rng.integers(2, 10) * 1000)},
+                "capacity_wspm": {first_year: float(rng.integers(2, 10) * 1000) * support_scale},
                 "reservable_share": 0.5,
             }
         )
@@ -176,7 +183,7 @@ def synthetic(
             {
                 "id": "fleet",
                 "installed_pflops": {
-                    y: float(2.0e5 * (1.25 ** (y - first_year))) for y in years[::4]
+                    y: float(2.0e5 * demand_scale * (1.25 ** (y - first_year))) for y in years[::4]
                 },
                 "unmet_penalty_usd_per_pflops_year": 1.0e5,
             }
@@ -206,7 +213,16 @@ def _single(case: str) -> dict[str, Any]:
         sc = Scenario.model_validate(synthetic())
         opts = PlanOptions(relax=True)
     elif case == "milp":
-        sc = Scenario.model_validate(synthetic(n_sites=100, period="quarter", n_candidates=30))
+        sc = Scenario.model_validate(
+            synthetic(
+                n_sites=100,
+                period="quarter",
+                n_candidates=30,
+                logic_scale=0.05,
+                support_scale=5.0,
+                demand_scale=50.0,
+            )
+        )
         opts = PlanOptions(mip_gap=0.01, time_limit_s=300)
     else:
         raise SystemExit(f"unknown case {case}")

@@ -150,7 +150,8 @@ def test_candidate_is_built_once_with_ramp() -> None:
     cap = p.utilisation[p.utilisation["site"] == "fab-b"].set_index("period")["capacity_wafers"]
     # online 2026-01-01, linear ramp over two years: mean 0.25 in 2026, 0.75 in 2027
     assert cap.to_dict() == pytest.approx({"2025": 0, "2026": 300, "2027": 900})
-    assert p.model_size["binaries"] == 3
+    # a start in 2027 would come online after the horizon: only 2025 and 2026 are decisions
+    assert p.model_size["binaries"] == 2
     assert pm.dual_source == "lp_fixed_builds"
     assert p.summary()["builds"] == [
         {"site": "fab-b", "start_period": "2025", "online_period": "2026"}

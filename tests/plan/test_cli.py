@@ -1,0 +1,66 @@
+"""`fabnet plan`, run as a user runs it (a real process, a real store file)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from fabnet.store import Store
+
+
+def fabnet(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "fabnet", *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=cwd,
+    )
+
+
+def test_plan_json_is_stored(tmp_path: Path) -> None:
+    db = tmp_path / "runs.duckdb"
+    r = fabnet("plan", "toy", "--store", str(db), "--json")
+    assert r.returncode == 0, r.stderr
+    obj = json.loads(r.stdout)
+    assert obj["scenario"] == "toy"
+    assert obj["status"] == "optimal"
+    assert obj["run_id"]
+    assert [y["year"] for y in obj["years"]] == [2025, 2026, 2027, 2028]
+    first = obj["years"][0]
+    assert set(first) >= {"year", "compute_pflops", "vendor_share", "country_share",
+                          "unmet_pflops", "cost_usd"}  # fmt: skip
+    assert obj["builds"] == []
+    rec = Store(db, create=False).load_run(obj["run_id"])
+    assert rec.summary["objective_usd"] == obj["objective_usd"]
+    assert {"supply", "compute", "shares", "costs", "utilisation", "unmet"} <= set(rec.tables)
+
+
+def test_bad_override_gets_validation_messages(tmp_path: Path) -> None:
+    r = fabnet("plan", "toy", "--no-store", "--set", "policies.max_vendor_shar.gpuco=0.3")
+    assert r.returncode == 2
+    assert "unknown key 'max_vendor_shar'" in r.stderr
+    assert "did you mean 'max_vendor_share'" in r.stderr
+    assert "Traceback" not in r.stderr
+    r = fabnet("plan", "toy", "--no-store", "--set", "policies.max_vendor_share.gpuco=1.5")
+    assert r.returncode == 2
+    assert "less than or equal to 1" in r.stderr
+
+
+def test_all_variants_side_by_side_with_report(tmp_path: Path) -> None:
+    db = tmp_path / "runs.duckdb"
+    html = tmp_path / "plan.html"
+    r = fabnet(
+        "plan", "toy", "--variant", "all", "--store", str(db), "--report", str(html),
+        "--set", "products.acc.process_options.0.available_from_year=2026",
+    )  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    assert "Variants side by side" in r.stdout
+    assert "no-gpu" in r.stdout and "base" in r.stdout
+    # the no-gpu variant caps GPUs at 10 % while no own accelerator exists in 2025
+    assert "cap of 10 % on gpuco" in r.stdout
+    assert (tmp_path / "plan-base.html").stat().st_size > 10_000
+    assert (tmp_path / "plan-no-gpu.html").stat().st_size > 10_000
+    assert len(Store(db, create=False).list_runs()) == 2
