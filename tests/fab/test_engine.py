@@ -122,3 +122,11 @@ def test_simulate_seeds_summary(hvlm) -> None:  # type: ignore[no-untyped-def]
     assert len(multi.results) == 2
     assert {"utilization_pct", "utilization_pct_ci95"} <= set(multi.tool_groups.columns)
     assert multi.events == sum(r.events for r in multi.results)
+
+
+def test_release_scale_and_initial_wip_switch(tmp_path: Path, hvlm) -> None:  # type: ignore[no-untyped-def]
+    m = load_smt2020(write_tiny(tmp_path / "tiny"))
+    assert simulate(m, SimOptions(days=2.0)).counters["released"] == 25
+    assert simulate(m, SimOptions(days=2.0, release_scale=2.0)).counters["released"] == 49
+    r = simulate(hvlm, SimOptions(days=0.5, include_initial_wip=False), seed=0)
+    assert r.counters["initial_wip"] == 0 and not r.lots["initial_wip"].any()

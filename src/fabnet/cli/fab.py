@@ -142,12 +142,12 @@ def _run(
                 prog.update(task, completed=int(d))
 
             res = simulate(model, opts, seed_list[0], progress=tick)
-            from fabnet.fab.simulate import MultiSimResult, _summary
+            from fabnet.fab.simulate import MultiSimResult, summarize
 
             multi = MultiSimResult(
                 [res],
-                _summary([res.lot_types], "name"),
-                _summary([res.tool_groups], "name"),
+                summarize([res.lot_types], "name"),
+                summarize([res.tool_groups], "name"),
                 res.events,
                 res.wall_s,
             )
