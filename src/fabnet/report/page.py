@@ -170,7 +170,10 @@ def page(
                 full_html=False,
                 include_plotlyjs=False,
                 div_id=f"chart-{s.key}",
-                config=PLOTLY_CONFIG,
+                # A chart that only says "nothing to show" needs no zoom buttons.
+                config=PLOTLY_CONFIG
+                if s.figure.data
+                else {**PLOTLY_CONFIG, "displayModeBar": False},
                 default_width="100%",
                 default_height=f"{s.figure.layout.height or 420}px",
             )
