@@ -204,6 +204,29 @@ def _earliest_own_arrival(d: PlanData) -> dict[int, tuple[int, str]]:
     return out
 
 
+def _vendor_sources(
+    d: PlanData, s: Solution, v: str, run: list[int], earliest: dict[int, tuple[int, str]]
+) -> list[str]:
+    """Sources of vendor ``v`` that could add compute in the years ``run`` if the cap allowed."""
+    out: list[str] = []
+    in_run = np.isin(d.years, run)
+    T = d.n_periods
+    for o, ov in enumerate(d.offer_vendor):
+        if ov != v:
+            continue
+        t = np.arange(T)
+        arrives_in_run = np.zeros(T, dtype=bool)
+        ok = t + d.offer_shift[o] < T
+        arrives_in_run[ok] = in_run[(t + d.offer_shift[o])[ok]]
+        room = s.g[o] < d.offer_upper[o] - 1e-6 * np.maximum(1.0, np.nan_to_num(d.offer_upper[o]))
+        if (d.offer_available[o] & arrives_in_run & room).any():
+            out.append(d.offer_ids[o])
+    run_end = int(np.flatnonzero(d.years == run[-1])[-1])
+    out += [d.product_ids[p] for p, (t0, _) in earliest.items()
+            if d.product_vendor[p] == v and t0 <= run_end]  # fmt: skip
+    return out
+
+
 def _needed_share(d: PlanData, s: Solution, v: str, years: list[int], unmet_y: F) -> float:
     val, total = _vendor_flows(d, s, v)
     need = 0.0
@@ -320,27 +343,30 @@ def diagnose(pm: PlanModel, s: Solution) -> tuple[list[str], pd.DataFrame]:
                 own = ""
             vb = [b for b in binds if b.kind == "vendor" and b.year in run]
             other = [b for b in binds if b.kind != "vendor" and b.year in run]
-            if vb:
-                for v in dict.fromkeys(b.key for b in vb):
-                    yrs = sorted({b.year for b in vb if b.key == v})
-                    caps = sorted({b.cap for b in vb if b.key == v})
-                    need = _needed_share(d, s, v, run, unmet_y)
-                    reason = (
-                        own or "; ".join(_supply_limits(pm, s, run)) or "other supply costs more"
-                    )
-                    messages.append(
-                        f"In {span(run)} the cap of {fmt_pct(caps[0])} on {v} "
-                        f"(binding in {span(yrs)}) leaves up to {fmt_pflops(amount)} of compute "
-                        f"unmet: {reason}; raise the cap to {fmt_pct(need)} in {span(run)} "
-                        "or accept the shortfall."
-                    )
+            blamed = False
+            for v in dict.fromkeys(b.key for b in vb):
+                could = _vendor_sources(d, s, v, run, earliest)
+                if not could:
+                    continue  # the cap binds, but the vendor has nothing to deliver then
+                blamed = True
+                yrs = sorted({b.year for b in vb if b.key == v})
+                caps = sorted({b.cap for b in vb if b.key == v})
+                need = _needed_share(d, s, v, run, unmet_y)
+                limits = [n for n in _supply_limits(pm, s, run) if v not in n]
+                why = "; ".join([x for x in [own, *limits] if x]) or "other supply costs more"
+                messages.append(
+                    f"In {span(run)} the cap of {fmt_pct(caps[0])} on {v} "
+                    f"(binding in {span(yrs)}) leaves up to {fmt_pflops(amount)} of compute "
+                    f"unmet: {v} could deliver more ({', '.join(could)}) but {why}; raise the "
+                    f"cap to {fmt_pct(need)} in {span(run)} or accept the shortfall."
+                )
             if other:
                 names = ", ".join(dict.fromkeys(b.policy for b in other))
                 messages.append(
                     f"In {span(run)} up to {fmt_pflops(amount)} of compute is unmet while "
                     f"{names} bind(s): relax them or accept the shortfall."
                 )
-            if not vb and not other:
+            if not blamed and not other:
                 notes = _supply_limits(pm, s, run)
                 if own:
                     notes.insert(0, own)
