@@ -24,10 +24,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from fabnet.errors import FabModelError, Problem
+
+if TYPE_CHECKING:
+    from fabnet.fab.model import FabModel
 
 __all__ = [
     "HEADERS",
@@ -37,6 +41,7 @@ __all__ = [
     "SyntheticFab",
     "format_timestamp",
     "generate_fab",
+    "model_from_tables",
     "write_smt2020",
     "write_tables",
 ]
@@ -238,10 +243,13 @@ class SyntheticFab:
     """A generated fab: the SMT2020 tables plus what was computed while sizing it.
 
     ``tables`` maps SMT2020 file names to rows (see :func:`write_tables`).
-    ``family_utilization`` is the predicted utilisation of available time per tool
-    family at the nominal releases (share, 0–1); ``bottleneck_family`` is the most
-    loaded one and runs at ``bottleneck_load``. ``lots_per_day`` are the nominal
-    release rates per part; ``raw_process_time_days`` the empty-fab cycle time per part.
+    ``family_utilization`` is the capacity in use per tool family at the nominal
+    releases (share, 0–1: the G/G/m ``load_pct`` of :mod:`fabnet.fab.queueing`, outages
+    included); ``bottleneck_family`` is the most loaded one and runs at
+    ``bottleneck_load``. ``lots_per_day`` are the nominal release rates per part;
+    ``raw_process_time_days`` the empty-fab cycle time per part; ``model`` the same fab
+    as a :class:`~fabnet.fab.model.FabModel` (what :func:`~fabnet.fab.load_smt2020`
+    reads back from the written folder), to simulate without writing files.
     """
 
     tables: dict[str, list[dict[str, str | int | float | None]]]
@@ -250,6 +258,7 @@ class SyntheticFab:
     family_utilization: dict[str, float] = field(default_factory=dict)
     lots_per_day: dict[str, float] = field(default_factory=dict)
     raw_process_time_days: dict[str, float] = field(default_factory=dict)
+    model: FabModel | None = None
 
     @property
     def tool_count(self) -> int:
@@ -467,7 +476,7 @@ def generate_fab(
     order_rows: list[dict[str, str | int | float | None]] = []
     lots_per_day_part: dict[str, float] = {}
     for k, p in enumerate(parts):
-        rate = total_lots_per_day * float(mix[k])
+        rate = float(total_lots_per_day) * float(mix[k])
         lots_per_day_part[p] = rate
         streams = [("Lot", 10, (1.0 - hot_lot_share) * rate, due_factor)]
         if hot_lot_share > 0:
@@ -481,7 +490,7 @@ def generate_fab(
                     "PIECES": w,
                     "START": START_TIMESTAMP,
                     "RDIST": "constant",
-                    "REPEAT": round(day / r, 2),
+                    "REPEAT": day / r,
                     "RUNITS": "min",
                     "RPT#": 200000,
                     "LOTSPERRPT": 1,
@@ -508,16 +517,260 @@ def generate_fab(
             "DUNITS": "min",
         }
     ]
+    # final release rate: scale every stream so that the most loaded family, as the
+    # G/G/m model of fabnet.fab.queueing computes it from these very tables, is at target
+    scale, model, load = _calibrate(tables, bottleneck_load)
+    for p in parts:
+        lots_per_day_part[p] *= scale
+    bottleneck_name = max(load, key=lambda n: load[n])
     return SyntheticFab(
         tables=tables,
-        bottleneck_family=bottleneck.name,
-        bottleneck_load=bottleneck_load,
-        family_utilization={
-            f.name: util_per_lot_day[f.name] * total_lots_per_day for f in families
-        },
+        bottleneck_family=bottleneck_name,
+        bottleneck_load=load[bottleneck_name],
+        family_utilization=load,
         lots_per_day=lots_per_day_part,
         raw_process_time_days={p: v / day for p, v in rpt_min.items()},
+        model=model,
     )
+
+
+def _calibrate(
+    tables: dict[str, list[dict[str, str | int | float | None]]], target: float
+) -> tuple[float, FabModel, dict[str, float]]:
+    """Scale the release intervals of ``order.txt`` so that the highest G/G/m load is
+    ``target``; returns the scale, the final model and the load per family (share).
+
+    The load is nearly proportional to the release rate (batch sizes and queue-dependent
+    setups bend it a little), so a few fixed-point steps ``s ← s · target / load(s)``
+    converge; intervals are rounded to 0.0001 min.
+    """
+    from fabnet.fab.queueing import network_from_model, solve_network
+
+    base = [float(str(r["REPEAT"])) for r in tables["order.txt"]]
+    scale = 1.0
+    model = model_from_tables(tables)
+    for _ in range(8):
+        for r, iv in zip(tables["order.txt"], base, strict=True):
+            r["REPEAT"] = round(iv / scale, 4)
+        model = model_from_tables(tables)
+        st = solve_network(network_from_model(model), 1.0).stations
+        peak = float(st["load_pct"].max()) / 100.0
+        if not math.isfinite(peak) or peak <= 0:
+            break
+        if abs(peak - target) < 1e-4:
+            break
+        scale *= target / peak
+    loads = st["load_pct"].to_numpy(dtype=float) / 100.0
+    names = [str(x) for x in st["station"]]
+    return scale, model, dict(zip(names, (float(x) for x in loads), strict=True))
+
+
+def model_from_tables(tables: Mapping[str, Sequence[Row]], name: str = "synthetic") -> FabModel:
+    """The :class:`~fabnet.fab.model.FabModel` of SMT2020 tables as written by this module.
+
+    Reads the cells exactly as :func:`write_tables` writes them (so numbers round-trip
+    as they would through the files) with the loader's conventions: times in minutes
+    (``min``, ``hr``, ``day``), empty FOA units = pieces, empty ``StepPercent`` = 100.
+    Only the subset of the format the generator writes is understood; use
+    :func:`fabnet.fab.load_smt2020` for any other folder.
+    """
+    from fabnet.fab.model import (
+        Attachment,
+        Dist,
+        DownCalendar,
+        FabModel,
+        MinRun,
+        PmCalendar,
+        Product,
+        ReleaseStream,
+        Route,
+        SetupChange,
+        Step,
+        ToolFamily,
+        Transport,
+        WipLot,
+    )
+
+    unit = {"min": 1.0, "hr": 60.0, "day": 1440.0, "": 1.0, "pieces": 1.0}
+
+    def txt(row: Row, col: str) -> str:
+        return _cell(row.get(col))
+
+    def num(row: Row, col: str) -> float | None:
+        c = _cell(row.get(col))
+        return float(c) if c else None
+
+    def dist(row: Row, kind: str, mean: str, spread: str | None, scale: float) -> Dist:
+        k = txt(row, kind) or "constant"
+        m = num(row, mean) or 0.0
+        sp = (num(row, spread) or 0.0) if spread else 0.0
+        return Dist(k, m * scale, sp * scale)  # type: ignore[arg-type]
+
+    families = tuple(
+        ToolFamily(
+            name=txt(r, "STNFAM"),
+            station=txt(r, "STN") or txt(r, "STNFAM"),
+            group=txt(r, "STNGRP"),
+            rule=txt(r, "RULE") or "rule_HotLotFIRST",
+            ranks=tuple(x for x in txt(r, "FWLRANK").split(";") if x),
+            wake_rule=txt(r, "WAKERESRANK"),
+            batch_criterion=txt(r, "BATCHCRITF"),
+            batch_per=txt(r, "BATCHPER"),
+            load_min=(num(r, "LTIME") or 0.0) * unit[txt(r, "LTUNITS")],
+            unload_min=(num(r, "ULTIME") or 0.0) * unit[txt(r, "ULTUNITS")],
+            cascading=(num(r, "STNCAP") or 0.0) >= 2.0,
+            n_tools=int(num(r, "STNQTY") or 0),
+            location=txt(r, "STNFAMLOC") or "Fab",
+            setup_group=txt(r, "SETUPGRP"),
+        )
+        for r in tables["tool.txt.1l"]
+    )
+    per_map = {"per_lot": "lot", "per_piece": "piece", "per_batch": "batch"}
+    products = []
+    routes = {}
+    for pr in tables["part.txt"]:
+        rname = txt(pr, "ROUTE")
+        products.append(Product(txt(pr, "PART"), txt(pr, "PARTFAM"), txt(pr, "PARTGRP"), rname))
+        steps = []
+        for r in tables[txt(pr, "ROUTEFILE")]:
+            nums = {c: num(r, c) for c in ("BATCHMN", "BATCHMX", "FORSTEP", "RWKSTEP", "STEP_CQT")}
+            stime = num(r, "STIME")
+            bi = num(r, "BatchInterval")
+            pi = num(r, "PartInterval")
+            cqt = num(r, "CQT")
+            sample = num(r, "StepPercent")
+            steps.append(
+                Step(
+                    route=rname,
+                    number=int(num(r, "STEP") or 0),
+                    desc=txt(r, "DESC"),
+                    family=txt(r, "STNFAM"),
+                    ptime=dist(r, "PDIST", "PTIME", "PTIME2", unit[txt(r, "PTUNITS")]),
+                    per=per_map[txt(r, "PTPER")],  # type: ignore[arg-type]
+                    batch_min_pieces=_opt_int(nums["BATCHMN"]),
+                    batch_max_pieces=_opt_int(nums["BATCHMX"]),
+                    setup=txt(r, "SETUP") or None,
+                    setup_time_min=None if stime is None else stime * unit[txt(r, "STUNITS")],
+                    save_tool=txt(r, "SVESTN").lower() == "yes",
+                    for_step=_opt_int(nums["FORSTEP"]),
+                    batch_interval_min=None if bi is None else bi * unit[txt(r, "BatchIntUnits")],
+                    part_interval_min=None if pi is None else pi * unit[txt(r, "PartIntUnits")],
+                    rework_step=_opt_int(nums["RWKSTEP"]),
+                    rework_pct=num(r, "REWORK") or 0.0,
+                    sample_pct=100.0 if sample is None else sample,
+                    cqt_step=_opt_int(nums["STEP_CQT"]),
+                    cqt_min=None if cqt is None else cqt * unit[txt(r, "CQTUNITS") or "hr"],
+                )
+            )
+        routes[rname] = Route(rname, tuple(steps))
+    setups = tuple(
+        SetupChange(
+            txt(r, "CURSETUP") or None,
+            txt(r, "NEWSETUP"),
+            (num(r, "STIME") or 0.0) * unit[txt(r, "STUNITS")],
+        )
+        for r in tables.get("setup.txt", [])
+    )
+    min_runs = []
+    grp = ""
+    for r in tables.get("setupgrp.txt", []):
+        grp = txt(r, "SETUPGRP") or grp
+        min_runs.append(MinRun(grp, txt(r, "SETUP"), int(num(r, "MINRUN") or 0)))
+    downs = tuple(
+        DownCalendar(
+            txt(r, "DOWNCALNAME"),
+            txt(r, "DOWNCALTYPE") or "mttf_by_cal",
+            dist(r, "MTTFDIST", "MTTF", None, unit[txt(r, "MTTFUNITS")]),
+            dist(r, "MTTRDIST", "MTTR", None, unit[txt(r, "MTTRUNITS")]),
+        )
+        for r in tables.get("downcal.txt", [])
+    )
+    pms = []
+    for r in tables.get("pmcal.txt", []):
+        by_pieces = txt(r, "PMCALTYPE") == "mtbpm_by_pieces"
+        iv = num(r, "MTBPM") or 0.0
+        pms.append(
+            PmCalendar(
+                txt(r, "PMCALNAME"),
+                by_pieces,
+                iv if by_pieces else iv * unit[txt(r, "MTBPMUNITS")],
+                dist(r, "MTTRDIST", "MTTR", "MTTR2", unit[txt(r, "MTTRUNITS")]),
+            )
+        )
+    atts = []
+    for r in tables.get("attach.txt", []):
+        u = txt(r, "FOAUNITS")
+        in_pieces = u in ("", "pieces", "piece")
+        atts.append(
+            Attachment(
+                txt(r, "CALNAME"),
+                txt(r, "CALTYPE"),  # type: ignore[arg-type]
+                txt(r, "RESTYPE"),  # type: ignore[arg-type]
+                txt(r, "RESNAME"),
+                dist(r, "FOADIST", "FOA", None, 1.0 if in_pieces else unit[u]),
+                in_pieces,
+            )
+        )
+    transports = tuple(
+        Transport(
+            txt(r, "FROMLOC"),
+            txt(r, "TOLOC"),
+            dist(r, "DDIST", "DTIME", "DTIME2", unit[txt(r, "DUNITS")]),
+        )
+        for r in tables.get("fromto.txt", [])
+    )
+
+    def minutes(stamp: str) -> float:
+        dt = datetime.strptime(stamp, "%m/%d/%y %H:%M:%S") - _T0
+        return dt.total_seconds() / 60.0
+
+    releases = tuple(
+        ReleaseStream(
+            name=txt(r, "LOT"),
+            part=txt(r, "PART"),
+            priority=int(num(r, "PRIOR") or 0),
+            pieces=int(num(r, "PIECES") or 25),
+            start_min=minutes(txt(r, "START")),
+            interval=Dist("constant", (num(r, "REPEAT") or 0.0) * unit[txt(r, "RUNITS")]),
+            repeats=int(num(r, "RPT#") or 0),
+            lots_per_release=int(num(r, "LOTSPERRPT") or 1),
+            due_offset_min=minutes(txt(r, "DUE")) - minutes(txt(r, "START")),
+            order=txt(r, "ORDER"),
+            hotlot=txt(r, "HOTLOT").lower() == "yes",
+        )
+        for r in tables["order.txt"]
+    )
+    wip = tuple(
+        WipLot(
+            txt(r, "LOT"),
+            txt(r, "PART"),
+            int(num(r, "PRIOR") or 10),
+            int(num(r, "PIECES") or 25),
+            minutes(txt(r, "START")),
+            int(num(r, "CURSTEP") or 1),
+            minutes(txt(r, "DUE")),
+            txt(r, "LOT").removeprefix("Init_").rsplit("_", 1)[0],
+        )
+        for r in tables.get("WIP.txt", [])
+    )
+    return FabModel(
+        name=name,
+        families=families,
+        products=tuple(products),
+        routes=routes,
+        setups=setups,
+        min_runs=tuple(min_runs),
+        down_calendars=downs,
+        pm_calendars=tuple(pms),
+        attachments=tuple(atts),
+        transports=transports,
+        releases=releases,
+        wip=wip,
+    )
+
+
+def _opt_int(x: float | None) -> int | None:
+    return None if x is None else int(x)
 
 
 def write_smt2020(fab: SyntheticFab, directory: str | Path) -> Path:
