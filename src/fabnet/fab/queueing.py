@@ -588,8 +588,9 @@ def solve_network(
     is_b = (a["batch_lots"] > 1) & (share > 0)
     if is_b.any():
         wtb[is_b] = wait_to_batch(a["batch_min_lots"][is_b], st.lot_rate_v[is_b] / share[is_b])
-    per_visit = share * (wait[st_v] + wtb + (a["flow_min"] + st.setup_v) / avail[st_v])
-    per_visit = per_visit + a["transport_min"]
+    with np.errstate(invalid="ignore"):
+        time_v = wait[st_v] + wtb + (a["flow_min"] + st.setup_v) / avail[st_v]
+    per_visit = np.where(share > 0, share * time_v, 0.0) + a["transport_min"]
     raw = share * a["raw_min"] + a["transport_min"]
     products = net.products
     pidx = {p: i for i, p in enumerate(products)}
