@@ -1,16 +1,19 @@
-"""`fabnet runs list|show|compare` and `fabnet report`: output and exit codes on real files."""
+"""`fabnet runs list|show|compare` and `fabnet report` on real plans: output and exit codes."""
 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-from report_testdata import store_fake_plan
+from report_helpers import BUSY_TOY, plan_and_store
 
 from fabnet.cli import main
+from fabnet.report.fmt import money
+from fabnet.store import Store
 
 
 def _run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
@@ -21,11 +24,12 @@ def _run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str,
     return (code if isinstance(code, int) else 1), captured.out, captured.err
 
 
-@pytest.fixture
-def two_runs(tmp_path: Path) -> tuple[Path, str, str]:
-    path = tmp_path / "runs.duckdb"
-    _, first = store_fake_plan(path)
-    _, second = store_fake_plan(path)
+@pytest.fixture(scope="module")
+def two_runs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str, str]:
+    """A store with two real toy plans: the toy as shipped, then the busy toy."""
+    path = tmp_path_factory.mktemp("store") / "runs.duckdb"
+    first = plan_and_store(path)
+    second = plan_and_store(path, overrides=BUSY_TOY)
     return path, first, second
 
 
@@ -36,26 +40,30 @@ def test_runs_list_json_and_table(
     code, out, _ = _run(["runs", "list", "--store", str(path), "--json"], capsys)
     assert code == 0
     rows = json.loads(out)
-    assert [r["id"] for r in rows] == [second, first]
-    assert rows[0]["kind"] == "plan" and rows[0]["scenario"] == "toy"
-    assert rows[0]["objective_usd"] == pytest.approx(4.032e9)
+    assert [r["id"] for r in rows] == [second, first]  # newest first
+    assert {r["kind"] for r in rows} == {"plan"} and {r["scenario"] for r in rows} == {"toy"}
+    busy = Store(path).load_run(second)
+    assert rows[0]["objective_usd"] == pytest.approx(busy.summary["objective_usd"])
+    assert rows[0]["unmet_pflops"] > 0 and rows[1]["unmet_pflops"] == 0
     code, out, _ = _run(["runs", "list", "--store", str(path)], capsys)
-    assert code == 0 and first in out and second in out and "$4.03 bn" in out
+    assert code == 0 and first in out and second in out
+    assert money(busy.summary["objective_usd"]) in out
     code, out, _ = _run(["runs", "list", "--store", str(path), "--limit", "1"], capsys)
     assert code == 0 and second in out and first not in out and "1 older runs" in out
 
 
 def test_runs_show(two_runs: tuple[Path, str, str], capsys: pytest.CaptureFixture[str]) -> None:
-    path, first, _ = two_runs
-    code, out, _ = _run(["runs", "show", first, "--store", str(path), "--json"], capsys)
+    path, _, second = two_runs
+    code, out, _ = _run(["runs", "show", second, "--store", str(path), "--json"], capsys)
     assert code == 0
     obj = json.loads(out)
-    assert obj["run_id"] == first and obj["scenario"] == "toy" and obj["status"] == "optimal"
+    assert obj["run_id"] == second and obj["scenario"] == "toy" and obj["status"] == "optimal"
     assert [y["year"] for y in obj["years"]] == [2025, 2026, 2027, 2028]
     assert obj["builds"] == [{"site": "fab-b", "start_period": "2025", "online_period": "2026"}]
-    assert obj["tables"]["costs"] == 32 and obj["timings_s"]["solve"] == 0.43
+    assert obj["tables"]["costs"] == 32 and set(obj["timings_s"]) >= {"build", "solve"}
+    assert obj["messages"] and obj["kind"] == "plan" and len(obj["scenario_hash"]) == 64
     code, out, _ = _run(["runs", "show", "latest", "--store", str(path)], capsys)
-    assert code == 0 and "fab-b (start 2025, online 2026)" in out and "TEST DATA" in out
+    assert code == 0 and "fab-b (start 2025, online 2026)" in out and "Messages:" in out
 
 
 def test_runs_compare(two_runs: tuple[Path, str, str], capsys: pytest.CaptureFixture[str]) -> None:
@@ -64,10 +72,12 @@ def test_runs_compare(two_runs: tuple[Path, str, str], capsys: pytest.CaptureFix
     assert code == 0
     obj = json.loads(out)
     assert list(obj) == [first, second]
-    assert obj[first]["objective (PV, USD)"] == pytest.approx(4.032e9)
-    assert obj[first]["vendor share max/yr: gpuco"] == 1.0
+    assert obj[first]["builds"] == 0 and obj[second]["builds"] == 1
+    assert obj[first]["scenario hash"] != obj[second]["scenario hash"]
+    assert obj[second]["vendor share max/yr: gpuco"] == pytest.approx(0.5)
+    assert obj[first]["objective (PV, USD)"] < obj[second]["objective (PV, USD)"]
     code, out, _ = _run(["runs", "compare", first, "latest", "--store", str(path)], capsys)
-    assert code == 0 and "objective (PV, USD)" in out and "$4.03 bn" in out
+    assert code == 0 and "objective (PV, USD)" in out and "fab-b (2025→2026)" in out
     code, _, err = _run(["runs", "compare", first, "--store", str(path)], capsys)
     assert code == 2 and "at least two run ids" in err
 
@@ -79,11 +89,9 @@ def test_unknown_ids_and_missing_store_exit_2(
     code, _, err = _run(["runs", "show", "17000101", "--store", str(path)], capsys)
     assert code == 2 and "no run with id '17000101'" in err and second in err
     assert "Traceback" not in err
-    code, _, err = _run(
-        ["report", "nope", "--store", str(path), "-o", str(tmp_path / "x.html")], capsys
-    )
-    assert code == 2 and "no run with id 'nope'" in err
-    assert not (tmp_path / "x.html").exists()
+    target = tmp_path / "x.html"
+    code, _, err = _run(["report", "nope", "--store", str(path), "-o", str(target)], capsys)
+    assert code == 2 and "no run with id 'nope'" in err and not target.exists()
     missing = tmp_path / "none.duckdb"
     code, _, err = _run(["runs", "list", "--store", str(missing)], capsys)
     assert code == 2 and "no runs store here yet" in err and not missing.exists()
@@ -98,29 +106,23 @@ def test_report_writes_html(
     assert code == 0 and f"wrote {target}" in out
     html = target.read_text(encoding="utf-8")
     assert first in html and html.count("* plotly.js v") == 1
-    assert not [p for p in target.parent.iterdir() if p.name != "x.html"]  # no temp files left
+    assert [p.name for p in target.parent.iterdir()] == ["x.html"]  # no temp file left
+    umask = os.umask(0)
+    os.umask(umask)
+    assert target.stat().st_mode & 0o777 == 0o666 & ~umask  # the mode of any new file
 
 
 def test_cli_end_to_end_in_a_fresh_process(two_runs: tuple[Path, str, str], tmp_path: Path) -> None:
     path, _, second = two_runs
+    out = tmp_path / "p.html"
     ok = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "fabnet",
-            "report",
-            "latest",
-            "-o",
-            str(tmp_path / "p.html"),
-            "--store",
-            str(path),
-        ],
+        [sys.executable, "-m", "fabnet", "report", "latest", "-o", str(out), "--store", str(path)],
         capture_output=True,
         text=True,
         check=False,
     )
     assert ok.returncode == 0, ok.stderr
-    assert second in (tmp_path / "p.html").read_text(encoding="utf-8")
+    assert second in out.read_text(encoding="utf-8")
     bad = subprocess.run(
         [sys.executable, "-m", "fabnet", "runs", "show", "nope", "--store", str(path)],
         capture_output=True,

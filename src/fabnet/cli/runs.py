@@ -16,6 +16,7 @@ from rich.table import Table
 
 from fabnet.cli.app import app, out
 from fabnet.errors import FabnetError, Problem
+from fabnet.report.fmt import money
 from fabnet.store import RunRecord, Store
 from fabnet.store.record import jsonable
 
@@ -38,16 +39,7 @@ def _echo_json(obj: Any) -> None:
 
 
 def _money(usd: Any) -> str:
-    try:
-        v = float(usd)
-    except (TypeError, ValueError):
-        return "–"
-    if not math.isfinite(v):
-        return "–"
-    for scale, unit in ((1e12, " tn"), (1e9, " bn"), (1e6, " M"), (1e3, " k")):
-        if abs(v) >= scale:
-            return f"${v / scale:,.3g}{unit}"
-    return f"${v:,.0f}"
+    return money(_f(usd))
 
 
 def _f(x: Any) -> float:

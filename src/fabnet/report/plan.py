@@ -21,7 +21,8 @@ from plotly.colors import qualitative, sequential
 from plotly.subplots import make_subplots
 
 from fabnet.errors import StoreError
-from fabnet.report.page import Card, Section, esc, money, number, page, percent, table_html
+from fabnet.report.fmt import money, number, percent
+from fabnet.report.page import Card, Section, esc, page, table_html
 from fabnet.scenario import Period, Scenario, period_labels, period_midpoints, series_at
 from fabnet.store.record import RunRecord
 
