@@ -168,7 +168,10 @@ def solve_model(pm: PlanModel, progress: Progress | None = None) -> PlanModel:
                 v.unrelax()
         if st2 == "ok":
             pm.dual_source = "lp_fixed_builds"
-        lp_obj = _objective(pm.model) if st2 == "ok" else mip_obj
+            lp_obj = _objective(pm.model)
+        else:  # keep the MILP plan (without duals): solve it again, its solution was replaced
+            _solve(pm, True)
+            lp_obj = mip_obj
         pm.objective_usd = lp_obj / OBJECTIVE_SCALE
     else:
         pm.mip_gap = 0.0 if pm.options.relax and pm.status == "optimal" else None
