@@ -23,7 +23,8 @@ from numba import njit
 # step_i
 S_FAM, S_PER, S_SETUP, S_FORSTEP, S_SAVE, S_RWK, S_NEXT, S_ROUTE = 0, 1, 2, 3, 4, 5, 6, 7
 S_BMIN, S_BMAX, S_LOC, S_PDIST, S_CASC = 8, 9, 10, 11, 12
-N_SI = 13
+S_BKEY = 13  # batch compatibility class: the step itself (same route step) or its DESC
+N_SI = 14
 # step_f
 F_PT, F_PT2, F_STIME, F_CASC_C, F_RWK_P, F_SAMP_P, F_REMWORK, F_MEANTIME = 0, 1, 2, 3, 4, 5, 6, 7
 # statistics written by the kernel: queue wait sums and counts, regular (PRIOR <= 10) / hot lots
@@ -596,14 +597,18 @@ def _select(
                 step_i[g, S_PER] == 2
                 and _eligible(step_i, step_f, setup_t, tool_i, t, lot_i, lot) >= 0.0
             ):
-                scratch[g] += lot_i[lot, L_PIECES]
+                scratch[step_i[g, S_BKEY]] += lot_i[lot, L_PIECES]
             lot = lot_i[lot, L_QNEXT]
     lot = fam_i[f, FA_QHEAD]
     while lot >= 0:
         s = _eligible(step_i, step_f, setup_t, tool_i, t, lot_i, lot)
         if s >= 0.0:
             g = lot_i[lot, L_STEP]
-            if not has_batch or step_i[g, S_PER] != 2 or scratch[g] >= step_i[g, S_BMIN]:
+            if (
+                not has_batch
+                or step_i[g, S_PER] != 2
+                or scratch[step_i[g, S_BKEY]] >= step_i[g, S_BMIN]
+            ):
                 p = lot_i[lot, L_PRIO] if use_hp == 1 else 0
                 if use_rs == 0:
                     s = 0.0
@@ -617,7 +622,7 @@ def _select(
     if has_batch:
         lot = fam_i[f, FA_QHEAD]
         while lot >= 0:
-            scratch[lot_i[lot, L_STEP]] = 0
+            scratch[step_i[lot_i[lot, L_STEP], S_BKEY]] = 0
             lot = lot_i[lot, L_QNEXT]
     if best < 0:
         return False
@@ -637,7 +642,7 @@ def _select(
             lot = fam_i[f, FA_QHEAD]
             while lot >= 0:
                 if (
-                    lot_i[lot, L_STEP] == g
+                    step_i[lot_i[lot, L_STEP], S_BKEY] == step_i[g, S_BKEY]
                     and pieces + lot_i[lot, L_PIECES] <= bmax
                     and _eligible(step_i, step_f, setup_t, tool_i, t, lot_i, lot) >= 0.0
                 ):
@@ -1044,7 +1049,8 @@ def run(
             while lot >= 0:
                 nx = lot_i[lot, L_JNEXT]
                 lot_i[lot, L_JNEXT] = -1
-                _advance(st, stf, ht, hi, step_i, step_f, trans_f, lot_i, lot_f, rng, lot, g, now)
+                gl = lot_i[lot, L_STEP]  # each lot of a batch advances on its own route
+                _advance(st, stf, ht, hi, step_i, step_f, trans_f, lot_i, lot_f, rng, lot, gl, now)
                 lot = nx
             _sync_avail(fam_i, tool_i, t)
             _tool_free(

@@ -90,6 +90,7 @@ class SimOptions:
     user_rule: UserRule | None = None
     uniform_half_width: bool = True
     plain_lot_resets_setup: bool = False
+    batch_by_desc: bool = False
     chunk_days: float = 10.0
 
 
@@ -207,6 +208,7 @@ def _build(model: FabModel, opts: SimOptions, seed: int) -> _Arrays:
         route_pieces[prod.route] = next(
             (r.pieces for r in model.releases if r.part == prod.name), 25
         )
+    desc_ids: dict[str, int] = {}
     fam_setup = np.zeros(len(fams), dtype=np.int64)
     fam_batch = np.zeros(len(fams), dtype=np.int64)
     for rname, g0 in route_start.items():
@@ -235,6 +237,10 @@ def _build(model: FabModel, opts: SimOptions, seed: int) -> _Arrays:
             elif f.cascading and s.batch_interval_min is not None:
                 casc, c = 2, s.batch_interval_min
             step_i[g, E.S_CASC] = casc
+            if opts.batch_by_desc:
+                step_i[g, E.S_BKEY] = desc_ids.setdefault(s.desc, len(desc_ids))
+            else:
+                step_i[g, E.S_BKEY] = g
             step_f[g, E.F_CASC_C] = c
             step_f[g, E.F_PT] = s.ptime.mean
             step_f[g, E.F_PT2] = _spread(s.ptime, hw)
