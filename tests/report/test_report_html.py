@@ -139,3 +139,16 @@ def test_report_renders_in_headless_chromium(
     console = [line for line in log.splitlines() if ":CONSOLE" in line]
     assert not [c for c in console if "Uncaught" in c or "Error" in c], console
     assert ("What the planner says" in dom) == bool(run.messages or len(run.tables["binding"]))
+
+
+def test_runs_stored_with_fewer_columns_still_report(runs: dict[str, RunRecord]) -> None:
+    """A run written by an older planner (a column or a table missing) still has a report."""
+    run = runs["busy"]
+    tables = dict(run.tables)
+    tables["builds"] = tables["builds"].drop(columns=["full_period", "name"])
+    tables["shares"] = tables["shares"].drop(columns=["cap"])
+    tables["utilisation"] = tables["utilisation"].drop(columns=["site_kind"])
+    del tables["binding"], tables["shadow_prices"]
+    html = plan_report_html(dataclasses.replace(run, tables=tables))
+    assert _charts_in(html) == list(CHARTS)
+    assert "fab-b (US, 500 wspm)" in html and '"name":"cap gpuco"' not in html

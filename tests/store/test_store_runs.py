@@ -380,3 +380,29 @@ def test_two_processes_writing_at_once_both_succeed(tmp_path: Path, toy: Scenari
     writers = [Store(path).load_run(i).options["writer"] for i in runs["id"]]
     assert sorted(writers) == ["a"] * 6 + ["b"] * 6
     assert _raw(path, "SELECT count(*) FROM plan_supply")[0][0] == 12_000
+
+
+def test_other_kinds_get_their_own_tables(tmp_path: Path, toy: Scenario) -> None:
+    """Tables are ``<kind>_<name>``: a fab simulation and a plan keep separate tables."""
+    store = Store(tmp_path / "runs.duckdb")
+    plan_id = _save(store, toy, 1.0)
+    kpis = pd.DataFrame({"product": ["p1", "p2"], "cycle_time_days": [41.5, 55.0]})
+    fab_id = store.save_run(
+        kind="fab",
+        scenario=toy,
+        options={"days": 730, "seed": 0},
+        status="ok",
+        timings_s={"simulate": 12.0},
+        summary={"throughput_wafers_per_day": 310.0, "seeds": [0]},
+        tables={"kpis": kpis},
+    )
+    assert list(store.list_runs(kind="fab")["id"]) == [fab_id]
+    assert list(store.list_runs(kind="plan")["id"]) == [plan_id]
+    tables = {r[0] for r in _raw(store.path, "SHOW TABLES")}
+    assert {"fab_kpis", "plan_supply", "runs", "fabnet_meta"} <= tables
+    rec = store.load_run(fab_id)
+    assert rec.kind == "fab" and rec.options == {"days": 730, "seed": 0}
+    pd.testing.assert_frame_equal(rec.tables["kpis"], kpis, check_dtype=False)
+    cmp = store.compare([plan_id, fab_id])
+    assert cmp.loc["throughput_wafers_per_day", fab_id] == 310.0
+    assert cmp.loc["kind", fab_id] == "fab" and cmp.loc["time simulate (s)", fab_id] == 12.0

@@ -21,6 +21,7 @@ from plotly.colors import qualitative, sequential
 from plotly.subplots import make_subplots
 
 from fabnet.errors import StoreError
+from fabnet.plan import TABLE_COLUMNS
 from fabnet.report.fmt import money, number, percent
 from fabnet.report.page import Card, Section, esc, page, table_html
 from fabnet.scenario import Period, Scenario, period_labels, period_midpoints, series_at
@@ -87,6 +88,20 @@ def _period_order(run: RunRecord, seen: Iterable[Any]) -> list[str]:
     labels = period_labels(run.scenario.horizon, _period(run))
     extra = sorted({str(s) for s in seen} - set(labels))
     return labels + extra
+
+
+def _table(run: RunRecord, name: str) -> pd.DataFrame:
+    """A plan table with every column of the planner's contract (missing ones empty).
+
+    A run stored by an older fabnet may lack a column added since; the report then shows
+    what it has instead of failing.
+    """
+    frame = run.table(name)
+    columns = TABLE_COLUMNS.get(name, [])
+    missing = [c for c in columns if c not in frame.columns]
+    if not missing:
+        return frame
+    return frame.assign(**dict.fromkeys(missing, np.nan))
 
 
 def _present(order: Sequence[str], seen: pd.Series) -> list[str]:
@@ -192,7 +207,7 @@ def _f(x: Any) -> float:
 
 def _demand_series(run: RunRecord, order: Sequence[str]) -> pd.Series | None:
     """Installed compute required per period (PFLOP/s): from the plan's unmet table, else scenario."""
-    unmet = run.table("unmet")
+    unmet = _table(run, "unmet")
     if not unmet.empty and {"kind", "required", "period"} <= set(unmet.columns):
         comp = unmet[unmet["kind"] == "compute"]
         if not comp.empty:
@@ -209,7 +224,7 @@ def _demand_series(run: RunRecord, order: Sequence[str]) -> pd.Series | None:
 
 def compute_section(run: RunRecord) -> Section:
     """Stacked area of installed compute by source, with the demand line."""
-    comp = run.table("compute")
+    comp = _table(run, "compute")
     caption = (
         "Compute in service (dense BF16 PFLOP/s) at each period, stacked by where it came "
         "from: the designer's own accelerators (made from wafers) and GPUs bought from "
@@ -269,7 +284,7 @@ def compute_section(run: RunRecord) -> Section:
 
 def shares_section(run: RunRecord) -> Section:
     """Vendor and country shares per year against their policy caps (dashed)."""
-    shares = run.table("shares")
+    shares = _table(run, "shares")
     caption = (
         "Left: each vendor's share of the compute added that year. Right: each country's share "
         "of the designer's logic wafers. A dashed line in the same colour is the policy cap on "
@@ -341,7 +356,7 @@ def shares_section(run: RunRecord) -> Section:
 
 def costs_section(run: RunRecord) -> Section:
     """Stacked bars of undiscounted cost by year and category; PV totals in a table."""
-    costs = run.table("costs")
+    costs = _table(run, "costs")
     rate = run.scenario.discount_rate
     first = run.scenario.horizon.first_year
     caption = (
@@ -409,7 +424,7 @@ def costs_section(run: RunRecord) -> Section:
 
 def builds_section(run: RunRecord) -> Section:
     """Gantt chart of new sites: construction, then ramp to full capacity."""
-    builds = run.table("builds")
+    builds = _table(run, "builds")
     scen: Scenario = run.scenario
     built = set(builds["site"].astype(str)) if not builds.empty else set()
     not_built = [s.id for s in scen.sites if s.status.value == "candidate" and s.id not in built]
@@ -536,7 +551,7 @@ def _site_labels(frame: pd.DataFrame, scen: Scenario) -> dict[str, str]:
 
 def utilisation_section(run: RunRecord) -> Section:
     """Heat map of site utilisation (sites × periods)."""
-    util = run.table("utilisation")
+    util = _table(run, "utilisation")
     caption = (
         "How much of each site's capacity available to the designer the plan uses, per period "
         "(0 % pale, 100 % dark red). Dark red rows are the bottlenecks. Grey cells: the site has "
@@ -607,7 +622,7 @@ def utilisation_section(run: RunRecord) -> Section:
 
 def shadow_section(run: RunRecord) -> Section:
     """Heat map of the shadow price of capacity, only for sites where it is non-zero."""
-    sp = run.table("shadow_prices")
+    sp = _table(run, "shadow_prices")
     source = ""
     if not sp.empty and "source" in sp.columns:
         kinds = set(sp["source"].astype(str))
@@ -700,7 +715,7 @@ def shadow_section(run: RunRecord) -> Section:
 
 def unmet_section(run: RunRecord) -> Section:
     """Bars of unmet demand per period: compute demands (PFLOP/s) and unit demands (units)."""
-    unmet = run.table("unmet")
+    unmet = _table(run, "unmet")
     caption = (
         "Demand the plan leaves unmet in each period: installed compute short of the demand "
         "(PFLOP/s) and product units not delivered. Unmet demand is allowed but priced with the "
@@ -775,7 +790,7 @@ def _cards(run: RunRecord) -> list[Card]:
             f"discounted at {run.scenario.discount_rate:.0%}/yr to {run.scenario.horizon.first_year}",
         ),
     ]
-    costs = run.table("costs")
+    costs = _table(run, "costs")
     if not costs.empty:
         total = _f(costs["cost_usd"].sum())
         penalty = _f(costs.loc[costs["category"] == "unmet_penalty", "cost_usd"].sum())
@@ -852,7 +867,7 @@ def _when(rec: Mapping[Any, Any]) -> str:
 
 def _intro(run: RunRecord) -> str:
     """The planner's diagnosis messages and the table of binding policies."""
-    binding = run.table("binding")
+    binding = _table(run, "binding")
     if not run.messages and binding.empty:
         return ""
     parts = ['<section id="diagnosis"><h2>What the planner says</h2>']
