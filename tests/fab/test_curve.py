@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
@@ -10,7 +11,13 @@ import pytest
 
 from fabnet.errors import FabModelError
 from fabnet.fab import load_smt2020
-from fabnet.fab.curve import CURVE_COLUMNS, operating_curve, product_cycle_times
+from fabnet.fab.curve import (
+    CURVE_COLUMNS,
+    ggm_operating_curve,
+    lead_time_days,
+    operating_curve,
+    product_cycle_times,
+)
 from fabnet.fab.generate import generate_fab, write_smt2020
 from fabnet.fab.model import FabModel
 
@@ -152,3 +159,53 @@ def test_generate_and_curve_cli(tmp_path: Path) -> None:
 
     res = runner.invoke(app, ["fab", "curve", str(fab_dir), "--loads", "0.8,x"])
     assert res.exit_code != 0
+
+
+def test_ggm_only_curve_matches_the_ggm_columns_of_the_full_curve(
+    model: FabModel, curve: pd.DataFrame
+) -> None:
+    g = ggm_operating_curve(model, [0.7, 1.0])
+    assert list(g.columns) == list(CURVE_COLUMNS)
+    assert g["cycle_time_mean_days"].isna().all()
+    full = curve.set_index(["load", "product"])
+    mine = g.set_index(["load", "product"])
+    np.testing.assert_allclose(
+        mine["ggm_cycle_time_days"], full.loc[mine.index, "ggm_cycle_time_days"]
+    )
+
+
+def test_lead_time_interpolates_and_saturates() -> None:
+    curve = pd.DataFrame(
+        {
+            "product": ["p"] * 3,
+            "bottleneck_utilization_pct": [60.0, 80.0, 90.0],
+            "cycle_time_mean_days": [10.0, 12.0, 16.0],
+            "ggm_bottleneck_utilization_pct": [60.0, 80.0, 100.0],
+            "ggm_cycle_time_days": [9.0, 11.0, np.inf],
+        }
+    )
+    assert lead_time_days(curve, "p", 70.0) == pytest.approx(11.0)
+    assert lead_time_days(curve, "p", 85.0) == pytest.approx(14.0)
+    assert lead_time_days(curve, "p", 50.0) == pytest.approx(10.0)  # flat outside the range
+    assert lead_time_days(curve, "p", 70.0, source="ggm") == pytest.approx(10.0)
+    assert math.isinf(lead_time_days(curve, "p", 100.0, source="ggm"))
+    with pytest.raises(FabModelError, match="no simulated point"):
+        lead_time_days(curve, "q", 70.0)
+
+
+def test_ggm_only_cli(tmp_path: Path) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from fabnet.cli import app
+
+    fab_dir = write_smt2020(generate_fab(8, 30, seed=1), tmp_path / "g")
+    res = CliRunner().invoke(
+        app, ["fab", "curve", str(fab_dir), "--ggm-only", "--loads", "0.5,0.9", "--json"]
+    )
+    assert res.exit_code == 0, res.output
+    obj = json.loads(res.output)
+    assert obj["seeds"] == []
+    assert all(r["cycle_time_mean_days"] is None for r in obj["rows"])
+    assert all(r["ggm_cycle_time_days"] > 0 for r in obj["rows"])

@@ -140,10 +140,11 @@ def _curve_table(df: pd.DataFrame, title: str) -> Table:
         "x: CT / raw process time; ggm: G/G/m prediction",
         caption_justify="left",
     )
-    for _c, head, d in _CURVE_COLS:
+    cols = [(c, h, d) for c, h, d in _CURVE_COLS if d < 0 or df[c].notna().any()]
+    for _c, head, d in cols:
         tab.add_column(head, justify="left" if d < 0 else "right")
     for _, row in df.iterrows():
-        tab.add_row(*(_cell(row, c, d) for c, _h, d in _CURVE_COLS))
+        tab.add_row(*(_cell(row, c, d) for c, _h, d in cols))
     return tab
 
 
@@ -187,27 +188,29 @@ def curve_figure(df: pd.DataFrame, title: str) -> Any:
             ),
             start=1,
         ):
-            fig.add_trace(
-                go.Scatter(
-                    x=grp["bottleneck_utilization_pct"],
-                    y=grp[y],
-                    error_y={"type": "data", "array": grp[yci].fillna(0.0), "visible": True},
-                    error_x={
-                        "type": "data",
-                        "array": grp["bottleneck_utilization_pct_ci95"].fillna(0.0),
-                        "visible": True,
-                    },
-                    mode="markers+lines",
-                    name=f"{product} simulated",
-                    legendgroup=f"{product}-sim",
-                    showlegend=col == 1,
-                    line={"color": colour},
-                    customdata=grp["load"],
-                    hovertemplate="load %{customdata:.2f}<br>util %{x:.1f} %<br>%{y:.2f}",
-                ),
-                row=1,
-                col=col,
-            )
+            has_sim = bool(grp[y].notna().any())
+            if has_sim:
+                fig.add_trace(
+                    go.Scatter(
+                        x=grp["bottleneck_utilization_pct"],
+                        y=grp[y],
+                        error_y={"type": "data", "array": grp[yci].fillna(0.0), "visible": True},
+                        error_x={
+                            "type": "data",
+                            "array": grp["bottleneck_utilization_pct_ci95"].fillna(0.0),
+                            "visible": True,
+                        },
+                        mode="markers+lines",
+                        name=f"{product} simulated",
+                        legendgroup=f"{product}-sim",
+                        showlegend=col == 1,
+                        line={"color": colour},
+                        customdata=grp["load"],
+                        hovertemplate="load %{customdata:.2f}<br>util %{x:.1f} %<br>%{y:.2f}",
+                    ),
+                    row=1,
+                    col=col,
+                )
             yg_vals = grp[yg].replace([np.inf, -np.inf], np.nan)
             fig.add_trace(
                 go.Scatter(
@@ -252,6 +255,9 @@ def curve_cmd(
         help="G/G/m: fixed chance that a setup lot changes the setup (÷ MINRUN); "
         "default: falls as queues grow.",
     ),
+    ggm_only: bool = typer.Option(
+        False, "--ggm-only", help="Only the G/G/m prediction (no simulation; seconds)."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
     output: Path | None = typer.Option(
         None, "-o", "--output", help="Write a self-contained HTML chart here."
@@ -260,7 +266,7 @@ def curve_cmd(
     """Operating curve: cycle time and x-factor against bottleneck utilisation, simulated at
     each load (mean ± 95 % CI over seeds) beside the G/G/m (Kingman/Sakasegawa) prediction."""
     from fabnet.fab import load_smt2020
-    from fabnet.fab.curve import operating_curve
+    from fabnet.fab.curve import ggm_operating_curve, operating_curve
 
     load_list = _parse_loads(loads)
     seed_list = parse_seeds(seeds)
@@ -269,6 +275,20 @@ def curve_cmd(
         for w in model.warnings:
             err.print(f"[yellow]warning:[/] {w}", soft_wrap=True)
     total = len(load_list) * len(seed_list)
+    if ggm_only:
+        df = ggm_operating_curve(model, load_list, setup_share=setup_share)
+        _curve_out(
+            df,
+            model.name,
+            "G/G/m prediction only",
+            load_list,
+            days,
+            warmup_days,
+            [],
+            as_json,
+            output,
+        )
+        return
     with Progress(
         TextColumn("{task.description}"),
         BarColumn(),
@@ -297,33 +317,44 @@ def curve_cmd(
             progress=tick,
             setup_share=setup_share,
         )
-    title = (
-        f"{model.name}: operating curve ({days:g} d, warm-up {warmup_days:g} d, "
-        f"{len(seed_list)} seed{'s' if len(seed_list) > 1 else ''} per load)"
+    subtitle = (
+        f"{days:g} d, warm-up {warmup_days:g} d, "
+        f"{len(seed_list)} seed{'s' if len(seed_list) > 1 else ''} per load"
     )
+    _curve_out(df, model.name, subtitle, load_list, days, warmup_days, seed_list, as_json, output)
+
+
+def _curve_out(
+    df: pd.DataFrame,
+    name: str,
+    subtitle: str,
+    loads: list[float],
+    days: float,
+    warmup_days: float,
+    seeds: list[int],
+    as_json: bool,
+    output: Path | None,
+) -> None:
+    """Write the chart (if asked), then print the JSON object or the table."""
+    title = f"{name}: operating curve ({subtitle})"
     if output is not None:
         fig = curve_figure(df, title)
         output.parent.mkdir(parents=True, exist_ok=True)
         fig.write_html(str(output), include_plotlyjs=True, full_html=True)
+    bott = str(df["bottleneck_group"].iloc[0]) if len(df) else None
     if as_json:
         obj = {
-            "model": model.name,
-            "loads": load_list,
-            "days": days,
-            "warmup_days": warmup_days,
-            "seeds": seed_list,
-            "bottleneck_group": str(df["bottleneck_group"].iloc[0]) if len(df) else None,
+            "model": name,
+            "loads": loads,
+            "days": days if seeds else None,
+            "warmup_days": warmup_days if seeds else None,
+            "seeds": seeds,
+            "bottleneck_group": bott,
             "rows": _json_rows(df),
             "html": str(output) if output is not None else None,
         }
         out.print_json(json.dumps(obj))
         return
-    bott = str(df["bottleneck_group"].iloc[0]) if len(df) else "?"
-    out.print(
-        _curve_table(
-            df,
-            f"{title}; bottleneck {bott}",
-        )
-    )
+    out.print(_curve_table(df, f"{title}; bottleneck {bott}"))
     if output is not None:
         out.print(f"chart written to {output}")
