@@ -406,3 +406,24 @@ def test_other_kinds_get_their_own_tables(tmp_path: Path, toy: Scenario) -> None
     cmp = store.compare([plan_id, fab_id])
     assert cmp.loc["throughput_wafers_per_day", fab_id] == 310.0
     assert cmp.loc["kind", fab_id] == "fab" and cmp.loc["time simulate (s)", fab_id] == 12.0
+
+
+def test_a_column_first_seen_empty_takes_the_type_of_later_values(
+    tmp_path: Path, toy: Scenario
+) -> None:
+    store = Store(tmp_path / "runs.duckdb")
+    empty = pd.DataFrame({"policy": ["a"], "period": pd.Series([None], dtype=object)})
+    first = _save(store, toy, 1.0, tables={"binding": empty})
+    later = pd.DataFrame({"policy": ["b"], "period": [2027]})
+    second = _save(store, toy, 2.0, tables={"binding": later})
+    types_sql = (
+        "SELECT column_name, data_type FROM information_schema.columns "
+        "WHERE table_name = 'plan_binding'"
+    )
+    assert dict(_raw(store.path, types_sql))["period"] == "BIGINT"
+    assert store.load_run(second).tables["binding"]["period"].tolist() == [2027]
+    assert store.load_run(first).tables["binding"]["period"].isna().all()
+    # And the other way round: a number column later given only missing values stays numeric.
+    third = _save(store, toy, 3.0, tables={"binding": empty})
+    assert store.load_run(third).tables["binding"]["period"].isna().all()
+    assert dict(_raw(store.path, types_sql))["period"] == "BIGINT"

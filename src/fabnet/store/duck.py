@@ -352,9 +352,10 @@ class Store:
                 str(r[0]): ("VARCHAR" if str(r[1]) == '"NULL"' else str(r[1])) for r in described
             }
             existing = {
-                str(r[0])
+                str(r[0]): str(r[1])
                 for r in con.execute(
-                    "SELECT column_name FROM information_schema.columns WHERE table_name = ?",
+                    "SELECT column_name, data_type FROM information_schema.columns "
+                    "WHERE table_name = ?",
                     [table],
                 ).fetchall()
             }
@@ -368,6 +369,16 @@ class Store:
                         con.execute(
                             f"ALTER TABLE {_quote(table)} ADD COLUMN {_quote(c)} {types[c]}"
                         )
+                    elif (
+                        existing[c] == "VARCHAR"
+                        and types[c] != "VARCHAR"
+                        and self._all_null(con, table, c)
+                    ):
+                        # Earlier runs only had missing values here (stored as text): now
+                        # that a run brings real values, give the column their type.
+                        con.execute(
+                            f"ALTER TABLE {_quote(table)} ALTER COLUMN {_quote(c)} TYPE {types[c]}"
+                        )
             if columns and len(data):
                 select = ", ".join(_quote(c) for c in columns)
                 con.execute(
@@ -380,6 +391,11 @@ class Store:
         finally:
             con.unregister("_fabnet_frame")
         return columns
+
+    @staticmethod
+    def _all_null(con: duckdb.DuckDBPyConnection, table: str, column: str) -> bool:
+        row = con.execute(f"SELECT count({_quote(column)}) FROM {_quote(table)}").fetchone()
+        return row is not None and int(row[0]) == 0
 
     # Reading ------------------------------------------------------------------------------
 
