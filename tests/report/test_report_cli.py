@@ -13,6 +13,7 @@ from report_helpers import BUSY_TOY, plan_and_store
 
 from fabnet.cli import main
 from fabnet.report.fmt import money
+from fabnet.scenario import load_scenario
 from fabnet.store import Store
 
 
@@ -130,3 +131,27 @@ def test_cli_end_to_end_in_a_fresh_process(two_runs: tuple[Path, str, str], tmp_
         check=False,
     )
     assert bad.returncode == 2 and "recent runs" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_other_kinds_show_but_have_no_plan_report(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "runs.duckdb"
+    fab_id = Store(path).save_run(
+        kind="fab",
+        scenario=load_scenario("toy"),
+        options={"days": 730},
+        status="ok",
+        timings_s={"simulate": 3.2},
+        summary={"throughput_wafers_per_day": 300.0},
+        tables={},
+    )
+    code, out, _ = _run(["runs", "show", fab_id, "--store", str(path)], capsys)
+    assert code == 0 and "fab run" in out and "throughput_wafers_per_day" in out
+    code, out, _ = _run(["runs", "list", "--store", str(path)], capsys)
+    assert code == 0 and "Fab runs in" in out and fab_id in out
+    code, _, err = _run(
+        ["report", fab_id, "--store", str(path), "-o", str(tmp_path / "r.html")], capsys
+    )
+    assert code == 2 and "made for plan runs only" in err
+    assert not (tmp_path / "r.html").exists()

@@ -173,6 +173,10 @@ def show_run(
     if rec.timings_s:
         meta.add_row("timings", ", ".join(f"{k} {v:.2f} s" for k, v in rec.timings_s.items()))
     meta.add_row("fabnet", str(rec.meta.get("fabnet_version", "")))
+    if "years" not in s:  # other kinds of run: their scalar summary entries
+        for key, value in s.items():
+            if key != "run_id" and isinstance(value, str | int | float | bool):
+                meta.add_row(str(key), str(value))
     out.print(meta)
     years = [y for y in s.get("years") or [] if isinstance(y, dict)]
     if years:
