@@ -46,13 +46,15 @@ section { background: var(--card); border: 1px solid var(--line); border-radius:
 table.t { border-collapse: collapse; font-size: 13.5px; margin: 6px 0 10px; }
 table.t th, table.t td { border-bottom: 1px solid var(--line); padding: 4px 10px;
                          text-align: left; vertical-align: top; }
-table.t td.num, table.t th.num { text-align: right; font-variant-numeric: tabular-nums; }
+table.t td.num, table.t th.num { text-align: right; font-variant-numeric: tabular-nums;
+                                  white-space: nowrap; }
 table.t th { color: var(--muted); font-weight: 600; }
 nav.toc { font-size: 13.5px; margin: 0 0 16px; }
 details summary { cursor: pointer; color: #1d4ed8; margin: 6px 0; }
 nav.toc a { color: #1d4ed8; text-decoration: none; margin-right: 14px; }
 footer { color: var(--muted); font-size: 12.5px; margin-top: 24px; }
 .chart { width: 100%; }
+@media print { body { background: #fff; } section { break-inside: avoid; } nav.toc { display: none; } }
 """
 
 
