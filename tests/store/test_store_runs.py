@@ -333,6 +333,8 @@ def test_newer_layout_and_bad_inputs_are_refused(tmp_path: Path, toy: Scenario) 
     con.close()
     with pytest.raises(StoreError, match="upgrade fabnet"):
         Store(path)
+    with pytest.raises(StoreError, match="upgrade fabnet"):
+        Store(path, create=False).list_runs()
 
 
 def test_summary_json_is_plain_json(tmp_path: Path, toy: Scenario) -> None:

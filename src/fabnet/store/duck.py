@@ -199,9 +199,22 @@ class Store:
                     Problem(f"cannot open the runs store: {text}", file=str(self.path))
                 ) from None
         try:
+            if read_only:
+                self._check_readable(con)
             yield con
         finally:
             con.close()
+
+    def _check_readable(self, con: duckdb.DuckDBPyConnection) -> None:
+        """Refuse a store written by a newer fabnet (its layout may mean something else)."""
+        has_meta = con.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_name = 'fabnet_meta'"
+        ).fetchone()
+        if not (has_meta and has_meta[0]):
+            return
+        row = con.execute("SELECT value FROM fabnet_meta WHERE key = 'schema_version'").fetchone()
+        if row is not None:
+            self._check_version(str(row[0]))
 
     def _ensure_schema(self, con: duckdb.DuckDBPyConnection) -> None:
         con.execute(_SCHEMA_SQL)
