@@ -113,6 +113,18 @@ def test_report_writes_html(
     assert target.stat().st_mode & 0o777 == 0o666 & ~umask  # the mode of any new file
 
 
+def test_report_that_cannot_be_written_exits_2_and_leaves_nothing(
+    two_runs: tuple[Path, str, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path, first, _ = two_runs
+    (tmp_path / "taken").mkdir()  # a folder where the file should go
+    code, _, err = _run(
+        ["report", first, "-o", str(tmp_path / "taken"), "--store", str(path)], capsys
+    )
+    assert code == 2 and "cannot write the report" in err and "Traceback" not in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["taken"]  # no temporary file left
+
+
 def test_cli_end_to_end_in_a_fresh_process(two_runs: tuple[Path, str, str], tmp_path: Path) -> None:
     path, _, second = two_runs
     out = tmp_path / "p.html"

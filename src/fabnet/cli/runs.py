@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -263,24 +261,6 @@ def compare_runs(
     out.print(table)
 
 
-def _write_text(path: Path, text: str) -> None:
-    """Write via a temporary file and rename, so a reader never sees half a report."""
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        # mkstemp makes the file private (0600); give it the usual mode (0666 less umask).
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, path)
-    except OSError as exc:
-        raise FabnetError(
-            Problem(f"cannot write the report: {exc.strerror or exc}", file=str(path))
-        ) from None
-
-
 @app.command("report")
 def report(
     run_id: str = typer.Argument("latest", help=_ID_HELP),
@@ -290,12 +270,12 @@ def report(
     store: Path = typer.Option(Path("fabnet.duckdb"), "--store", help=_STORE_HELP),
 ) -> None:
     """Write a self-contained HTML report of a stored plan run (opens offline)."""
-    from fabnet.report import plan_report_html
+    from fabnet.report import plan_report_html, write_report
 
     rec = _store(store).load_run(run_id)
     path = output or Path(f"fabnet-{rec.id}.html")
     html = plan_report_html(rec)
-    _write_text(path, html)
+    write_report(path, html)
     out.print(
         f"wrote {path} ({len(html.encode('utf-8')) / 1e6:.1f} MB) for run {rec.id}",
         soft_wrap=True,
