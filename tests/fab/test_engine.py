@@ -130,3 +130,20 @@ def test_release_scale_and_initial_wip_switch(tmp_path: Path, hvlm) -> None:  # 
     assert simulate(m, SimOptions(days=2.0, release_scale=2.0)).counters["released"] == 49
     r = simulate(hvlm, SimOptions(days=0.5, include_initial_wip=False), seed=0)
     assert r.counters["initial_wip"] == 0 and not r.lots["initial_wip"].any()
+
+
+def test_fifo_fast_path_gives_the_same_trajectory(hvlm) -> None:  # type: ignore[no-untyped-def]
+    """The kernel's FIFO shortcut (first eligible lot of an arrival-ordered queue) must pick
+    exactly what the full ranking scan picks."""
+    from fabnet.fab import engine as E
+    from fabnet.fab.simulate import _build, _run, _tables
+
+    opts = SimOptions(days=3.0)
+    lots = []
+    for fast in (True, False):
+        ar = _build(hvlm, opts, 5)
+        if not fast:
+            ar.a["fam_i"][:, E.FA_FASTFIFO] = 0
+        _run(ar, opts)
+        lots.append(_tables(hvlm, ar, opts)[3])
+    pd.testing.assert_frame_equal(lots[0], lots[1])

@@ -113,13 +113,17 @@ def _run(
     dispatcher: str | None,
     processes: int | None,
     quiet: bool,
+    rule_reading: str = "rule",
 ) -> tuple[Any, list[int]]:
     from fabnet.fab import SimOptions, load_smt2020, simulate, simulate_seeds
 
     model = load_smt2020(directory)
     seed_list = parse_seeds(seeds)
     opts = SimOptions(
-        days=days, warmup_days=warmup_days, dispatcher=dispatcher.lower() if dispatcher else None
+        days=days,
+        warmup_days=warmup_days,
+        dispatcher=dispatcher.lower() if dispatcher else None,
+        rule_reading=rule_reading,
     )
     if not quiet:
         for w in model.warnings:
@@ -180,9 +184,16 @@ def simulate_cmd(
         None, "--processes", help="Worker processes (default: CPUs)."
     ),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+    rule_reading: str = typer.Option(
+        "rule",
+        "--rule-reading",
+        help="rule: RULE column decides (default); fwlrank: FWLRANK chain on every family.",
+    ),
 ) -> None:
     """Simulate a fab for several seeds in parallel; KPI tables per lot type and tool family."""
-    multi, seed_list = _run(directory, days, seeds, warmup_days, dispatcher, processes, as_json)
+    multi, seed_list = _run(
+        directory, days, seeds, warmup_days, dispatcher, processes, as_json, rule_reading
+    )
     if as_json:
         obj = {
             "model": directory.name,

@@ -79,6 +79,13 @@ class SimOptions:
     preference); ``user_rule``: a Python ranking key, overrides ``dispatcher``;
     ``release_scale``: multiplies every release rate; ``wip_sample_min``: WIP sampling period;
     ``uniform_half_width``: read ``uniform A B`` as A ± B (True, reading A1) or A ± B/2.
+    ``rule_reading``: ``"rule"`` (default) = the ``RULE`` column decides the ranking:
+    ``rule_HotLotFIRST`` ranks by priority, then the final key of ``FWLRANK`` (FIFO/CR), with
+    setups avoided only through the choice of tool; ``rule_LSSU`` ranks by priority, least
+    setup, final key, with MINRUN. ``"fwlrank"`` = FORMAT.md §8: the whole ``FWLRANK`` chain
+    (incl. ``rank_RSETUP``) on every family. ``plain_lot_resets_setup``: a lot without setup
+    requirement leaves the tool in no setup (the open simulator's B6). ``batch_by_desc``:
+    batch lots of the same ``DESC`` across routes (reading A5 alternative).
     """
 
     days: float
@@ -91,6 +98,7 @@ class SimOptions:
     uniform_half_width: bool = True
     plain_lot_resets_setup: bool = False
     batch_by_desc: bool = False
+    rule_reading: str = "rule"
     chunk_days: float = 10.0
 
 
@@ -160,6 +168,14 @@ def _build(model: FabModel, opts: SimOptions, seed: int) -> _Arrays:
         raise FabModelError(Problem("warm-up must be in [0, days)", field="warmup_days"))
     if opts.release_scale <= 0:
         raise FabModelError(Problem("release_scale must be positive", field="release_scale"))
+    if opts.rule_reading not in ("fwlrank", "rule"):
+        raise FabModelError(
+            Problem(
+                f"unknown rule_reading {opts.rule_reading!r}",
+                hint="use fwlrank or rule",
+                field="rule_reading",
+            )
+        )
     if opts.dispatcher is not None and opts.dispatcher not in DISPATCHERS:
         raise FabModelError(
             Problem(
@@ -211,6 +227,7 @@ def _build(model: FabModel, opts: SimOptions, seed: int) -> _Arrays:
     desc_ids: dict[str, int] = {}
     fam_setup = np.zeros(len(fams), dtype=np.int64)
     fam_batch = np.zeros(len(fams), dtype=np.int64)
+    fam_minrun = np.zeros(len(fams), dtype=np.int64)
     for rname, g0 in route_start.items():
         rt = model.routes[rname]
         pieces = route_pieces[rname]
@@ -252,6 +269,8 @@ def _build(model: FabModel, opts: SimOptions, seed: int) -> _Arrays:
             )
             if s.setup:
                 fam_setup[fidx[s.family]] = 1
+                if any(mr.setup == s.setup and mr.min_run_lots > 1 for mr in model.min_runs):
+                    fam_minrun[fidx[s.family]] = 1
             if s.per == "batch":
                 fam_batch[fidx[s.family]] = 1
         rem = 0.0
@@ -281,6 +300,8 @@ def _build(model: FabModel, opts: SimOptions, seed: int) -> _Arrays:
         else:
             hp = 1 if "rank_HP" in f.ranks else 0
             rs = 1 if "rank_RSETUP" in f.ranks else 0
+            if opts.rule_reading == "rule" and f.rule != "rule_LSSU":
+                rs = 0  # rule_HotLotFIRST: hot lots first, then FIFO / CR (no setup rank)
             fin = E.K_FIFO
             for rk, code in (
                 ("rank_CR", E.K_CR),
@@ -300,8 +321,10 @@ def _build(model: FabModel, opts: SimOptions, seed: int) -> _Arrays:
         fam_i[k, E.FA_HAS_MINRUN] = 0
         fam_i[k, E.FA_NHOT] = 0
         fam_i[k, E.FA_BASEPRIO] = base_prio
+        # fast path: ranking by (priority, queue arrival) only and nothing that can make a
+        # lot ineligible on a tool except lens dedication
         fam_i[k, E.FA_FASTFIFO] = (
-            1 if fin == E.K_FIFO and fam_i[k, E.FA_HAS_SETUP] == 0 and fam_batch[k] == 0 else 0
+            1 if fin == E.K_FIFO and rs == 0 and fam_minrun[k] == 0 and fam_batch[k] == 0 else 0
         )
         fam_f[k, E.FF_LOAD] = f.load_min
         fam_f[k, E.FF_UNLOAD] = f.unload_min
