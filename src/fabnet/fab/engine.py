@@ -70,7 +70,8 @@ N_TF = 7
 L_STEP, L_PRIO, L_STREAM, L_PIECES, L_QNEXT, L_QPREV, L_JNEXT, L_DONE = 0, 1, 2, 3, 4, 5, 6, 7
 L_WIP, L_REQTOOL, L_KEYREADY, L_SEL, L_NSTEPS, L_REWORKS, L_LENS = 8, 9, 10, 11, 12, 13, 14
 N_LENS = 4  # lens slots: (forstep, tool) pairs at L_LENS + 2k, L_LENS + 2k + 1
-N_LI = L_LENS + 2 * N_LENS
+L_STATE = L_LENS + 2 * N_LENS  # 0 moving to a queue, 1 in a queue, 2 on a tool
+N_LI = L_STATE + 1
 # lot_f
 LF_RELEASE, LF_DUE, LF_DONE_T, LF_QJOIN, LF_KEY, LF_UKEY, LF_WAIT = 0, 1, 2, 3, 4, 5, 6
 N_LF = 7
@@ -99,7 +100,8 @@ ST_HSIZE, ST_SEQ, ST_EVENTS, ST_JOBFREE, ST_NEXTREL, ST_NSAMPLE, ST_REQLOT = 0, 
 ST_COMPLETED, ST_INFAB, ST_USER, ST_ERR, ST_FINISHED, ST_NWIP, ST_NREL = 7, 8, 9, 10, 11, 12, 13
 ST_STARTS, ST_BATCHES, ST_SETUPS, ST_REWORKS, ST_FAILS, ST_PMS = 14, 15, 16, 17, 18, 19
 ST_PLAIN_RESETS = 20  # 1: a lot without setup requirement leaves the tool in no setup (B6)
-N_ST = 21
+ST_OPENREL = 21  # 1: some release stream goes on past the horizon (lots can always arrive)
+N_ST = 22
 SF_NOW, SF_END, SF_WARM, SF_SAMPLE_DT = 0, 1, 2, 3
 N_SF_STATE = 4
 # event types
@@ -393,6 +395,7 @@ def _start_job(
                 lot_i[lot, L_LENS] = fs
                 lot_i[lot, L_LENS + 1] = t
         lot_i[lot, L_REQTOOL] = -1
+        lot_i[lot, L_STATE] = 2
         lot = lot_i[lot, L_JNEXT]
     # setup and min-run
     cur = tool_i[t, T_SETUP]
@@ -514,6 +517,37 @@ def _start_pm(st, stf, ht, hi, fam_i, tool_i, tool_f, pm_i, pm_f, rng, t, now):
 
 # ---------------------------------------------------------------- selection
 @njit(cache=True)
+def _can_arrive(st, step_i, lot_i, f, bkey, sg):
+    """True if a lot may still join family ``f``'s queue later at a step of batch class
+    ``bkey`` (``bkey >= 0``), or (``bkey < 0``) at a step needing setup ``sg`` or none.
+    Any release still to come counts as a possible arrival; rework returns are not
+    anticipated (FORMAT.md §8: a short batch or a min-run lock ends only when no such lot
+    can arrive any more)."""
+    if st[ST_OPENREL] == 1 or st[ST_NEXTREL] < st[ST_NREL]:
+        return True
+    n = st[ST_NWIP] + st[ST_NEXTREL]
+    for lot in range(n):
+        if lot_i[lot, L_DONE] == 1:
+            continue
+        g = lot_i[lot, L_STEP]
+        state = lot_i[lot, L_STATE]
+        if state == 1 and step_i[g, S_FAM] == f:
+            continue  # already waiting in this queue
+        h = step_i[g, S_NEXT] if state == 2 else g
+        while h >= 0:
+            if step_i[h, S_FAM] == f:
+                if bkey >= 0:
+                    if step_i[h, S_BKEY] == bkey:
+                        return True
+                else:
+                    su = step_i[h, S_SETUP]
+                    if su < 0 or su == sg:
+                        return True
+            h = step_i[h, S_NEXT]
+    return False
+
+
+@njit(cache=True)
 def _select(
     st,
     stf,
@@ -589,6 +623,17 @@ def _select(
             now,
         )
         return True
+    if tool_i[t, T_MINRUN] > 0 and fam_i[f, FA_QLEN] > 0:
+        # min-run lock: it ends when no lot needing no change waits or can still arrive
+        any_ok = False
+        lot = fam_i[f, FA_QHEAD]
+        while lot >= 0:
+            if _eligible(step_i, step_f, setup_t, tool_i, t, lot_i, lot) >= 0.0:
+                any_ok = True
+                break
+            lot = lot_i[lot, L_QNEXT]
+        if not any_ok and not _can_arrive(st, step_i, lot_i, f, -1, tool_i[t, T_SETUP]):
+            tool_i[t, T_MINRUN] = 0
     if has_batch:
         lot = fam_i[f, FA_QHEAD]
         while lot >= 0:
@@ -619,6 +664,27 @@ def _select(
                     bs = s
                     bk = k
         lot = lot_i[lot, L_QNEXT]
+    if has_batch and best < 0:
+        # a group below BATCHMN starts only if no compatible lot can arrive any more
+        lot = fam_i[f, FA_QHEAD]
+        while lot >= 0:
+            g = lot_i[lot, L_STEP]
+            key = step_i[g, S_BKEY]
+            if step_i[g, S_PER] == 2 and scratch[key] != 0:
+                if scratch[key] > 0:
+                    can = _can_arrive(st, step_i, lot_i, f, key, -1)
+                    scratch[key] = -1 if can else -2
+                if (
+                    scratch[key] == -2
+                    and _eligible(step_i, step_f, setup_t, tool_i, t, lot_i, lot) >= 0.0
+                ):
+                    p = lot_i[lot, L_PRIO] if use_hp == 1 else 0
+                    k = lot_f[lot, LF_KEY]
+                    if best < 0 or _better(p, 0.0, k, lot, bp, 0.0, bk, best):
+                        best = lot
+                        bp = p
+                        bk = k
+            lot = lot_i[lot, L_QNEXT]
     if has_batch:
         lot = fam_i[f, FA_QHEAD]
         while lot >= 0:
@@ -796,6 +862,7 @@ def _arrive(
         key = lot_f[lot, LF_UKEY]
     lot_f[lot, LF_KEY] = key
     lot_i[lot, L_KEYREADY] = 0
+    lot_i[lot, L_STATE] = 1
     lot_i[lot, L_REQTOOL] = -1
     for k in range(N_LENS):
         if lot_i[lot, L_LENS + 2 * k] == g:
@@ -935,6 +1002,7 @@ def _advance(st, stf, ht, hi, step_i, step_f, trans_f, lot_i, lot_f, rng, lot, g
         dt = _draw(rng, R_TRANSPORT, kind, trans_f[a, b, 1], trans_f[a, b, 2])
         if dt < 0.0:
             dt = 0.0
+    lot_i[lot, L_STATE] = 0
     _push(ht, hi, st, now + dt, EV_ARRIVE, lot, 0)
 
 
@@ -1080,6 +1148,7 @@ def run(
         elif typ == EV_RELEASE:
             st[ST_EVENTS] += 1
             r = ident
+            st[ST_NEXTREL] = r + 1
             lot = st[ST_NWIP] + r
             lot_i[lot, L_STREAM] = rel_i[r, R_STREAM]
             lot_i[lot, L_PRIO] = rel_i[r, R_PRIO]
@@ -1095,6 +1164,7 @@ def run(
                 st[ST_INFAB] -= 1
             else:
                 lot_i[lot, L_STEP] = g
+                lot_i[lot, L_STATE] = 0
                 _push(ht, hi, st, now, EV_ARRIVE, lot, 0)
             if r + 1 < st[ST_NREL]:
                 _push(ht, hi, st, rel_f[r + 1, RF_TIME], EV_RELEASE, r + 1, 0)

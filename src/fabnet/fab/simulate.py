@@ -452,12 +452,14 @@ def _build(model: FabModel, opts: SimOptions, seed: int) -> _Arrays:
             stream_parts.append(w.part)
     stix = {n: k for k, n in enumerate(stream_names)}
     rel: list[tuple[float, int, int]] = []
+    open_streams = 0
     for k, rs_ in enumerate(model.releases):
         iv = rs_.interval.mean / opts.release_scale
         j = 0
         while j < rs_.repeats:
             tr = rs_.start_min + j * iv
             if tr > end:
+                open_streams += 1  # this stream goes on after the horizon
                 break
             for _ in range(max(rs_.lots_per_release, 1)):
                 rel.append((tr, k, len(rel)))
@@ -476,6 +478,7 @@ def _build(model: FabModel, opts: SimOptions, seed: int) -> _Arrays:
     lot_i[:, E.L_NSTEPS] = 0
     lot_i[:, E.L_REWORKS] = 0
     lot_i[:, E.L_KEYREADY] = 0
+    lot_i[:, E.L_STATE] = 0
     lot_part: list[str] = []
     for r, (tr, k, _) in enumerate(rel):
         stream = model.releases[k]
@@ -515,6 +518,8 @@ def _build(model: FabModel, opts: SimOptions, seed: int) -> _Arrays:
     st[E.ST_INFAB] = n_wip
     st[E.ST_USER] = 1 if opts.user_rule is not None else 0
     st[E.ST_PLAIN_RESETS] = 1 if opts.plain_lot_resets_setup else 0
+    st[E.ST_OPENREL] = 1 if open_streams else 0
+    st[E.ST_NEXTREL] = 0
     stf[E.SF_END] = end
     stf[E.SF_WARM] = opts.warmup_days * MIN_PER_DAY
     stf[E.SF_SAMPLE_DT] = opts.wip_sample_min
