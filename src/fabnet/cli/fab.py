@@ -146,15 +146,10 @@ def _run(
                 prog.update(task, completed=int(d))
 
             res = simulate(model, opts, seed_list[0], progress=tick)
-            from fabnet.fab.simulate import MultiSimResult, summarize
+            from fabnet.fab.simulate import MultiSimResult
 
-            multi = MultiSimResult(
-                [res],
-                summarize([res.lot_types], "name"),
-                summarize([res.tool_groups], "name"),
-                res.events,
-                res.wall_s,
-            )
+            # one seed: the seed's own tables (counts stay integers, no CI columns)
+            multi = MultiSimResult([res], res.lot_types, res.tool_groups, res.events, res.wall_s)
         else:
             task = prog.add_task(
                 f"simulating {model.name}, {len(seed_list)} seeds", total=len(seed_list)
