@@ -147,3 +147,23 @@ def test_fifo_fast_path_gives_the_same_trajectory(hvlm) -> None:  # type: ignore
         _run(ar, opts)
         lots.append(_tables(hvlm, ar, opts)[3])
     pd.testing.assert_frame_equal(lots[0], lots[1])
+
+
+@pytest.mark.parametrize(("limit", "violations"), [("1", True), ("1000", False)])
+def test_queue_time_windows_are_counted(tmp_path: Path, limit: str, violations: bool) -> None:
+    """Step 1 opens a window to step 2 on the same overloaded tool (a lot every 50 min needs
+    90 min): lots queue for step 2 longer than 1 min, never 1000 h."""
+    route = ROUTE_HEAD + (
+        "r_1\t1\t001_A\tF1\tconstant\t60\t\tmin\tper_lot" + "\t" * 16 + f"\t2\t{limit}\thr\n"
+        "r_1\t2\t002_A\tF1\tconstant\t30\t\tmin\tper_lot\n"
+    )
+    order = (
+        "LOT\tPART\tPRIOR\tPIECES\tSTART\tRDIST\tREPEAT\tRUNITS\tRPT#\tLOTSPERRPT\tDUE\n"
+        "Lot_1\tpart_1\t10\t25\t01/01/18 00:00:00\tconstant\t50\tmin\t1000\t1\t01/02/18 00:00:00\n"
+    )
+    m = load_smt2020(write_tiny(tmp_path / "cqt", **{"route_1.txt": route, "order.txt": order}))
+    assert m.routes["r_1"].steps[0].cqt_step == 2
+    r = simulate(m, SimOptions(days=2.0), seed=0)
+    n = r.counters["cqt_violations"]
+    assert (n > 0) == violations
+    assert int(r.lots["cqt_violations"].sum()) == n

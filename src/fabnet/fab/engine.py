@@ -24,12 +24,14 @@ from numba import njit
 S_FAM, S_PER, S_SETUP, S_FORSTEP, S_SAVE, S_RWK, S_NEXT, S_ROUTE = 0, 1, 2, 3, 4, 5, 6, 7
 S_BMIN, S_BMAX, S_LOC, S_PDIST, S_CASC = 8, 9, 10, 11, 12
 S_BKEY = 13  # batch compatibility class: the step itself (same route step) or its DESC
-N_SI = 14
+S_CQT_EXIT = 14  # exit step of the queue-time window this step opens (-1: none)
+N_SI = 15
 # step_f
 F_PT, F_PT2, F_STIME, F_CASC_C, F_RWK_P, F_SAMP_P, F_REMWORK, F_MEANTIME = 0, 1, 2, 3, 4, 5, 6, 7
 # statistics written by the kernel: queue wait sums and counts, regular (PRIOR <= 10) / hot lots
 F_WSUM_REG, F_WN_REG, F_WSUM_HOT, F_WN_HOT = 8, 9, 10, 11
-N_SF = 12
+F_CQT = 12  # queue-time window length (minutes)
+N_SF = 13
 # fam_i
 FA_FIRST, FA_N, FA_CASC, FA_WAKE_LST, FA_USE_HP, FA_USE_RS, FA_FINAL = 0, 1, 2, 3, 4, 5, 6
 FA_QHEAD, FA_QTAIL, FA_QLEN, FA_AHEAD, FA_ATAIL, FA_HAS_SETUP, FA_HAS_MINRUN = (
@@ -71,10 +73,14 @@ L_STEP, L_PRIO, L_STREAM, L_PIECES, L_QNEXT, L_QPREV, L_JNEXT, L_DONE = 0, 1, 2,
 L_WIP, L_REQTOOL, L_KEYREADY, L_SEL, L_NSTEPS, L_REWORKS, L_LENS = 8, 9, 10, 11, 12, 13, 14
 N_LENS = 4  # lens slots: (forstep, tool) pairs at L_LENS + 2k, L_LENS + 2k + 1
 L_STATE = L_LENS + 2 * N_LENS  # 0 moving to a queue, 1 in a queue, 2 on a tool
-N_LI = L_STATE + 1
+N_CQ = 2  # open queue-time windows per lot: exit step at L_CQ + k, deadline at LF_CQ + k
+L_CQ = L_STATE + 1
+L_CQVIOL = L_CQ + N_CQ
+N_LI = L_CQVIOL + 1
 # lot_f
 LF_RELEASE, LF_DUE, LF_DONE_T, LF_QJOIN, LF_KEY, LF_UKEY, LF_WAIT = 0, 1, 2, 3, 4, 5, 6
-N_LF = 7
+LF_CQ = 7
+N_LF = LF_CQ + N_CQ
 # job_i / job_f
 J_TOOL, J_LOT, J_STEP, J_PIECES, J_TOKEN, J_NEXTFREE, J_NLOTS = 0, 1, 2, 3, 4, 5, 6
 N_JI = 7
@@ -101,7 +107,8 @@ ST_COMPLETED, ST_INFAB, ST_USER, ST_ERR, ST_FINISHED, ST_NWIP, ST_NREL = 7, 8, 9
 ST_STARTS, ST_BATCHES, ST_SETUPS, ST_REWORKS, ST_FAILS, ST_PMS = 14, 15, 16, 17, 18, 19
 ST_PLAIN_RESETS = 20  # 1: a lot without setup requirement leaves the tool in no setup (B6)
 ST_OPENREL = 21  # 1: some release stream goes on past the horizon (lots can always arrive)
-N_ST = 22
+ST_CQVIOL = 22  # queue-time window violations (counted only, reading A3)
+N_ST = 23
 SF_NOW, SF_END, SF_WARM, SF_SAMPLE_DT = 0, 1, 2, 3
 N_SF_STATE = 4
 # event types
@@ -396,6 +403,15 @@ def _start_job(
                 lot_i[lot, L_LENS + 1] = t
         lot_i[lot, L_REQTOOL] = -1
         lot_i[lot, L_STATE] = 2
+        # queue-time windows: completion of the entrance step to start of the exit step
+        gq = lot_i[lot, L_STEP]
+        for k in range(N_CQ):
+            ex = lot_i[lot, L_CQ + k]
+            if ex >= 0 and ex <= gq:
+                if ex == gq and now > lot_f[lot, LF_CQ + k]:
+                    lot_i[lot, L_CQVIOL] += 1
+                    st[ST_CQVIOL] += 1
+                lot_i[lot, L_CQ + k] = -1
         lot = lot_i[lot, L_JNEXT]
     # setup and min-run
     cur = tool_i[t, T_SETUP]
@@ -979,6 +995,15 @@ def _arrive(
 def _advance(st, stf, ht, hi, step_i, step_f, trans_f, lot_i, lot_f, rng, lot, g, now):
     """Lot finished step ``g``: rework decision, sampling of the next steps, transport."""
     lot_i[lot, L_NSTEPS] += 1
+    ex = step_i[g, S_CQT_EXIT]
+    if ex >= 0:
+        slot = 0
+        for k in range(N_CQ):
+            if lot_i[lot, L_CQ + k] < 0:
+                slot = k
+                break
+        lot_i[lot, L_CQ + slot] = ex
+        lot_f[lot, LF_CQ + slot] = now + step_f[g, F_CQT]
     nxt = -1
     rp = step_f[g, F_RWK_P]
     if rp > 0.0 and _rnd(rng, R_REWORK) < rp:

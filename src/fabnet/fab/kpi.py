@@ -109,6 +109,7 @@ def lot_type_table(
                 "cycle_time_p50_days": float(np.percentile(ct, 50)) if n else float("nan"),
                 "cycle_time_p90_days": float(np.percentile(ct, 90)) if n else float("nan"),
                 "x_factor": mean / rpt if n and rpt > 0 else float("nan"),
+                "cqt_violations": int(d["cqt_violations"].sum()) if "cqt_violations" in d else 0,
                 "on_time_pct": float(100.0 * (d["done_min"] <= d["due_min"]).mean())
                 if n
                 else float("nan"),

@@ -111,7 +111,8 @@ class SimResult:
     statistics window). ``tool_groups`` (one row per tool family): name, group, n_tools,
     availability_pct, utilization_pct, down_pct, pm_pct, setup_pct, busy_pct, jobs, setups.
     ``wip``: t_days, wip_lots (lots in the fab). ``lots``: one row per lot (stream, part,
-    initial_wip, release_min, due_min, done_min (NaN if in the fab), steps, reworks, wait_min).
+    initial_wip, release_min, due_min, done_min (NaN if in the fab), steps, reworks, wait_min,
+    cqt_violations: queue-time windows exceeded, counted only).
     ``steps`` (one row per route step): part, step, desc, family, visits_regular,
     wait_regular_mean_min, visits_hot, wait_hot_mean_min (queue waits that began after the
     warm-up; regular = PRIOR <= 10).
@@ -254,6 +255,9 @@ def _build(model: FabModel, opts: SimOptions, seed: int) -> _Arrays:
             elif f.cascading and s.batch_interval_min is not None:
                 casc, c = 2, s.batch_interval_min
             step_i[g, E.S_CASC] = casc
+            if s.cqt_step is not None and s.cqt_min is not None:
+                step_i[g, E.S_CQT_EXIT] = g0 + s.cqt_step - 1
+                step_f[g, E.F_CQT] = s.cqt_min
             if opts.batch_by_desc:
                 step_i[g, E.S_BKEY] = desc_ids.setdefault(s.desc, len(desc_ids))
             else:
@@ -479,6 +483,7 @@ def _build(model: FabModel, opts: SimOptions, seed: int) -> _Arrays:
     lot_i[:, E.L_REWORKS] = 0
     lot_i[:, E.L_KEYREADY] = 0
     lot_i[:, E.L_STATE] = 0
+    lot_i[:, E.L_CQVIOL] = 0
     lot_part: list[str] = []
     for r, (tr, k, _) in enumerate(rel):
         stream = model.releases[k]
@@ -682,6 +687,7 @@ def _tables(model: FabModel, ar: _Arrays, opts: SimOptions) -> tuple[pd.DataFram
             "steps": li[:n, E.L_NSTEPS],
             "reworks": li[:n, E.L_REWORKS],
             "wait_min": lf[:n, E.LF_WAIT],
+            "cqt_violations": li[:n, E.L_CQVIOL],
         }
     )
     # lots not yet released (stream -1) never exist: n counts only created ones
@@ -766,6 +772,7 @@ def simulate(
         "reworks": int(st[E.ST_REWORKS]),
         "breakdowns": int(st[E.ST_FAILS]),
         "pms": int(st[E.ST_PMS]),
+        "cqt_violations": int(st[E.ST_CQVIOL]),
     }
     return SimResult(
         lot_types,

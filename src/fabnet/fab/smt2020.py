@@ -435,8 +435,8 @@ def _route(
             )
     if n_cqt:
         warns.append(
-            f"{fname}: {n_cqt} queue-time windows (STEP_CQT/CQT) are not enforced "
-            "and violations are not counted (reading A3: no consequence modelled)"
+            f"{fname}: {n_cqt} queue-time windows (STEP_CQT/CQT): violations are counted "
+            "(KPI cqt_violations) but have no consequence (reading A3)"
         )
     for k2, c in sorted(odd.items()):
         warns.append(f"{fname}: {c} row(s) with {k2}")
