@@ -240,8 +240,13 @@ def build_data(scenario: Scenario, period: Period | None = None) -> PlanData:
             warnings.append(f"candidate site {s.id} is a research fab: it gives no capacity")
         esy = s.earliest_start_year if s.earliest_start_year is not None else first
         build = float(s.build_years or 0.0)
-        # a build that cannot give capacity inside the horizon is never worth starting
-        cand_allowed[k] = (years >= esy) & (start + build < sc.horizon.last_year + 1 - 1e-9)
+        # Builds start on 1 January (construction is decided per year, which keeps the
+        # number of binaries the same for yearly, quarterly and monthly periods), and a
+        # build that cannot give capacity inside the horizon is never worth starting.
+        first_of_year = np.isclose(start, np.round(start))
+        cand_allowed[k] = (
+            (years >= esy) & first_of_year & (start + build < sc.horizon.last_year + 1 - 1e-9)
+        )
         online = start[:, None] + build  # (Ts, 1)
         cand_ramp[k] = ramp_average(
             start[:, None], online, np.asarray(s.ramp_years), start[None, :], start[None, :] + L
