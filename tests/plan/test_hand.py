@@ -280,3 +280,23 @@ def test_quarterly_periods_match_yearly_cost_without_discounting() -> None:
     assert q.objective_usd == pytest.approx(p.objective_usd, rel=1e-7)
     assert q.unmet["period"].iloc[0] == "2025Q1"
     assert np.isclose(q.unmet["unmet"].sum(), 0.0)
+
+
+def test_contradicting_policies_are_named_together() -> None:
+    """All own wafers are made in TW; a 50 % TW cap forbids them, a 20 % GPU cap the GPUs."""
+    p = plan(
+        scenario({"policies.max_vendor_share.gpuco": 0.2, "policies.max_country_share.TW": 0.5})
+    )
+    assert p.unmet["unmet"].to_numpy() == pytest.approx([1000, 1000, 1000])
+    (msg,) = p.messages
+    assert msg.startswith("In 2025–2027 the cap of 20 % on gpuco")
+    assert "the cap of 50 % on logic wafers made in TW binds" in msg
+    assert "raise the cap to 100 %" in msg
+
+
+def test_nothing_to_plan_is_a_user_error() -> None:
+    from fabnet.errors import PlanError
+    from tests.plan.helpers import BASE
+
+    with pytest.raises(PlanError, match="nothing to plan"):
+        plan(scenario(base={**BASE, "products": [], "offers": [], "demand": {}}))

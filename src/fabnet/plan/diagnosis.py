@@ -204,6 +204,21 @@ def _earliest_own_arrival(d: PlanData) -> dict[int, tuple[int, str]]:
     return out
 
 
+def _first_per_policy(binds: list[Binding]) -> list[Binding]:
+    seen: dict[str, Binding] = {}
+    for b in binds:
+        seen.setdefault(b.policy, b)
+    return list(seen.values())
+
+
+def _policy_phrase(b: Binding) -> str:
+    if b.kind == "country":
+        return f"the cap of {fmt_pct(b.cap)} on logic wafers made in {b.key} binds"
+    if b.kind == "budget":
+        return f"the capital budget of {fmt_usd(b.cap)} per year binds"
+    return f"the cap of {fmt_pct(b.cap)} on {b.key} binds"
+
+
 def _vendor_sources(
     d: PlanData, s: Solution, v: str, run: list[int], earliest: dict[int, tuple[int, str]]
 ) -> list[str]:
@@ -353,14 +368,17 @@ def diagnose(pm: PlanModel, s: Solution) -> tuple[list[str], pd.DataFrame]:
                 caps = sorted({b.cap for b in vb if b.key == v})
                 need = _needed_share(d, s, v, run, unmet_y)
                 limits = [n for n in _supply_limits(pm, s, run) if v not in n]
-                why = "; ".join([x for x in [own, *limits] if x]) or "other supply costs more"
+                also = [_policy_phrase(b) for b in _first_per_policy(other)]
+                why = (
+                    "; ".join([x for x in [own, *limits, *also] if x]) or "other supply costs more"
+                )
                 messages.append(
                     f"In {span(run)} the cap of {fmt_pct(caps[0])} on {v} "
                     f"(binding in {span(yrs)}) leaves up to {fmt_pflops(amount)} of compute "
                     f"unmet: {v} could deliver more ({', '.join(could)}) but {why}; raise the "
                     f"cap to {fmt_pct(need)} in {span(run)} or accept the shortfall."
                 )
-            if other:
+            if other and not blamed:
                 names = ", ".join(dict.fromkeys(b.policy for b in other))
                 messages.append(
                     f"In {span(run)} up to {fmt_pflops(amount)} of compute is unmet while "

@@ -64,6 +64,15 @@ def build_model(
     if progress:
         progress("computing coefficients", 0.0)
     data = build_data(scenario, opts.period)
+    if not data.product_ids and not data.offer_ids:
+        raise PlanError(
+            Problem(
+                "nothing to plan: the scenario has no products and no offers",
+                "add a product (own accelerator) or an offer (GPU to buy)",
+                field="products",
+            ),
+            title=f"cannot plan {scenario.name}",
+        )
     m = Model(force_dim_names=True)
     steps: list[tuple[str, Callable[[], None]]] = [
         ("variables", lambda: add_variables(m, data, opts.relax)),
