@@ -8,10 +8,11 @@ of simulated time (for progress), and, when a user-written dispatching rule is a
 time a lot is about to join a queue (the rule's key is computed in Python, then the kernel
 resumes). Time is in minutes (float64); events are ordered by (time, insertion sequence).
 
-Semantics follow FORMAT.md §8 as written down in docs/fab-readings.md: sampling → transport →
-queue → setup → load → process → unload → rework decision; breakdowns interrupt and resume the
-job; PMs wait for the job in progress; batches form by same route step between BATCHMN and
-BATCHMX wafers; cascading tools hold two lots with a serial two-slot pipeline.
+Semantics (docs/fab-readings.md, after FORMAT.md §8): sampling → transport → queue → setup →
+load → process → unload → rework decision; ranking inputs fixed when a lot joins a queue;
+breakdowns interrupt and resume the job; PMs wait for the job in progress; batches form by
+route step between BATCHMN and BATCHMX wafers; cascading tools hold two lots with a serial
+two-slot pipeline; min-run locks and short batches end when no fitting lot can arrive any more.
 """
 
 from __future__ import annotations
