@@ -300,3 +300,13 @@ def test_nothing_to_plan_is_a_user_error() -> None:
 
     with pytest.raises(PlanError, match="nothing to plan"):
         plan(scenario(base={**BASE, "products": [], "offers": [], "demand": {}}))
+
+
+def test_vendor_caps_that_add_up_to_less_than_all_are_explained() -> None:
+    p = plan(
+        scenario({"policies.max_vendor_share.gpuco": 0.2, "policies.max_vendor_share.acme": 0.5})
+    )
+    assert p.unmet["unmet"].to_numpy() == pytest.approx([1000, 1000, 1000])
+    (msg,) = p.messages
+    assert "the vendor caps add up to only 70 % (acme 50 %, gpuco 20 %)" in msg
+    assert "at least 100 %" in msg

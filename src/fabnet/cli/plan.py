@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 from rich import box
+from rich.markup import escape
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -139,7 +140,7 @@ def _show(run: _Run) -> None:
     size = p.model_size
     t = p.timings_s
     out.print(
-        f"[bold]{run.label}[/]  status [bold]{p.status}[/]{gap}  cost (present value) "
+        f"[bold]{escape(run.label)}[/]  status [bold]{p.status}[/]{gap}  cost (present value) "
         f"[bold]{_money(p.objective_usd)}[/]  run {run.run_id or '–'}"
     )
     out.print(
@@ -203,7 +204,7 @@ def _show(run: _Run) -> None:
                 stab.add_row(str(site), _num(val))
         out.print(stab)
     for m in p.messages:
-        out.print(f"[yellow]•[/] {m}", soft_wrap=True)
+        out.print(f"[yellow]•[/] {escape(m)}", soft_wrap=True)
 
 
 def _compare(runs: list[_Run]) -> None:
@@ -297,7 +298,7 @@ def plan_cmd(
             if len(variants) == 1:
                 raise
             failures.append(exc)
-            err.print(f"[bold red]{label}:[/] {exc.format()}", soft_wrap=True)
+            err.print(f"[bold red]{escape(label)}:[/] {escape(exc.format())}", soft_wrap=True)
             continue
         run_id = None
         if not no_store:

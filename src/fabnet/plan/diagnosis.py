@@ -204,6 +204,21 @@ def _earliest_own_arrival(d: PlanData) -> dict[int, tuple[int, str]]:
     return out
 
 
+def _caps_short(d: PlanData, run: list[int]) -> tuple[float, dict[str, float]] | None:
+    """When every vendor with compute to sell is capped and the caps add up to less than
+    100 % in some year of ``run``: the smallest sum and each vendor's cap then."""
+    fleet = d.product_in_fleet & (d.product_pflops > 0)
+    vendors = set(np.asarray(d.product_vendor, dtype=object)[fleet]) | set(d.offer_vendor)
+    if not vendors or not vendors <= set(d.vendor_caps):
+        return None
+    yi = [d.year_list.index(y) for y in run]
+    totals = [sum(float(d.vendor_caps[v][i]) for v in vendors) for i in yi]
+    worst = int(np.argmin(totals))
+    if totals[worst] >= 1 - 1e-9:
+        return None
+    return totals[worst], {v: float(d.vendor_caps[v][yi[worst]]) for v in sorted(vendors)}
+
+
 def _first_per_policy(binds: list[Binding]) -> list[Binding]:
     seen: dict[str, Binding] = {}
     for b in binds:
@@ -359,6 +374,17 @@ def diagnose(pm: PlanModel, s: Solution) -> tuple[list[str], pd.DataFrame]:
             vb = [b for b in binds if b.kind == "vendor" and b.year in run]
             other = [b for b in binds if b.kind != "vendor" and b.year in run]
             blamed = False
+            short = _caps_short(d, run)
+            if short:
+                blamed = True
+                caps_text = ", ".join(f"{v} {fmt_pct(c)}" for v, c in short[1].items())
+                messages.append(
+                    f"In {span(run)} the vendor caps add up to only {fmt_pct(short[0])} "
+                    f"({caps_text}): every source of new compute is capped, so no new compute "
+                    f"can be added at all and up to {fmt_pflops(amount)} is unmet; raise the "
+                    "caps so that they add up to at least 100 % or accept the shortfall."
+                )
+                vb = []
             for v in dict.fromkeys(b.key for b in vb):
                 could = _vendor_sources(d, s, v, run, earliest)
                 if not could:
