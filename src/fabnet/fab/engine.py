@@ -109,7 +109,8 @@ ST_STARTS, ST_BATCHES, ST_SETUPS, ST_REWORKS, ST_FAILS, ST_PMS = 14, 15, 16, 17,
 ST_PLAIN_RESETS = 20  # 1: a lot without setup requirement leaves the tool in no setup (B6)
 ST_OPENREL = 21  # 1: some release stream goes on past the horizon (lots can always arrive)
 ST_CQVIOL = 22  # queue-time window violations (counted only, reading A3)
-N_ST = 23
+ST_HOTBATCH = 23  # 1: a lot above the lowest priority starts its batch below BATCHMN
+N_ST = 24
 SF_NOW, SF_END, SF_WARM, SF_SAMPLE_DT = 0, 1, 2, 3
 N_SF_STATE = 4
 # event types
@@ -670,6 +671,7 @@ def _select(
                 not has_batch
                 or step_i[g, S_PER] != 2
                 or scratch[step_i[g, S_BKEY]] >= step_i[g, S_BMIN]
+                or (st[ST_HOTBATCH] == 1 and lot_i[lot, L_PRIO] > fam_i[f, FA_BASEPRIO])
             ):
                 p = lot_i[lot, L_PRIO] if use_hp == 1 else 0
                 if use_rs == 0:

@@ -86,6 +86,8 @@ class SimOptions:
     (incl. ``rank_RSETUP``) on every family. ``plain_lot_resets_setup``: a lot without setup
     requirement leaves the tool in no setup (the open simulator's B6). ``batch_by_desc``:
     batch lots of the same ``DESC`` across routes (reading A5 alternative).
+    ``hot_lots_skip_batch_min``: a lot above the lowest priority may start its batch below
+    ``BATCHMN`` (an experiment, not a reading of the data).
     """
 
     days: float
@@ -98,6 +100,7 @@ class SimOptions:
     uniform_half_width: bool = True
     plain_lot_resets_setup: bool = False
     batch_by_desc: bool = False
+    hot_lots_skip_batch_min: bool = False
     rule_reading: str = "rule"
     chunk_days: float = 10.0
 
@@ -524,6 +527,7 @@ def _build(model: FabModel, opts: SimOptions, seed: int) -> _Arrays:
     st[E.ST_USER] = 1 if opts.user_rule is not None else 0
     st[E.ST_PLAIN_RESETS] = 1 if opts.plain_lot_resets_setup else 0
     st[E.ST_OPENREL] = 1 if open_streams else 0
+    st[E.ST_HOTBATCH] = 1 if opts.hot_lots_skip_batch_min else 0
     st[E.ST_NEXTREL] = 0
     stf[E.SF_END] = end
     stf[E.SF_WARM] = opts.warmup_days * MIN_PER_DAY
