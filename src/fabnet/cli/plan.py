@@ -154,9 +154,7 @@ def _show(run: _Run) -> None:
     capped = sorted(p.shares.loc[(p.shares["kind"] == "vendor") & p.shares["cap"].notna(), "key"])
     top = comp.groupby("vendor")["pflops_added"].sum().sort_values(ascending=False).index.tolist()
     vendors = list(dict.fromkeys([*capped, *top]))[:3]
-    tab = _table(
-        "Compute in service (EFLOP/s, yearly mean), vendor share of new compute, cost per year"
-    )
+    tab = _table("Per year: EFLOP/s in service, share of new compute, cost")
     for col in ("year", "own", "bought", "unmet", *[f"{v} %" for v in vendors], "cost"):
         tab.add_column(col, justify="left" if col == "year" else "right")
     for y in years:
@@ -196,7 +194,7 @@ def _show(run: _Run) -> None:
     sp = p.shadow_prices
     if len(sp) and (sp["usd_per_wafer"] > 0).any():
         best = sp.groupby("site")["usd_per_wafer"].mean().sort_values(ascending=False).head(5)
-        stab = _table("Shadow price of capacity (mean over periods, USD per wafer)")
+        stab = _table("Shadow prices (USD/wafer, mean)")
         stab.add_column("site")
         stab.add_column("USD/wafer", justify="right")
         for site, val in best.items():
