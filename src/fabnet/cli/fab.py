@@ -307,7 +307,16 @@ def compare_cmd(
         )
     )
     d = tools["utilization_pct_diff"].abs()
+    groups = multi.tool_groups.set_index("name")["group"]
+    litho = tools["name"].map(groups).eq("Litho")
     out.print(
-        f"tool families: util within ±3 pt: {int((d <= 3).sum())}/{len(d)}; "
+        f"tool families: util within ±3 pt: {int((d <= 3).sum())}/{len(d)} "
+        f"(litho group {int((d[litho] <= 3).sum())}/{int(litho.sum())}); "
         f"mean |Δ util| {d.mean():.2f} pt"
     )
+    for _, r in lots.iterrows():
+        out.print(
+            f"{r['name']}: cycle time {_fmt(r['cycle_time_mean_days_diff'], 1)} % vs reference, "
+            f"completed {_fmt(r['completed_diff'], 2)} %, on time {_fmt(r['on_time_pct'], 1)} % "
+            f"(reference {_fmt(r['on_time_pct_ref'], 1)} %)"
+        )
