@@ -14,10 +14,10 @@ from fabnet.plan.terms import gather_sum, group_terms, window_terms
 def test_ramp_average_is_the_mean_of_a_linear_ramp() -> None:
     online, ramp = np.array(2026.0), np.array(2.0)
     a = np.array([2025.0, 2026.0, 2027.0, 2028.0])
-    got = ramp_average(np.array(2025.0), online, ramp, a, a + 1)
+    got = ramp_average(online, ramp, a, a + 1)
     assert got == pytest.approx([0.0, 0.25, 0.75, 1.0])
     # a step (no ramp) half-way through a period gives half of it
-    step = ramp_average(np.array(2025.0), np.array(2026.5), np.array(0.0), a, a + 1)
+    step = ramp_average(np.array(2026.5), np.array(0.0), a, a + 1)
     assert step == pytest.approx([0.0, 0.5, 1.0, 1.0])
 
 

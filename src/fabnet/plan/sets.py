@@ -47,13 +47,12 @@ def round_half_up(x: F) -> I:
     return np.floor(np.asarray(x, dtype=float) + 0.5).astype(np.int64)
 
 
-def ramp_average(start_t: F, online_t: F, ramp_years: F, a: F, b: F) -> F:
+def ramp_average(online_t: F, ramp_years: F, a: F, b: F) -> F:
     """Average over ``[a, b]`` of the ramp ``clip((τ - online) / ramp, 0, 1)``.
 
     Broadcasts over all arguments; ``ramp_years == 0`` is a step at ``online_t``.
     Used for the share of a new site's full capacity available in a period (eq. 12).
     """
-    del start_t
 
     def antiderivative(tau: F) -> F:
         d = tau - online_t
@@ -249,7 +248,7 @@ def build_data(scenario: Scenario, period: Period | None = None) -> PlanData:
         )
         online = start[:, None] + build  # (Ts, 1)
         cand_ramp[k] = ramp_average(
-            start[:, None], online, np.asarray(s.ramp_years), start[None, :], start[None, :] + L
+            online, np.asarray(s.ramp_years), start[None, :], start[None, :] + L
         )
         cand_capex[k] = float(s.capex_usd or 0.0)
         nb = max(1, int(round_half_up(np.asarray(build / L))))
