@@ -70,11 +70,6 @@ def test_batches_form_between_min_and_max(tmp_path: Path) -> None:
     assert int(tg["jobs"]) == 3
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="engine._dispatch starts a batch only at BATCHMN wafers, even when no compatible "
-    "lot can ever arrive (FORMAT.md §8 says it then starts below the minimum)",
-)
 def test_lone_lot_batch_starts_when_no_partner_can_arrive(tmp_path: Path) -> None:
     fab = sf.batch_fab(tmp_path / "batch1", releases=1)
     res = simulate(load_smt2020(fab.path), SimOptions(days=1.0), seed=0)
@@ -158,11 +153,6 @@ def test_same_seed_same_result_other_seed_other_result(tmp_path: Path) -> None:
     assert not a.lots["done_min"].equals(c.lots["done_min"])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="engine._eligible keeps a min-run lock (T_MINRUN > 0) even when no lot of the "
-    "locked setup can arrive any more (FORMAT.md §8), so re-entrant lots wait forever",
-)
 def test_min_run_lock_ends_when_no_lot_of_the_setup_can_arrive(tmp_path: Path) -> None:
     fab = sf.min_run_fab(tmp_path / "minrun", releases=2, min_run=3)
     res = simulate(load_smt2020(fab.path), SimOptions(days=2.0), seed=0)
