@@ -104,6 +104,8 @@ def test_hvlm_dispatchers_and_user_rule(hvlm) -> None:  # type: ignore[no-untype
     base = simulate(hvlm, SimOptions(days=1.0), seed=3)
     cr = simulate(hvlm, SimOptions(days=1.0, dispatcher="cr"), seed=3)
     assert not base.lots["done_min"].equals(cr.lots["done_min"])
+    pure = simulate(hvlm, SimOptions(days=1.0, dispatcher="cr", pure_rule=True), seed=3)
+    assert not pure.lots["done_min"].equals(cr.lots["done_min"])
     seen: list[LotView] = []
 
     def fifo_key(v: LotView) -> float:

@@ -114,6 +114,7 @@ def _run(
     processes: int | None,
     quiet: bool,
     rule_reading: str = "rule",
+    pure_rule: bool = False,
 ) -> tuple[Any, list[int]]:
     from fabnet.fab import SimOptions, load_smt2020, simulate, simulate_seeds
 
@@ -124,6 +125,7 @@ def _run(
         warmup_days=warmup_days,
         dispatcher=dispatcher.lower() if dispatcher else None,
         rule_reading=rule_reading,
+        pure_rule=pure_rule,
     )
     if not quiet:
         for w in model.warnings:
@@ -173,7 +175,7 @@ def simulate_cmd(
         0.0, "--warmup-days", help="KPIs start after this many days."
     ),
     dispatcher: str | None = typer.Option(
-        None, "--dispatcher", help="Override every family's rule: cr, fifo, edd, spt."
+        None, "--dispatcher", help="Replace every family's final ranking key: cr, fifo, edd, spt."
     ),
     processes: int | None = typer.Option(
         None, "--processes", help="Worker processes (default: CPUs)."
@@ -184,10 +186,13 @@ def simulate_cmd(
         "--rule-reading",
         help="rule: RULE column decides (default); fwlrank: FWLRANK chain on every family.",
     ),
+    pure_rule: bool = typer.Option(
+        False, "--pure-rule", help="With --dispatcher: no hot-lot priority, no setup ranking."
+    ),
 ) -> None:
     """Simulate a fab for several seeds in parallel; KPI tables per lot type and tool family."""
     multi, seed_list = _run(
-        directory, days, seeds, warmup_days, dispatcher, processes, as_json, rule_reading
+        directory, days, seeds, warmup_days, dispatcher, processes, as_json, rule_reading, pure_rule
     )
     if as_json:
         obj = {

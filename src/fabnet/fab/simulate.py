@@ -74,10 +74,13 @@ class SimOptions:
     """Run options.
 
     ``days``: horizon; ``warmup_days``: statistics start (KPIs cover [warm-up, horizon]);
-    ``dispatcher``: None = each family's own rule from the data (``FWLRANK``), or one of
-    ``fifo``, ``cr``, ``edd``, ``spt`` for every family (pure rule, no hot-lot or setup
-    preference); ``user_rule``: a Python ranking key, overrides ``dispatcher``;
+    ``dispatcher``: None = each family's own rule from the data, or one of ``fifo``, ``cr``,
+    ``edd``, ``spt``: replaces the final key of every family's ranking (hot-lot priority and
+    the setup ranking of ``rule_LSSU`` families stay unless ``pure_rule``); ``user_rule``: a
+    Python ranking key in the same place, overrides ``dispatcher``;
     ``release_scale``: multiplies every release rate; ``wip_sample_min``: WIP sampling period;
+    ``pure_rule``: the override or user rule alone decides (no hot-lot priority, no setup
+    ranking); by default it replaces only the final key of each family's ranking.
     ``uniform_half_width``: read ``uniform A B`` as A ± B (True, reading A1) or A ± B/2.
     ``rule_reading``: ``"rule"`` (default) = the ``RULE`` column decides the ranking:
     ``rule_HotLotFIRST`` ranks by priority, then the final key of ``FWLRANK`` (FIFO/CR), with
@@ -101,6 +104,7 @@ class SimOptions:
     plain_lot_resets_setup: bool = False
     batch_by_desc: bool = False
     hot_lots_skip_batch_min: bool = False
+    pure_rule: bool = False
     rule_reading: str = "rule"
     chunk_days: float = 10.0
 
@@ -300,25 +304,25 @@ def _build(model: FabModel, opts: SimOptions, seed: int) -> _Arrays:
         fam_i[k, E.FA_N] = f.n_tools
         fam_i[k, E.FA_CASC] = 1 if f.cascading else 0
         fam_i[k, E.FA_WAKE_LST] = 1 if f.wake_rule == "wake_LeastSetupTime" else 0
-        if opts.user_rule is not None:
-            hp, rs, fin = 0, 0, E.K_USER
-        elif opts.dispatcher is not None:
-            hp, rs, fin = 0, 0, DISPATCHERS[opts.dispatcher]
-        else:
-            hp = 1 if "rank_HP" in f.ranks else 0
-            rs = 1 if "rank_RSETUP" in f.ranks else 0
-            if opts.rule_reading == "rule" and f.rule != "rule_LSSU":
-                rs = 0  # rule_HotLotFIRST: hot lots first, then FIFO / CR (no setup rank)
-            fin = E.K_FIFO
-            for rk, code in (
-                ("rank_CR", E.K_CR),
-                ("rank_EDD", E.K_EDD),
-                ("rank_SPT", E.K_SPT),
-                ("rank_FIFO", E.K_FIFO),
-            ):
-                if rk in f.ranks:
-                    fin = code
-                    break
+        hp = 1 if "rank_HP" in f.ranks else 0
+        rs = 1 if "rank_RSETUP" in f.ranks else 0
+        if opts.rule_reading == "rule" and f.rule != "rule_LSSU":
+            rs = 0  # rule_HotLotFIRST: hot lots first, then FIFO / CR (no setup rank)
+        fin = E.K_FIFO
+        for rk, code in (
+            ("rank_CR", E.K_CR),
+            ("rank_EDD", E.K_EDD),
+            ("rank_SPT", E.K_SPT),
+            ("rank_FIFO", E.K_FIFO),
+        ):
+            if rk in f.ranks:
+                fin = code
+                break
+        # overrides replace the final ranking key; a pure rule also drops priority and setups
+        if opts.user_rule is not None or opts.dispatcher is not None:
+            fin = E.K_USER if opts.user_rule is not None else DISPATCHERS[opts.dispatcher or ""]
+            if opts.pure_rule:
+                hp, rs = 0, 0
         fam_i[k, E.FA_USE_HP] = hp
         fam_i[k, E.FA_USE_RS] = rs
         fam_i[k, E.FA_FINAL] = fin
