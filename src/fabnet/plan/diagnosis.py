@@ -454,18 +454,21 @@ def diagnose(pm: PlanModel, s: Solution) -> tuple[list[str], pd.DataFrame]:
     for policy in dict.fromkeys(b.policy for b in costly):
         group = [b for b in costly if b.policy == policy]
         yrs = sorted(b.year for b in group)
-        total = sum(b.dual_usd for b in group)
-        first = group[0]
-        if first.kind == "budget":
-            what = f"The capital budget of {fmt_usd(first.cap)} per year"
-            gain = (
-                f"each extra dollar of budget saves up to {max(b.dual_usd for b in group):.2f} USD"
-            )
-        else:
-            target = "new compute from" if first.kind == "vendor" else "logic wafers made in"
-            what = f"The cap of {fmt_pct(first.cap)} on {target} {first.key}"
-            gain = f"one more point of cap in each of these years would save {fmt_usd(total)}"
         for run in _runs(np.array([y in yrs for y in years]), years):
+            part = [b for b in group if b.year in run]
+            first = part[0]
+            when = f"in {run[0]}" if len(run) == 1 else "in each of these years"
+            if first.kind == "budget":
+                what = f"The capital budget of {fmt_usd(first.cap)} per year"
+                best = max(b.dual_usd for b in part)
+                gain = f"each extra dollar of budget {when} saves up to {best:.2f} USD"
+            else:
+                target = "new compute from" if first.kind == "vendor" else "logic wafers made in"
+                lo, hi = min(b.cap for b in part), max(b.cap for b in part)
+                cap = fmt_pct(lo) if hi - lo < 1e-9 else f"{fmt_pct(lo)}–{fmt_pct(hi)}"
+                what = f"The cap of {cap} on {target} {first.key}"
+                total = sum(b.dual_usd for b in part)
+                gain = f"one more point of cap {when} would save {fmt_usd(total)}"
             messages.append(
                 f"{what} binds in {span(run)} and raises the plan's cost: {gain} "
                 "(present value); relax it there if the dependence is acceptable."
