@@ -126,6 +126,9 @@ def _write_report(store_path: Path, run_id: str, path: Path) -> None:
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(html)
+        mask = os.umask(0)
+        os.umask(mask)
+        os.chmod(tmp, 0o666 & ~mask)  # a normal file, not mkstemp's private 0600
         os.replace(tmp, path)
     except OSError as exc:
         raise PlanError(
@@ -217,9 +220,8 @@ def _compare(runs: list[_Run]) -> None:
 
     row("status", [s["status"] for s in sums])
     row("cost (PV)", [_money(s["objective_usd"]) for s in sums])
-    row("run", [str(r.run_id or "–") for r in runs])
     row(
-        "unmet PFLOP/s·yr",
+        "unmet PF·yr",
         [_num(sum(y["unmet_pflops"] for y in s["years"])) for s in sums],
     )
     vendors = sorted({v for s in sums for y in s["years"] for v in y["vendor_share"]})
@@ -229,15 +231,18 @@ def _compare(runs: list[_Run]) -> None:
             c = r.plan.compute
             tot = c["pflops_added"].sum()
             vals.append(_pct(c.loc[c["vendor"] == v, "pflops_added"].sum() / tot if tot else 0))
-        row(f"{v} share of new compute", vals)
-    row("sites built", [", ".join(str(b["site"]) for b in s["builds"]) or "–" for s in sums])
+        row(f"{v} % new", vals)
+    row("sites built", [str(len(s["builds"])) for s in sums])
     for cat in ("wafers", "hbm", "packaging", "gpus", "capex", "porting", "unmet_penalty"):
         row(
-            f"{cat} (PV)",
+            "unmet (PV)" if cat == "unmet_penalty" else f"{cat} (PV)",
             [_money(r.plan.costs.loc[r.plan.costs["category"] == cat, "cost_pv_usd"].sum())
              for r in runs],
         )  # fmt: skip
     out.print(tab)
+    for r, sm in zip(runs, sums, strict=True):
+        built = ", ".join(f"{b['site']} ({b['start_period']})" for b in sm["builds"]) or "none"
+        out.print(f"[dim]{escape(r.label)}: run {r.run_id or '–'}; builds {escape(built)}[/]")
 
 
 def _report_path(base: Path, label: str, many: bool) -> Path:

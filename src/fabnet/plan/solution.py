@@ -450,7 +450,8 @@ def _builds(d: PlanData, s: Solution) -> pd.DataFrame:
                     "capacity_wspm": float(max(site.capacity_wspm.values())) * float(s.b[ci, ts]),
                 }
             )
-    return _frame("builds", [pd.DataFrame(rows)])
+    df = _frame("builds", [pd.DataFrame(rows)])
+    return df.sort_values(["start_period", "site"], kind="stable").reset_index(drop=True)
 
 
 def site_capacity_and_use(d: PlanData, s: Solution) -> tuple[F, F]:
