@@ -134,3 +134,22 @@ def test_relaxation_never_costs_more_than_milp(changes: dict[str, Any], capex: f
 def test_scenario_helper_is_valid() -> None:
     assert isinstance(scenario(), Scenario)
     assert np.isfinite(_cost({}))
+
+
+TWO_COUNTRIES = {
+    **BASE,
+    "sites": [
+        *BASE["sites"],
+        {"id": "fab-us", "owner": "fabco", "country": "US", "processes": ["n3"],
+         "capacity_wspm": {2025: 1}, "wafer_price_factor": 1.5},
+    ],
+}  # fmt: skip
+
+
+@SETTINGS
+@given(small_scenarios(), st.floats(0.0, 1.0), st.floats(0.0, 1.0))
+def test_tighter_country_cap_never_costs_less(changes: dict[str, Any], a: float, b: float) -> None:
+    loose, tight = max(a, b), min(a, b)
+    c_loose = _cost({**changes, "policies.max_country_share.TW": loose}, base=TWO_COUNTRIES)
+    c_tight = _cost({**changes, "policies.max_country_share.TW": tight}, base=TWO_COUNTRIES)
+    assert c_tight >= c_loose - _tol(c_loose)
