@@ -102,8 +102,12 @@ def _silence_banner() -> None:
         return
     import highspy
 
-    sys.stdout.flush()
-    saved = os.dup(1)
+    _banner_silenced = True
+    try:
+        sys.stdout.flush()
+        saved = os.dup(1)
+    except (OSError, ValueError):  # no file descriptor 1 (embedded use): let it print
+        return
     try:
         with open(os.devnull, "w") as devnull:
             os.dup2(devnull.fileno(), 1)
@@ -111,7 +115,6 @@ def _silence_banner() -> None:
     finally:
         os.dup2(saved, 1)
         os.close(saved)
-    _banner_silenced = True
 
 
 _STATUS = {
