@@ -1,6 +1,7 @@
 """Physical constraints of the planner (eqs. 7–15 of docs/planner.md).
 
-Every constraint family is built in one vectorised call with :func:`fabnet.plan.terms.gather`.
+Every constraint family is built as one expression, vectorised, with
+:func:`fabnet.plan.terms.gather_sum` (no Python loops over periods or sites).
 """
 
 from __future__ import annotations
