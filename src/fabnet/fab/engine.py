@@ -1,5 +1,5 @@
 # numba kernels take many untyped numpy arrays; mypy checks their callers instead.
-# mypy: disable-error-code="no-untyped-def,no-any-return"
+# mypy: disable-error-code="no-untyped-def,no-any-return,untyped-decorator"
 """The compiled event loop of the wafer-fab simulator (numba, array-based state).
 
 All state lives in numpy arrays (column layouts below), so the kernel :func:`run` can stop at
@@ -16,6 +16,8 @@ two-slot pipeline; min-run locks and short batches end when no fitting lot can a
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import numpy as np
 from numba import njit
@@ -131,8 +133,46 @@ D_CONST, D_UNIFORM, D_EXP = 0, 1, 2
 # RNG streams (one per purpose, FORMAT.md §8)
 R_PROC, R_TRANSPORT, R_BREAK, R_PM, R_SAMPLING, R_REWORK = 0, 1, 2, 3, 4, 5
 N_RNG = 6
+# the state tuple ``S`` every kernel function takes (order: simulate._ARG_ORDER); a function
+# unpacks the arrays it uses, so calls stay short (numba types the tuple statically)
+X_ST = 0
+X_STF = 1
+X_HT = 2
+X_HI = 3
+X_STEP_I = 4
+X_STEP_F = 5
+X_FAM_I = 6
+X_FAM_F = 7
+X_TOOL_I = 8
+X_TOOL_F = 9
+X_SETUP_T = 10
+X_SETUP_MINRUN = 11
+X_LOT_I = 12
+X_LOT_F = 13
+X_JOB_I = 14
+X_JOB_F = 15
+X_BD_I = 16
+X_BD_F = 17
+X_PM_I = 18
+X_PM_F = 19
+X_TRANS_F = 20
+X_REL_I = 21
+X_REL_F = 22
+X_RNG = 23
+X_WIP_OUT = 24
+X_SCRATCH = 25
+N_STATE = 26
 # return codes of run()
 RC_PAUSED, RC_DONE, RC_NEED_KEY, RC_ERROR = 0, 1, 2, 3
+
+# Compilation: the kernel never allocates; every array it touches is owned by the caller
+# (simulate._Arrays) for the whole call, so numba's reference counting is switched off
+# (``_nrt=False``): with it on, each call and each read of the state tuple paid atomic
+# increments and decrements, about a third of the run time on HVLM. Helpers called from few
+# places are inlined at numba IR level (measured: 200 days of HVLM 3.3 s -> 2.5 s).
+_NO_REFCOUNT: dict[str, Any] = {"_nrt": False}  # a numba option its type stubs do not list
+_jit = njit(cache=True, **_NO_REFCOUNT)
+_jit_inline = njit(cache=True, inline="always", **_NO_REFCOUNT)
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
@@ -144,7 +184,7 @@ _S11 = np.uint64(11)
 _INV53 = 1.0 / 9007199254740992.0
 
 
-@njit(cache=True, inline="always")
+@_jit_inline
 def _rnd(rng: np.ndarray, k: int) -> float:
     """Uniform [0, 1) from SplitMix64 stream ``k`` (Steele, Lea, Flood 2014)."""
     z = rng[k] + _GOLDEN
@@ -155,7 +195,7 @@ def _rnd(rng: np.ndarray, k: int) -> float:
     return float(z >> _S11) * _INV53
 
 
-@njit(cache=True)
+@_jit
 def _draw(rng: np.ndarray, k: int, kind: int, mean: float, spread: float) -> float:
     """One sample of a constant / uniform (mean ± spread) / exponential (mean) duration."""
     if kind == D_CONST:
@@ -170,7 +210,7 @@ _TYPE_BITS = 4
 _IDENT_BITS = 24
 
 
-@njit(cache=True)
+@_jit
 def _push(ht, hi, st, t, typ, ident, token):
     """Schedule event ``typ`` for ``ident`` at time ``t``; the heap orders by (time, seq).
     ``hi[:, 1]`` packs token << 28 | ident << 4 | type."""
@@ -195,7 +235,7 @@ def _push(ht, hi, st, t, typ, ident, token):
     hi[i, 1] = (token << (_TYPE_BITS + _IDENT_BITS)) | (ident << _TYPE_BITS) | typ
 
 
-@njit(cache=True)
+@_jit
 def _pop(ht, hi, st):
     """Remove the earliest event (the caller has read ``ht[0]``, ``hi[0]``)."""
     n = st[ST_HSIZE] - 1
@@ -223,7 +263,7 @@ def _pop(ht, hi, st):
     hi[i, 1] = s1
 
 
-@njit(cache=True, inline="always")
+@_jit_inline
 def _clip(a: float, b: float, w: float, e: float) -> float:
     """Length of [a, b] inside the statistics window [w, e]."""
     lo = a if a > w else w
@@ -232,41 +272,56 @@ def _clip(a: float, b: float, w: float, e: float) -> float:
 
 
 # ---------------------------------------------------------------- lists
-@njit(cache=True)
-def _q_append(fam_i, lot_i, f, lot):
-    tail = fam_i[f, FA_QTAIL]
-    lot_i[lot, L_QPREV] = tail
-    lot_i[lot, L_QNEXT] = -1
-    if tail >= 0:
-        lot_i[tail, L_QNEXT] = lot
+@_jit_inline
+def _link(own, o, head, tail, node, nxt, prv, x):
+    """Append ``x`` to the doubly linked list whose ends are ``own[o, head]`` and
+    ``own[o, tail]`` and whose links are ``node[:, nxt]`` / ``node[:, prv]``."""
+    last = own[o, tail]
+    node[x, prv] = last
+    node[x, nxt] = -1
+    if last >= 0:
+        node[last, nxt] = x
     else:
-        fam_i[f, FA_QHEAD] = lot
-    fam_i[f, FA_QTAIL] = lot
+        own[o, head] = x
+    own[o, tail] = x
+
+
+@_jit_inline
+def _unlink(own, o, head, tail, node, nxt, prv, x):
+    """Remove ``x`` from the list :func:`_link` builds."""
+    p = node[x, prv]
+    n = node[x, nxt]
+    if p >= 0:
+        node[p, nxt] = n
+    else:
+        own[o, head] = n
+    if n >= 0:
+        node[n, prv] = p
+    else:
+        own[o, tail] = p
+    node[x, nxt] = -1
+    node[x, prv] = -1
+
+
+@_jit
+def _q_append(fam_i, lot_i, f, lot):
+    """Lot joins the end of family ``f``'s queue."""
+    _link(fam_i, f, FA_QHEAD, FA_QTAIL, lot_i, L_QNEXT, L_QPREV, lot)
     fam_i[f, FA_QLEN] += 1
     if lot_i[lot, L_PRIO] > fam_i[f, FA_BASEPRIO]:
         fam_i[f, FA_NHOT] += 1
 
 
-@njit(cache=True)
+@_jit
 def _q_remove(fam_i, lot_i, f, lot):
-    p = lot_i[lot, L_QPREV]
-    n = lot_i[lot, L_QNEXT]
-    if p >= 0:
-        lot_i[p, L_QNEXT] = n
-    else:
-        fam_i[f, FA_QHEAD] = n
-    if n >= 0:
-        lot_i[n, L_QPREV] = p
-    else:
-        fam_i[f, FA_QTAIL] = p
-    lot_i[lot, L_QNEXT] = -1
-    lot_i[lot, L_QPREV] = -1
+    """Lot leaves family ``f``'s queue."""
+    _unlink(fam_i, f, FA_QHEAD, FA_QTAIL, lot_i, L_QNEXT, L_QPREV, lot)
     fam_i[f, FA_QLEN] -= 1
     if lot_i[lot, L_PRIO] > fam_i[f, FA_BASEPRIO]:
         fam_i[f, FA_NHOT] -= 1
 
 
-@njit(cache=True)
+@_jit
 def _sync_avail(fam_i, tool_i, t):
     """Keep tool ``t`` in its family's list of tools that can start a job, in the order they
     became able to (so the head is the one idle longest)."""
@@ -279,32 +334,14 @@ def _sync_avail(fam_i, tool_i, t):
     f = tool_i[t, T_FAM]
     if ok and tool_i[t, T_AVAIL] == 0:
         tool_i[t, T_AVAIL] = 1
-        tail = fam_i[f, FA_ATAIL]
-        tool_i[t, T_APREV] = tail
-        tool_i[t, T_ANEXT] = -1
-        if tail >= 0:
-            tool_i[tail, T_ANEXT] = t
-        else:
-            fam_i[f, FA_AHEAD] = t
-        fam_i[f, FA_ATAIL] = t
+        _link(fam_i, f, FA_AHEAD, FA_ATAIL, tool_i, T_ANEXT, T_APREV, t)
     elif not ok and tool_i[t, T_AVAIL] == 1:
         tool_i[t, T_AVAIL] = 0
-        p = tool_i[t, T_APREV]
-        n = tool_i[t, T_ANEXT]
-        if p >= 0:
-            tool_i[p, T_ANEXT] = n
-        else:
-            fam_i[f, FA_AHEAD] = n
-        if n >= 0:
-            tool_i[n, T_APREV] = p
-        else:
-            fam_i[f, FA_ATAIL] = p
-        tool_i[t, T_ANEXT] = -1
-        tool_i[t, T_APREV] = -1
+        _unlink(fam_i, f, FA_AHEAD, FA_ATAIL, tool_i, T_ANEXT, T_APREV, t)
 
 
 # ---------------------------------------------------------------- ranking
-@njit(cache=True, inline="always")
+@_jit_inline
 def _setup_time(step_i, step_f, setup_t, g, cur):
     """Setup time lot step ``g`` needs on a tool in setup ``cur`` (-1 = none); 0 if no change."""
     sg = step_i[g, S_SETUP]
@@ -317,7 +354,7 @@ def _setup_time(step_i, step_f, setup_t, g, cur):
     return setup_t[row, sg]
 
 
-@njit(cache=True, inline="always")
+@_jit_inline
 def _better(p1, s1, k1, l1, p2, s2, k2, l2):
     """Lexicographic (priority desc, setup asc, key asc, lot asc)."""
     if p1 != p2:
@@ -329,7 +366,7 @@ def _better(p1, s1, k1, l1, p2, s2, k2, l2):
     return l1 < l2
 
 
-@njit(cache=True, inline="always")
+@_jit_inline
 def _eligible(step_i, step_f, setup_t, tool_i, t, lot_i, lot):
     """-1.0 if ``lot`` may not start on ``t`` (lens dedication, min-run lock), else setup time."""
     rq = lot_i[lot, L_REQTOOL]
@@ -344,30 +381,46 @@ def _eligible(step_i, step_f, setup_t, tool_i, t, lot_i, lot):
 
 
 # ---------------------------------------------------------------- job start / PM / repair
-@njit(cache=True)
-def _start_job(
-    st,
-    stf,
-    ht,
-    hi,
-    step_i,
-    step_f,
-    fam_i,
-    fam_f,
-    tool_i,
-    tool_f,
-    setup_t,
-    setup_minrun,
-    lot_i,
-    lot_f,
-    job_i,
-    job_f,
-    rng,
-    t,
-    first,
-    now,
-):
+@_jit
+def _start_job(S, t, first, now):
     """Start the lots chained from ``first`` (via L_JNEXT, already out of the queue) on ``t``."""
+    (
+        st,
+        stf,
+        ht,
+        hi,
+        step_i,
+        step_f,
+        fam_i,
+        fam_f,
+        tool_i,
+        tool_f,
+        setup_t,
+        setup_minrun,
+        lot_i,
+        lot_f,
+        job_i,
+        job_f,
+        rng,
+    ) = (
+        S[X_ST],
+        S[X_STF],
+        S[X_HT],
+        S[X_HI],
+        S[X_STEP_I],
+        S[X_STEP_F],
+        S[X_FAM_I],
+        S[X_FAM_F],
+        S[X_TOOL_I],
+        S[X_TOOL_F],
+        S[X_SETUP_T],
+        S[X_SETUP_MINRUN],
+        S[X_LOT_I],
+        S[X_LOT_F],
+        S[X_JOB_I],
+        S[X_JOB_F],
+        S[X_RNG],
+    )
     f = tool_i[t, T_FAM]
     g = lot_i[first, L_STEP]
     j = st[ST_JOBFREE]
@@ -487,9 +540,23 @@ def _start_job(
     _sync_avail(fam_i, tool_i, t)
 
 
-@njit(cache=True)
-def _start_repair(st, stf, ht, hi, fam_i, tool_i, tool_f, job_i, job_f, bd_i, bd_f, rng, b, now):
+@_jit_inline
+def _start_repair(S, b, now):
     """Breakdown ``b`` starts now: the tool is down; jobs on it are suspended (preempt-resume)."""
+    st, stf, ht, hi, fam_i, tool_i, tool_f, job_i, job_f, bd_i, bd_f, rng = (
+        S[X_ST],
+        S[X_STF],
+        S[X_HT],
+        S[X_HI],
+        S[X_FAM_I],
+        S[X_TOOL_I],
+        S[X_TOOL_F],
+        S[X_JOB_I],
+        S[X_JOB_F],
+        S[X_BD_I],
+        S[X_BD_F],
+        S[X_RNG],
+    )
     t = bd_i[b, B_TOOL]
     bd_i[b, B_PEND] = 0
     d = _draw(rng, R_BREAK, bd_i[b, B_TTR_KIND], bd_f[b, BF_TTR], 0.0)
@@ -511,9 +578,21 @@ def _start_repair(st, stf, ht, hi, fam_i, tool_i, tool_f, job_i, job_f, bd_i, bd
     _sync_avail(fam_i, tool_i, t)
 
 
-@njit(cache=True)
-def _start_pm(st, stf, ht, hi, fam_i, tool_i, tool_f, pm_i, pm_f, rng, t, now):
+@_jit_inline
+def _start_pm(S, t, now):
     """Start the first pending PM of idle tool ``t``."""
+    st, stf, ht, hi, fam_i, tool_i, tool_f, pm_i, pm_f, rng = (
+        S[X_ST],
+        S[X_STF],
+        S[X_HT],
+        S[X_HI],
+        S[X_FAM_I],
+        S[X_TOOL_I],
+        S[X_TOOL_F],
+        S[X_PM_I],
+        S[X_PM_F],
+        S[X_RNG],
+    )
     p0 = tool_i[t, T_PM_FIRST]
     for p in range(p0, p0 + tool_i[t, T_PM_N]):
         if pm_i[p, P_PEND] == 1:
@@ -534,7 +613,7 @@ def _start_pm(st, stf, ht, hi, fam_i, tool_i, tool_f, pm_i, pm_f, rng, t, now):
 
 
 # ---------------------------------------------------------------- selection
-@njit(cache=True)
+@_jit
 def _can_arrive(st, step_i, lot_i, f, bkey, sg):
     """True if a lot may still join family ``f``'s queue later at a step of batch class
     ``bkey`` (``bkey >= 0``), or (``bkey < 0``) at a step needing setup ``sg`` or none.
@@ -565,31 +644,21 @@ def _can_arrive(st, step_i, lot_i, f, bkey, sg):
     return False
 
 
-@njit(cache=True)
-def _select(
-    st,
-    stf,
-    ht,
-    hi,
-    step_i,
-    step_f,
-    fam_i,
-    fam_f,
-    tool_i,
-    tool_f,
-    setup_t,
-    setup_minrun,
-    lot_i,
-    lot_f,
-    job_i,
-    job_f,
-    rng,
-    scratch,
-    t,
-    now,
-):
+@_jit
+def _select(S, t, now):
     """Pick the best lot (or batch) in the family queue for tool ``t`` and start it.
     Returns True if a job started."""
+    st, step_i, step_f, fam_i, tool_i, setup_t, lot_i, lot_f, scratch = (
+        S[X_ST],
+        S[X_STEP_I],
+        S[X_STEP_F],
+        S[X_FAM_I],
+        S[X_TOOL_I],
+        S[X_SETUP_T],
+        S[X_LOT_I],
+        S[X_LOT_F],
+        S[X_SCRATCH],
+    )
     f = tool_i[t, T_FAM]
     use_hp = fam_i[f, FA_USE_HP]
     use_rs = fam_i[f, FA_USE_RS]
@@ -618,28 +687,7 @@ def _select(
             return False
         _q_remove(fam_i, lot_i, f, best)
         lot_i[best, L_JNEXT] = -1
-        _start_job(
-            st,
-            stf,
-            ht,
-            hi,
-            step_i,
-            step_f,
-            fam_i,
-            fam_f,
-            tool_i,
-            tool_f,
-            setup_t,
-            setup_minrun,
-            lot_i,
-            lot_f,
-            job_i,
-            job_f,
-            rng,
-            t,
-            best,
-            now,
-        )
+        _start_job(S, t, best, now)
         return True
     if tool_i[t, T_MINRUN] > 0 and fam_i[f, FA_QLEN] > 0:
         # min-run lock: it ends when no lot needing no change waits or can still arrive
@@ -745,91 +793,27 @@ def _select(
             lot_i[last, L_JNEXT] = cand
             last = cand
             pieces += lot_i[cand, L_PIECES]
-    _start_job(
-        st,
-        stf,
-        ht,
-        hi,
-        step_i,
-        step_f,
-        fam_i,
-        fam_f,
-        tool_i,
-        tool_f,
-        setup_t,
-        setup_minrun,
-        lot_i,
-        lot_f,
-        job_i,
-        job_f,
-        rng,
-        t,
-        best,
-        now,
-    )
+    _start_job(S, t, best, now)
     return True
 
 
-@njit(cache=True)
-def _tool_free(
-    st,
-    stf,
-    ht,
-    hi,
-    step_i,
-    step_f,
-    fam_i,
-    fam_f,
-    tool_i,
-    tool_f,
-    setup_t,
-    setup_minrun,
-    lot_i,
-    lot_f,
-    job_i,
-    job_f,
-    pm_i,
-    pm_f,
-    rng,
-    scratch,
-    t,
-    now,
-):
+@_jit_inline
+def _tool_free(S, t, now):
     """Tool ``t`` may be able to take work (job ended, repair or PM over)."""
+    fam_i, tool_i = S[X_FAM_I], S[X_TOOL_I]
     if tool_i[t, T_DOWN] == 1 or tool_i[t, T_INPM] == 1:
         return
     if tool_i[t, T_PMPEND] > 0:
         if tool_i[t, T_NJ] == 0:
-            _start_pm(st, stf, ht, hi, fam_i, tool_i, tool_f, pm_i, pm_f, rng, t, now)
+            _start_pm(S, t, now)
         return
     _sync_avail(fam_i, tool_i, t)
     while tool_i[t, T_AVAIL] == 1 and fam_i[tool_i[t, T_FAM], FA_QLEN] > 0:
-        if not _select(
-            st,
-            stf,
-            ht,
-            hi,
-            step_i,
-            step_f,
-            fam_i,
-            fam_f,
-            tool_i,
-            tool_f,
-            setup_t,
-            setup_minrun,
-            lot_i,
-            lot_f,
-            job_i,
-            job_f,
-            rng,
-            scratch,
-            t,
-            now,
-        ):
+        if not _select(S, t, now):
             break
 
 
-@njit(cache=True)
+@_jit
 def _next_performed(step_i, step_f, rng, g):
     """First step from ``g`` on that the lot performs (Bernoulli sampling by StepPercent)."""
     while g >= 0:
@@ -840,30 +824,18 @@ def _next_performed(step_i, step_f, rng, g):
     return -1
 
 
-@njit(cache=True)
-def _arrive(
-    st,
-    stf,
-    ht,
-    hi,
-    step_i,
-    step_f,
-    fam_i,
-    fam_f,
-    tool_i,
-    tool_f,
-    setup_t,
-    setup_minrun,
-    lot_i,
-    lot_f,
-    job_i,
-    job_f,
-    rng,
-    scratch,
-    lot,
-    now,
-):
+@_jit
+def _arrive(S, lot, now):
     """Lot joins the queue of its step's family; ranking inputs are fixed now."""
+    step_i, step_f, fam_i, tool_i, setup_t, lot_i, lot_f = (
+        S[X_STEP_I],
+        S[X_STEP_F],
+        S[X_FAM_I],
+        S[X_TOOL_I],
+        S[X_SETUP_T],
+        S[X_LOT_I],
+        S[X_LOT_F],
+    )
     g = lot_i[lot, L_STEP]
     f = step_i[g, S_FAM]
     lot_f[lot, LF_QJOIN] = now
@@ -894,28 +866,7 @@ def _arrive(
     rq = lot_i[lot, L_REQTOOL]
     if rq >= 0:
         if tool_i[rq, T_AVAIL] == 1:
-            _select(
-                st,
-                stf,
-                ht,
-                hi,
-                step_i,
-                step_f,
-                fam_i,
-                fam_f,
-                tool_i,
-                tool_f,
-                setup_t,
-                setup_minrun,
-                lot_i,
-                lot_f,
-                job_i,
-                job_f,
-                rng,
-                scratch,
-                rq,
-                now,
-            )
+            _select(S, rq, now)
         return
     if fam_i[f, FA_HAS_SETUP] == 1:
         # wake_LeastSetupTime: the available tool needing the least setup; ties: idle longest
@@ -935,28 +886,7 @@ def _arrive(
             if bt < 0:
                 # no available tool may take this lot now; let the head tool look at its queue
                 break
-            _select(
-                st,
-                stf,
-                ht,
-                hi,
-                step_i,
-                step_f,
-                fam_i,
-                fam_f,
-                tool_i,
-                tool_f,
-                setup_t,
-                setup_minrun,
-                lot_i,
-                lot_f,
-                job_i,
-                job_f,
-                rng,
-                scratch,
-                bt,
-                now,
-            )
+            _select(S, bt, now)
             tries += 1
             if tries > 3:
                 break
@@ -970,33 +900,23 @@ def _arrive(
                 t = tt
                 break
             tt = tool_i[tt, T_ANEXT]
-    _select(
-        st,
-        stf,
-        ht,
-        hi,
-        step_i,
-        step_f,
-        fam_i,
-        fam_f,
-        tool_i,
-        tool_f,
-        setup_t,
-        setup_minrun,
-        lot_i,
-        lot_f,
-        job_i,
-        job_f,
-        rng,
-        scratch,
-        t,
-        now,
-    )
+    _select(S, t, now)
 
 
-@njit(cache=True)
-def _advance(st, stf, ht, hi, step_i, step_f, trans_f, lot_i, lot_f, rng, lot, g, now):
+@_jit_inline
+def _advance(S, lot, g, now):
     """Lot finished step ``g``: rework decision, sampling of the next steps, transport."""
+    st, ht, hi, step_i, step_f, trans_f, lot_i, lot_f, rng = (
+        S[X_ST],
+        S[X_HT],
+        S[X_HI],
+        S[X_STEP_I],
+        S[X_STEP_F],
+        S[X_TRANS_F],
+        S[X_LOT_I],
+        S[X_LOT_F],
+        S[X_RNG],
+    )
     lot_i[lot, L_NSTEPS] += 1
     ex = step_i[g, S_CQT_EXIT]
     if ex >= 0:
@@ -1034,39 +954,54 @@ def _advance(st, stf, ht, hi, step_i, step_f, trans_f, lot_i, lot_f, rng, lot, g
     _push(ht, hi, st, now + dt, EV_ARRIVE, lot, 0)
 
 
-@njit(cache=True)
-def run(
-    st,
-    stf,
-    ht,
-    hi,
-    step_i,
-    step_f,
-    fam_i,
-    fam_f,
-    tool_i,
-    tool_f,
-    setup_t,
-    setup_minrun,
-    lot_i,
-    lot_f,
-    job_i,
-    job_f,
-    bd_i,
-    bd_f,
-    pm_i,
-    pm_f,
-    trans_f,
-    rel_i,
-    rel_f,
-    rng,
-    wip_out,
-    scratch,
-    stop_t,
-):
+@_jit
+def run(S, stop_t):
     """Process events until simulated time passes ``stop_t`` (RC_PAUSED), the horizon ends
     (RC_DONE), a user key is needed for lot ``st[ST_REQLOT]`` (RC_NEED_KEY), or an internal
     capacity is exceeded (RC_ERROR)."""
+    (
+        st,
+        stf,
+        ht,
+        hi,
+        step_i,
+        step_f,
+        fam_i,
+        tool_i,
+        tool_f,
+        lot_i,
+        lot_f,
+        job_i,
+        bd_i,
+        bd_f,
+        pm_i,
+        pm_f,
+        rel_i,
+        rel_f,
+        rng,
+        wip_out,
+    ) = (
+        S[X_ST],
+        S[X_STF],
+        S[X_HT],
+        S[X_HI],
+        S[X_STEP_I],
+        S[X_STEP_F],
+        S[X_FAM_I],
+        S[X_TOOL_I],
+        S[X_TOOL_F],
+        S[X_LOT_I],
+        S[X_LOT_F],
+        S[X_JOB_I],
+        S[X_BD_I],
+        S[X_BD_F],
+        S[X_PM_I],
+        S[X_PM_F],
+        S[X_REL_I],
+        S[X_REL_F],
+        S[X_RNG],
+        S[X_WIP_OUT],
+    )
     hend = stf[SF_END]
     warm = stf[SF_WARM]
     user = st[ST_USER] == 1
@@ -1097,28 +1032,7 @@ def run(
         _pop(ht, hi, st)
         if typ == EV_ARRIVE:
             st[ST_EVENTS] += 1
-            _arrive(
-                st,
-                stf,
-                ht,
-                hi,
-                step_i,
-                step_f,
-                fam_i,
-                fam_f,
-                tool_i,
-                tool_f,
-                setup_t,
-                setup_minrun,
-                lot_i,
-                lot_f,
-                job_i,
-                job_f,
-                rng,
-                scratch,
-                ident,
-                now,
-            )
+            _arrive(S, ident, now)
         elif typ == EV_JOBEND:
             j = ident
             if job_i[j, J_TOKEN] != tok:
@@ -1146,33 +1060,10 @@ def run(
                 nx = lot_i[lot, L_JNEXT]
                 lot_i[lot, L_JNEXT] = -1
                 gl = lot_i[lot, L_STEP]  # each lot of a batch advances on its own route
-                _advance(st, stf, ht, hi, step_i, step_f, trans_f, lot_i, lot_f, rng, lot, gl, now)
+                _advance(S, lot, gl, now)
                 lot = nx
             _sync_avail(fam_i, tool_i, t)
-            _tool_free(
-                st,
-                stf,
-                ht,
-                hi,
-                step_i,
-                step_f,
-                fam_i,
-                fam_f,
-                tool_i,
-                tool_f,
-                setup_t,
-                setup_minrun,
-                lot_i,
-                lot_f,
-                job_i,
-                job_f,
-                pm_i,
-                pm_f,
-                rng,
-                scratch,
-                t,
-                now,
-            )
+            _tool_free(S, t, now)
         elif typ == EV_RELEASE:
             st[ST_EVENTS] += 1
             r = ident
@@ -1202,22 +1093,7 @@ def run(
             if tool_i[t, T_DOWN] == 1 or tool_i[t, T_INPM] == 1:
                 bd_i[ident, B_PEND] = 1  # repaired after the PM / the other repair
             else:
-                _start_repair(
-                    st,
-                    stf,
-                    ht,
-                    hi,
-                    fam_i,
-                    tool_i,
-                    tool_f,
-                    job_i,
-                    job_f,
-                    bd_i,
-                    bd_f,
-                    rng,
-                    ident,
-                    now,
-                )
+                _start_repair(S, ident, now)
         elif typ == EV_REPAIR:
             st[ST_EVENTS] += 1
             b = ident
@@ -1232,34 +1108,9 @@ def run(
                     nb = bb
                     break
             if nb >= 0:
-                _start_repair(
-                    st, stf, ht, hi, fam_i, tool_i, tool_f, job_i, job_f, bd_i, bd_f, rng, nb, now
-                )
+                _start_repair(S, nb, now)
             else:
-                _tool_free(
-                    st,
-                    stf,
-                    ht,
-                    hi,
-                    step_i,
-                    step_f,
-                    fam_i,
-                    fam_f,
-                    tool_i,
-                    tool_f,
-                    setup_t,
-                    setup_minrun,
-                    lot_i,
-                    lot_f,
-                    job_i,
-                    job_f,
-                    pm_i,
-                    pm_f,
-                    rng,
-                    scratch,
-                    t,
-                    now,
-                )
+                _tool_free(S, t, now)
         elif typ == EV_PMDUE:
             st[ST_EVENTS] += 1
             p = ident
@@ -1269,7 +1120,7 @@ def run(
                 tool_i[t, T_PMPEND] += 1
                 _sync_avail(fam_i, tool_i, t)
                 if tool_i[t, T_NJ] == 0 and tool_i[t, T_DOWN] == 0 and tool_i[t, T_INPM] == 0:
-                    _start_pm(st, stf, ht, hi, fam_i, tool_i, tool_f, pm_i, pm_f, rng, t, now)
+                    _start_pm(S, t, now)
             elif pm_i[p, P_BYPIECES] == 0:
                 # still pending from the last occurrence: keep the start-to-start rhythm
                 _push(ht, hi, st, now + pm_f[p, PF_INTERVAL], EV_PMDUE, p, 0)
@@ -1287,34 +1138,9 @@ def run(
                     nb = bb
                     break
             if nb >= 0:
-                _start_repair(
-                    st, stf, ht, hi, fam_i, tool_i, tool_f, job_i, job_f, bd_i, bd_f, rng, nb, now
-                )
+                _start_repair(S, nb, now)
             else:
-                _tool_free(
-                    st,
-                    stf,
-                    ht,
-                    hi,
-                    step_i,
-                    step_f,
-                    fam_i,
-                    fam_f,
-                    tool_i,
-                    tool_f,
-                    setup_t,
-                    setup_minrun,
-                    lot_i,
-                    lot_f,
-                    job_i,
-                    job_f,
-                    pm_i,
-                    pm_f,
-                    rng,
-                    scratch,
-                    t,
-                    now,
-                )
+                _tool_free(S, t, now)
         elif typ == EV_SAMPLE:
             k = st[ST_NSAMPLE]
             if k < wip_out.shape[0]:

@@ -656,12 +656,12 @@ def _lot_view(ar: _Arrays, lot: int) -> LotView:
 def _run(
     ar: _Arrays, opts: SimOptions, progress: Callable[[float, float], None] | None = None
 ) -> None:
-    args = [ar.a[k] for k in _ARG_ORDER]
+    state = tuple(ar.a[k] for k in _ARG_ORDER)  # the kernel's state tuple ``S``
     kernel: Any = E.run
     chunk = max(opts.chunk_days, 0.01) * MIN_PER_DAY
     stop = min(chunk, ar.end_min)
     while True:
-        rc = kernel(*args, stop)
+        rc = kernel(state, stop)
         if rc == E.RC_DONE:
             break
         if rc == E.RC_ERROR:
