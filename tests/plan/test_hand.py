@@ -43,10 +43,15 @@ def test_gpu_only_with_discounting_at_period_midpoints() -> None:
 
 
 def test_toy_with_hbm_and_packaging() -> None:
-    """Toy: 143 dies × exp(-0.4) Poisson yield, 4 stacks × 300 USD, 8000 USD / 20 packages."""
+    """Toy: 143 dies × exp(-0.4) Poisson yield, 4 stacks × 300 USD, 8000 USD / 20 packages;
+    the fleet of 1000 + 2000 + 3000 + 4000 unit-years draws 500 W each at PUE 1.0 and
+    0.10 USD/kWh (438.3 USD per unit-year)."""
     p = plan(load_scenario("toy"))
     per_unit = 20000 / (143 * math.exp(-0.4)) + 4 * 300 + 8000 / 20
-    assert p.objective_usd == pytest.approx(4000 * per_unit, rel=1e-7)
+    energy = 10000 * 0.5 * 1.0 * 8766 * 0.10
+    assert p.objective_usd == pytest.approx(4000 * per_unit + energy, rel=1e-7)
+    costs = p.costs.groupby("category")["cost_usd"].sum()
+    assert costs["energy"] == pytest.approx(energy, rel=1e-9)
     assert p.builds.empty
     assert p.costs.loc[p.costs["category"] == "gpus", "cost_usd"].sum() == 0
     util = p.utilisation.set_index(["site", "period"])

@@ -154,20 +154,24 @@ def _show(run: _Run) -> None:
     years = s["years"]
     comp = p.compute
     own_src = set(comp.loc[comp["source_kind"] == "own", "source"])
+    inst_src = set(comp.loc[comp["source_kind"] == "installed", "source"])
     capped = sorted(p.shares.loc[(p.shares["kind"] == "vendor") & p.shares["cap"].notna(), "key"])
     top = comp.groupby("vendor")["pflops_added"].sum().sort_values(ascending=False).index.tolist()
     vendors = list(dict.fromkeys([*capped, *top]))[:3]
     tab = _table("Per year: EFLOP/s in service, share of new compute, cost")
-    for col in ("year", "own", "bought", "unmet", *[f"{v} %" for v in vendors], "cost"):
+    cols = ("year", "own", "bought", *(["installed"] if inst_src else []), "unmet")
+    for col in (*cols, *[f"{v} %" for v in vendors], "cost"):
         tab.add_column(col, justify="left" if col == "year" else "right")
     for y in years:
         cp = y["compute_pflops"]
         own = sum(v for k, v in cp.items() if k in own_src)
-        bought = sum(v for k, v in cp.items() if k not in own_src)
+        bought = sum(v for k, v in cp.items() if k not in own_src and k not in inst_src)
+        installed = sum(v for k, v in cp.items() if k in inst_src)
         tab.add_row(
             str(y["year"]),
             _num(own / 1000, 1),
             _num(bought / 1000, 1),
+            *([_num(installed / 1000, 1)] if inst_src else []),
             _num(y["unmet_pflops"] / 1000, 1),
             *[_pct(y["vendor_share"].get(v, float("nan"))) for v in vendors],
             _money(y["cost_usd"]),
@@ -233,7 +237,16 @@ def _compare(runs: list[_Run]) -> None:
             vals.append(_pct(c.loc[c["vendor"] == v, "pflops_added"].sum() / tot if tot else 0))
         row(f"{v} % new", vals)
     row("sites built", [str(len(s["builds"])) for s in sums])
-    for cat in ("wafers", "hbm", "packaging", "gpus", "capex", "porting", "unmet_penalty"):
+    for cat in (
+        "wafers",
+        "hbm",
+        "packaging",
+        "gpus",
+        "energy",
+        "capex",
+        "porting",
+        "unmet_penalty",
+    ):
         row(
             "unmet (PV)" if cat == "unmet_penalty" else f"{cat} (PV)",
             [_money(r.plan.costs.loc[r.plan.costs["category"] == cat, "cost_pv_usd"].sum())

@@ -11,6 +11,7 @@ import pandas as pd
 import xarray as xr
 from linopy import Model
 
+from fabnet.plan.policies import periods_of_years
 from fabnet.plan.sets import B, F, I, PlanData
 from fabnet.plan.terms import Part, gather, gather_sum, group_terms, window_terms
 from fabnet.plan.variables import (
@@ -20,6 +21,7 @@ from fabnet.plan.variables import (
     UNITS,
     UNMET_COMPUTE,
     UNMET_UNITS,
+    UNTAKEN,
     WAFERS,
     index,
 )
@@ -34,6 +36,7 @@ UNIT_DEMAND = "Units-demand"
 CANDIDATE_ONCE = "Candidate-once"
 OPTION_USE = "Option-use"
 OPTION_SINGLE = "Option-single"
+OFFER_COMMITMENT = "Offer-commitment"
 
 
 def _members(d: PlanData, kind: int) -> I:
@@ -162,16 +165,18 @@ def add_constraints(m: Model, d: PlanData) -> None:
             (m.variables[UNMET_COMPUTE], np.arange(D)[None, :], t[:, None], 1.0),
         ]
         lhs = gather_sum(m, parts, ("period",), ix)
-        m.add_constraints(lhs >= d.compute_required.sum(axis=0), name=COMPUTE_DEMAND)
-    # (14) unit demand: units arriving in the period plus unmet
+        rhs = d.compute_required.sum(axis=0) - d.installed_pflops.sum(axis=0)
+        m.add_constraints(lhs >= rhs, name=COMPUTE_DEMAND)
+    # (14) unit demand: units of every build of the product arriving in the period, plus unmet
     if d.unit_ids:
         U = len(d.unit_ids)
-        prod = d.unit_product
-        src = t[None, :] - d.product_arrival_shift[prod][:, None]
+        builds = group_terms(d.product_base, len(d.base_product_ids))[d.unit_product]  # (U, K)
+        shift = d.product_arrival_shift[np.clip(builds, 0, None)]
+        src = t[None, :, None] - shift[:, None, :]  # (U, T, K)
         lhs = gather_sum(
             m,
             [
-                (m.variables[UNITS], prod[:, None, None], src[:, :, None], 1.0),
+                (m.variables[UNITS], builds[:, None, :], src, 1.0),
                 (m.variables[UNMET_UNITS], np.arange(U)[:, None, None], t[None, :, None], 1.0),
             ],
             ("unit_demand", "period"),
@@ -194,9 +199,28 @@ def add_constraints(m: Model, d: PlanData) -> None:
         )
         m.add_constraints(lhs <= 0, name=OPTION_USE)
         if not d.allow_multi_sourcing:
-            mem_p = group_terms(d.option_product, P)
-            per_product = gather(m, m.variables[PORT], 0, mem_p, 1.0, ("product",), ix)
+            mem_p = group_terms(d.option_product, len(d.base_product_ids))
+            bix = {**ix, "product": pd.Index(d.base_product_ids, name="product", dtype=object)}
+            per_product = gather(m, m.variables[PORT], 0, mem_p, 1.0, ("product",), bix)
             m.add_constraints(per_product <= 1, name=OPTION_SINGLE)
+
+    # (20) committed purchases: units ordered in year y plus units paid for and not taken
+    committed = d.offer_min_units > 0
+    if committed.any():
+        ty = periods_of_years(d)  # (Y, n)
+        n_off = len(d.offer_ids)
+        lhs = gather_sum(
+            m,
+            [
+                (m.variables[OFFER], np.arange(n_off)[:, None, None], ty[None, :, :], 1.0),
+                (m.variables[UNTAKEN], np.arange(n_off)[:, None, None],
+                 np.arange(len(d.year_list))[None, :, None], 1.0),
+            ],
+            ("offer", "year"),
+            ix,
+        )  # fmt: skip
+        mask = _mask(committed, ("offer", "year"), ix)
+        m.add_constraints(lhs >= d.offer_min_units, name=OFFER_COMMITMENT, mask=mask)
 
 
 def fleet_parts(m: Model, d: PlanData) -> list[Part]:

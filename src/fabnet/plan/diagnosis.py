@@ -189,7 +189,7 @@ def _earliest_own_arrival(d: PlanData) -> dict[int, tuple[int, str]]:
                 t = int(avail[0] + d.route_shift[r] + d.product_arrival_shift[p])
                 if t < best:
                     lead = int(d.route_shift[r] + d.product_arrival_shift[p])
-                    src = d.scenario.product(d.product_ids[p])
+                    src = d.scenario.product(d.product_source[p])
                     opt = next(o for o in src.process_options if o.process == d.route_process[r])
                     start = (
                         f"tape-out on {opt.process} in {opt.available_from_year}"
@@ -252,9 +252,9 @@ def _vendor_sources(
         if (d.offer_available[o] & arrives_in_run & room).any():
             out.append(d.offer_ids[o])
     run_end = int(np.flatnonzero(d.years == run[-1])[-1])
-    out += [d.product_ids[p] for p, (t0, _) in earliest.items()
+    out += [d.product_source[p] for p, (t0, _) in earliest.items()
             if d.product_vendor[p] == v and t0 <= run_end]  # fmt: skip
-    return out
+    return list(dict.fromkeys(out))
 
 
 def _needed_share(d: PlanData, s: Solution, v: str, years: list[int], unmet_y: F) -> float:
@@ -365,7 +365,7 @@ def diagnose(pm: PlanModel, s: Solution) -> tuple[list[str], pd.DataFrame]:
                 when = d.labels[first_own[0]] if first_own[0] < d.n_periods else "the horizon's end"
                 own = (
                     f"no own accelerator arrives before {when} "
-                    f"(product {d.product_ids[p]}: {earliest[p][1]})"
+                    f"(product {d.product_source[p]}: {earliest[p][1]})"
                 )
             elif late:
                 own = "there is no own accelerator to make"
@@ -431,11 +431,12 @@ def diagnose(pm: PlanModel, s: Solution) -> tuple[list[str], pd.DataFrame]:
                     f"{'; '.join(notes)}. Add supply (offers, capacity, an earlier "
                     "tape-out), raise the unmet penalty, or accept the shortfall."
                 )
+    messages.extend(_commitment_messages(d, s, binds))
     # Unit demand ----------------------------------------------------------------------
     for ui, uid in enumerate(d.unit_ids):
         tol = 1e-6 * max(1.0, float(d.unit_required[ui].max()))
         flags = np.array([s.unmet_u[ui][d.years == y].max() > tol for y in years])
-        p = d.product_ids[d.unit_product[ui]]
+        p = d.base_product_ids[d.unit_product[ui]]
         for run in _runs(flags, years):
             amount = float(
                 yearly(d, s.unmet_u[ui : ui + 1])[0][[years.index(y) for y in run]].max()
@@ -485,6 +486,61 @@ def diagnose(pm: PlanModel, s: Solution) -> tuple[list[str], pd.DataFrame]:
         for b in binds
     ]
     return _dedupe(messages), pd.DataFrame(rows)
+
+
+def _commitment_messages(d: PlanData, s: Solution, binds: list[Binding]) -> list[str]:
+    """Committed purchases paid for and not taken, and why (a vendor cap, or not needed).
+
+    Units ordered in year y arrive ``offer_shift`` periods later; the vendor cap of the
+    arrival year is compared with the share the whole commitment would have of the new
+    compute then: ``c·pf / (N + q·pf)`` (c committed units, q untaken, N new compute).
+    """
+    out: list[str] = []
+    if not s.untaken.size:
+        return out
+    per_year = d.n_periods // len(d.year_list)
+    for o, yi in zip(*np.nonzero(s.untaken > 1e-6 * np.maximum(1.0, d.offer_min_units)),
+                     strict=True):  # fmt: skip
+        oid, v = d.offer_ids[o], d.offer_vendor[o]
+        y = d.year_list[yi]
+        committed = float(d.offer_min_units[o, yi])
+        q = float(s.untaken[o, yi])
+        pf = float(d.offer_pflops[o])
+        t_arrive = yi * per_year + int(d.offer_shift[o])
+        what = f"The commitment to buy {committed:,.0f} {oid} in {y} ({fmt_pflops(committed * pf)})"
+        paid = f"{q:,.0f} units ({fmt_usd(q * float(d.offer_price_usd[o, yi * per_year]))}) are paid for and not taken"
+        if t_arrive >= d.n_periods:
+            out.append(f"{what} arrives after the horizon: {paid} inside it.")
+            continue
+        ya = int(d.years[t_arrive])
+        cap_b = next((b for b in binds if b.kind == "vendor" and b.key == v and b.year == ya), None)
+        if cap_b is not None:
+            val, total = _vendor_flows(d, s, v)
+            yai = d.year_list.index(ya)
+            share = committed * pf / max(EPS, float(total[yai]) + q * pf)
+            need = min(
+                1.0,
+                math.ceil(
+                    (float(val[yai]) + q * pf) / max(EPS, float(total[yai]) + q * pf) * 100 - 1e-9
+                )
+                / 100,
+            )
+            head = (
+                f"{what} alone is {fmt_pct(share)} of the new compute arriving in {ya}, above "
+                if share > cap_b.cap + 1e-9
+                else f"{what} with {v}'s other compute would be {fmt_pct(need)} of the new "
+                f"compute arriving in {ya}, above "
+            )
+            out.append(
+                f"{head}the {fmt_pct(cap_b.cap)} cap on {v}: {paid}; lower the commitment or "
+                f"raise the cap (to {fmt_pct(need)} in {ya})."
+            )
+        else:
+            out.append(
+                f"{what} is more than the plan needs: {paid} (running them would cost more "
+                "than it saves); lower the commitment."
+            )
+    return out
 
 
 def _dedupe(msgs: list[str]) -> list[str]:

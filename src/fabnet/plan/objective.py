@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 from linopy import LinearExpression, Model
 
+from fabnet.plan.policies import periods_of_years
 from fabnet.plan.sets import F, PlanData
 from fabnet.plan.terms import weighted_total
 from fabnet.plan.variables import (
@@ -19,6 +20,7 @@ from fabnet.plan.variables import (
     UNITS,
     UNMET_COMPUTE,
     UNMET_UNITS,
+    UNTAKEN,
     WAFERS,
 )
 
@@ -39,6 +41,41 @@ def unit_costs(d: PlanData) -> dict[str, F]:
     }
 
 
+def in_service_sum(values: F, shift: np.ndarray, life: np.ndarray) -> F:
+    """(N, T): for a decision at ``t`` of source ``i``, Σ of ``values`` over the periods its
+    units are in service inside the horizon, ``t + shift[i] … t + shift[i] + life[i] - 1``."""
+    T = values.shape[-1]
+    c = np.concatenate([[0.0], np.cumsum(values)])  # c[k] = Σ values[:k]
+    t = np.arange(T)[None, :]
+    lo = np.minimum(t + np.asarray(shift)[:, None], T)
+    hi = np.minimum(lo + np.asarray(life)[:, None], T)
+    out: F = c[hi] - c[lo]
+    return out
+
+
+def energy_pv_per_unit(d: PlanData) -> tuple[F, F]:
+    """Present value of the electricity one unit ordered or assembled in ``t`` draws while
+    in service inside the horizon, USD: (P, T) own builds in the fleet, (O, T) offers.
+
+    ``power_w × PUE × hours × price(t) × δ(t)`` summed over its service periods (eq. 19).
+    """
+    per_w = d.energy_usd_per_w * d.discount
+    own = (
+        in_service_sum(per_w, d.product_arrival_shift, d.product_life)
+        * (d.product_power_w * d.product_in_fleet)[:, None]
+    )
+    off = in_service_sum(per_w, d.offer_shift, d.offer_life) * d.offer_power_w[:, None]
+    return own, off
+
+
+def untaken_price_pv(d: PlanData) -> F:
+    """(O, Y) present value of one committed unit paid for and not taken in year y, USD:
+    the mean over the year's periods of price × δ."""
+    ty = periods_of_years(d)
+    out: F = (d.offer_price_usd * d.discount[None, :])[:, ty].mean(axis=2)
+    return out
+
+
 def capex_pv_per_build(d: PlanData) -> F:
     """(C, Ts) present value of a build started in Ts, USD."""
     out: F = np.einsum("cst,t->cs", d.cand_capex_share, d.discount) * d.cand_capex_usd[:, None]
@@ -52,6 +89,13 @@ def add_objective(m: Model, d: PlanData) -> None:
         weighted_total(m, m.variables[name], cost * df[None, :])
         for name, cost in unit_costs(d).items()
     ]
+    own_e, off_e = energy_pv_per_unit(d)
+    if own_e.any():
+        parts.append(weighted_total(m, m.variables[UNITS], own_e * OBJECTIVE_SCALE))
+    if off_e.any():
+        parts.append(weighted_total(m, m.variables[OFFER], off_e * OBJECTIVE_SCALE))
+    if (d.offer_min_units > 0).any():
+        parts.append(weighted_total(m, m.variables[UNTAKEN], untaken_price_pv(d) * OBJECTIVE_SCALE))
     if len(d.cand_ids):
         parts.append(weighted_total(m, m.variables[BUILD], capex_pv_per_build(d) * OBJECTIVE_SCALE))
     if len(d.option_ids):

@@ -10,6 +10,11 @@ loop over periods or sites in Python. Names follow docs/planner.md:
   the product's dies, HBM routes its stacks, packaging routes its packages; all share
   their site's capacity in wafers;
 * products ``p`` (own designs), offers ``o`` (GPUs for sale), porting options ``z``.
+
+A product whose process options differ in performance or power (``ProcessOption.pflops_bf16``
+/ ``power_w``) is split into *builds*, one per group of options with the same performance;
+the model's ``product`` dimension runs over builds (``product_ids``; the scenario's product is
+``product_source``). A product without such overrides is one build with its own id.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ import numpy as np
 import numpy.typing as npt
 
 from fabnet.economics import die_yield, gross_dies_per_wafer
+from fabnet.economics.cost import HOURS_PER_YEAR
 from fabnet.scenario.schema import (
     Period,
     Process,
@@ -95,10 +101,14 @@ class PlanData:
     cand_ramp: F  # (C, Ts, T) share of full capacity in t when built in Ts
     cand_capex_usd: F  # (C,)
     cand_capex_share: F  # (C, Ts, T) share of capex paid in t when built in Ts
-    # products and offers
-    product_ids: list[str]
+    # products (builds: one per group of process options with the same performance) and offers
+    product_ids: list[str]  # build ids: the product id, or "<product>@<process>[+...]"
+    product_source: list[str]  # the scenario product of each build
+    product_base: I  # (P,) index of the scenario product (into base_product_ids)
+    base_product_ids: list[str]
     product_vendor: list[str]
     product_pflops: F
+    product_power_w: F  # (P,) W per unit in service
     product_hbm_stacks: F
     product_packaged: B
     product_assembly_usd: F
@@ -109,7 +119,9 @@ class PlanData:
     offer_vendor: list[str]
     offer_country: list[str]
     offer_pflops: F
+    offer_power_w: F  # (O,) W per unit in service
     offer_price_usd: F  # (O, T)
+    offer_min_units: F  # (O, Y) committed units ordered per year (0: none)
     offer_upper: F  # (O, T) units per period (inf: no allocation limit)
     offer_available: B  # (O, T)
     offer_shift: I  # periods from order to service
@@ -129,7 +141,7 @@ class PlanData:
     route_option: I  # (R,) porting option index of a logic route, -1 when none
     # porting options that need a decision
     option_ids: list[str]
-    option_product: I
+    option_product: I  # (Z,) index into base_product_ids
     option_process: list[str]
     option_cost_usd: F
     option_pay_period: I
@@ -138,8 +150,13 @@ class PlanData:
     compute_ids: list[str]
     compute_required: F  # (D, T) PFLOP/s that must be installed
     compute_penalty_usd: F  # (D,) per PFLOP/s-year
+    installed_ids: list[str]  # installed bases (compute in service before the horizon)
+    installed_vendor: list[str]
+    installed_pflops: F  # (I, T) PFLOP/s still in service
+    # energy: USD per W of accelerator power in service for one period (PUE and price in)
+    energy_usd_per_w: F  # (T,)
     unit_ids: list[str]
-    unit_product: I
+    unit_product: I  # (U,) index into base_product_ids
     unit_required: F  # (U, T) units per period
     unit_penalty_usd: F  # (U,) per unit
     # policies
@@ -257,17 +274,43 @@ def build_data(scenario: Scenario, period: Period | None = None) -> PlanData:
             tt = np.minimum(ts + j, T - 1)
             cand_share[k, ts, tt] += 1.0 / nb
 
-    # Products ------------------------------------------------------------------------
+    # Products and their builds -----------------------------------------------------------
     products = sc.products
-    P = len(products)
-    product_ids = [p.id for p in products]
+    base_ids = [p.id for p in products]
     unit_products = {u.product for u in sc.demand.units}
-    pk_ct = np.array(
+    pk_ct_base = np.array(
         [max((proc[k].cycle_time_days for k in p.packaging_options), default=0.0) for p in products]
     )
-    lead = np.array([p.lead_time_days for p in products])
+    lead_base = np.array([p.lead_time_days for p in products])
+    b_ids: list[str] = []
+    b_base: list[int] = []
+    b_pflops: list[float] = []
+    b_power: list[float] = []
+    b_procs: list[set[str]] = []
+    for pi, p in enumerate(products):
+        groups: dict[tuple[float, float], list[str]] = {}
+        for opt in p.process_options:
+            perf = (
+                opt.pflops_bf16 if opt.pflops_bf16 is not None else p.pflops_bf16,
+                opt.power_w if opt.power_w is not None else p.power_w,
+            )
+            groups.setdefault(perf, []).append(opt.process)
+        for (pf, pw), procs in groups.items():
+            b_ids.append(p.id if len(groups) == 1 else f"{p.id}@{'+'.join(procs)}")
+            b_base.append(pi)
+            b_pflops.append(pf)
+            b_power.append(pw)
+            b_procs.append(set(procs))
+    P = len(b_ids)
+    base_idx = np.array(b_base, dtype=np.int64)
+    product_ids = b_ids
+    pk_ct = pk_ct_base[base_idx] if P else np.zeros(0)
+    lead = lead_base[base_idx] if P else np.zeros(0)
     arrival_shift = _to_periods(pk_ct + lead, period_days)
-    life = np.maximum(1, round_half_up(np.array([p.service_life_years for p in products]) / L))
+    life = np.maximum(
+        1,
+        round_half_up(np.array([products[i].service_life_years for i in b_base], dtype=float) / L),
+    )
 
     # Routes ----------------------------------------------------------------------------
     r_ids: list[str] = []
@@ -308,12 +351,14 @@ def build_data(scenario: Scenario, period: Period | None = None) -> PlanData:
         factor = s.wafer_price_factor
         for n in s.processes:
             pr = proc[n]
-            for pi, p in enumerate(products):
+            for bi in range(P):
+                pi = b_base[bi]
+                p = products[pi]
                 avail = np.ones(T, dtype=bool)
                 dies = np.zeros(T)
                 if pr.kind is ProcessKind.logic:
                     popt = next((o for o in p.process_options if o.process == n), None)
-                    if popt is None:
+                    if popt is None or n not in b_procs[bi]:
                         continue
                     if popt.available_from_year is not None:
                         avail &= years >= popt.available_from_year
@@ -331,8 +376,8 @@ def build_data(scenario: Scenario, period: Period | None = None) -> PlanData:
                     cost = price_cache[n] * factor
                     good = 0.0
                     shift = int(
-                        _to_periods(pr.cycle_time_days + pk_ct[pi] + lead[pi], period_days)
-                        - arrival_shift[pi]
+                        _to_periods(pr.cycle_time_days + pk_ct[bi] + lead[bi], period_days)
+                        - arrival_shift[bi]
                     )
                     ropt = option_index.get((pi, n), -1)
                 elif pr.kind is ProcessKind.hbm:
@@ -343,8 +388,8 @@ def build_data(scenario: Scenario, period: Period | None = None) -> PlanData:
                     cost = series_at(pr.stack_price_usd, mid) * pr.good_stacks_per_wafer * factor
                     good = 0.0
                     shift = int(
-                        _to_periods(pr.cycle_time_days + pk_ct[pi] + lead[pi], period_days)
-                        - arrival_shift[pi]
+                        _to_periods(pr.cycle_time_days + pk_ct[bi] + lead[bi], period_days)
+                        - arrival_shift[bi]
                     )
                     ropt = -1
                 else:
@@ -356,10 +401,10 @@ def build_data(scenario: Scenario, period: Period | None = None) -> PlanData:
                     good = p.packages_per_wafer * pr.assembly_yield
                     shift = 0
                     ropt = -1
-                r_ids.append(f"{s.id}|{p.id}|{n}")
+                r_ids.append(f"{s.id}|{b_ids[bi]}|{n}")
                 r_kind.append(KINDS.index(pr.kind.value))
                 r_site.append(si)
-                r_prod.append(pi)
+                r_prod.append(bi)
                 r_proc.append(n)
                 r_avail.append(avail & (site_full[si] > 0))
                 r_cost.append(np.asarray(cost, dtype=float))
@@ -378,7 +423,7 @@ def build_data(scenario: Scenario, period: Period | None = None) -> PlanData:
             option_big_m[r_opt_arr[r]] += site_full[route_site[r]]
 
     for pi, p in enumerate(products):
-        kinds = {r_kind[r] for r in range(R) if r_prod[r] == pi}
+        kinds = {r_kind[r] for r in range(R) if b_base[r_prod[r]] == pi}
         if 0 not in kinds:
             warnings.append(f"product {p.id}: no production site runs any of its processes")
         if p.hbm_stacks > 0 and 1 not in kinds:
@@ -406,12 +451,20 @@ def build_data(scenario: Scenario, period: Period | None = None) -> PlanData:
     offer_life = np.maximum(
         1, round_half_up(np.array([o.service_life_years for o in offers], dtype=float) / L)
     )
+    # committed purchases: only the years listed (a contract, not an interpolated series)
+    offer_min = np.zeros((n_off, len(year_list)))
+    for oi, o in enumerate(offers):
+        for y, n_units in o.min_units_per_year.items():
+            if first <= y <= sc.horizon.last_year:
+                offer_min[oi, y - first] = n_units
 
     # Demand ----------------------------------------------------------------------------
     comp = sc.demand.compute
     compute_required = np.array([series_at(d.installed_pflops, mid) for d in comp]).reshape(
         len(comp), T
     )
+    bases = [b for dm in comp for b in dm.installed_base]
+    installed = np.array([series_at(b.pflops, mid) for b in bases]).reshape(len(bases), T)
     udem = sc.demand.units
     unit_required = np.array([series_at(u.units_per_year, mid) * L for u in udem]).reshape(
         len(udem), T
@@ -428,6 +481,11 @@ def build_data(scenario: Scenario, period: Period | None = None) -> PlanData:
         series_at(pol.capex_budget_usd_per_year, ymid)
         if pol.capex_budget_usd_per_year is not None
         else None
+    )
+
+    # Energy: a W in service for a period draws W x PUE x hours; at the period's price.
+    energy_usd_per_w = (
+        series_at(sc.electricity_usd_per_kwh, mid) / 1000.0 * sc.pue * HOURS_PER_YEAR * L
     )
 
     def stack(rows: list[F], width: int) -> F:
@@ -458,19 +516,25 @@ def build_data(scenario: Scenario, period: Period | None = None) -> PlanData:
         cand_capex_usd=cand_capex,
         cand_capex_share=cand_share,
         product_ids=product_ids,
-        product_vendor=[p.designer for p in products],
-        product_pflops=np.array([p.pflops_bf16 for p in products], dtype=float),
-        product_hbm_stacks=np.array([p.hbm_stacks for p in products], dtype=float),
-        product_packaged=np.array([bool(p.packaging_options) for p in products], dtype=bool),
-        product_assembly_usd=np.array([p.assembly_cost_usd for p in products], dtype=float),
+        product_source=[base_ids[i] for i in b_base],
+        product_base=base_idx.reshape(P),
+        base_product_ids=base_ids,
+        product_vendor=[products[i].designer for i in b_base],
+        product_pflops=np.array(b_pflops, dtype=float),
+        product_power_w=np.array(b_power, dtype=float),
+        product_hbm_stacks=np.array([products[i].hbm_stacks for i in b_base], dtype=float),
+        product_packaged=np.array([bool(products[i].packaging_options) for i in b_base], bool),
+        product_assembly_usd=np.array([products[i].assembly_cost_usd for i in b_base], float),
         product_arrival_shift=arrival_shift.reshape(P),
         product_life=life.reshape(P),
-        product_in_fleet=np.array([p.id not in unit_products for p in products], dtype=bool),
+        product_in_fleet=np.array([base_ids[i] not in unit_products for i in b_base], bool),
         offer_ids=[o.id for o in offers],
         offer_vendor=[o.vendor for o in offers],
         offer_country=[o.country or "" for o in offers],
         offer_pflops=np.array([o.pflops_bf16 for o in offers], dtype=float),
+        offer_power_w=np.array([o.power_w for o in offers], dtype=float),
         offer_price_usd=offer_price,
+        offer_min_units=offer_min,
         offer_upper=offer_upper,
         offer_available=offer_avail,
         offer_shift=offer_shift.reshape(n_off),
@@ -496,8 +560,12 @@ def build_data(scenario: Scenario, period: Period | None = None) -> PlanData:
         compute_ids=[d.id for d in comp],
         compute_required=compute_required,
         compute_penalty_usd=np.array([d.unmet_penalty_usd_per_pflops_year for d in comp]),
+        installed_ids=[b.id for b in bases],
+        installed_vendor=[b.vendor for b in bases],
+        installed_pflops=installed,
+        energy_usd_per_w=energy_usd_per_w,
         unit_ids=[u.id for u in udem],
-        unit_product=np.array([product_ids.index(u.product) for u in udem], dtype=np.int64),
+        unit_product=np.array([base_ids.index(u.product) for u in udem], dtype=np.int64),
         unit_required=unit_required,
         unit_penalty_usd=np.array([u.unmet_penalty_usd_per_unit for u in udem], dtype=float),
         vendor_caps=vendor_caps,

@@ -21,6 +21,7 @@ from fabnet.plan.variables import (
     UNITS,
     UNMET_COMPUTE,
     UNMET_UNITS,
+    UNTAKEN,
     WAFERS,
 )
 
@@ -33,6 +34,7 @@ COST_CATEGORIES = (
     "packaging",
     "assembly",
     "gpus",
+    "energy",
     "capex",
     "porting",
     "unmet_penalty",
@@ -199,6 +201,9 @@ class Solution:
     own_fleet: F
     offer_added: F  # (O, T)
     offer_fleet: F
+    own_units_fleet: F  # (P, T) units in service (fleet builds only)
+    offer_units_fleet: F  # (O, T)
+    untaken: F  # (O, Y) committed units paid for and not taken
     cand_capacity: F  # (C, T) wafers per period available from builds
 
 
@@ -206,6 +211,9 @@ def solution_arrays(pm: PlanModel) -> Solution:
     """Variable values and the arrivals and fleets they imply."""
     d = pm.data
     u, g = _sol(pm, UNITS), _sol(pm, OFFER)
+    own_units = _window(_shift_rows(u, d.product_arrival_shift), d.product_life)
+    own_units *= d.product_in_fleet[:, None]
+    offer_units = _window(_shift_rows(g, d.offer_shift), d.offer_life)
     fleet_w = (d.product_pflops * d.product_in_fleet)[:, None]
     own_added = _shift_rows(u, d.product_arrival_shift) * fleet_w
     offer_added = _shift_rows(g, d.offer_shift) * d.offer_pflops[:, None]
@@ -227,6 +235,9 @@ def solution_arrays(pm: PlanModel) -> Solution:
         own_fleet=_window(own_added, d.product_life),
         offer_added=offer_added,
         offer_fleet=_window(offer_added, d.offer_life),
+        own_units_fleet=own_units,
+        offer_units_fleet=offer_units,
+        untaken=_sol(pm, UNTAKEN),
         cand_capacity=cand_cap,
     )
 
@@ -261,7 +272,7 @@ def _supply(d: PlanData, s: Solution) -> pd.DataFrame:
                     "period": np.asarray(d.labels, dtype=object)[ti],
                     "year": d.years[ti],
                     "source_kind": "own",
-                    "source": np.asarray(d.product_ids, dtype=object)[d.route_product[r]],
+                    "source": np.asarray(d.product_source, dtype=object)[d.route_product[r]],
                     "vendor": np.asarray(d.product_vendor, dtype=object)[d.route_product[r]],
                     "site": np.asarray(d.site_ids, dtype=object)[d.route_site[r]],
                     "process": np.asarray(d.route_process, dtype=object)[r],
@@ -318,13 +329,25 @@ def _dtype(col: str) -> str:
 
 
 def _compute(d: PlanData, s: Solution) -> pd.DataFrame:
+    """PFLOP/s in service and added per source and period: own products (their builds
+    summed), offers, and the installed base (in service, never added)."""
     T = d.n_periods
-    fleet_products = np.flatnonzero(d.product_in_fleet)
-    src = [d.product_ids[i] for i in fleet_products] + list(d.offer_ids)
-    kind = ["own"] * len(fleet_products) + ["offer"] * len(d.offer_ids)
-    vendor = [d.product_vendor[i] for i in fleet_products] + list(d.offer_vendor)
-    inst = np.vstack([s.own_fleet[fleet_products], s.offer_fleet]).reshape(len(src), T)
-    add = np.vstack([s.own_added[fleet_products], s.offer_added]).reshape(len(src), T)
+    fleet = np.flatnonzero(d.product_in_fleet)
+    own_src = list(dict.fromkeys(d.product_source[i] for i in fleet))
+    own_inst = np.zeros((len(own_src), T))
+    own_add = np.zeros((len(own_src), T))
+    for i in fleet:
+        k = own_src.index(d.product_source[i])
+        own_inst[k] += s.own_fleet[i]
+        own_add[k] += s.own_added[i]
+    own_vendor = [d.product_vendor[next(i for i in fleet if d.product_source[i] == p)]
+                  for p in own_src]  # fmt: skip
+    n_inst = len(d.installed_ids)
+    src = own_src + list(d.offer_ids) + list(d.installed_ids)
+    kind = ["own"] * len(own_src) + ["offer"] * len(d.offer_ids) + ["installed"] * n_inst
+    vendor = own_vendor + list(d.offer_vendor) + list(d.installed_vendor)
+    inst = np.vstack([own_inst, s.offer_fleet, d.installed_pflops]).reshape(len(src), T)
+    add = np.vstack([own_add, s.offer_added, np.zeros((n_inst, T))]).reshape(len(src), T)
     n = len(src)
     return _frame(
         "compute",
@@ -408,12 +431,19 @@ def cost_by_period(d: PlanData, s: Solution) -> dict[str, F]:
     unmet = (s.unmet_c * d.compute_penalty_usd[:, None] * d.length_years).sum(axis=0) + (
         s.unmet_u * d.unit_penalty_usd[:, None]
     ).sum(axis=0)
+    # committed units paid for and not taken: spread over the periods of their year
+    per_year = len(d.labels) // len(d.year_list)
+    untaken = (s.untaken[:, d.year_index] / per_year * d.offer_price_usd).sum(axis=0)
+    watts = (s.own_units_fleet * d.product_power_w[:, None]).sum(axis=0) + (
+        s.offer_units_fleet * d.offer_power_w[:, None]
+    ).sum(axis=0)
     return {
         "wafers": by_kind[0],
         "hbm": by_kind[1],
         "packaging": by_kind[2],
         "assembly": (s.u * d.product_assembly_usd[:, None]).sum(axis=0),
-        "gpus": (s.g * d.offer_price_usd).sum(axis=0),
+        "gpus": (s.g * d.offer_price_usd).sum(axis=0) + untaken,
+        "energy": watts * d.energy_usd_per_w,
         "capex": capex,
         "porting": porting,
         "unmet_penalty": unmet,

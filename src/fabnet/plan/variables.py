@@ -21,6 +21,7 @@ BUILD = "Candidate-build"
 PORT = "Option-port"
 UNMET_COMPUTE = "Compute-unmet"
 UNMET_UNITS = "Units-unmet"
+UNTAKEN = "Offer-untaken"
 
 
 def index(d: PlanData) -> dict[str, pd.Index]:
@@ -64,6 +65,13 @@ def add_variables(m: Model, d: PlanData, relax: bool) -> None:
         coords=[ix["offer"], ix["period"]],
         name=OFFER,
         mask=_da(d.offer_available & (d.offer_upper > 0), ot, ix),
+    )
+    # (3b) committed units paid for and not taken, per offer and year (take-or-pay)
+    m.add_variables(
+        lower=0.0,
+        coords=[ix["offer"], ix["year"]],
+        name=UNTAKEN,
+        mask=_da(d.offer_min_units > 0, ("offer", "year"), ix),
     )
     # (4) build start of a candidate site in a period (binary unless relaxed)
     ct = ("candidate", "period")

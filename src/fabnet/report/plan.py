@@ -34,6 +34,7 @@ COST_CATEGORIES: dict[str, str] = {
     "packaging": "#54a24b",
     "assembly": "#b0c97a",
     "gpus": "#f58518",
+    "energy": "#eeca3b",
     "capex": "#9d755d",
     "porting": "#b279a2",
     "unmet_penalty": "#e45756",
@@ -227,8 +228,9 @@ def compute_section(run: RunRecord) -> Section:
     comp = _table(run, "compute")
     caption = (
         "Compute in service (dense BF16 PFLOP/s) at each period, stacked by where it came "
-        "from: the designer's own accelerators (made from wafers) and GPUs bought from "
-        "vendors. The dashed black line is the demand. Where the stack stays below the line, "
+        "from: the designer's own accelerators (made from wafers), GPUs bought from "
+        "vendors and the installed base (compute in service before the plan starts, retiring "
+        "over time; it is not new compute). The dashed black line is the demand. Where the stack stays below the line, "
         "the gap is unmet demand (last chart)."
     )
     if comp.empty:
@@ -240,16 +242,18 @@ def compute_section(run: RunRecord) -> Section:
     meta = comp.drop_duplicates("source").set_index("source")
     colours = _source_colours(run, {str(k): str(meta.loc[k, "vendor"]) for k in pivot.columns})
     fig = go.Figure()
-    # Own products first (bottom of the stack), then offers; larger sources lower.
+    # Installed base at the bottom, then own products, then offers; larger sources lower.
     totals = pivot.sum(axis=0)
+    rank = {"installed": 0, "own": 1}
     ordered = sorted(
         pivot.columns,
-        key=lambda s: (str(meta.loc[s, "source_kind"]) != "own", -_f(totals[s])),
+        key=lambda s: (rank.get(str(meta.loc[s, "source_kind"]), 2), -_f(totals[s])),
     )
+    words = {"own": "own", "installed": "installed before the plan"}
     for source in ordered:
         kind = str(meta.loc[source, "source_kind"])
         vendor = str(meta.loc[source, "vendor"])
-        label = f"{source} ({vendor}, {'own' if kind == 'own' else 'bought'})"
+        label = f"{source} ({vendor}, {words.get(kind, 'bought')})"
         fig.add_trace(
             go.Scatter(
                 x=_xs(run, list(pivot.index)),
@@ -363,6 +367,8 @@ def costs_section(run: RunRecord) -> Section:
         f"What the plan spends each year (USD, not discounted), stacked by category. The "
         f"objective the planner minimises is the present value: each year's spending "
         f"discounted at {rate:.0%} per year to {first} (table below the chart). "
+        "“energy” is the electricity of the accelerators the plan adds while in service "
+        "(power × PUE × price; the installed base's is not counted). "
         "“unmet_penalty” is not money paid: it is the price the scenario puts on each "
         "PFLOP/s of demand left unmet."
     )

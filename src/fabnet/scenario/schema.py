@@ -267,6 +267,11 @@ class ProcessOption(_Model):
     """One-off cost (NRE: design port, masks, qualification) paid the first time this process is used, USD."""
     available_from_year: Year | None = None
     """First year wafers of this product may start on this process (tape-out done)."""
+    pflops_bf16: NonNegative | None = None
+    """Dense BF16 performance per unit made on this process, PFLOP/s; the product's when empty
+    (a port of a design to an older node fits fewer transistors in the same area)."""
+    power_w: NonNegative | None = None
+    """Power per unit made on this process in service, W; the product's when empty."""
 
 
 class Product(_Model):
@@ -334,6 +339,10 @@ class Offer(_Model):
     available_to_year: Year | None = None
     max_units_per_year: NonNegativeSeries | None = None
     """Largest number of units the buyer can get per year (allocation); unlimited when empty."""
+    min_units_per_year: dict[Year, NonNegative] = Field(default_factory=dict)
+    """Committed (take-or-pay) purchases, units ordered per year: the buyer pays for at least
+    this many units each listed year, whether or not it takes them. Unlike other series, only
+    the years listed are committed (no interpolation, nothing held after the last year)."""
     service_life_years: Positive = 5.0
     lead_time_days: NonNegative = 180.0
     """Time from order to the unit in service, days."""
@@ -354,12 +363,35 @@ class Offer(_Model):
         return self
 
 
+class InstalledBase(_Model):
+    """Compute already in service when the plan starts (e.g. a GPU fleet bought before the
+    horizon), retiring over time. It counts toward installed demand but is not new compute
+    (vendor caps), costs nothing in the plan (bought before it) and its energy is not counted
+    (no decision of the plan changes it)."""
+
+    id: Id
+    name: str = ""
+    vendor: Id
+    """Company that made it (a company id), for the compute tables."""
+    pflops: NonNegativeSeries
+    """Dense BF16 PFLOP/s of it still in service, by year; write 0 for the year it is gone
+    (the value of the last year given is held after it, as for every series)."""
+
+    @model_validator(mode="after")
+    def _nonempty(self) -> InstalledBase:
+        _check_series_not_empty(self.pflops, "pflops")
+        return self
+
+
 class ComputeDemand(_Model):
     """Installed compute the designer needs in service, by year."""
 
     id: Id
     installed_pflops: NonNegativeSeries
-    """Dense BF16 PFLOP/s that must be in service, by year."""
+    """Dense BF16 PFLOP/s that must be in service, by year (the installed base included)."""
+    installed_base: list[InstalledBase] = Field(default_factory=list)
+    """Compute in service before the horizon that retires over time; it meets part of
+    ``installed_pflops``."""
     unmet_penalty_usd_per_pflops_year: Positive = 1.0e7
     """Penalty on each PFLOP/s short of demand for one year, USD (so a plan always exists)."""
 

@@ -11,6 +11,7 @@ malformed.
 from __future__ import annotations
 
 import difflib
+import itertools
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -270,13 +271,39 @@ def _checks(raw: Mapping[str, Any]) -> Iterator[Issue]:
         yield from years_in_horizon(
             ("offers", i, "max_units_per_year"), offer.get("max_units_per_year")
         )
+        yield from years_in_horizon(
+            ("offers", i, "min_units_per_year"), offer.get("min_units_per_year")
+        )
+        yield from _commitment_checks(i, offer)
 
     demand = raw.get("demand")
     if isinstance(demand, Mapping):
+        sources = {**products, **_ids(raw, "offers")}
+        seen_base: dict[str, tuple[int, int]] = {}
         for i, item in _items(demand, "compute"):
             yield from years_in_horizon(
                 ("demand", "compute", i, "installed_pflops"), item.get("installed_pflops")
             )
+            for j, base in _items(item, "installed_base"):
+                loc = ("demand", "compute", i, "installed_base", j)
+                yield from ref((*loc, "vendor"), base.get("vendor"), companies, "company")
+                yield from years_in_horizon((*loc, "pflops"), base.get("pflops"))
+                bid = base.get("id")
+                if not isinstance(bid, str):
+                    continue
+                if bid in sources:
+                    yield Issue(
+                        (*loc, "id"),
+                        f"installed base id '{bid}' is also the id of a product or offer",
+                        "give the installed base its own id (it is a source in the compute tables)",
+                    )
+                elif bid in seen_base:
+                    yield Issue(
+                        (*loc, "id"),
+                        f"duplicate installed base id '{bid}'",
+                        "give each installed base its own id",
+                    )
+                seen_base.setdefault(bid, (i, j))
         for i, item in _items(demand, "units"):
             yield from ref(
                 ("demand", "units", i, "product"), item.get("product"), products, "product"
@@ -302,3 +329,52 @@ def _checks(raw: Mapping[str, Any]) -> Iterator[Issue]:
         yield from years_in_horizon(
             ("policies", "capex_budget_usd_per_year"), policies.get("capex_budget_usd_per_year")
         )
+
+
+def _series_value(series: Any, year: int) -> float | None:
+    """A raw ``{year: value}`` series at the middle of ``year`` (linear, held outside)."""
+    if not isinstance(series, Mapping):
+        return None
+    pts = sorted(
+        (int(k), float(v)) for k, v in series.items() if isinstance(k, int) and _num(v) is not None
+    )
+    if not pts:
+        return None
+    if year <= pts[0][0]:
+        return pts[0][1]
+    for (y0, v0), (y1, v1) in itertools.pairwise(pts):
+        if y0 <= year <= y1:
+            return v0 + (v1 - v0) * (year - y0) / (y1 - y0)
+    return pts[-1][1]
+
+
+def _commitment_checks(i: int, offer: Mapping[str, Any]) -> Iterator[Issue]:
+    """A committed purchase (``min_units_per_year``) must be possible: the offer is on sale
+    that year and the commitment is within its allocation."""
+    commit = offer.get("min_units_per_year")
+    if not isinstance(commit, Mapping):
+        return
+    lo, hi = offer.get("available_from_year"), offer.get("available_to_year")
+    for year, value in commit.items():
+        units = _num(value)
+        if not isinstance(year, int) or units is None or units <= 0:
+            continue
+        loc = ("offers", i, "min_units_per_year", year)
+        if (isinstance(lo, int) and year < lo) or (isinstance(hi, int) and year > hi):
+            sale = f"{lo if isinstance(lo, int) else '…'}–{hi if isinstance(hi, int) else '…'}"
+            yield Issue(
+                loc,
+                f"a commitment of {units:,.0f} units in {year}, when the offer is not on sale "
+                f"({sale})",
+                "move the commitment into the sale years or widen available_from_year / "
+                "available_to_year",
+            )
+            continue
+        cap = _series_value(offer.get("max_units_per_year"), year)
+        if cap is not None and units > cap * (1 + 1e-9):
+            yield Issue(
+                loc,
+                f"a commitment of {units:,.0f} units in {year} is above the allocation of "
+                f"{cap:,.0f} units (max_units_per_year) that year",
+                "lower the commitment or raise max_units_per_year",
+            )
