@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import pandas as pd
 import typer
@@ -16,33 +17,108 @@ from rich.table import Table
 from fabnet.cli.app import app, err, out
 from fabnet.errors import FabModelError, Problem
 
+if TYPE_CHECKING:
+    from fabnet.fab.model import FabModel
+
 fab_app = typer.Typer(help="Wafer-fab simulator (SMT2020 models).", no_args_is_help=True)
 app.add_typer(fab_app, name="fab")
 
 
-def parse_seeds(text: str) -> list[int]:
-    """``"0-9"``, ``"1,3,5"``, ``"0-4,10"`` or ``"7"`` as a list of seeds."""
-    seeds: list[int] = []
+T = TypeVar("T")
+
+
+def _parse_list(text: str, option: str, hint: str, item: Callable[[str], list[T]]) -> list[T]:
+    """The comma-separated parts of an option's value, each read by ``item`` (which raises
+    ``ValueError`` with the problem, or with no message for a malformed part)."""
+    values: list[T] = []
     for part in text.split(","):
         part = part.strip()
         if not part:
             continue
         try:
-            if "-" in part[1:]:
-                a, b = part.split("-", 1) if not part.startswith("-") else (part, "")
-                lo, hi = int(a), int(b)
-                if hi < lo:
-                    raise ValueError
-                seeds.extend(range(lo, hi + 1))
-            else:
-                seeds.append(int(part))
-        except ValueError:
-            raise FabModelError(
-                Problem(f"bad seed list {text!r}", field="--seeds", hint="write e.g. 0-9 or 1,2,3")
-            ) from None
-    if not seeds:
-        raise FabModelError(Problem("no seeds given", field="--seeds"))
-    return seeds
+            values.extend(item(part))
+        except ValueError as e:
+            msg = str(e) or f"cannot read {part!r} in {text!r}"
+            raise FabModelError(Problem(msg, field=option, hint=hint)) from None
+    if not values:
+        raise FabModelError(Problem(f"no values given to {option}", field=option, hint=hint))
+    return values
+
+
+def _seed_part(part: str) -> list[int]:
+    if "-" in part[1:]:
+        a, b = part.split("-", 1) if not part.startswith("-") else (part, "")
+        if not (a.isdigit() and b.isdigit()):
+            raise ValueError(f"bad seed range {part!r}")
+        lo, hi = int(a), int(b)
+        if hi < lo:
+            raise ValueError(f"seed range {part} runs backwards")
+        return list(range(lo, hi + 1))
+    if not part.isdigit():
+        raise ValueError(f"bad seed {part!r}")
+    return [int(part)]
+
+
+def _load_part(part: str) -> list[float]:
+    try:
+        x = float(part)
+    except ValueError:
+        raise ValueError(f"bad load {part!r}") from None
+    if not x > 0 or not math.isfinite(x):
+        raise ValueError(f"load {part} must be a positive number")
+    return [x]
+
+
+def parse_seeds(text: str) -> list[int]:
+    """``"0-9"``, ``"1,3,5"``, ``"0-4,10"`` or ``"7"`` as a list of seeds."""
+    return _parse_list(text, "--seeds", "write e.g. 0-9 or 1,2,3", _seed_part)
+
+
+def parse_loads(text: str) -> list[float]:
+    """``"0.6,0.8,0.9"`` as a list of loads (positive multiples of the release rates)."""
+    return _parse_list(text, "--loads", "write e.g. 0.6,0.8,0.9,0.95", _load_part)
+
+
+# Options shared by the fab commands (each command gives its own default).
+DaysOpt = Annotated[float, typer.Option("--days", help="Simulated days per run.")]
+SeedsOpt = Annotated[str, typer.Option("--seeds", help="Seeds: 0-9, 1,2,3 or 7.")]
+WarmupOpt = Annotated[
+    float, typer.Option("--warmup-days", help="KPIs count lots completed after this many days.")
+]
+DispatcherOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--dispatcher", help="Replace every family's final ranking key: cr, fifo, edd, spt."
+    ),
+]
+ProcessesOpt = Annotated[
+    int | None, typer.Option("--processes", help="Worker processes (default: CPUs).")
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
+
+
+def progress_bar(quiet: bool) -> Progress:
+    """The progress bar of the fab commands (on stderr, gone when done; none if ``quiet``)."""
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        disable=quiet,
+        transient=True,
+    )
+
+
+def load_model(directory: Path, quiet: bool) -> FabModel:
+    """Load an SMT2020 folder; print what it reads but does not model unless ``quiet``."""
+    from fabnet.fab import load_smt2020
+
+    model = load_smt2020(directory)
+    if not quiet:
+        for w in model.warnings:
+            err.print(f"[yellow]warning:[/] {w}", soft_wrap=True)
+    return model
 
 
 def _fmt(v: Any, digits: int = 2) -> str:
@@ -116,10 +192,10 @@ def _run(
     rule_reading: str = "rule",
     pure_rule: bool = False,
 ) -> tuple[Any, list[int]]:
-    from fabnet.fab import SimOptions, load_smt2020, simulate, simulate_seeds
+    from fabnet.fab import SimOptions, simulate, simulate_seeds
 
-    model = load_smt2020(directory)
     seed_list = parse_seeds(seeds)
+    model = load_model(directory, quiet)
     opts = SimOptions(
         days=days,
         warmup_days=warmup_days,
@@ -127,18 +203,7 @@ def _run(
         rule_reading=rule_reading,
         pure_rule=pure_rule,
     )
-    if not quiet:
-        for w in model.warnings:
-            err.print(f"[yellow]warning:[/] {w}", soft_wrap=True)
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=err,
-        disable=quiet,
-        transient=True,
-    ) as prog:
+    with progress_bar(quiet) as prog:
         if len(seed_list) == 1:
             task = prog.add_task(
                 f"simulating {model.name}, seed {seed_list[0]} (days)", total=int(days)
@@ -169,18 +234,12 @@ def simulate_cmd(
     directory: Path = typer.Argument(
         ..., help="SMT2020 model folder (e.g. ../shared/smt2020/HVLM)."
     ),
-    days: float = typer.Option(730.0, "--days", help="Simulated days."),
-    seeds: str = typer.Option("0", "--seeds", help="Seeds: 0-9, 1,2,3 or 7."),
-    warmup_days: float = typer.Option(
-        0.0, "--warmup-days", help="KPIs start after this many days."
-    ),
-    dispatcher: str | None = typer.Option(
-        None, "--dispatcher", help="Replace every family's final ranking key: cr, fifo, edd, spt."
-    ),
-    processes: int | None = typer.Option(
-        None, "--processes", help="Worker processes (default: CPUs)."
-    ),
-    as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+    days: DaysOpt = 730.0,
+    seeds: SeedsOpt = "0",
+    warmup_days: WarmupOpt = 0.0,
+    dispatcher: DispatcherOpt = None,
+    processes: ProcessesOpt = None,
+    as_json: JsonOpt = False,
     rule_reading: str = typer.Option(
         "rule",
         "--rule-reading",
@@ -234,13 +293,11 @@ def compare_cmd(
     reference: Path = typer.Option(
         ..., "--reference", help="Folder with lots_<MODEL>.txt, machines_<MODEL>.txt."
     ),
-    days: float = typer.Option(730.0, "--days", help="Simulated days (reference: 730)."),
-    seeds: str = typer.Option("0-4", "--seeds", help="Seeds."),
-    warmup_days: float = typer.Option(
-        0.0, "--warmup-days", help="KPIs start after this many days."
-    ),
-    processes: int | None = typer.Option(None, "--processes", help="Worker processes."),
-    as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+    days: DaysOpt = 730.0,
+    seeds: SeedsOpt = "0-4",
+    warmup_days: WarmupOpt = 0.0,
+    processes: ProcessesOpt = None,
+    as_json: JsonOpt = False,
 ) -> None:
     """Our KPIs beside the published reference (default protocol: 730 days, no warm-up, lots
     released by order.txt and completed within the horizon)."""

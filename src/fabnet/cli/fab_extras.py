@@ -11,33 +11,23 @@ import numpy as np
 import pandas as pd
 import typer
 from rich import box
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from fabnet.cli.app import err, out
-from fabnet.cli.fab import fab_app, parse_seeds
+from fabnet.cli.app import out
+from fabnet.cli.fab import (
+    DaysOpt,
+    DispatcherOpt,
+    JsonOpt,
+    ProcessesOpt,
+    SeedsOpt,
+    WarmupOpt,
+    fab_app,
+    load_model,
+    parse_loads,
+    parse_seeds,
+    progress_bar,
+)
 from fabnet.errors import FabModelError, Problem
-
-
-def _parse_loads(text: str) -> list[float]:
-    """``"0.6,0.8,0.9"`` as a list of loads (positive numbers)."""
-    loads: list[float] = []
-    for part in text.split(","):
-        part = part.strip()
-        if not part:
-            continue
-        try:
-            x = float(part)
-        except ValueError:
-            raise FabModelError(
-                Problem(f"bad load {part!r}", field="--loads", hint="write e.g. 0.6,0.8,0.9,0.95")
-            ) from None
-        if not x > 0 or not math.isfinite(x):
-            raise FabModelError(Problem(f"load {part} must be a positive number", field="--loads"))
-        loads.append(x)
-    if not loads:
-        raise FabModelError(Problem("no loads given", field="--loads", hint="e.g. 0.6,0.8,0.9"))
-    return loads
 
 
 @fab_app.command("generate")
@@ -242,13 +232,11 @@ def curve_cmd(
         "--loads",
         help="Release rates as multiples of the order file's (1 = nominal).",
     ),
-    days: float = typer.Option(365.0, "--days", help="Simulated days per run."),
-    warmup_days: float = typer.Option(100.0, "--warmup-days", help="Statistics start."),
-    seeds: str = typer.Option("0-2", "--seeds", help="Seeds per load: 0-9, 1,2,3 or 7."),
-    dispatcher: str | None = typer.Option(
-        None, "--dispatcher", help="Override every family's rule: cr, fifo, edd, spt."
-    ),
-    processes: int | None = typer.Option(None, "--processes", help="Worker processes."),
+    days: DaysOpt = 365.0,
+    warmup_days: WarmupOpt = 100.0,
+    seeds: SeedsOpt = "0-2",
+    dispatcher: DispatcherOpt = None,
+    processes: ProcessesOpt = None,
     setup_share: float | None = typer.Option(
         None,
         "--setup-share",
@@ -258,22 +246,18 @@ def curve_cmd(
     ggm_only: bool = typer.Option(
         False, "--ggm-only", help="Only the G/G/m prediction (no simulation; seconds)."
     ),
-    as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+    as_json: JsonOpt = False,
     output: Path | None = typer.Option(
         None, "-o", "--output", help="Write a self-contained HTML chart here."
     ),
 ) -> None:
     """Operating curve: cycle time and x-factor against bottleneck utilisation, simulated at
     each load (mean ± 95 % CI over seeds) beside the G/G/m (Kingman/Sakasegawa) prediction."""
-    from fabnet.fab import load_smt2020
     from fabnet.fab.curve import ggm_operating_curve, operating_curve
 
-    load_list = _parse_loads(loads)
+    load_list = parse_loads(loads)
     seed_list = parse_seeds(seeds)
-    model = load_smt2020(directory)
-    if not as_json:
-        for w in model.warnings:
-            err.print(f"[yellow]warning:[/] {w}", soft_wrap=True)
+    model = load_model(directory, as_json)
     total = len(load_list) * len(seed_list)
     if ggm_only:
         df = ggm_operating_curve(model, load_list, setup_share=setup_share)
@@ -289,15 +273,7 @@ def curve_cmd(
             output,
         )
         return
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=err,
-        disable=as_json,
-        transient=True,
-    ) as prog:
+    with progress_bar(as_json) as prog:
         task = prog.add_task(
             f"simulating {model.name}: {len(load_list)} loads × {len(seed_list)} seeds",
             total=total,
