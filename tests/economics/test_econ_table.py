@@ -146,3 +146,25 @@ def test_missing_hbm_generation_is_a_scenario_error(toy: Scenario) -> None:
     s = _with(toy, products=products)  # the schema alone does not cross-check generations
     with pytest.raises(ScenarioError, match="hbm9"):
         economics_table(s)
+
+
+def test_performance_and_power_per_process_option() -> None:
+    """A second option (same node here, so the same unit cost) sets 0.8 PF and 600 W: its
+    row divides the same unit cost by 0.8 PF and charges 600 W of energy."""
+    s = load_scenario(
+        "toy",
+        overrides={
+            "products.acc.process_options": [
+                {"process": "n3"},
+                {"process": "n3", "pflops_bf16": 0.8, "power_w": 600},
+            ]
+        },
+    )
+    frame = economics_table(s, [2025])
+    rows = frame[frame["kind"] == "own"].reset_index(drop=True)
+    assert list(rows["pflops"]) == [1.0, 0.8] and list(rows["power_w"]) == [500, 600]
+    assert rows.loc[1, "unit_cost_usd"] == pytest.approx(UNIT)
+    assert rows.loc[1, "usd_per_pflops"] == pytest.approx(UNIT / 0.8)
+    assert rows.loc[1, "energy_usd_per_year"] == pytest.approx(0.6 * HOURS * 0.10)
+    assert rows.loc[1, "usd_per_pflops_year"] == pytest.approx((UNIT / 4 + 0.6 * HOURS * 0.1) / 0.8)
+    assert rows.loc[0, "usd_per_pflops_year"] == pytest.approx(UNIT / 4 + 0.5 * HOURS * 0.1)

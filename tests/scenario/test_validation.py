@@ -165,6 +165,79 @@ CASES: list[tuple[str, Callable[[str], str], str, str, str | None]] = [
         "country: Korea",
     ),
     (
+        "installed-base-unknown-vendor",
+        _sub(
+            "      unmet_penalty_usd_per_pflops_year: 1.0e6\n",
+            "      unmet_penalty_usd_per_pflops_year: 1.0e6\n      installed_base:\n"
+            "        - {id: old, vendor: gpucoo, pflops: {2025: 500, 2027: 0}}\n",
+        ),
+        "unknown company 'gpucoo' — did you mean 'gpuco'?",
+        "demand.compute.fleet.installed_base.old.vendor",
+        "vendor: gpucoo",
+    ),
+    (
+        "installed-base-same-id-as-offer",
+        _sub(
+            "      unmet_penalty_usd_per_pflops_year: 1.0e6\n",
+            "      unmet_penalty_usd_per_pflops_year: 1.0e6\n      installed_base:\n"
+            "        - {id: gpu, vendor: gpuco, pflops: {2025: 500, 2027: 0}}\n",
+        ),
+        "installed base id 'gpu' is also the id of a product or offer",
+        "demand.compute.fleet.installed_base.gpu.id",
+        "{id: gpu, vendor: gpuco",
+    ),
+    (
+        "installed-base-year-outside-horizon",
+        _sub(
+            "      unmet_penalty_usd_per_pflops_year: 1.0e6\n",
+            "      unmet_penalty_usd_per_pflops_year: 1.0e6\n      installed_base:\n"
+            "        - id: old\n          vendor: gpuco\n          pflops: {2024: 500, 2027: 0}\n",
+        ),
+        "year 2024 is outside the horizon 2025-2028",
+        "demand.compute.fleet.installed_base.old.pflops.2024",
+        "pflops: {2024: 500",
+    ),
+    (
+        "installed-base-negative",
+        _sub(
+            "      unmet_penalty_usd_per_pflops_year: 1.0e6\n",
+            "      unmet_penalty_usd_per_pflops_year: 1.0e6\n      installed_base:\n"
+            "        - id: old\n          vendor: gpuco\n          pflops: {2025: -5}\n",
+        ),
+        "greater than or equal to 0",
+        "demand.compute.fleet.installed_base.old.pflops.2025",
+        "pflops: {2025: -5}",
+    ),
+    (
+        "commitment-outside-sale-years",
+        _sub(
+            "    power_w: 700\n",
+            "    power_w: 700\n    available_from_year: 2026\n"
+            "    min_units_per_year: {2025: 100}\n",
+        ),
+        "a commitment of 100 units in 2025, when the offer is not on sale (2026–…)",
+        "offers.gpu.min_units_per_year.2025",
+        "min_units_per_year: {2025: 100}",
+    ),
+    (
+        "commitment-above-allocation",
+        _sub(
+            "    power_w: 700\n",
+            "    power_w: 700\n    max_units_per_year: {2025: 100, 2027: 300}\n"
+            "    min_units_per_year:\n      2026: 250\n",
+        ),
+        "a commitment of 250 units in 2026 is above the allocation of 200 units",
+        "offers.gpu.min_units_per_year.2026",
+        "2026: 250",
+    ),
+    (
+        "process-option-negative-power",
+        _sub("process_options: [{process: n3}]", "process_options: [{process: n3, power_w: -1}]"),
+        "greater than or equal to 0",
+        "products.acc.process_options[0].power_w",
+        "power_w: -1",
+    ),
+    (
         "vendor-cap-unknown-vendor",
         _sub("policies.max_vendor_share.gpuco: 0.1", "policies.max_vendor_share.nvidiaa: 0.1"),
         "no product or offer comes from vendor 'nvidiaa'",

@@ -56,8 +56,8 @@ ECONOMICS_COLUMNS: dict[str, str] = {
     "test_cost_usd": "own: test and assembly outside the packaging line, USD per unit",
     "unit_cost_usd": "own: manufacturing cost of a good unit; offer: its price; USD",
     "porting_cost_usd": "own: one-off cost of porting the design to this process, USD (not in unit cost)",
-    "pflops": "dense BF16 performance per unit, PFLOP/s",
-    "power_w": "power per unit in service, W",
+    "pflops": "dense BF16 performance per unit, PFLOP/s (own: on this row's process)",
+    "power_w": "power per unit in service, W (own: on this row's process)",
     "service_life_years": "years a unit stays in service",
     "usd_per_pflops": "unit cost / PFLOP/s, USD (NaN without performance)",
     "energy_usd_per_year": "electricity per unit and year at the scenario's price and PUE, USD",
@@ -144,14 +144,17 @@ def _own_rows(
     scenario: Scenario, product: Product, years: npt.NDArray[np.float64]
 ) -> Iterable[dict[str, Any]]:
     electricity = _at(scenario.electricity_usd_per_kwh, years)
-    energy = np.asarray(
-        energy_cost_per_year_usd(product.power_w, electricity, scenario.pue), dtype=np.float64
-    )
     crf = float(capital_recovery_factor(product.service_life_years, scenario.discount_rate))
     die_area_mm2 = product.die_area_mm2 / product.chiplets
     hbm_ids, stack_price = _cheapest_hbm(scenario, product, years)
     hbm_usd = np.asarray(hbm_cost_usd(product.hbm_stacks, stack_price), dtype=np.float64)
     for option in product.process_options:
+        # performance and power of the unit made on this process (the product's by default)
+        pflops = product.pflops_bf16 if option.pflops_bf16 is None else option.pflops_bf16
+        power_w = product.power_w if option.power_w is None else option.power_w
+        energy = np.asarray(
+            energy_cost_per_year_usd(power_w, electricity, scenario.pue), dtype=np.float64
+        )
         proc = scenario.process(option.process)
         if proc.wafer_price_usd is None or proc.d0_per_cm2 is None:
             raise _problem(
@@ -179,8 +182,8 @@ def _own_rows(
             packaged_unit_cost_usd(logic, hbm_usd, pkg_usd, assembly, product.assembly_cost_usd),
             dtype=np.float64,
         )
-        per_pf = _per_pflops(unit, product.pflops_bf16)
-        per_pf_year = _per_pflops(unit * crf + energy, product.pflops_bf16)
+        per_pf = _per_pflops(unit, pflops)
+        per_pf_year = _per_pflops(unit * crf + energy, pflops)
         first = option.available_from_year
         for k, year in enumerate(years):
             yield {
@@ -209,8 +212,8 @@ def _own_rows(
                 "test_cost_usd": product.assembly_cost_usd,
                 "unit_cost_usd": unit[k],
                 "porting_cost_usd": option.porting_cost_usd,
-                "pflops": product.pflops_bf16,
-                "power_w": product.power_w,
+                "pflops": pflops,
+                "power_w": power_w,
                 "service_life_years": product.service_life_years,
                 "usd_per_pflops": np.asarray(per_pf)[k],
                 "energy_usd_per_year": energy[k],
@@ -270,6 +273,8 @@ def economics_table(scenario: Scenario, years: Iterable[int] | None = None) -> p
       test) / assembly yield (a failed assembly loses its good dies and stacks);
     * per PFLOP/s-year: unit cost x capital recovery factor (scenario discount rate,
       service life) + energy per year (power x PUE x electricity price), over PFLOP/s.
+      Performance and power are the process option's (``ProcessOption.pflops_bf16`` /
+      ``power_w``) where it sets them, else the product's.
 
     Porting (NRE) is one-off and shown in ``porting_cost_usd``, not spread into unit cost.
     """
