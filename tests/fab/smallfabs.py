@@ -375,3 +375,28 @@ def min_run_fab(directory: Path, releases: int = 2, min_run: int = 3) -> SmallFa
         setupgrp_txt=setupgrp,
     )
     return SmallFab(path, {"lots": releases})
+
+
+def rework_batch_fab(directory: Path, rework_pct: float = 30.0) -> SmallFab:
+    """A batch tool B (2 lots minimum and maximum, 100 min) followed by a tool T (10 min per
+    lot) whose step sends a lot back to B with ``rework_pct`` % chance; two lots, released at 0
+    and 10 (nothing else ever comes).
+
+    Both lots batch at 10 (done 110) and pass T one after the other (110–120, 120–130). If
+    lot 0 is reworked at 120 while lot 1 is still at T, lot 1 may still come back to B by a
+    rework of its own, so lot 0 waits (FORMAT.md §8: a short batch starts only when no
+    compatible lot can arrive any more). If lot 1 leaves at 130 without rework, lot 0 starts
+    alone at 130 and is done at 130 + 100 + 10 = 240 (unless reworked again).
+    """
+    tools = [tool_row("B", batch=True, group="Diffusion"), tool_row("T", group="Wet_Etch")]
+    route = [
+        step_row("r", 1, "B", 100.0, per="per_batch", batch_pieces=(50, 50)),
+        step_row("r", 2, "T", 10.0),
+    ]
+    route[1]["RWKSTEP"] = 1
+    route[1]["REWORK"] = rework_pct
+    route[1]["RWKTYPE"] = "lot"
+    path = write_fab(
+        directory, tools, {"part_1": route}, [order_row("Lot_1", "part_1", 10.0, releases=2)]
+    )
+    return SmallFab(path, {"lots": 2})

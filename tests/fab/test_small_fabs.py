@@ -157,3 +157,19 @@ def test_min_run_lock_ends_when_no_lot_of_the_setup_can_arrive(tmp_path: Path) -
     fab = sf.min_run_fab(tmp_path / "minrun", releases=2, min_run=3)
     res = simulate(load_smt2020(fab.path), SimOptions(days=2.0), seed=0)
     assert res.counters["completed"] == fab.expect["lots"]
+
+
+@pytest.mark.parametrize(
+    ("seed", "reworks", "done"),
+    [
+        (2, [1, 0], [240.0, 130.0]),  # lot 0 waits for lot 1 to leave T without rework
+        (5, [1, 1], [240.0, 250.0]),  # both come back: they batch again at 130
+    ],
+)
+def test_short_batch_waits_for_a_lot_that_may_return_by_rework(
+    tmp_path: Path, seed: int, reworks: list[int], done: list[float]
+) -> None:
+    fab = sf.rework_batch_fab(tmp_path / "rw")
+    res = simulate(load_smt2020(fab.path), SimOptions(days=2.0), seed=seed)
+    assert res.lots["reworks"].tolist() == reworks  # the draws this case is about
+    np.testing.assert_allclose(res.lots["done_min"].to_numpy(), done, atol=1e-6)

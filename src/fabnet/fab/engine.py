@@ -28,7 +28,8 @@ S_FAM, S_PER, S_SETUP, S_FORSTEP, S_SAVE, S_RWK, S_NEXT, S_ROUTE = 0, 1, 2, 3, 4
 S_BMIN, S_BMAX, S_LOC, S_PDIST, S_CASC = 8, 9, 10, 11, 12
 S_BKEY = 13  # batch compatibility class: the step itself (same route step) or its DESC
 S_CQT_EXIT = 14  # exit step of the queue-time window this step opens (-1: none)
-N_SI = 15
+S_RWKMIN = 15  # earliest step a rework at this step or a later one sends a lot back to (-1: none)
+N_SI = 16
 # step_f
 F_PT, F_PT2, F_STIME, F_CASC_C, F_RWK_P, F_SAMP_P, F_REMWORK, F_MEANTIME = 0, 1, 2, 3, 4, 5, 6, 7
 # statistics written by the kernel: queue wait sums and counts, regular (PRIOR <= 10) / hot lots
@@ -112,7 +113,8 @@ ST_PLAIN_RESETS = 20  # 1: a lot without setup requirement leaves the tool in no
 ST_OPENREL = 21  # 1: some release stream goes on past the horizon (lots can always arrive)
 ST_CQVIOL = 22  # queue-time window violations (counted only, reading A3)
 ST_HOTBATCH = 23  # 1: a lot above the lowest priority starts its batch below BATCHMN
-N_ST = 24
+ST_POKE = 24  # 1: a possible arrival has vanished; waiting short batches / locks look again
+N_ST = 25
 SF_NOW, SF_END, SF_WARM, SF_SAMPLE_DT = 0, 1, 2, 3
 N_SF_STATE = 4
 # event types
@@ -617,9 +619,11 @@ def _start_pm(S, t, now):
 def _can_arrive(st, step_i, lot_i, f, bkey, sg):
     """True if a lot may still join family ``f``'s queue later at a step of batch class
     ``bkey`` (``bkey >= 0``), or (``bkey < 0``) at a step needing setup ``sg`` or none.
-    Any release still to come counts as a possible arrival; rework returns are not
-    anticipated (FORMAT.md §8: a short batch or a min-run lock ends only when no such lot
-    can arrive any more)."""
+    Any release still to come counts as a possible arrival, and so does every later visit of
+    a lot in the fab elsewhere: the rest of its route, including the steps a rework further
+    on may send it back to (FORMAT.md §8: a short batch or a min-run lock ends only when no
+    such lot can arrive any more). Lots waiting in this queue do not count (they cannot move
+    on without this family, so counting them could lock it for good)."""
     if st[ST_OPENREL] == 1 or st[ST_NEXTREL] < st[ST_NREL]:
         return True
     n = st[ST_NWIP] + st[ST_NEXTREL]
@@ -630,7 +634,10 @@ def _can_arrive(st, step_i, lot_i, f, bkey, sg):
         state = lot_i[lot, L_STATE]
         if state == 1 and step_i[g, S_FAM] == f:
             continue  # already waiting in this queue
-        h = step_i[g, S_NEXT] if state == 2 else g
+        h = step_i[g, S_NEXT] if state == 2 else g  # a lot on a tool: from its next step
+        back = step_i[g, S_RWKMIN]
+        if back >= 0 and (h < 0 or back < h):
+            h = back
         while h >= 0:
             if step_i[h, S_FAM] == f:
                 if bkey >= 0:
@@ -935,6 +942,18 @@ def _advance(S, lot, g, now):
         st[ST_REWORKS] += 1
     else:
         nxt = _next_performed(step_i, step_f, rng, step_i[g, S_NEXT])
+    if (
+        st[ST_OPENREL] == 0
+        and st[ST_NEXTREL] >= st[ST_NREL]
+        and (
+            nxt < 0
+            or nxt != step_i[g, S_NEXT]
+            or (step_i[g, S_RWKMIN] >= 0 and step_i[nxt, S_RWKMIN] != step_i[g, S_RWKMIN])
+        )
+    ):
+        # no more releases, and this lot skipped a step, finished or can no longer return
+        # by rework where it could before: a short batch or min-run lock waiting for it may end
+        st[ST_POKE] = 1
     if nxt < 0:
         lot_i[lot, L_DONE] = 1
         lot_f[lot, LF_DONE_T] = now
@@ -1064,6 +1083,11 @@ def run(S, stop_t):
                 lot = nx
             _sync_avail(fam_i, tool_i, t)
             _tool_free(S, t, now)
+            if st[ST_POKE] == 1:
+                st[ST_POKE] = 0
+                for tt in range(tool_i.shape[0]):
+                    if tool_i[tt, T_AVAIL] == 1 and fam_i[tool_i[tt, T_FAM], FA_QLEN] > 0:
+                        _tool_free(S, tt, now)
         elif typ == EV_RELEASE:
             st[ST_EVENTS] += 1
             r = ident

@@ -285,10 +285,14 @@ def _build(model: FabModel, opts: SimOptions, seed: int) -> _Arrays:
             if s.per == "batch":
                 fam_batch[fidx[s.family]] = 1
         rem = 0.0
+        back = g0 + n  # earliest step a rework from this step or a later one returns to
         for k in range(n - 1, -1, -1):
             g = g0 + k
             rem += step_f[g, E.F_SAMP_P] * step_f[g, E.F_MEANTIME]
             step_f[g, E.F_REMWORK] = rem
+            if step_i[g, E.S_RWK] >= 0 and step_f[g, E.F_RWK_P] > 0.0:
+                back = min(back, int(step_i[g, E.S_RWK]))
+            step_i[g, E.S_RWKMIN] = back if back < g0 + n else -1
 
     # families and tools
     fam_i = np.full((len(fams), E.N_FAI), -1, dtype=np.int64)
