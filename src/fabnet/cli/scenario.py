@@ -156,6 +156,12 @@ def _show(s: Scenario) -> None:
                 years,
             )
         out.print(t)
+        for o in s.offers:
+            if o.min_units_per_year:
+                out.print(
+                    f"  {o.id}: committed (take-or-pay) units per year "
+                    f"{_series_text(o.min_units_per_year)}"
+                )
 
     t = Table(title="Demand")
     for col in ("id", "kind", str(h.first_year), str(h.last_year)):
@@ -164,6 +170,10 @@ def _show(s: Scenario) -> None:
     for cd in s.demand.compute:
         v = series_at(cd.installed_pflops, ends)
         t.add_row(cd.id, "installed PFLOP/s", _fmt(v[0]), _fmt(v[1]))
+        for b in cd.installed_base:
+            v = series_at(b.pflops, ends)
+            kind = f"in service before the plan ({b.vendor}), PFLOP/s"
+            t.add_row(f"  {b.id}", kind, _fmt(v[0]), _fmt(v[1]))
     for u in s.demand.units:
         v = series_at(u.units_per_year, ends)
         t.add_row(u.id, f"units/yr of {u.product}", _fmt(v[0]), _fmt(v[1]))
