@@ -68,7 +68,12 @@ def test_commitment_is_taken_when_the_cap_allows() -> None:
     assert p.objective_usd == pytest.approx(500 * GPU_USD + 2500 * UNIT_USD, rel=1e-7)
     bought = p.supply[p.supply["source_kind"] == "offer"].set_index("period")["units"]
     assert bought.to_dict() == pytest.approx({"2026": 500})
-    assert not any("commitment" in m for m in p.messages)
+    # one committed unit less saves a GPU and costs one own unit: 30 000 - 69.93 USD
+    row = p.binding.set_index("policy").loc["min_units_per_year[gpu]"]
+    assert row["year"] == 2026 and row["dual_usd"] == pytest.approx(GPU_USD - UNIT_USD, rel=1e-6)
+    msg = next(m for m in p.messages if "commitment" in m)
+    assert "The commitment to buy 500 gpu a year binds in 2026" in msg
+    assert "would save up to 29.9 k USD" in msg
 
 
 def test_commitment_above_the_vendor_cap_is_paid_but_not_taken() -> None:

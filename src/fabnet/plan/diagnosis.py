@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from fabnet.plan.constraints import OFFER_COMMITMENT
 from fabnet.plan.model import PlanModel
 from fabnet.plan.objective import OBJECTIVE_SCALE
 from fabnet.plan.policies import CAPEX_BUDGET, COUNTRY_SHARE, VENDOR_SHARE, capex_by_year
@@ -138,6 +139,32 @@ def _bindings(pm: PlanModel, s: Solution) -> list[Binding]:
                     out.append(
                         Binding(f"max_country_share[{c}]", "country", c, y, cap, slack, saving, msg)
                     )
+    dm = _dual(pm, OFFER_COMMITMENT)
+    if dm is not None:
+        per_year = d.n_periods // len(d.year_list)
+        for o, yi in zip(*np.nonzero(d.offer_min_units > 0), strict=True):
+            cost = float(dm[o, yi]) / OBJECTIVE_SCALE  # PV USD per committed unit
+            if cost <= 1.0:
+                continue
+            oid, y = d.offer_ids[o], d.year_list[yi]
+            units = float(d.offer_min_units[o, yi])
+            taken = float(s.g[o, yi * per_year : (yi + 1) * per_year].sum())
+            msg = (
+                f"the commitment to buy {units:,.0f} {oid} in {y} binds: each unit less "
+                f"would save {fmt_usd(cost)} (present value)"
+            )
+            out.append(
+                Binding(
+                    f"min_units_per_year[{oid}]",
+                    "commitment",
+                    oid,
+                    y,
+                    units,
+                    taken + float(s.untaken[o, yi]) - units,
+                    cost,
+                    msg,
+                )
+            )
     db = _dual(pm, CAPEX_BUDGET)
     if d.capex_budget_usd is not None and len(d.cand_ids):
         spend = np.einsum("cs,csy->y", s.b, capex_by_year(d))
@@ -372,7 +399,7 @@ def diagnose(pm: PlanModel, s: Solution) -> tuple[list[str], pd.DataFrame]:
             else:
                 own = ""
             vb = [b for b in binds if b.kind == "vendor" and b.year in run]
-            other = [b for b in binds if b.kind != "vendor" and b.year in run]
+            other = [b for b in binds if b.kind in ("country", "budget") and b.year in run]
             blamed = False
             short = _caps_short(d, run)
             if short:
@@ -451,7 +478,17 @@ def diagnose(pm: PlanModel, s: Solution) -> tuple[list[str], pd.DataFrame]:
     unmet_years = set()
     if len(d.compute_ids):
         unmet_years = {y for y in years if s.unmet_c.sum(axis=0)[d.years == y].max() > 1e-6}
-    costly = [b for b in binds if b.year not in unmet_years and b.dual_usd > 1]
+    idle = {
+        (d.offer_ids[o], d.year_list[yi])
+        for o, yi in zip(*np.nonzero(s.untaken > 1e-6), strict=True)
+    }  # already explained by the commitment messages
+    costly = [
+        b
+        for b in binds
+        if b.dual_usd > 1
+        and (b.year not in unmet_years or b.kind == "commitment")
+        and (b.key, b.year) not in idle
+    ]
     for policy in dict.fromkeys(b.policy for b in costly):
         group = [b for b in costly if b.policy == policy]
         yrs = sorted(b.year for b in group)
@@ -459,6 +496,20 @@ def diagnose(pm: PlanModel, s: Solution) -> tuple[list[str], pd.DataFrame]:
             part = [b for b in group if b.year in run]
             first = part[0]
             when = f"in {run[0]}" if len(run) == 1 else "in each of these years"
+            if first.kind == "commitment":
+                committed = sorted({b.cap for b in part})
+                units_text = (
+                    f"{committed[0]:,.0f}"
+                    if len(committed) == 1
+                    else f"{committed[0]:,.0f}–{committed[-1]:,.0f}"
+                )
+                most = max(b.dual_usd for b in part)
+                messages.append(
+                    f"The commitment to buy {units_text} {first.key} a year binds in {span(run)} "
+                    f"and raises the plan's cost: each committed unit less {when} would save up "
+                    f"to {fmt_usd(most)} (present value); the plan would buy fewer then."
+                )
+                continue
             if first.kind == "budget":
                 what = f"The capital budget of {fmt_usd(first.cap)} per year"
                 best = max(b.dual_usd for b in part)
