@@ -400,3 +400,28 @@ def rework_batch_fab(directory: Path, rework_pct: float = 30.0) -> SmallFab:
         directory, tools, {"part_1": route}, [order_row("Lot_1", "part_1", 10.0, releases=2)]
     )
     return SmallFab(path, {"lots": 2})
+
+
+def cascade_fab(directory: Path) -> SmallFab:
+    """Two cascading tools (``STNCAP 2``), 100 min per lot; part_1 leaves the first slot after
+    90 min (``BatchInterval``), part_2 after 10 min.
+
+    A part_1 lot released at 0 takes tool 1 (first slot busy until 90); part_2 lots released
+    at 1 and 2: the first takes the empty tool 2 (slot busy until 11, done 101). The second
+    waits in the queue until a first slot frees — tool 2's at 11 — and is done at 111. If a
+    tool holding one lot took it at once instead, it would enter tool 1 (idle longer) and
+    wait there until 90: done 190.
+    """
+    tools = [tool_row("C", 2, cascading=True, group="Wet_Etch")]
+    routes = {}
+    for part, interval in (("part_1", 90.0), ("part_2", 10.0)):
+        row = step_row("r" + part[-1], 1, "C", 100.0)
+        row["BatchInterval"] = interval
+        row["BatchIntUnits"] = "min"
+        routes[part] = [row]
+    orders = [
+        order_row("Lot_1", "part_1", 1000.0, releases=1),
+        order_row("Lot_2", "part_2", 1.0, releases=2, start_min=1.0),
+    ]
+    path = write_fab(directory, tools, routes, orders)
+    return SmallFab(path, {"done": [100.0, 101.0, 111.0], "done_any_slot": [100.0, 101.0, 190.0]})

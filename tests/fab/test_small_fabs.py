@@ -173,3 +173,15 @@ def test_short_batch_waits_for_a_lot_that_may_return_by_rework(
     res = simulate(load_smt2020(fab.path), SimOptions(days=2.0), seed=seed)
     assert res.lots["reworks"].tolist() == reworks  # the draws this case is about
     np.testing.assert_allclose(res.lots["done_min"].to_numpy(), done, atol=1e-6)
+
+
+@pytest.mark.parametrize("waits_for_slot1", [True, False])
+def test_cascading_tool_takes_the_next_lot_when_its_first_slot_frees(
+    tmp_path: Path, waits_for_slot1: bool
+) -> None:
+    fab = sf.cascade_fab(tmp_path / "casc")
+    opts = SimOptions(days=1.0, cascade_waits_for_slot1=waits_for_slot1)
+    res = simulate(load_smt2020(fab.path), opts, seed=0)
+    done = np.sort(res.lots["done_min"].to_numpy())
+    expect = fab.expect["done" if waits_for_slot1 else "done_any_slot"]
+    np.testing.assert_allclose(done, expect, atol=1e-6)

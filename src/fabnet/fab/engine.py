@@ -54,7 +54,8 @@ FA_FASTFIFO, FA_NHOT, FA_BASEPRIO = 15, 16, 17
 N_FAI = 18
 # fam_f
 FF_LOAD, FF_UNLOAD = 0, 1
-N_FAF = 2
+FF_LEAD = 2  # longest setup a lot may need on the family (minutes)
+N_FAF = 3
 # tool_i
 T_FAM, T_NJ, T_DOWN, T_INPM, T_PMPEND, T_SETUP, T_MINRUN, T_JOB0, T_JOB1 = 0, 1, 2, 3, 4, 5, 6, 7, 8
 T_AVAIL, T_ANEXT, T_APREV, T_BD_FIRST, T_BD_N, T_PM_FIRST, T_PM_N, T_CAP = (
@@ -68,7 +69,8 @@ T_AVAIL, T_ANEXT, T_APREV, T_BD_FIRST, T_BD_N, T_PM_FIRST, T_PM_N, T_CAP = (
     16,
 )
 T_NSETUPS, T_NJOBS = 17, 18
-N_TI = 19
+T_S1BUSY = 19  # 1: a cascading tool's first slot is taken (it takes no lot until it frees)
+N_TI = 20
 # tool_f
 TF_SLOT1, TF_BUSY_SINCE, TF_BUSY, TF_SETUP, TF_DOWN, TF_PM, TF_DOWNBUSY = 0, 1, 2, 3, 4, 5, 6
 N_TF = 7
@@ -114,7 +116,8 @@ ST_OPENREL = 21  # 1: some release stream goes on past the horizon (lots can alw
 ST_CQVIOL = 22  # queue-time window violations (counted only, reading A3)
 ST_HOTBATCH = 23  # 1: a lot above the lowest priority starts its batch below BATCHMN
 ST_POKE = 24  # 1: a possible arrival has vanished; waiting short batches / locks look again
-N_ST = 25
+ST_CASC_S1 = 25  # 1: a cascading tool takes the next lot only once its first slot frees
+N_ST = 26
 SF_NOW, SF_END, SF_WARM, SF_SAMPLE_DT = 0, 1, 2, 3
 N_SF_STATE = 4
 # event types
@@ -128,6 +131,7 @@ EV_RELEASE, EV_ARRIVE, EV_JOBEND, EV_FAIL, EV_REPAIR, EV_PMDUE, EV_PMEND, EV_SAM
     6,
     7,
 )
+EV_SLOT1 = 8  # a cascading tool's first slot frees (ST_CASC_S1 reading)
 # final ranking keys
 K_FIFO, K_CR, K_EDD, K_SPT, K_USER = 0, 1, 2, 3, 4
 # distribution kinds
@@ -332,6 +336,7 @@ def _sync_avail(fam_i, tool_i, t):
         and tool_i[t, T_INPM] == 0
         and tool_i[t, T_PMPEND] == 0
         and tool_i[t, T_NJ] < tool_i[t, T_CAP]
+        and tool_i[t, T_S1BUSY] == 0
     )
     f = tool_i[t, T_FAM]
     if ok and tool_i[t, T_AVAIL] == 0:
@@ -514,6 +519,11 @@ def _start_job(S, t, first, now):
         s1_end = s0 + n * a if b <= a else s0 + a + (n - 1) * b
         tool_f[t, TF_SLOT1] = s1_end
         end = s1_end + b + unload
+        lead = load + fam_f[f, FF_LEAD]
+        if st[ST_CASC_S1] == 1 and s1_end - lead > now:
+            # the next lot may set up and load while this lot's last unit is in the first slot
+            tool_i[t, T_S1BUSY] = 1
+            _push(ht, hi, st, s1_end - lead, EV_SLOT1, t, 0)
     else:
         proc = u * pieces if per == 1 else u
         end = now + su + load + proc + unload
@@ -1021,6 +1031,7 @@ def run(S, stop_t):
         S[X_RNG],
         S[X_WIP_OUT],
     )
+    fam_f = S[X_FAM_F]
     hend = stf[SF_END]
     warm = stf[SF_WARM]
     user = st[ST_USER] == 1
@@ -1164,6 +1175,16 @@ def run(S, stop_t):
             if nb >= 0:
                 _start_repair(S, nb, now)
             else:
+                _tool_free(S, t, now)
+        elif typ == EV_SLOT1:
+            st[ST_EVENTS] += 1
+            t = ident
+            f = tool_i[t, T_FAM]
+            free_at = tool_f[t, TF_SLOT1] - fam_f[f, FF_LOAD] - fam_f[f, FF_LEAD]
+            if free_at > now:
+                _push(ht, hi, st, free_at, EV_SLOT1, t, 0)  # a breakdown moved it
+            else:
+                tool_i[t, T_S1BUSY] = 0
                 _tool_free(S, t, now)
         elif typ == EV_SAMPLE:
             k = st[ST_NSAMPLE]

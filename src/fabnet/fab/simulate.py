@@ -91,6 +91,10 @@ class SimOptions:
     batch lots of the same ``DESC`` across routes (reading A5 alternative).
     ``hot_lots_skip_batch_min``: a lot above the lowest priority may start its batch below
     ``BATCHMN`` (an experiment, not a reading of the data).
+    ``cascade_waits_for_slot1``: a cascading tool takes its next lot only when its first
+    slot is about to free (FORMAT.md §2.2.1: "the tool can take the next lot after b"), early
+    enough for that lot's setup and load to overlap; False: whenever it holds fewer than two
+    lots (the next lot then waits inside the tool).
     """
 
     days: float
@@ -104,6 +108,7 @@ class SimOptions:
     plain_lot_resets_setup: bool = False
     batch_by_desc: bool = False
     hot_lots_skip_batch_min: bool = False
+    cascade_waits_for_slot1: bool = True
     pure_rule: bool = False
     rule_reading: str = "rule"
     chunk_days: float = 10.0
@@ -358,6 +363,7 @@ def _build(model: FabModel, opts: SimOptions, seed: int) -> _Arrays:
         E.T_PM_N,
         E.T_NSETUPS,
         E.T_NJOBS,
+        E.T_S1BUSY,
     ):
         tool_i[:, col] = 0
     tool_i[:, E.T_BD_FIRST] = 0
@@ -375,6 +381,15 @@ def _build(model: FabModel, opts: SimOptions, seed: int) -> _Arrays:
             for r in range(ns + 1):
                 if not explicit[r, j] and r != j:
                     setup_t[r, j] = sc.time_min
+    # longest setup a lot may need on each family: a cascading tool whose first slot is taken
+    # becomes free for the next lot this long (plus its load) before the slot frees, so that
+    # setup and load overlap the running lot (FORMAT.md §8)
+    for g in range(n_steps):
+        sg = int(step_i[g, E.S_SETUP])
+        if sg >= 0:
+            need = step_f[g, E.F_STIME] if step_f[g, E.F_STIME] >= 0.0 else setup_t[:, sg].max()
+            k = int(step_i[g, E.S_FAM])
+            fam_f[k, E.FF_LEAD] = max(fam_f[k, E.FF_LEAD], float(need))
     setup_minrun = np.zeros(max(ns, 1), dtype=np.int64)
     for m in model.min_runs:
         if m.setup in sidx:
@@ -536,6 +551,7 @@ def _build(model: FabModel, opts: SimOptions, seed: int) -> _Arrays:
     st[E.ST_PLAIN_RESETS] = 1 if opts.plain_lot_resets_setup else 0
     st[E.ST_OPENREL] = 1 if open_streams else 0
     st[E.ST_HOTBATCH] = 1 if opts.hot_lots_skip_batch_min else 0
+    st[E.ST_CASC_S1] = 1 if opts.cascade_waits_for_slot1 else 0
     st[E.ST_NEXTREL] = 0
     stf[E.SF_END] = end
     stf[E.SF_WARM] = opts.warmup_days * MIN_PER_DAY
