@@ -12,9 +12,12 @@ import copy
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from fabnet.plan import plan
 from tests.plan.helpers import BASE, DIES_400, scenario
+from tests.plan.test_properties import SETTINGS, small_scenarios
 
 UNIT_USD = 10000 / DIES_400
 GPU_USD = 30000.0
@@ -189,3 +192,47 @@ def test_energy_uses_the_process_options_power_and_stops_at_the_horizon() -> Non
     )
     p = plan(s)
     assert p.objective_usd == pytest.approx(1000 * (UNIT_USD + HOURS), rel=1e-7)
+
+
+# Properties (hypothesis, on the random scenarios of test_properties.py) -----------------
+
+
+def _tol(a: float) -> float:
+    return 1e-6 * max(1.0, abs(a)) + 1e-3
+
+
+@SETTINGS
+@given(small_scenarios(), st.floats(0, 2000), st.floats(0, 2000))
+def test_an_installed_base_never_costs_more(changes: dict[str, Any], a: float, b: float) -> None:
+    before = plan(scenario(changes)).objective_usd
+    base = [{"id": "old", "vendor": "gpuco", "pflops": {2025: a, 2026: b, 2027: 0}}]
+    after = plan(scenario({**changes, "demand.compute.0.installed_base": base})).objective_usd
+    assert after <= before + _tol(before)
+
+
+@SETTINGS
+@given(small_scenarios(), st.floats(0, 3000), st.sampled_from([2025, 2026, 2027]))
+def test_a_commitment_never_costs_less(changes: dict[str, Any], units: float, year: int) -> None:
+    cap = changes["offers.gpu.max_units_per_year"][2025]
+    commit = {year: min(units, cap)}
+    before = plan(scenario(changes)).objective_usd
+    after = plan(scenario({**changes, "offers.gpu.min_units_per_year": commit})).objective_usd
+    assert after >= before - _tol(before)
+
+
+@SETTINGS
+@given(small_scenarios(), st.floats(0, 2000), st.floats(0, 2000), st.floats(0, 5))
+def test_energy_in_the_cost_table_matches_the_objective(
+    changes: dict[str, Any], w_own: float, w_gpu: float, price: float
+) -> None:
+    """Without discounting, the undiscounted cost table adds up to the objective, energy
+    included (the objective charges each decision for its service periods; the table
+    charges each period for the units in service)."""
+    extra = {
+        "products.acc.power_w": w_own,
+        "offers.gpu.power_w": w_gpu,
+        "electricity_usd_per_kwh": {2025: price},
+        "discount_rate": 0.0,
+    }
+    p = plan(scenario({**changes, **extra}))
+    assert p.costs["cost_usd"].sum() == pytest.approx(p.objective_usd, rel=1e-6, abs=1e-3)
