@@ -94,3 +94,16 @@ def test_n2_port_of_xpu2_is_slower(result: Plan) -> None:
     per_unit = per_unit["pflops_added"] / per_unit["units"]
     assert per_unit["tsmc-n2"] == pytest.approx(3.8)
     assert per_unit["tsmc-a16"] == pytest.approx(4.4)
+
+
+def test_nvidia_commitment_against_a_tight_cap_is_explained() -> None:
+    """The 10 GW Rubin commitment (variant nvidia-10gw) under a 30 % Nvidia cap: part of the
+    2027 orders cannot be taken and the diagnosis says which commitment and cap clash."""
+    s = load_scenario(
+        "openai-2024", variant="nvidia-10gw", overrides=["policies.max_vendor_share.nvidia=0.3"]
+    )
+    p = plan(s)
+    msg = next(m for m in p.messages if m.startswith("The commitment to buy 700,000 nvidia-rubin"))
+    assert "in 2027 (2,800 EFLOP/s) alone is" in msg
+    assert "of the new compute arriving in 2028, above the 30 % cap on nvidia" in msg
+    assert "paid for and not taken; lower the commitment or raise the cap" in msg

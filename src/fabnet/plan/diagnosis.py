@@ -49,6 +49,8 @@ class Binding:
 
 def fmt_pflops(v: float) -> str:
     """PFLOP/s in readable units (EFLOP/s from 1000 PFLOP/s)."""
+    if abs(v) >= 1e5:
+        return f"{v / 1000:,.0f} EFLOP/s"
     if abs(v) >= 1000:
         return f"{v / 1000:.3g} EFLOP/s"
     return f"{v:.3g} PFLOP/s"
