@@ -830,6 +830,19 @@ def _tool_free(S, t, now):
             break
 
 
+@_jit_inline
+def _outage_over(S, t, now):
+    """A repair or PM of tool ``t`` ended: repair a failure that waited for it, else the
+    tool may take work."""
+    tool_i, bd_i = S[X_TOOL_I], S[X_BD_I]
+    b0 = tool_i[t, T_BD_FIRST]
+    for b in range(b0, b0 + tool_i[t, T_BD_N]):
+        if bd_i[b, B_PEND] == 1:
+            _start_repair(S, b, now)
+            return
+    _tool_free(S, t, now)
+
+
 @_jit
 def _next_performed(step_i, step_f, rng, g):
     """First step from ``g`` on that the lot performs (Bernoulli sampling by StepPercent)."""
@@ -1136,16 +1149,7 @@ def run(S, stop_t):
             tool_i[t, T_DOWN] = 0
             ttf = _draw(rng, R_BREAK, bd_i[b, B_TTF_KIND], bd_f[b, BF_TTF], 0.0)
             _push(ht, hi, st, now + ttf, EV_FAIL, b, 0)
-            nb = -1
-            b0 = tool_i[t, T_BD_FIRST]
-            for bb in range(b0, b0 + tool_i[t, T_BD_N]):
-                if bd_i[bb, B_PEND] == 1:
-                    nb = bb
-                    break
-            if nb >= 0:
-                _start_repair(S, nb, now)
-            else:
-                _tool_free(S, t, now)
+            _outage_over(S, t, now)
         elif typ == EV_PMDUE:
             st[ST_EVENTS] += 1
             p = ident
@@ -1166,16 +1170,7 @@ def run(S, stop_t):
             tool_i[t, T_INPM] = 0
             pm_i[p, P_PEND] = 0
             tool_i[t, T_PMPEND] -= 1
-            nb = -1
-            b0 = tool_i[t, T_BD_FIRST]
-            for bb in range(b0, b0 + tool_i[t, T_BD_N]):
-                if bd_i[bb, B_PEND] == 1:
-                    nb = bb
-                    break
-            if nb >= 0:
-                _start_repair(S, nb, now)
-            else:
-                _tool_free(S, t, now)
+            _outage_over(S, t, now)
         elif typ == EV_SLOT1:
             st[ST_EVENTS] += 1
             t = ident

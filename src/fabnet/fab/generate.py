@@ -112,7 +112,9 @@ def _cell(value: str | int | float | None) -> str:
     return str(value)
 
 
-def _write_rows(path: Path, columns: Sequence[str], rows: Sequence[Row]) -> None:
+def _table_text(name: str, rows: Sequence[Row]) -> str:
+    """The text of SMT2020 file ``name`` holding ``rows`` (header line first)."""
+    columns = _columns(name)
     known = set(columns)
     lines = ["\t".join(columns)]
     for i, row in enumerate(rows, start=2):
@@ -122,12 +124,35 @@ def _write_rows(path: Path, columns: Sequence[str], rows: Sequence[Row]) -> None
                 Problem(
                     f"unknown column(s) {sorted(unknown)}",
                     hint=f"columns are {', '.join(columns)}",
-                    file=path.name,
+                    file=name,
                     line=i,
                 )
             )
         lines.append("\t".join(_cell(row.get(c)) for c in columns))
-    path.write_text("\n".join(lines) + "\n", encoding="ascii")
+    return "\n".join(lines) + "\n"
+
+
+def _columns(name: str) -> Sequence[str]:
+    """The header of SMT2020 file ``name``."""
+    if name.startswith("route_"):
+        return ROUTE_HEADER
+    if name in HEADERS:
+        return HEADERS[name]
+    raise FabModelError(
+        Problem(
+            f"unknown SMT2020 file name {name!r}",
+            hint=f"use one of {', '.join(HEADERS)} or route_<N>.txt",
+        )
+    )
+
+
+def _texts(tables: Mapping[str, Sequence[Row]]) -> dict[str, str]:
+    """File name → text for ``tables`` plus every standard file not given (header only)."""
+    texts = {name: _table_text(name, rows) for name, rows in tables.items()}
+    for name in HEADERS:
+        if name not in texts:
+            texts[name] = _table_text(name, [])
+    return texts
 
 
 def write_tables(directory: str | Path, tables: Mapping[str, Sequence[Row]]) -> Path:
@@ -141,22 +166,8 @@ def write_tables(directory: str | Path, tables: Mapping[str, Sequence[Row]]) -> 
     """
     d = Path(directory)
     d.mkdir(parents=True, exist_ok=True)
-    for name, rows in tables.items():
-        if name.startswith("route_"):
-            columns: Sequence[str] = ROUTE_HEADER
-        elif name in HEADERS:
-            columns = HEADERS[name]
-        else:
-            raise FabModelError(
-                Problem(
-                    f"unknown SMT2020 file name {name!r}",
-                    hint=f"use one of {', '.join(HEADERS)} or route_<N>.txt",
-                )
-            )
-        _write_rows(d / name, columns, rows)
-    for name, columns in HEADERS.items():
-        if name not in tables:
-            _write_rows(d / name, columns, [])
+    for name, text in _texts(tables).items():
+        (d / name).write_text(text, encoding="ascii")
     return d
 
 
@@ -566,211 +577,12 @@ def _calibrate(
 
 
 def model_from_tables(tables: Mapping[str, Sequence[Row]], name: str = "synthetic") -> FabModel:
-    """The :class:`~fabnet.fab.model.FabModel` of SMT2020 tables as written by this module.
+    """The :class:`~fabnet.fab.model.FabModel` of SMT2020 tables, read by the loader from
+    the texts :func:`write_tables` would write (so numbers round-trip as through the files,
+    and the generator never has a reader of its own)."""
+    from fabnet.fab.smt2020 import load_smt2020_tables
 
-    Reads the cells exactly as :func:`write_tables` writes them (so numbers round-trip
-    as they would through the files) with the loader's conventions: times in minutes
-    (``min``, ``hr``, ``day``), empty FOA units = pieces, empty ``StepPercent`` = 100.
-    Only the subset of the format the generator writes is understood; use
-    :func:`fabnet.fab.load_smt2020` for any other folder.
-    """
-    from fabnet.fab.model import (
-        Attachment,
-        Dist,
-        DownCalendar,
-        FabModel,
-        MinRun,
-        PmCalendar,
-        Product,
-        ReleaseStream,
-        Route,
-        SetupChange,
-        Step,
-        ToolFamily,
-        Transport,
-        WipLot,
-    )
-
-    unit = {"min": 1.0, "hr": 60.0, "day": 1440.0, "": 1.0, "pieces": 1.0}
-
-    def txt(row: Row, col: str) -> str:
-        return _cell(row.get(col))
-
-    def num(row: Row, col: str) -> float | None:
-        c = _cell(row.get(col))
-        return float(c) if c else None
-
-    def dist(row: Row, kind: str, mean: str, spread: str | None, scale: float) -> Dist:
-        k = txt(row, kind) or "constant"
-        m = num(row, mean) or 0.0
-        sp = (num(row, spread) or 0.0) if spread else 0.0
-        return Dist(k, m * scale, sp * scale)  # type: ignore[arg-type]
-
-    families = tuple(
-        ToolFamily(
-            name=txt(r, "STNFAM"),
-            station=txt(r, "STN") or txt(r, "STNFAM"),
-            group=txt(r, "STNGRP"),
-            rule=txt(r, "RULE") or "rule_HotLotFIRST",
-            ranks=tuple(x for x in txt(r, "FWLRANK").split(";") if x),
-            wake_rule=txt(r, "WAKERESRANK"),
-            batch_criterion=txt(r, "BATCHCRITF"),
-            batch_per=txt(r, "BATCHPER"),
-            load_min=(num(r, "LTIME") or 0.0) * unit[txt(r, "LTUNITS")],
-            unload_min=(num(r, "ULTIME") or 0.0) * unit[txt(r, "ULTUNITS")],
-            cascading=(num(r, "STNCAP") or 0.0) >= 2.0,
-            n_tools=int(num(r, "STNQTY") or 0),
-            location=txt(r, "STNFAMLOC") or "Fab",
-            setup_group=txt(r, "SETUPGRP"),
-        )
-        for r in tables["tool.txt.1l"]
-    )
-    per_map = {"per_lot": "lot", "per_piece": "piece", "per_batch": "batch"}
-    products = []
-    routes = {}
-    for pr in tables["part.txt"]:
-        rname = txt(pr, "ROUTE")
-        products.append(Product(txt(pr, "PART"), txt(pr, "PARTFAM"), txt(pr, "PARTGRP"), rname))
-        steps = []
-        for r in tables[txt(pr, "ROUTEFILE")]:
-            nums = {c: num(r, c) for c in ("BATCHMN", "BATCHMX", "FORSTEP", "RWKSTEP", "STEP_CQT")}
-            stime = num(r, "STIME")
-            bi = num(r, "BatchInterval")
-            pi = num(r, "PartInterval")
-            cqt = num(r, "CQT")
-            sample = num(r, "StepPercent")
-            steps.append(
-                Step(
-                    route=rname,
-                    number=int(num(r, "STEP") or 0),
-                    desc=txt(r, "DESC"),
-                    family=txt(r, "STNFAM"),
-                    ptime=dist(r, "PDIST", "PTIME", "PTIME2", unit[txt(r, "PTUNITS")]),
-                    per=per_map[txt(r, "PTPER")],  # type: ignore[arg-type]
-                    batch_min_pieces=_opt_int(nums["BATCHMN"]),
-                    batch_max_pieces=_opt_int(nums["BATCHMX"]),
-                    setup=txt(r, "SETUP") or None,
-                    setup_time_min=None if stime is None else stime * unit[txt(r, "STUNITS")],
-                    save_tool=txt(r, "SVESTN").lower() == "yes",
-                    for_step=_opt_int(nums["FORSTEP"]),
-                    batch_interval_min=None if bi is None else bi * unit[txt(r, "BatchIntUnits")],
-                    part_interval_min=None if pi is None else pi * unit[txt(r, "PartIntUnits")],
-                    rework_step=_opt_int(nums["RWKSTEP"]),
-                    rework_pct=num(r, "REWORK") or 0.0,
-                    sample_pct=100.0 if sample is None else sample,
-                    cqt_step=_opt_int(nums["STEP_CQT"]),
-                    cqt_min=None if cqt is None else cqt * unit[txt(r, "CQTUNITS") or "hr"],
-                )
-            )
-        routes[rname] = Route(rname, tuple(steps))
-    setups = tuple(
-        SetupChange(
-            txt(r, "CURSETUP") or None,
-            txt(r, "NEWSETUP"),
-            (num(r, "STIME") or 0.0) * unit[txt(r, "STUNITS")],
-        )
-        for r in tables.get("setup.txt", [])
-    )
-    min_runs = []
-    grp = ""
-    for r in tables.get("setupgrp.txt", []):
-        grp = txt(r, "SETUPGRP") or grp
-        min_runs.append(MinRun(grp, txt(r, "SETUP"), int(num(r, "MINRUN") or 0)))
-    downs = tuple(
-        DownCalendar(
-            txt(r, "DOWNCALNAME"),
-            txt(r, "DOWNCALTYPE") or "mttf_by_cal",
-            dist(r, "MTTFDIST", "MTTF", None, unit[txt(r, "MTTFUNITS")]),
-            dist(r, "MTTRDIST", "MTTR", None, unit[txt(r, "MTTRUNITS")]),
-        )
-        for r in tables.get("downcal.txt", [])
-    )
-    pms = []
-    for r in tables.get("pmcal.txt", []):
-        by_pieces = txt(r, "PMCALTYPE") == "mtbpm_by_pieces"
-        iv = num(r, "MTBPM") or 0.0
-        pms.append(
-            PmCalendar(
-                txt(r, "PMCALNAME"),
-                by_pieces,
-                iv if by_pieces else iv * unit[txt(r, "MTBPMUNITS")],
-                dist(r, "MTTRDIST", "MTTR", "MTTR2", unit[txt(r, "MTTRUNITS")]),
-            )
-        )
-    atts = []
-    for r in tables.get("attach.txt", []):
-        u = txt(r, "FOAUNITS")
-        in_pieces = u in ("", "pieces", "piece")
-        atts.append(
-            Attachment(
-                txt(r, "CALNAME"),
-                txt(r, "CALTYPE"),  # type: ignore[arg-type]
-                txt(r, "RESTYPE"),  # type: ignore[arg-type]
-                txt(r, "RESNAME"),
-                dist(r, "FOADIST", "FOA", None, 1.0 if in_pieces else unit[u]),
-                in_pieces,
-            )
-        )
-    transports = tuple(
-        Transport(
-            txt(r, "FROMLOC"),
-            txt(r, "TOLOC"),
-            dist(r, "DDIST", "DTIME", "DTIME2", unit[txt(r, "DUNITS")]),
-        )
-        for r in tables.get("fromto.txt", [])
-    )
-
-    def minutes(stamp: str) -> float:
-        dt = datetime.strptime(stamp, "%m/%d/%y %H:%M:%S") - _T0
-        return dt.total_seconds() / 60.0
-
-    releases = tuple(
-        ReleaseStream(
-            name=txt(r, "LOT"),
-            part=txt(r, "PART"),
-            priority=int(num(r, "PRIOR") or 0),
-            pieces=int(num(r, "PIECES") or 25),
-            start_min=minutes(txt(r, "START")),
-            interval=Dist("constant", (num(r, "REPEAT") or 0.0) * unit[txt(r, "RUNITS")]),
-            repeats=int(num(r, "RPT#") or 0),
-            lots_per_release=int(num(r, "LOTSPERRPT") or 1),
-            due_offset_min=minutes(txt(r, "DUE")) - minutes(txt(r, "START")),
-            order=txt(r, "ORDER"),
-            hotlot=txt(r, "HOTLOT").lower() == "yes",
-        )
-        for r in tables["order.txt"]
-    )
-    wip = tuple(
-        WipLot(
-            txt(r, "LOT"),
-            txt(r, "PART"),
-            int(num(r, "PRIOR") or 10),
-            int(num(r, "PIECES") or 25),
-            minutes(txt(r, "START")),
-            int(num(r, "CURSTEP") or 1),
-            minutes(txt(r, "DUE")),
-            txt(r, "LOT").removeprefix("Init_").rsplit("_", 1)[0],
-        )
-        for r in tables.get("WIP.txt", [])
-    )
-    return FabModel(
-        name=name,
-        families=families,
-        products=tuple(products),
-        routes=routes,
-        setups=setups,
-        min_runs=tuple(min_runs),
-        down_calendars=downs,
-        pm_calendars=tuple(pms),
-        attachments=tuple(atts),
-        transports=transports,
-        releases=releases,
-        wip=wip,
-    )
-
-
-def _opt_int(x: float | None) -> int | None:
-    return None if x is None else int(x)
+    return load_smt2020_tables(_texts(tables), name)
 
 
 def write_smt2020(fab: SyntheticFab, directory: str | Path) -> Path:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -186,14 +186,38 @@ class _Row:
         return 0.0 if t0 is None else (d - t0).total_seconds() / 60.0
 
 
-def _read_table(path: Path, required_cols: tuple[str, ...], probs: _Problems) -> list[_Row]:
-    """Rows of one TSV file; missing file or header columns are reported."""
-    name = path.name
-    if not path.is_file():
-        probs.add("file is missing", name, hint=f"expected {path}")
+class _Source:
+    """Where a model's tables come from: the files of a folder, or texts held in memory
+    (file name → file text, e.g. a generated fab that was never written)."""
+
+    def __init__(self, folder: Path | None = None, texts: Mapping[str, str] | None = None):
+        self.folder = folder
+        self.texts = texts
+
+    def has(self, name: str) -> bool:
+        if self.texts is not None:
+            return name in self.texts
+        return self.folder is not None and (self.folder / name).is_file()
+
+    def read(self, name: str) -> str:
+        if self.texts is not None:
+            return self.texts[name]
+        assert self.folder is not None
+        return (self.folder / name).read_text(encoding="utf-8")
+
+    def where(self, name: str) -> str:
+        return str(self.folder / name) if self.folder is not None else name
+
+
+def _read_table(
+    src: _Source, name: str, required_cols: tuple[str, ...], probs: _Problems
+) -> list[_Row]:
+    """Rows of one TSV table; missing file or header columns are reported."""
+    if not src.has(name):
+        probs.add("file is missing", name, hint=f"expected {src.where(name)}")
         return []
     try:
-        text = path.read_text(encoding="utf-8")
+        text = src.read(name)
     except (OSError, UnicodeDecodeError) as exc:
         probs.add(f"cannot read file: {exc}", name)
         return []
@@ -228,9 +252,9 @@ def _yes(v: str | None) -> bool:
     return v is not None and v.lower() in ("yes", "y", "true", "1")
 
 
-def _families(d: Path, probs: _Problems, warns: list[str]) -> list[ToolFamily]:
-    fname = "tool.txt.1l" if (d / "tool.txt.1l").is_file() else "tool.txt"
-    rows = _read_table(d / fname, ("STNFAM", "STNQTY", "STNGRP"), probs)
+def _families(src: _Source, probs: _Problems, warns: list[str]) -> list[ToolFamily]:
+    fname = "tool.txt.1l" if src.has("tool.txt.1l") else "tool.txt"
+    rows = _read_table(src, fname, ("STNFAM", "STNQTY", "STNGRP"), probs)
     out: list[ToolFamily] = []
     seen: set[str] = set()
     unknown: Counter[str] = Counter()
@@ -293,14 +317,14 @@ def _families(d: Path, probs: _Problems, warns: list[str]) -> list[ToolFamily]:
 
 
 def _route(
-    d: Path,
+    src: _Source,
     fname: str,
     route_name: str,
     fams: dict[str, ToolFamily],
     probs: _Problems,
     warns: list[str],
 ) -> Route | None:
-    rows = _read_table(d / fname, ("ROUTE", "STEP", "DESC", "STNFAM", "PTIME", "PTPER"), probs)
+    rows = _read_table(src, fname, ("ROUTE", "STEP", "DESC", "STNFAM", "PTIME", "PTPER"), probs)
     if not rows:
         return None
     steps: list[Step] = []
@@ -461,16 +485,26 @@ def load_smt2020(path: str | Path) -> FabModel:
                 file=str(d),
             )
         )
+    return _load(_Source(folder=d), d.resolve().name, str(d))
+
+
+def load_smt2020_tables(texts: Mapping[str, str], name: str) -> FabModel:
+    """Read an SMT2020 model from the texts of its files (file name → text), as
+    :func:`load_smt2020` reads a folder holding them (same checks, same errors)."""
+    return _load(_Source(texts=texts), name, name)
+
+
+def _load(src: _Source, name: str, where: str) -> FabModel:
     probs = _Problems()
     warns: list[str] = []
-    fam_list = _families(d, probs, warns)
+    fam_list = _families(src, probs, warns)
     fams = {f.name: f for f in fam_list}
     groups = {f.group for f in fam_list}
 
     # products and routes
     products: list[Product] = []
     routes: dict[str, Route] = {}
-    for r in _read_table(d / "part.txt", ("PART", "ROUTEFILE", "ROUTE"), probs):
+    for r in _read_table(src, "part.txt", ("PART", "ROUTEFILE", "ROUTE"), probs):
         part = r.s("PART", required=True) or ""
         rfile = r.s("ROUTEFILE", required=True) or ""
         rname = r.s("ROUTE", required=True) or ""
@@ -487,31 +521,31 @@ def load_smt2020(path: str | Path) -> FabModel:
                     "ROUTEFILE",
                 )
                 continue
-            route = _route(d, rfile, rname, fams, probs, warns)
+            route = _route(src, rfile, rname, fams, probs, warns)
             if route is not None:
                 routes[rname] = route
     part_names = {p.name for p in products}
 
     # setups
     setups: list[SetupChange] = []
-    if (d / "setup.txt").is_file():
-        for r in _read_table(d / "setup.txt", ("CURSETUP", "NEWSETUP", "STIME"), probs):
+    if src.has("setup.txt"):
+        for r in _read_table(src, "setup.txt", ("CURSETUP", "NEWSETUP", "STIME"), probs):
             t = (r.f("STIME", required=True, default=0.0) or 0.0) * r.unit_min("STUNITS", "min")
             setups.append(SetupChange(r.s("CURSETUP"), r.s("NEWSETUP", required=True) or "", t))
     else:
         warns.append("setup.txt absent: changeovers cost only the routes' own STIME")
     min_runs: list[MinRun] = []
-    if (d / "setupgrp.txt").is_file():
+    if src.has("setupgrp.txt"):
         grp = ""
-        for r in _read_table(d / "setupgrp.txt", ("SETUPGRP", "SETUP", "MINRUN"), probs):
+        for r in _read_table(src, "setupgrp.txt", ("SETUPGRP", "SETUP", "MINRUN"), probs):
             grp = r.s("SETUPGRP") or grp
             mr = r.i("MINRUN", default=0) or 0
             min_runs.append(MinRun(grp, r.s("SETUP", required=True) or "", mr))
 
     # calendars
     downs: list[DownCalendar] = []
-    if (d / "downcal.txt").is_file():
-        for r in _read_table(d / "downcal.txt", ("DOWNCALNAME", "MTTF", "MTTR"), probs):
+    if src.has("downcal.txt"):
+        for r in _read_table(src, "downcal.txt", ("DOWNCALNAME", "MTTF", "MTTR"), probs):
             kind = r.s("DOWNCALTYPE") or "mttf_by_cal"
             if kind != "mttf_by_cal":
                 warns.append(
@@ -527,8 +561,8 @@ def load_smt2020(path: str | Path) -> FabModel:
                 )
             )
     pms: list[PmCalendar] = []
-    if (d / "pmcal.txt").is_file():
-        for r in _read_table(d / "pmcal.txt", ("PMCALNAME", "PMCALTYPE", "MTBPM", "MTTR"), probs):
+    if src.has("pmcal.txt"):
+        for r in _read_table(src, "pmcal.txt", ("PMCALNAME", "PMCALTYPE", "MTBPM", "MTTR"), probs):
             kind = r.s("PMCALTYPE", required=True) or ""
             unit = (r.s("MTBPMUNITS") or "").lower()
             by_pieces = kind == "mtbpm_by_pieces" or unit in ("pieces", "piece", "")
@@ -556,8 +590,10 @@ def load_smt2020(path: str | Path) -> FabModel:
             )
     cal_names = {c.name for c in downs} | {c.name for c in pms}
     atts: list[Attachment] = []
-    if (d / "attach.txt").is_file():
-        for r in _read_table(d / "attach.txt", ("CALNAME", "CALTYPE", "RESTYPE", "RESNAME"), probs):
+    if src.has("attach.txt"):
+        for r in _read_table(
+            src, "attach.txt", ("CALNAME", "CALTYPE", "RESTYPE", "RESNAME"), probs
+        ):
             cal = r.s("CALNAME", required=True) or ""
             ctype = (r.s("CALTYPE", required=True) or "").lower()
             rtype = (r.s("RESTYPE", required=True) or "").lower()
@@ -611,8 +647,8 @@ def load_smt2020(path: str | Path) -> FabModel:
     else:
         warns.append("attach.txt absent: no breakdowns and no preventive maintenance")
     transports: list[Transport] = []
-    if (d / "fromto.txt").is_file():
-        for r in _read_table(d / "fromto.txt", ("FROMLOC", "TOLOC", "DTIME"), probs):
+    if src.has("fromto.txt"):
+        for r in _read_table(src, "fromto.txt", ("FROMLOC", "TOLOC", "DTIME"), probs):
             transports.append(
                 Transport(
                     r.s("FROMLOC", required=True) or "",
@@ -623,7 +659,7 @@ def load_smt2020(path: str | Path) -> FabModel:
 
     # releases; t0 = earliest START of order.txt
     orows = _read_table(
-        d / "order.txt", ("LOT", "PART", "PRIOR", "PIECES", "START", "REPEAT", "DUE"), probs
+        src, "order.txt", ("LOT", "PART", "PRIOR", "PIECES", "START", "REPEAT", "DUE"), probs
     )
     t0: datetime | None = None
     for r in orows:
@@ -682,9 +718,9 @@ def load_smt2020(path: str | Path) -> FabModel:
     stream_names = {s.name for s in releases}
 
     wip: list[WipLot] = []
-    if (d / "WIP.txt").is_file():
+    if src.has("WIP.txt"):
         for r in _read_table(
-            d / "WIP.txt", ("LOT", "PART", "PRIOR", "PIECES", "CURSTEP", "DUE"), probs
+            src, "WIP.txt", ("LOT", "PART", "PRIOR", "PIECES", "CURSTEP", "DUE"), probs
         ):
             part = r.s("PART", required=True) or ""
             prod = next((p for p in products if p.name == part), None)
@@ -727,7 +763,7 @@ def load_smt2020(path: str | Path) -> FabModel:
         if sc.new not in setup_names:
             warns.append(f"setup.txt: setup {sc.new!r} is used by no route step")
     if probs.items:
-        raise FabModelError(probs.items, title=f"cannot load SMT2020 model {d}")
+        raise FabModelError(probs.items, title=f"cannot load SMT2020 model {where}")
     warns.append(
         "columns without model content are not used: IGNORE, STN, "
         "STNFAMSTEP_ACTLIST, PARTGRP, ORDER, TRACE"
@@ -736,7 +772,7 @@ def load_smt2020(path: str | Path) -> FabModel:
     if n_rel_unused:
         warns.append(f"order.txt: {n_rel_unused} stream(s) release several lots at once (modelled)")
     return FabModel(
-        name=d.resolve().name,
+        name=name,
         families=tuple(fam_list),
         products=tuple(products),
         routes=routes,
