@@ -8,11 +8,16 @@ each run in a fresh process so the peak resident memory is its own):
 * ``milp``: 30 candidate sites as binaries on a quarterly 24-year horizon (builds start
   on 1 January, so one binary per candidate and year); target: within 1 % of optimal
   in < 120 s;
+* ``lp-builds``: ``lp`` with a performance and power of its own on every process option
+  (each product splits into 5 builds, with their own HBM and packaging routes) and power
+  on the offers (energy in the objective): the worst case of per-process performance; no
+  target, for information (not in ``all``);
 * ``openai``: ``fabnet plan openai-2024 --no-store`` end to end (Python start
   included); target < 15 s; ``openai-quarter``: the same with ``--period quarter``
   (no target, for information).
 
-Usage: ``python benchmarks/plan_scale.py [lp|milp|openai|openai-quarter|all] [--repeats N]``.
+Usage: ``python benchmarks/plan_scale.py [lp|lp-builds|milp|openai|openai-quarter|all]
+[--repeats N]``.
 """
 
 from __future__ import annotations
@@ -206,6 +211,18 @@ def synthetic(
     }
 
 
+def with_builds(data: dict[str, Any]) -> dict[str, Any]:
+    """Give every process option its own performance (-10 % per option after the first)
+    and power (+10 %), and the offers a power draw: every option becomes a build."""
+    for p in data["products"]:
+        for k, opt in enumerate(p["process_options"]):
+            opt["pflops_bf16"] = p["pflops_bf16"] * (1 - 0.1 * k)
+            opt["power_w"] = 700.0 * (1 + 0.1 * k)
+    for o in data["offers"]:
+        o["power_w"] = 1000.0
+    return data
+
+
 def _single(case: str) -> dict[str, Any]:
     """One run of ``case`` in this process; returns its figures."""
     from fabnet.plan import PlanOptions, build_model, read_solution, solve_model
@@ -213,6 +230,9 @@ def _single(case: str) -> dict[str, Any]:
 
     if case == "lp":
         sc = Scenario.model_validate(synthetic())
+        opts = PlanOptions(relax=True)
+    elif case == "lp-builds":
+        sc = Scenario.model_validate(with_builds(synthetic()))
         opts = PlanOptions(relax=True)
     elif case == "milp":
         sc = Scenario.model_validate(
@@ -281,7 +301,10 @@ def _run(case: str) -> dict[str, Any]:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument(
-        "case", nargs="?", default="all", choices=["lp", "milp", "openai", "openai-quarter", "all"]
+        "case",
+        nargs="?",
+        default="all",
+        choices=["lp", "lp-builds", "milp", "openai", "openai-quarter", "all"],
     )
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--single", help=argparse.SUPPRESS)
