@@ -149,17 +149,15 @@ def test_missing_hbm_generation_is_a_scenario_error(toy: Scenario) -> None:
 
 
 def test_performance_and_power_per_process_option() -> None:
-    """A second option (same node here, so the same unit cost) sets 0.8 PF and 600 W: its
+    """A second option on a copy of n3 (so the same unit cost) sets 0.8 PF and 600 W: its
     row divides the same unit cost by 0.8 PF and charges 600 W of energy."""
-    s = load_scenario(
-        "toy",
-        overrides={
-            "products.acc.process_options": [
-                {"process": "n3"},
-                {"process": "n3", "pflops_bf16": 0.8, "power_w": 600},
-            ]
-        },
-    )
+    data = load_scenario("toy").model_dump()
+    data["processes"].append({**data["processes"][0], "id": "n3b"})
+    data["products"][0]["process_options"] = [
+        {"process": "n3"},
+        {"process": "n3b", "pflops_bf16": 0.8, "power_w": 600},
+    ]
+    s = Scenario.model_validate(data)
     frame = economics_table(s, [2025])
     rows = frame[frame["kind"] == "own"].reset_index(drop=True)
     assert list(rows["pflops"]) == [1.0, 0.8] and list(rows["power_w"]) == [500, 600]

@@ -238,6 +238,13 @@ CASES: list[tuple[str, Callable[[str], str], str, str, str | None]] = [
         "power_w: -1",
     ),
     (
+        "process-option-twice",
+        _sub("process_options: [{process: n3}]", "process_options: [{process: n3}, {process: n3}]"),
+        "process 'n3' is listed twice",
+        "products.acc.process_options",
+        "process_options: [{process: n3}, {process: n3}]",
+    ),
+    (
         "vendor-cap-unknown-vendor",
         _sub("policies.max_vendor_share.gpuco: 0.1", "policies.max_vendor_share.nvidiaa: 0.1"),
         "no product or offer comes from vendor 'nvidiaa'",

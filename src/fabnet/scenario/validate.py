@@ -209,10 +209,20 @@ def _checks(raw: Mapping[str, Any]) -> Iterator[Issue]:
         n_dies = chiplets if isinstance(chiplets, int) and chiplets >= 1 else 1
         options = prod.get("process_options")
         if isinstance(options, list):
+            listed: set[str] = set()
             for j, opt in enumerate(options):
                 if not isinstance(opt, Mapping):
                     continue
                 pid = opt.get("process")
+                if isinstance(pid, str) and pid in listed:
+                    yield Issue(
+                        ("products", i, "process_options", j, "process"),
+                        f"process '{pid}' is listed twice in the product's process_options",
+                        "list each process once (with its porting cost and performance)",
+                    )
+                    continue
+                if isinstance(pid, str):
+                    listed.add(pid)
                 if isinstance(pid, str) and pid not in processes:
                     yield Issue(
                         ("products", i, "process_options", j, "process"),
