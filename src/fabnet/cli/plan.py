@@ -56,6 +56,11 @@ def _num(v: Any, digits: int = 0) -> str:
     return f"{f:,.{digits}f}"
 
 
+def _eflops(pflops: float) -> str:
+    """PFLOP/s as EFLOP/s: one decimal below 100 EFLOP/s, whole numbers above (narrow tables)."""
+    return _num(pflops / 1000, 1 if abs(pflops) < 1e5 else 0)
+
+
 def _pct(v: Any) -> str:
     try:
         f = float(v)
@@ -160,8 +165,10 @@ def _show(run: _Run) -> None:
     vendors = list(dict.fromkeys([*capped, *top]))[:3]
     tab = _table("Per year: EFLOP/s in service, share of new compute, cost")
     cols = ("year", "own", "bought", *(["installed"] if inst_src else []), "unmet")
-    for col in (*cols, *[f"{v} %" for v in vendors], "cost"):
-        tab.add_column(col, justify="left" if col == "year" else "right")
+    for col in (*cols, *vendors, "cost"):
+        tab.add_column(
+            col, justify="left" if col == "year" else "right", no_wrap=col in ("installed", "cost")
+        )
     for y in years:
         cp = y["compute_pflops"]
         own = sum(v for k, v in cp.items() if k in own_src)
@@ -169,10 +176,10 @@ def _show(run: _Run) -> None:
         installed = sum(v for k, v in cp.items() if k in inst_src)
         tab.add_row(
             str(y["year"]),
-            _num(own / 1000, 1),
-            _num(bought / 1000, 1),
-            *([_num(installed / 1000, 1)] if inst_src else []),
-            _num(y["unmet_pflops"] / 1000, 1),
+            _eflops(own),
+            _eflops(bought),
+            *([_eflops(installed)] if inst_src else []),
+            _eflops(y["unmet_pflops"]),
             *[_pct(y["vendor_share"].get(v, float("nan"))) for v in vendors],
             _money(y["cost_usd"]),
         )
