@@ -15,7 +15,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from fabnet.plan import plan
+from fabnet.plan import PlanOptions, plan
+from fabnet.scenario import Period
 from tests.plan.helpers import BASE, DIES_400, scenario
 from tests.plan.test_properties import SETTINGS, small_scenarios
 
@@ -97,6 +98,28 @@ def test_commitment_above_the_vendor_cap_is_paid_but_not_taken() -> None:
     assert "alone is 40 % of the new compute arriving in 2026, above the 25 % cap on gpuco" in msg
     assert "250 units" in msg and "paid for and not taken" in msg
     assert "lower the commitment or raise the cap (to 40 % in 2026)" in msg
+
+
+@pytest.mark.parametrize("period", ["quarter", "month"])
+def test_commitment_and_energy_do_not_depend_on_the_period_length(period: str) -> None:
+    """Units live one year and arrive at once: a year cut into quarters or months gives the
+    yearly plan's cost, energy included, and the same commitment message."""
+    s = scenario(
+        {
+            "offers.gpu.min_units_per_year": {2026: 500},
+            "policies.max_vendor_share.gpuco": 0.25,
+            "offers.gpu.power_w": 100,
+            "products.acc.power_w": 300,
+        }
+    )
+    yearly = plan(s)
+    finer = plan(s, PlanOptions(period=Period(period)))
+    assert finer.objective_usd == pytest.approx(yearly.objective_usd, rel=1e-7)
+    energy = [p.costs.groupby("category")["cost_usd"].sum()["energy"] for p in (yearly, finer)]
+    assert energy[1] == pytest.approx(energy[0], rel=1e-9)
+    assert [m for m in finer.messages if "commitment" in m] == [
+        m for m in yearly.messages if "commitment" in m
+    ]
 
 
 def test_commitment_with_energy_costlier_than_it_saves_is_left_idle() -> None:
