@@ -12,6 +12,7 @@ from rich.table import Table
 from fabnet.cli.app import app, err, out
 from fabnet.errors import FabnetError
 from fabnet.scenario import (
+    ProcessOption,
     Scenario,
     SiteStatus,
     builtin_names,
@@ -125,6 +126,13 @@ def _show(s: Scenario) -> None:
         )
     out.print(t)
 
+    def _option_text(o: ProcessOption) -> str:
+        """A process option, with its own performance and power when it sets them."""
+        own = [f"{o.pflops_bf16:g} PF" if o.pflops_bf16 is not None else "",
+               f"{o.power_w:g} W" if o.power_w is not None else ""]  # fmt: skip
+        extra = ", ".join(x for x in own if x)
+        return f"{o.process} ({extra})" if extra else o.process
+
     t = Table(title="Products")
     for col in ("id", "kind", "die mm²", "processes", "HBM", "PFLOP/s", "W", "life y"):
         t.add_column(col)
@@ -133,7 +141,7 @@ def _show(s: Scenario) -> None:
             prod.id,
             prod.kind,
             f"{prod.die_area_mm2:g}" + (f" / {prod.chiplets} dies" if prod.chiplets > 1 else ""),
-            ", ".join(o.process for o in prod.process_options),
+            ", ".join(_option_text(o) for o in prod.process_options),
             f"{prod.hbm_stacks} × {prod.hbm_generation}" if prod.hbm_stacks else "",
             f"{prod.pflops_bf16:g}",
             f"{prod.power_w:g}",
