@@ -104,3 +104,26 @@ def test_compare_json(capsys: pytest.CaptureFixture[str]) -> None:
     assert names == ["Lot_3", "Lot_4", "HotLot_3", "HotLot_4"]
     assert obj["lot_types"][0]["cycle_time_mean_days_ref"] == 51.21
     assert len(obj["tool_groups"]) == 105
+
+
+def test_simulate_stores_the_run(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`--store` saves a kind-fab run whose tables are the ones printed, and `runs list` sees it."""
+    from fabnet.store import Store
+
+    d = write_tiny(tmp_path / "tiny")
+    db = tmp_path / "runs.duckdb"
+    code, out, _ = run(
+        ["fab", "simulate", str(d), "--days", "2", "--seeds", "0-1", "--processes", "1",
+         "--json", "--store", str(db)],
+        capsys,
+    )  # fmt: skip
+    assert code == 0
+    obj = json.loads(out)
+    rec = Store(db, create=False).load_run(obj["run_id"])
+    assert rec.kind == "fab"
+    assert set(rec.tables) == {"lot_types", "tool_groups", "wip"}
+    assert rec.tables["lot_types"]["name"].tolist() == [r["name"] for r in obj["lot_types"]]
+    assert sorted(set(rec.tables["wip"]["seed"])) == [0, 1]
+    assert rec.summary["events"] == obj["events"]
+    code, out, _ = run(["runs", "list", "--store", str(db), "--kind", "fab"], capsys)
+    assert code == 0 and obj["run_id"] in out

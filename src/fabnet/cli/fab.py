@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
@@ -19,6 +20,7 @@ from fabnet.errors import FabModelError, Problem
 
 if TYPE_CHECKING:
     from fabnet.fab.model import FabModel
+    from fabnet.fab.simulate import MultiSimResult
 
 fab_app = typer.Typer(help="Wafer-fab simulator (SMT2020 models).", no_args_is_help=True)
 app.add_typer(fab_app, name="fab")
@@ -248,23 +250,33 @@ def simulate_cmd(
     pure_rule: bool = typer.Option(
         False, "--pure-rule", help="With --dispatcher: no hot-lot priority, no setup ranking."
     ),
+    store: Path | None = typer.Option(
+        None, "--store", help="Also save the run in this runs store (DuckDB file), kind fab."
+    ),
 ) -> None:
     """Simulate a fab for several seeds in parallel; KPI tables per lot type and tool family."""
     multi, seed_list = _run(
         directory, days, seeds, warmup_days, dispatcher, processes, as_json, rule_reading, pure_rule
     )
-    if as_json:
-        obj = {
-            "model": directory.name,
-            "days": days,
-            "warmup_days": warmup_days,
-            "dispatcher": dispatcher,
-            "seeds": seed_list,
-            "lot_types": _records(multi.lot_types),
-            "tool_groups": _records(multi.tool_groups),
-            "events": multi.events,
-            "wall_s": multi.wall_s,
+    obj: dict[str, Any] = {
+        "model": directory.resolve().name,
+        "days": days,
+        "warmup_days": warmup_days,
+        "dispatcher": dispatcher,
+        "seeds": seed_list,
+        "lot_types": _records(multi.lot_types),
+        "tool_groups": _records(multi.tool_groups),
+        "events": multi.events,
+        "wall_s": multi.wall_s,
+    }
+    if store is not None:
+        options = {
+            "rule_reading": rule_reading,
+            "pure_rule": pure_rule,
+            "model_dir": str(directory),
         }
+        obj["run_id"] = _store_run(store, multi, obj, options)
+    if as_json:
         out.print_json(json.dumps(obj))
         return
     n = len(seed_list)
@@ -284,6 +296,46 @@ def simulate_cmd(
     ev_s = multi.events / max(sum(r.wall_s for r in multi.results), 1e-9)
     out.print(
         f"{multi.events:,} events, {multi.wall_s:.1f} s wall ({ev_s / 1e6:.2f} M events/s per process)"
+    )
+    if store is not None:
+        out.print(f"stored as run {obj['run_id']} in {store}")
+
+
+def _store_run(
+    store_path: Path, multi: MultiSimResult, summary: dict[str, Any], options: dict[str, Any]
+) -> str:
+    """Save a simulation in the runs store (kind ``fab``); the one place this module talks to
+    the store. Tables: ``lot_types`` and ``tool_groups`` (the summary tables shown), ``wip``
+    (t_days, wip_lots per seed). The store files every run under a scenario; a fab run has
+    none, so it goes under a stand-in scenario named after the model (one designer company,
+    the simulated years as horizon) that carries no network data."""
+    from fabnet.scenario import Scenario
+    from fabnet.store import Store
+
+    model = str(summary["model"])
+    first = 2018  # SMT2020 order files start on 01/01/18 (t = 0)
+    years = max(math.ceil(float(summary["days"]) / 365.0), 1)
+    stand_in = Scenario.model_validate(
+        {
+            "name": re.sub(r"[^A-Za-z0-9_\-]", "_", model) or "fab",
+            "description": f"SMT2020 fab model {model}: a fab simulation, no supply network",
+            "horizon": {"first_year": first, "last_year": first + years - 1},
+            "designer": "fab",
+            "companies": [{"id": "fab", "name": model, "roles": ["designer"], "country": "US"}],
+        }
+    )
+    wip = pd.concat([r.wip.assign(seed=r.seed) for r in multi.results], ignore_index=True)
+    return Store(store_path).save_run(
+        kind="fab",
+        scenario=stand_in,
+        options={
+            **options,
+            **{k: summary[k] for k in ("days", "warmup_days", "dispatcher", "seeds")},
+        },
+        status="ok",
+        timings_s={"simulate": float(multi.wall_s)},
+        summary={k: v for k, v in summary.items() if k not in ("lot_types", "tool_groups")},
+        tables={"lot_types": multi.lot_types, "tool_groups": multi.tool_groups, "wip": wip},
     )
 
 
