@@ -429,3 +429,35 @@ def test_a_column_first_seen_empty_takes_the_type_of_later_values(
     third = _save(store, toy, 3.0, tables={"binding": empty})
     assert store.load_run(third).tables["binding"]["period"].isna().all()
     assert dict(_raw(store.path, types_sql))["period"] == "BIGINT"
+
+
+def test_run_without_a_scenario_is_filed_under_its_input(tmp_path: Path, toy: Scenario) -> None:
+    store = Store(tmp_path / "runs.duckdb")
+    plan_id = _save(store, toy, 100.0)
+    fab_id = store.save_run(
+        kind="fab",
+        scenario=None,
+        input_name="HVLM",
+        input_hash="ab" * 32,
+        options={"days": 5},
+        status="ok",
+        timings_s={"simulate": 0.5},
+        summary={"model": "HVLM"},
+        tables={"lot_types": pd.DataFrame({"name": ["Lot_3"], "completed": [10]})},
+    )
+    rec = store.load_run(fab_id)
+    assert rec.scenario is None
+    assert rec.meta["scenario_name"] == "HVLM" and rec.meta["scenario_hash"] == "ab" * 32
+    assert rec.tables["lot_types"]["completed"].tolist() == [10]
+    assert store.load_run(plan_id).scenario == toy
+    assert set(store.list_runs()["kind"]) == {"plan", "fab"}
+    with pytest.raises(StoreError, match="needs a scenario or an input_name"):
+        store.save_run(
+            kind="fab",
+            scenario=None,
+            options={},
+            status="ok",
+            timings_s={},
+            summary={},
+            tables={},
+        )

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
-import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
@@ -275,7 +275,7 @@ def simulate_cmd(
             "pure_rule": pure_rule,
             "model_dir": str(directory),
         }
-        obj["run_id"] = _store_run(store, multi, obj, options)
+        obj["run_id"] = _store_run(store, directory, multi, obj, options)
     if as_json:
         out.print_json(json.dumps(obj))
         return
@@ -302,32 +302,27 @@ def simulate_cmd(
 
 
 def _store_run(
-    store_path: Path, multi: MultiSimResult, summary: dict[str, Any], options: dict[str, Any]
+    store_path: Path,
+    directory: Path,
+    multi: MultiSimResult,
+    summary: dict[str, Any],
+    options: dict[str, Any],
 ) -> str:
     """Save a simulation in the runs store (kind ``fab``); the one place this module talks to
     the store. Tables: ``lot_types`` and ``tool_groups`` (the summary tables shown), ``wip``
-    (t_days, wip_lots per seed). The store files every run under a scenario; a fab run has
-    none, so it goes under a stand-in scenario named after the model (one designer company,
-    the simulated years as horizon) that carries no network data."""
-    from fabnet.scenario import Scenario
+    (t_days, wip_lots per seed). The run is filed under the model's folder name with the
+    SHA-256 of its files, so runs of the same fab data can be found and compared."""
     from fabnet.store import Store
 
-    model = str(summary["model"])
-    first = 2018  # SMT2020 order files start on 01/01/18 (t = 0)
-    years = max(math.ceil(float(summary["days"]) / 365.0), 1)
-    stand_in = Scenario.model_validate(
-        {
-            "name": re.sub(r"[^A-Za-z0-9_\-]", "_", model) or "fab",
-            "description": f"SMT2020 fab model {model}: a fab simulation, no supply network",
-            "horizon": {"first_year": first, "last_year": first + years - 1},
-            "designer": "fab",
-            "companies": [{"id": "fab", "name": model, "roles": ["designer"], "country": "US"}],
-        }
-    )
+    digest = hashlib.sha256()
+    for path in sorted(p for p in directory.iterdir() if p.is_file()):
+        digest.update(path.name.encode("utf-8") + b"\0" + path.read_bytes())
     wip = pd.concat([r.wip.assign(seed=r.seed) for r in multi.results], ignore_index=True)
     return Store(store_path).save_run(
         kind="fab",
-        scenario=stand_in,
+        scenario=None,
+        input_name=str(summary["model"]),
+        input_hash=digest.hexdigest(),
         options={
             **options,
             **{k: summary[k] for k in ("days", "warmup_days", "dispatcher", "seeds")},

@@ -91,24 +91,31 @@ def list_runs(
         return
     kinds = sorted(set(frame["kind"].astype(str)))
     one_kind = len(kinds) == 1
+    has_plans = "plan" in kinds
+    caption = "id = UTC date and time of the run"
+    if has_plans:
+        caption += (
+            " · objective = discounted cost · unmet = PFLOP/s short of demand, summed over years"
+        )
     table = Table(
         title=f"{kinds[0].capitalize()} runs in {store}" if one_kind else f"Runs in {store}",
         title_justify="left",
         box=box.SIMPLE_HEAD,
         pad_edge=False,
-        caption="id = UTC date and time of the run · objective = discounted cost · "
-        "unmet = PFLOP/s short of demand, summed over years",
+        caption=caption,
         caption_justify="left",
     )
     table.add_column("id", no_wrap=True, min_width=18)
     if not one_kind:
         table.add_column("kind")
     table.add_column(
-        "scenario", min_width=min(24, int(frame["scenario"].astype(str).str.len().max()))
+        "scenario" if kinds == ["plan"] else "scenario / input",
+        min_width=min(24, int(frame["scenario"].astype(str).str.len().max())),
     )
     table.add_column("status")
-    table.add_column("objective", justify="right", no_wrap=True)
-    table.add_column("unmet", justify="right")
+    if has_plans:
+        table.add_column("objective", justify="right", no_wrap=True)
+        table.add_column("unmet", justify="right")
     table.add_column("time s", justify="right", no_wrap=True)
     for r in frame.to_dict("records"):
         cells = [
@@ -120,6 +127,8 @@ def list_runs(
             _num(r["unmet_pflops"], 1 if abs(_f(r["unmet_pflops"])) < 1000 else 0),
             _num(r["time_s"], 1),
         ]
+        if not has_plans:
+            del cells[4:6]
         if one_kind:
             del cells[1]
         table.add_row(*cells)
@@ -157,7 +166,9 @@ def show_run(
         _echo_json(_show_json(rec))
         return
     s = rec.summary
-    out.print(f"[bold]{rec.kind} run {rec.id}[/] — scenario [bold]{rec.scenario.name}[/]")
+    out.print(
+        f"[bold]{rec.kind} run {rec.id}[/] — {'scenario' if rec.scenario else 'input'} [bold]{rec.meta['scenario_name']}[/]"
+    )
     meta = Table.grid(padding=(0, 2))
     meta.add_column(style="dim")
     meta.add_column()

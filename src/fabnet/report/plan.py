@@ -76,17 +76,24 @@ def period_start(label: str) -> dt.date:
     raise StoreError(f"unknown period label {label!r} in the stored plan")
 
 
+def _scenario(run: RunRecord) -> Scenario:
+    """The scenario of a plan run (plan runs always store theirs)."""
+    if run.scenario is None:
+        raise StoreError(f"run {run.id} has no scenario; the HTML report is made for plan runs")
+    return run.scenario
+
+
 def _period(run: RunRecord) -> Period:
     opt = run.options.get("period")
     try:
-        return Period(opt) if opt else run.scenario.horizon.period
+        return Period(opt) if opt else _scenario(run).horizon.period
     except ValueError:
-        return run.scenario.horizon.period
+        return _scenario(run).horizon.period
 
 
 def _period_order(run: RunRecord, seen: Iterable[Any]) -> list[str]:
     """Period labels of the horizon in time order, plus any other label seen (sorted)."""
-    labels = period_labels(run.scenario.horizon, _period(run))
+    labels = period_labels(_scenario(run).horizon, _period(run))
     extra = sorted({str(s) for s in seen} - set(labels))
     return labels + extra
 
@@ -157,7 +164,7 @@ _FAMILIES = (
 
 def _vendor_families(run: RunRecord, vendors: Iterable[str]) -> dict[str, Sequence[str]]:
     """Colour family of each vendor: the designer gets blues, the others in name order."""
-    designer = run.scenario.designer
+    designer = _scenario(run).designer
     names = sorted(set(vendors) - {designer})
     ordered = [designer, *names]
     return {v: _FAMILIES[i % len(_FAMILIES)] for i, v in enumerate(ordered)}
@@ -214,11 +221,11 @@ def _demand_series(run: RunRecord, order: Sequence[str]) -> pd.Series | None:
         if not comp.empty:
             s = comp.groupby("period")["required"].sum()
             return s.reindex([p for p in order if p in s.index])
-    demands = run.scenario.demand.compute
+    demands = _scenario(run).demand.compute
     if not demands:
         return None
-    mids = period_midpoints(run.scenario.horizon, _period(run))
-    labels = period_labels(run.scenario.horizon, _period(run))
+    mids = period_midpoints(_scenario(run).horizon, _period(run))
+    labels = period_labels(_scenario(run).horizon, _period(run))
     total = sum(series_at(dict(d.installed_pflops), mids) for d in demands)
     return pd.Series(np.asarray(total, dtype=float), index=labels)
 
@@ -361,8 +368,8 @@ def shares_section(run: RunRecord) -> Section:
 def costs_section(run: RunRecord) -> Section:
     """Stacked bars of undiscounted cost by year and category; PV totals in a table."""
     costs = _table(run, "costs")
-    rate = run.scenario.discount_rate
-    first = run.scenario.horizon.first_year
+    rate = _scenario(run).discount_rate
+    first = _scenario(run).horizon.first_year
     caption = (
         f"What the plan spends each year (USD, not discounted), stacked by category. The "
         f"objective the planner minimises is the present value: each year's spending "
@@ -431,7 +438,7 @@ def costs_section(run: RunRecord) -> Section:
 def builds_section(run: RunRecord) -> Section:
     """Gantt chart of new sites: construction, then ramp to full capacity."""
     builds = _table(run, "builds")
-    scen: Scenario = run.scenario
+    scen: Scenario = _scenario(run)
     built = set(builds["site"].astype(str)) if not builds.empty else set()
     not_built = [s.id for s in scen.sites if s.status.value == "candidate" and s.id not in built]
     caption = (
@@ -579,7 +586,7 @@ def utilisation_section(run: RunRecord) -> Section:
         return Section(
             "utilisation", "Site utilisation", caption, _empty_figure("No site has capacity")
         )
-    labels = _site_labels(util, run.scenario)
+    labels = _site_labels(util, _scenario(run))
     z = util.pivot_table(index="site", columns="period", values="utilization", aggfunc="mean")
     z = z.reindex(index=site_ids, columns=periods)
     cap = util.pivot_table(index="site", columns="period", values="capacity_wafers", aggfunc="sum")
@@ -793,7 +800,7 @@ def _cards(run: RunRecord) -> list[Card]:
         Card(
             "Objective (present value)",
             money(_f(summary.get("objective_usd"))),
-            f"discounted at {run.scenario.discount_rate:.0%}/yr to {run.scenario.horizon.first_year}",
+            f"discounted at {_scenario(run).discount_rate:.0%}/yr to {_scenario(run).horizon.first_year}",
         ),
     ]
     costs = _table(run, "costs")
@@ -829,12 +836,12 @@ def _cards(run: RunRecord) -> list[Card]:
         peak: tuple[str, int, float] | None = None
         for y in years:
             for vendor, share in (y.get("vendor_share") or {}).items():
-                if vendor == run.scenario.designer:
+                if vendor == _scenario(run).designer:
                     continue
                 if peak is None or _f(share) > peak[2]:
                     peak = (str(vendor), int(y["year"]), _f(share))
         if peak is not None:
-            cap = run.scenario.policies.max_vendor_share.get(peak[0])
+            cap = _scenario(run).policies.max_vendor_share.get(peak[0])
             cards.append(
                 Card(
                     "Largest outside-vendor share",
@@ -915,7 +922,7 @@ def plan_report_html(run: RunRecord) -> str:
         raise StoreError(
             f"run {run.id} is a {run.kind} run; the HTML report is made for plan runs only"
         )
-    scen = run.scenario
+    scen = _scenario(run)
     opts = run.options
     opt_text = ", ".join(
         f"{k} {', '.join(map(str, v)) if isinstance(v, list) else v}"

@@ -261,15 +261,21 @@ class Store:
         self,
         *,
         kind: str,
-        scenario: Scenario,
+        scenario: Scenario | None,
         options: Mapping[str, Any],
         status: str,
         timings_s: Mapping[str, float],
         summary: Mapping[str, Any],
         tables: Mapping[str, pd.DataFrame],
         messages: Sequence[str] = (),
+        input_name: str | None = None,
+        input_hash: str | None = None,
     ) -> str:
         """Store one run in one transaction and return its id.
+
+        A run on a scenario (a plan) passes ``scenario``: its name, hash and JSON are kept.
+        A run on other input (a fab simulation of an SMT2020 folder) passes ``scenario=None``
+        with ``input_name`` and ``input_hash`` (e.g. SHA-256 of the input files) instead.
 
         Each DataFrame goes to table ``<kind>_<name>`` with a leading ``run_id`` column.
         If anything fails (or the process is interrupted) nothing of this run is kept
@@ -277,8 +283,14 @@ class Store:
         """
         if not _NAME.match(kind):
             raise StoreError(f"run kind {kind!r} must be lower-case letters, digits and '_'")
-        scen_json = scenario.model_dump_json()
-        scen_hash = scenario_hash(scenario)
+        if scenario is not None:
+            scen_name: str = scenario.name
+            scen_json: str | None = scenario.model_dump_json()
+            scen_hash = scenario_hash(scenario)
+        elif input_name:
+            scen_name, scen_json, scen_hash = input_name, None, input_hash or ""
+        else:
+            raise StoreError("a run needs a scenario or an input_name to be stored under")
         with self._connect(read_only=False) as con:
             self._ensure_schema(con)
             con.begin()
@@ -299,7 +311,7 @@ class Store:
                         run_id,
                         kind,
                         now,
-                        scenario.name,
+                        scen_name,
                         scen_hash,
                         scen_json,
                         json.dumps(jsonable(dict(options))),
@@ -545,7 +557,9 @@ class Store:
                 ).df()
                 tables[name] = frame
         try:
-            scenario = Scenario.model_validate_json(rec["scenario_json"])
+            scenario = (
+                Scenario.model_validate_json(rec["scenario_json"]) if rec["scenario_json"] else None
+            )
         except ValidationError as exc:
             raise StoreError(
                 Problem(

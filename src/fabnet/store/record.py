@@ -28,7 +28,8 @@ class RunRecord:
     """
 
     meta: dict[str, Any]
-    scenario: Scenario
+    #: The scenario a plan ran on; ``None`` for runs on other input (fab simulations).
+    scenario: Scenario | None
     summary: dict[str, Any]
     messages: list[str] = field(default_factory=list)
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
