@@ -618,12 +618,14 @@ def utilisation_section(run: RunRecord) -> Section:
     )
     if len(periods) <= 24 and len(site_ids) <= 30:
         fig.update_traces(texttemplate="%{z:.0%}", textfont={"size": 11})
-    fig.update_layout(
-        **_LAYOUT, height=max(240, 110 + (34 if len(site_ids) <= 30 else 14) * len(site_ids))
-    )
+    row_px = 34 if len(site_ids) <= 30 else 24 if len(site_ids) <= 80 else 14
+    fig.update_layout(**_LAYOUT, height=max(240, 110 + row_px * len(site_ids)))
     fig.update_layout(plot_bgcolor="#e5e7eb")
     fig.update_xaxes(**_period_axis(run, periods), showgrid=False)
     fig.update_yaxes(type="category", autorange="reversed", automargin=True, showgrid=False)
+    if row_px >= 24:  # room for every site's name: do not let plotly thin the labels out
+        names = [labels[s] for s in site_ids]
+        fig.update_yaxes(tickmode="array", tickvals=names, ticktext=names)
     extra = (
         '<p class="caption">Not shown, as they have no capacity in any period (candidates '
         f"not built, research fabs): {esc(', '.join(idle))}.</p>"
