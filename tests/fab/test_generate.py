@@ -159,3 +159,15 @@ def test_any_generated_fab_loads_with_its_bottleneck_at_the_target(
     load = solve_network(network_from_model(m), 1.0).stations.set_index("station")["load_pct"]
     assert float(load.max()) == pytest.approx(100 * target, abs=0.02)
     assert float(load[fab.bottleneck_family]) == pytest.approx(100 * fab.bottleneck_load)
+
+
+def test_a_high_mix_fab_with_ten_products_loads_and_runs(tmp_path: Path) -> None:
+    """Any SMT2020 model must load, not only HVLM: a low-volume / high-mix shape
+    (10 products on different routes, as in SMT2020's LVHM) written in the format."""
+    fab = generate_fab(tool_groups=30, steps=150, products=10, seed=3)
+    m = load_smt2020(write_smt2020(fab, tmp_path / "lvhm_like"))
+    assert len(m.routes) == 10
+    res = simulate(m, SimOptions(days=30.0), seed=1)
+    assert res.events > 0
+    assert set(res.lot_types["name"]) <= {r.name for r in m.releases}
+    assert res.counters["completed"] > 0

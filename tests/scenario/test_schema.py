@@ -134,3 +134,8 @@ def test_series_stays_within_given_values(series: dict[int, float], times: list[
     v = series_at(series, np.array(times))
     lo, hi = min(series.values()), max(series.values())
     assert np.all(v >= lo - 1e-6 * (1 + abs(lo))) and np.all(v <= hi + 1e-6 * (1 + abs(hi)))
+
+
+def test_json_schema_says_how_series_are_interpolated() -> None:
+    description = Scenario.model_json_schema()["description"]
+    assert "interpolated linearly" in description and "first or last value holds" in description

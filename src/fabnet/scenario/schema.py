@@ -467,7 +467,13 @@ class Variant(_Model):
 
 
 class Scenario(_Model):
-    """A supply network over a planning horizon: the input of every fabnet analysis."""
+    """A supply network over a planning horizon: the input of every fabnet analysis.
+
+    Time series are written ``{year: value}``: a year's value is its average and sits at
+    the middle of the year; values between given years are interpolated linearly; before
+    the first and after the last given year the first or last value holds. A planning
+    period takes the value at its middle.
+    """
 
     name: Id
     description: str = ""
