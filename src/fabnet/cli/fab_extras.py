@@ -20,7 +20,6 @@ from fabnet.cli.fab import (
     JsonOpt,
     ProcessesOpt,
     SeedsOpt,
-    WarmupOpt,
     fab_app,
     load_model,
     parse_loads,
@@ -233,7 +232,11 @@ def curve_cmd(
         help="Release rates as multiples of the order file's (1 = nominal).",
     ),
     days: DaysOpt = 365.0,
-    warmup_days: WarmupOpt = 100.0,
+    warmup_days: float | None = typer.Option(
+        None,
+        "--warmup-days",
+        help="KPIs count lots completed after this many days [default: a quarter of --days].",
+    ),
     seeds: SeedsOpt = "0-2",
     dispatcher: DispatcherOpt = None,
     processes: ProcessesOpt = None,
@@ -257,6 +260,8 @@ def curve_cmd(
 
     load_list = parse_loads(loads)
     seed_list = parse_seeds(seeds)
+    if warmup_days is None:
+        warmup_days = days / 4.0
     model = load_model(directory, as_json)
     total = len(load_list) * len(seed_list)
     if ggm_only:
