@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -122,22 +120,22 @@ def _store_run(store_path: Path, scenario: Scenario, result: Plan, extra: dict[s
 
 
 def _write_report(store_path: Path, run_id: str, path: Path) -> None:
-    from fabnet.report import plan_report_html
+    """Write the HTML report of a stored run; the run stays stored if this fails."""
+    from fabnet.report import plan_report_html, write_report
     from fabnet.store import Store
 
     html = plan_report_html(Store(store_path, create=False).load_run(run_id))
-    path.parent.mkdir(parents=True, exist_ok=True)
     try:
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(html)
-        mask = os.umask(0)
-        os.umask(mask)
-        os.chmod(tmp, 0o666 & ~mask)  # a normal file, not mkstemp's private 0600
-        os.replace(tmp, path)
-    except OSError as exc:
+        write_report(path, html)
+    except FabnetError as exc:
+        problem = exc.problems[0]
         raise PlanError(
-            Problem(f"cannot write the report: {exc.strerror or exc}", file=str(path))
+            Problem(
+                problem.message,
+                f"the plan is stored as run {run_id}; write its report elsewhere with "
+                f"`fabnet report {run_id} -o PATH --store {store_path}`",
+                file=problem.file,
+            )
         ) from None
 
 
