@@ -2,33 +2,17 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 from fabnet.store import Store
+from tests.cli_runner import fabnet
 
 
 def test_unwritable_report_keeps_the_stored_run(tmp_path: Path) -> None:
     blocker = tmp_path / "not-a-folder"
     blocker.write_text("a file where the report's folder should be")
     store = tmp_path / "runs.duckdb"
-    r = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "fabnet",
-            "plan",
-            "toy",
-            "--store",
-            str(store),
-            "--report",
-            str(blocker / "plan.html"),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    r = fabnet("plan", "toy", "--store", str(store), "--report", str(blocker / "plan.html"))
     assert r.returncode == 2
     assert "Traceback" not in r.stderr
     assert "cannot write the report" in r.stderr and "is stored as run" in r.stderr

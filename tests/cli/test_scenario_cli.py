@@ -3,17 +3,10 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 from fabnet.scenario.io import builtin_text
-
-
-def fabnet(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "fabnet", *args], capture_output=True, text=True, timeout=120
-    )
+from tests.cli_runner import fabnet
 
 
 def test_help() -> None:

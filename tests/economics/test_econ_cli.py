@@ -8,18 +8,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from tests.cli_runner import run_cli as run
 
-from fabnet.cli import main
 from fabnet.scenario.io import builtin_text
-
-
-def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    """Run the real CLI entry point in-process; (exit status, stdout, stderr)."""
-    with pytest.raises(SystemExit) as exc:
-        main(args)
-    captured = capsys.readouterr()
-    code = exc.value.code
-    return (code if isinstance(code, int) else 1), captured.out, captured.err
 
 
 def test_json_rows(capsys: pytest.CaptureFixture[str]) -> None:

@@ -6,20 +6,11 @@ import json
 from pathlib import Path
 
 import pytest
+from tests.cli_runner import run_cli as run
 from tests.fab.test_loader import HVLM, needs_hvlm, write_tiny
 
-from fabnet.cli import main
 from fabnet.cli.fab import parse_seeds
 from fabnet.errors import FabModelError
-
-
-def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    """Run the real CLI entry point in-process; (exit status, stdout, stderr)."""
-    with pytest.raises(SystemExit) as exc:
-        main(args)
-    captured = capsys.readouterr()
-    code = exc.value.code
-    return (code if isinstance(code, int) else 1), captured.out, captured.err
 
 
 def test_parse_seeds() -> None:

@@ -10,19 +10,11 @@ from pathlib import Path
 
 import pytest
 from report_helpers import BUSY_TOY, plan_and_store
+from tests.cli_runner import run_cli as _run
 
-from fabnet.cli import main
 from fabnet.report.fmt import money
 from fabnet.scenario import load_scenario
 from fabnet.store import Store
-
-
-def _run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as done:
-        main(args)
-    captured = capsys.readouterr()
-    code = done.value.code
-    return (code if isinstance(code, int) else 1), captured.out, captured.err
 
 
 @pytest.fixture(scope="module")
