@@ -229,9 +229,32 @@ def _layout_one(
     )
 
 
-def _check_die(width: npt.NDArray[np.float64], height: npt.NDArray[np.float64]) -> None:
-    check(width > 0, "die_width_mm", "positive")
-    check(height > 0, "die_height_mm", "positive")
+def _grid_inputs(
+    die_width_mm: ArrayLikeFloat,
+    die_height_mm: ArrayLikeFloat,
+    wafer_diameter_mm: ArrayLikeFloat,
+    edge_exclusion_mm: ArrayLikeFloat,
+    scribe_mm: ArrayLikeFloat,
+    n_offsets: int,
+    search: str,
+) -> list[npt.NDArray[np.float64]]:
+    """Checked and broadcast grid inputs: width, height, diameter, edge exclusion, scribe (mm)."""
+    if search not in ("standard", "fine"):
+        raise ValueError(f"search must be 'standard' or 'fine', got {search!r}")
+    if n_offsets < 1:
+        raise ValueError("n_offsets must be at least 1")
+    w, h, diameter, edge, scribe = np.broadcast_arrays(
+        as_float_array(die_width_mm, "die_width_mm"),
+        as_float_array(die_height_mm, "die_height_mm"),
+        as_float_array(wafer_diameter_mm, "wafer_diameter_mm"),
+        as_float_array(edge_exclusion_mm, "edge_exclusion_mm"),
+        as_float_array(scribe_mm, "scribe_mm"),
+    )
+    check(w > 0, "die_width_mm", "positive")
+    check(h > 0, "die_height_mm", "positive")
+    check(scribe >= 0, "scribe_mm", "zero or positive")
+    _usable_diameter_mm(diameter, edge)
+    return [w, h, diameter, edge, scribe]
 
 
 def die_grid_layout(
@@ -248,25 +271,21 @@ def die_grid_layout(
 
     See :func:`dies_per_wafer_exact` for the method; this returns the layout itself.
     """
-    if search not in ("standard", "fine"):
-        raise ValueError(f"search must be 'standard' or 'fine', got {search!r}")
-    if n_offsets < 1:
-        raise ValueError("n_offsets must be at least 1")
-    w = as_float_array(die_width_mm, "die_width_mm")
-    h = as_float_array(die_height_mm, "die_height_mm")
-    s = as_float_array(scribe_mm, "scribe_mm")
-    _check_die(w, h)
-    check(s >= 0, "scribe_mm", "zero or positive")
-    _usable_diameter_mm(
-        as_float_array(wafer_diameter_mm, "wafer_diameter_mm"),
-        as_float_array(edge_exclusion_mm, "edge_exclusion_mm"),
+    w, h, diameter, edge, scribe = _grid_inputs(
+        die_width_mm,
+        die_height_mm,
+        wafer_diameter_mm,
+        edge_exclusion_mm,
+        scribe_mm,
+        n_offsets,
+        search,
     )
     return _layout_one(
         float(w),
         float(h),
-        float(wafer_diameter_mm),
-        float(edge_exclusion_mm),
-        float(s),
+        float(diameter),
+        float(edge),
+        float(scribe),
         n_offsets,
         search,
         with_corners=True,
@@ -301,20 +320,15 @@ def dies_per_wafer_exact(
     bound ``pi R**2 / (w h)``. Vectorised with numpy per die size; inputs broadcast, and the
     result is a float (a whole number) or an array of them.
     """
-    w, h, diameter, edge, scribe = np.broadcast_arrays(
-        as_float_array(die_width_mm, "die_width_mm"),
-        as_float_array(die_height_mm, "die_height_mm"),
-        as_float_array(wafer_diameter_mm, "wafer_diameter_mm"),
-        as_float_array(edge_exclusion_mm, "edge_exclusion_mm"),
-        as_float_array(scribe_mm, "scribe_mm"),
+    w, h, diameter, edge, scribe = _grid_inputs(
+        die_width_mm,
+        die_height_mm,
+        wafer_diameter_mm,
+        edge_exclusion_mm,
+        scribe_mm,
+        n_offsets,
+        search,
     )
-    _check_die(w, h)
-    check(scribe >= 0, "scribe_mm", "zero or positive")
-    _usable_diameter_mm(diameter, edge)
-    if search not in ("standard", "fine"):
-        raise ValueError(f"search must be 'standard' or 'fine', got {search!r}")
-    if n_offsets < 1:
-        raise ValueError("n_offsets must be at least 1")
     result = np.empty(w.shape, dtype=np.float64)
     for idx in np.ndindex(w.shape):
         result[idx] = _layout_one(

@@ -373,6 +373,22 @@ def yearly(d: PlanData, a: F) -> F:
     return out
 
 
+def _share_rows(
+    d: PlanData, kind: str, key: str, value: F, total: F, cap: F | None
+) -> list[dict[str, Any]]:
+    """One ``shares`` row per year: ``value / total`` (0 where nothing was added) and its cap."""
+    return [
+        {
+            "year": y,
+            "kind": kind,
+            "key": key,
+            "share": value[yi] / total[yi] if total[yi] > EPS else 0.0,
+            "cap": float(cap[yi]) if cap is not None else float("nan"),
+        }
+        for yi, y in enumerate(d.year_list)
+    ]
+
+
 def _shares(d: PlanData, s: Solution) -> pd.DataFrame:
     rows: list[dict[str, Any]] = []
     vendors = sorted(set(np.asarray(d.product_vendor)[d.product_in_fleet]) | set(d.offer_vendor))
@@ -383,17 +399,7 @@ def _shares(d: PlanData, s: Solution) -> pd.DataFrame:
         pv = np.array([pv == v for pv in d.product_vendor], dtype=bool)
         ov = np.array([ov == v for ov in d.offer_vendor], dtype=bool)
         val = added_p[pv].sum(axis=0) + added_o[ov].sum(axis=0)
-        cap = d.vendor_caps.get(v)
-        for yi, y in enumerate(d.year_list):
-            rows.append(
-                {
-                    "year": y,
-                    "kind": "vendor",
-                    "key": v,
-                    "share": val[yi] / total[yi] if total[yi] > EPS else 0.0,
-                    "cap": float(cap[yi]) if cap is not None else float("nan"),
-                }
-            )
+        rows += _share_rows(d, "vendor", v, val, total, d.vendor_caps.get(v))
     logic = np.flatnonzero(d.route_kind == 0)
     wafers = yearly(d, s.x[logic]) if logic.size else np.zeros((0, len(d.year_list)))
     total_w = wafers.sum(axis=0)
@@ -402,17 +408,7 @@ def _shares(d: PlanData, s: Solution) -> pd.DataFrame:
     for c in countries:
         mask = np.array([d.site_country[d.route_site[r]] == c for r in logic], dtype=bool)
         val = wafers[mask].sum(axis=0) if mask.size else np.zeros(len(d.year_list))
-        cap = d.country_caps.get(c)
-        for yi, y in enumerate(d.year_list):
-            rows.append(
-                {
-                    "year": y,
-                    "kind": "country",
-                    "key": c,
-                    "share": val[yi] / total_w[yi] if total_w[yi] > EPS else 0.0,
-                    "cap": float(cap[yi]) if cap is not None else float("nan"),
-                }
-            )
+        rows += _share_rows(d, "country", c, val, total_w, d.country_caps.get(c))
     return _frame("shares", [pd.DataFrame(rows)])
 
 
