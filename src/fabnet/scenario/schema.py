@@ -16,6 +16,8 @@ at its own middle. See :func:`series_at`.
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Mapping, Sequence
 from enum import StrEnum
 from typing import Annotated, Literal
 
@@ -466,6 +468,240 @@ class Variant(_Model):
     """Override paths (``policies.max_vendor_share.nvidia``, ``sites.<id>.status``) and values."""
 
 
+# Disruptions -------------------------------------------------------------------------
+
+
+class DisruptionKind(StrEnum):
+    """What kind of disruption an event is (for reports; the effect fields say what it does)."""
+
+    earthquake = "earthquake"
+    fire = "fire"
+    contamination = "contamination"
+    cyber = "cyber"
+    allocation_cut = "allocation_cut"
+    export_control = "export_control"
+    blockade = "blockade"
+    demand_shock = "demand_shock"
+    custom = "custom"
+
+
+class DisruptionScope(StrEnum):
+    """Whether one occurrence hits every matching site or one of them drawn at random."""
+
+    one = "one"
+    all = "all"
+
+
+class DisruptionHits(_Model):
+    """What an event hits. Site selectors (``sites``, ``regions``, ``countries``,
+    ``companies``, ``processes``) combine as AND across kinds and OR within one kind:
+    ``{countries: [TW], companies: [tsmc]}`` is TSMC's sites in Taiwan. Supplier, vendor,
+    offer-country and demand targets are added to them."""
+
+    sites: list[Id] = Field(default_factory=list)
+    """Site ids."""
+    regions: list[str] = Field(default_factory=list)
+    """Site regions (``Site.region``, matched exactly), e.g. ``Hsinchu``."""
+    countries: list[Country] = Field(default_factory=list)
+    """Countries of sites (ISO codes)."""
+    companies: list[Id] = Field(default_factory=list)
+    """Owners of sites (company ids)."""
+    processes: list[Id] = Field(default_factory=list)
+    """Processes: the sites that run one of them, and only their routes for ``d0_multiplier``
+    and ``wip_scrapped_share`` (a yield excursion on a process)."""
+    hbm_suppliers: list[Id] = Field(default_factory=list)
+    """HBM makers (company ids): their HBM sites lose ``allocation_loss`` of the designer's share."""
+    packaging_suppliers: list[Id] = Field(default_factory=list)
+    """Packaging companies: their packaging sites lose ``allocation_loss`` of the designer's share."""
+    vendors: list[Id] = Field(default_factory=list)
+    """Vendors (company ids) whose offers lose ``allocation_loss`` of their allocation
+    (1: withdrawn, e.g. an export rule)."""
+    offer_countries: list[Country] = Field(default_factory=list)
+    """Offers whose logic dies are made in these countries (``Offer.country``) lose
+    ``allocation_loss`` (a blockade stops them too)."""
+    demands: list[Id] | Literal["all"] = Field(default_factory=list)
+    """Demand ids (compute or unit) multiplied by ``demand_factor``; ``all``: every compute demand."""
+
+    def site_selectors(self) -> bool:
+        """True when any site selector is given."""
+        return bool(
+            self.sites or self.regions or self.countries or self.companies or self.processes
+        )
+
+    def empty(self) -> bool:
+        """True when the event names no target at all."""
+        return not (
+            self.site_selectors()
+            or self.hbm_suppliers
+            or self.packaging_suppliers
+            or self.vendors
+            or self.offer_countries
+            or self.demands
+        )
+
+
+def site_hit(
+    hits: DisruptionHits | Mapping[str, object],
+    site_id: str,
+    region: str,
+    country: str,
+    owner: str,
+    processes: Sequence[str],
+) -> bool:
+    """True when the site selectors of ``hits`` (a model or its raw mapping) match the site.
+
+    AND across selector kinds, OR within a kind; False when no site selector is given.
+    One rule for the validator (raw data) and the sampler (validated models).
+    """
+
+    def listed(key: str) -> list[str] | None:
+        value = hits.get(key) if isinstance(hits, Mapping) else getattr(hits, key, None)
+        return [str(v) for v in value] if isinstance(value, list) and value else None
+
+    own: dict[str, set[str]] = {
+        "sites": {site_id},
+        "regions": {region},
+        "countries": {country},
+        "companies": {owner},
+        "processes": set(processes),
+    }
+    any_given = False
+    for key, mine in own.items():
+        values = listed(key)
+        if values is None:
+            continue
+        any_given = True
+        if not mine & set(values):
+            return False
+    return any_given
+
+
+#: ``[days since onset, share of the lost capacity back]`` points of a recovery curve.
+RecoveryPoint = tuple[NonNegative, Fraction]
+
+
+class Disruption(_Model):
+    """One event of the disruption catalogue: how often, what it hits, how much, how long.
+
+    Frequency: ``rate_per_year`` (occurrences follow a Poisson process over the horizon,
+    onsets uniform in time) or ``probability`` of one occurrence within ``window_years``
+    (calendar years, both inclusive; onset uniform in the window).
+
+    Recovery: with ``capacity_loss`` c and the recovery curve r(τ) (share of the lost
+    capacity back τ days after the onset), a hit site has 1 − c·(1 − r(τ)) of its capacity.
+    ``recovery`` is piecewise linear between its points and 1 after the last; a
+    ``duration_days`` d is the step r = 0 for τ < d, 1 after. With neither the loss is
+    permanent (an export rule). The same curve scales every effect of the event
+    (``allocation_loss``, ``demand_factor``, the ``d0_multiplier`` excursion). See docs/risk.md.
+    """
+
+    id: Id
+    name: str = ""
+    kind: DisruptionKind
+    description: str = ""
+    rate_per_year: NonNegative | None = None
+    """Mean occurrences per year (Poisson), 1/year."""
+    probability: Fraction | None = None
+    """Probability of one occurrence within ``window_years`` (0–1)."""
+    window_years: tuple[Year, Year] | None = None
+    """``[first, last]`` calendar years (inclusive) in which a ``probability`` event may start."""
+    hits: DisruptionHits
+    """What the event hits."""
+    scope: DisruptionScope = DisruptionScope.all
+    """``all``: every matching site is hit; ``one``: one matching site, drawn uniformly, per occurrence."""
+    capacity_loss: Fraction = 0.0
+    """Share of a hit site's capacity lost at the onset (0–1)."""
+    wip_scrapped_share: Fraction = 0.0
+    """Share of the wafers in flight at the onset (started within one cycle time before it)
+    whose output is lost (0–1)."""
+    d0_multiplier: Positive = 1.0
+    """Multiplier on the defect density D0 of the hit logic routes' wafers started during the
+    event (a yield excursion; dimensionless, 2.0 doubles D0)."""
+    demand_factor: Positive = 1.0
+    """Multiplier on the hit demands during the event (a demand shock; > 1 raises demand)."""
+    allocation_loss: Fraction = 0.0
+    """Share of a supplier's capacity (HBM / packaging sites) or of an offer's allocation
+    lost for the designer (0–1; 1 withdraws an offer)."""
+    recovery: list[RecoveryPoint] | None = None
+    """Recovery curve: ``[days since onset, share of the lost capacity back (0–1)]`` points;
+    starts at day 0, days never decrease, ends at share 1."""
+    duration_days: Positive | None = None
+    """Length of a step event, days (nothing back during, everything after)."""
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Disruption:
+        if (self.rate_per_year is None) == (self.probability is None):
+            raise ValueError(
+                "give either rate_per_year (occurrences per year) or probability with "
+                "window_years — one of the two"
+            )
+        if self.probability is not None and self.window_years is None:
+            raise ValueError(
+                "probability needs window_years — add window_years: [first_year, last_year]"
+            )
+        if self.window_years is not None:
+            if self.probability is None:
+                raise ValueError("window_years goes with probability — add probability (0–1)")
+            if self.window_years[1] < self.window_years[0]:
+                raise ValueError("window_years ends before it starts — swap the two years")
+        if self.recovery is not None and self.duration_days is not None:
+            raise ValueError("give recovery or duration_days, not both — drop one")
+        if self.recovery is not None:
+            pts = self.recovery
+            if not pts:
+                raise ValueError("the recovery curve is empty — add [days, share] points")
+            if pts[0][0] != 0:
+                raise ValueError(
+                    f"the recovery curve starts at day {pts[0][0]:g} — start it at day 0, "
+                    "e.g. [0, 0]"
+                )
+            for (d0, _), (d1, _) in itertools.pairwise(pts):
+                if d1 < d0:
+                    raise ValueError(
+                        f"the recovery curve's days decrease ({d0:g} then {d1:g}) — list the "
+                        "points in order of days"
+                    )
+            if pts[-1][1] != 1.0:
+                raise ValueError(
+                    f"the recovery curve ends at {pts[-1][1]:g}, not 1 — end it with "
+                    "[days, 1] (full recovery), or drop recovery for a permanent loss"
+                )
+        if self.hits.empty():
+            raise ValueError(
+                "the event hits nothing — name sites, regions, countries, companies, "
+                "processes, suppliers, vendors, offer_countries or demands under hits"
+            )
+        site_effect = self.capacity_loss > 0 or self.wip_scrapped_share > 0
+        site_effect = site_effect or self.d0_multiplier != 1.0
+        targets_effects = (
+            (
+                self.hits.site_selectors(),
+                site_effect,
+                "capacity_loss, wip_scrapped_share or d0_multiplier",
+            ),
+            (
+                bool(self.hits.hbm_suppliers or self.hits.packaging_suppliers),
+                self.allocation_loss > 0,
+                "allocation_loss",
+            ),
+            (
+                bool(self.hits.vendors or self.hits.offer_countries),
+                self.allocation_loss > 0,
+                "allocation_loss",
+            ),
+            (bool(self.hits.demands), self.demand_factor != 1.0, "demand_factor"),
+        )
+        if not any(named and effect for named, effect, _ in targets_effects):
+            wanted = sorted({what for named, _, what in targets_effects if named})
+            raise ValueError("the event does nothing to what it hits — set " + " or ".join(wanted))
+        return self
+
+    @property
+    def permanent(self) -> bool:
+        """True when the event has neither a recovery curve nor a duration."""
+        return self.recovery is None and self.duration_days is None
+
+
 class Scenario(_Model):
     """A supply network over a planning horizon: the input of every fabnet analysis.
 
@@ -495,6 +731,8 @@ class Scenario(_Model):
     demand: Demand = Field(default_factory=Demand)
     policies: Policies = Field(default_factory=Policies)
     programmes: list[Programme] = Field(default_factory=list)
+    disruptions: list[Disruption] = Field(default_factory=list)
+    """The disruption catalogue: events the risk analysis samples (see docs/risk.md)."""
     variants: dict[Id, Variant] = Field(default_factory=dict)
 
     @field_validator("electricity_usd_per_kwh")
@@ -523,6 +761,10 @@ class Scenario(_Model):
     def offer(self, id_: str) -> Offer:
         """The offer with this id."""
         return next(o for o in self.offers if o.id == id_)
+
+    def disruption(self, id_: str) -> Disruption:
+        """The catalogue event with this id."""
+        return next(d for d in self.disruptions if d.id == id_)
 
 
 # Time series ------------------------------------------------------------------

@@ -16,7 +16,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from fabnet.scenario.schema import Process
+from fabnet.scenario.schema import Process, site_hit
 
 Loc = tuple[str | int, ...]
 
@@ -340,6 +340,8 @@ def _checks(raw: Mapping[str, Any]) -> Iterator[Issue]:
             ("policies", "capex_budget_usd_per_year"), policies.get("capex_budget_usd_per_year")
         )
 
+    yield from _disruption_checks(raw, first, last)
+
 
 def _series_value(series: Any, year: int) -> float | None:
     """A raw ``{year: value}`` series at the middle of ``year`` (linear, held outside)."""
@@ -388,3 +390,161 @@ def _commitment_checks(i: int, offer: Mapping[str, Any]) -> Iterator[Issue]:
                 f"{cap:,.0f} units (max_units_per_year) that year",
                 "lower the commitment or raise max_units_per_year",
             )
+
+
+def _disruption_checks(
+    raw: Mapping[str, Any], first: int | None, last: int | None
+) -> Iterator[Issue]:
+    """Cross-references of the disruption catalogue: every target exists and the site
+    selectors of each event match at least one site."""
+    companies = _ids(raw, "companies")
+    processes = _ids(raw, "processes")
+    sites = [s for _, s in _items(raw, "sites")]
+    offers = [o for _, o in _items(raw, "offers")]
+    demand = raw.get("demand")
+    demand_ids: set[str] = set()
+    if isinstance(demand, Mapping):
+        for sub in ("compute", "units"):
+            demand_ids |= {str(d.get("id")) for _, d in _items(demand, sub) if d.get("id")}
+
+    def text(site: Mapping[str, Any], key: str) -> str:
+        value = site.get(key)
+        return str(value) if value is not None else ""
+
+    def site_procs(site: Mapping[str, Any]) -> list[str]:
+        value = site.get("processes")
+        return [str(p) for p in value] if isinstance(value, list) else []
+
+    def kinds(site: Mapping[str, Any]) -> set[str]:
+        return {str(processes[p].get("kind")) for p in site_procs(site) if p in processes}
+
+    regions = {text(s, "region") for s in sites if text(s, "region")}
+    site_countries = {text(s, "country") for s in sites}
+    offer_countries = {text(o, "country") for o in offers if o.get("country")}
+    vendors = {text(o, "vendor") for o in offers}
+    owners = {text(s, "owner") for s in sites}
+
+    seen: dict[str, int] = {}
+    for i, event in _items(raw, "disruptions"):
+        loc: Loc = ("disruptions", i)
+        id_ = event.get("id")
+        if isinstance(id_, str):
+            if id_ in seen:
+                yield Issue(
+                    (*loc, "id"),
+                    f"duplicate event id '{id_}' (also event {seen[id_] + 1} of disruptions)",
+                    "give each event its own id",
+                )
+            seen.setdefault(id_, i)
+        window = event.get("window_years")
+        if isinstance(window, list) and first is not None and last is not None:
+            for k, year in enumerate(window):
+                if isinstance(year, int) and not first <= year <= last:
+                    yield Issue(
+                        (*loc, "window_years", k),
+                        f"year {year} is outside the horizon {first}-{last}",
+                        "use years inside the horizon or widen it",
+                    )
+        hits = event.get("hits")
+        if not isinstance(hits, Mapping):
+            continue
+        hloc: Loc = (*loc, "hits")
+
+        def listed(key: str, hits: Mapping[str, Any] = hits) -> list[tuple[int, str]]:
+            value = hits.get(key)
+            if not isinstance(value, list):
+                return []
+            return [(j, str(v)) for j, v in enumerate(value) if isinstance(v, str | int)]
+
+        def unknown(key: str, known: set[str], what: str, hloc: Loc = hloc) -> Iterator[Issue]:
+            for j, value in listed(key):
+                if value not in known:
+                    yield Issue(
+                        (*hloc, key, j), f"unknown {what} '{value}'", did_you_mean(value, known)
+                    )
+
+        yield from unknown("sites", {text(s, "id") for s in sites}, "site")
+        yield from unknown("regions", regions, "region (no site has it)")
+        yield from unknown("countries", site_countries, "country (no site is in it)")
+        yield from unknown("processes", set(processes), "process")
+        yield from unknown("offer_countries", offer_countries, "country (no offer is made in it)")
+        for j, company in listed("companies"):
+            if company not in companies:
+                yield Issue(
+                    (*hloc, "companies", j),
+                    f"unknown company '{company}'",
+                    did_you_mean(company, set(companies)),
+                )
+            elif company not in owners:
+                yield Issue(
+                    (*hloc, "companies", j),
+                    f"company '{company}' owns no site",
+                    did_you_mean(company, owners),
+                )
+        for key, kind in (("hbm_suppliers", "hbm"), ("packaging_suppliers", "packaging")):
+            runs = {text(s, "owner") for s in sites if kind in kinds(s)}
+            for j, company in listed(key):
+                if company not in companies:
+                    yield Issue(
+                        (*hloc, key, j),
+                        f"unknown company '{company}'",
+                        did_you_mean(company, set(companies)),
+                    )
+                elif company not in runs:
+                    yield Issue(
+                        (*hloc, key, j),
+                        f"company '{company}' has no {kind} site",
+                        did_you_mean(company, runs),
+                    )
+        for j, vendor in listed("vendors"):
+            if vendor not in companies:
+                yield Issue(
+                    (*hloc, "vendors", j),
+                    f"unknown company '{vendor}'",
+                    did_you_mean(vendor, set(companies)),
+                )
+            elif vendor not in vendors:
+                yield Issue(
+                    (*hloc, "vendors", j),
+                    f"no offer comes from vendor '{vendor}'",
+                    did_you_mean(vendor, vendors),
+                )
+        if hits.get("demands") != "all":
+            yield from unknown("demands", demand_ids, "demand")
+
+        matched = [
+            s
+            for s in sites
+            if site_hit(
+                hits,
+                text(s, "id"),
+                text(s, "region"),
+                text(s, "country"),
+                text(s, "owner"),
+                site_procs(s),
+            )
+        ]
+        selectors = [
+            k for k in ("sites", "regions", "countries", "companies", "processes") if listed(k)
+        ]
+        if selectors and not matched:
+            yield Issue(
+                hloc,
+                f"the site selectors ({', '.join(selectors)}) match no site together",
+                "selectors of different kinds must all hold for a site; loosen one",
+            )
+        d0 = _num(event.get("d0_multiplier"))
+        if d0 is not None and d0 != 1.0:
+            for j, pid in listed("processes"):
+                if pid in processes and processes[pid].get("kind") != "logic":
+                    yield Issue(
+                        (*hloc, "processes", j),
+                        f"process '{pid}' is not a logic process: a d0_multiplier needs a yield model",
+                        "list logic processes, or use wip_scrapped_share / capacity_loss",
+                    )
+            if matched and not any("logic" in kinds(s) for s in matched):
+                yield Issue(
+                    (*loc, "d0_multiplier"),
+                    "the event's sites run no logic process: a d0_multiplier has nothing to act on",
+                    "hit logic sites, or use wip_scrapped_share / capacity_loss",
+                )
