@@ -1,0 +1,373 @@
+"""Disruption timelines drawn from the scenario's catalogue, as planner multipliers.
+
+A :class:`Sampler` compiles the catalogue once (:mod:`fabnet.risk.catalogue`); then
+``draw(seed, index)`` draws one timeline from a random stream keyed by ``(seed, index)``
+only, so a sample never depends on which worker draws it or in what order, and turns it
+into :class:`~fabnet.risk.effects.Effects`. ``stress_cases()`` knocks out each site and
+each HBM / packaging supplier alone (time to survive). The readings (curve averaging,
+overlaps, WIP scrap, D0, permanence) are in docs/risk.md, "The disruption catalogue".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from fabnet.errors import Problem, ScenarioError
+from fabnet.plan.sets import PlanData
+from fabnet.risk.catalogue import CompiledEvent, LossCurve, PackedCurves, compile_catalogue
+from fabnet.risk.effects import Effects, EventHit
+from fabnet.scenario.schema import Scenario
+from fabnet.scenario.validate import did_you_mean
+
+F = npt.NDArray[np.float64]
+I = npt.NDArray[np.int64]  # noqa: E741
+
+
+@dataclass(frozen=True)
+class Occurrence:
+    """One occurrence of a catalogue event: which event, when, and (scope ``one``) where."""
+
+    event: int  #: index into :attr:`Sampler.events`
+    onset_year: float  #: calendar time of the onset, years
+    site_pos: int = -1  #: position among the event's candidate sites (scope one), else -1
+
+
+def _multiply_rows(target: F, rows: I, factors: F) -> None:
+    """``target[rows[i]] *= factors[i]`` for every i, repeated rows multiplying (in place)."""
+    n_t = target.shape[1]
+    flat = (rows[:, None] * n_t + np.arange(n_t)[None, :]).ravel()
+    np.multiply.at(target.reshape(-1), flat, factors.reshape(-1))
+
+
+@dataclass(frozen=True)
+class _Part:
+    """What one occurrence of an event (at one site position) multiplies: rows of the stacked
+    (sites, offers, compute demands, unit demands) array with factor ``1 − coef · loss``, and
+    routes with ``(1 − d0_loss · loss) · (1 − wip · in-flight share)``."""
+
+    rows: I
+    coef: F
+    routes: I
+    d0_loss: F  # (Q, T)
+    wip: F  # (Q,)
+    cycle: F  # (Q,) years
+    targets: tuple[str, ...]
+
+
+class Sampler:
+    """Draws disruption timelines of a scenario's catalogue in a plan's index space.
+
+    ``events`` restricts the sampling to those catalogue ids (all when ``None``). The
+    random numbers of every catalogue event are drawn whatever the selection, so a sample
+    with fewer events has the same occurrences of the events it keeps.
+    """
+
+    def __init__(
+        self, data: PlanData, scenario: Scenario, events: Sequence[str] | None = None
+    ) -> None:
+        self.data = data
+        self.scenario = scenario
+        self.events: list[CompiledEvent] = compile_catalogue(data, scenario)
+        ids = [e.id for e in self.events]
+        if events is None:
+            chosen = list(ids)
+        else:
+            chosen = list(dict.fromkeys(str(e) for e in events))
+            bad = [e for e in chosen if e not in ids]
+            if bad:
+                raise ScenarioError(
+                    [
+                        Problem(
+                            f"unknown disruption event '{e}' in scenario {scenario.name}",
+                            did_you_mean(e, ids),
+                            file="--events",
+                            field="disruptions",
+                        )
+                        for e in bad
+                    ],
+                    title="invalid --events",
+                )
+        self._selected = np.array([e in chosen for e in ids], dtype=bool).reshape(len(ids))
+        self._event_ids = [e for e in ids if e in chosen]
+        self._rate = np.array([e.rate_per_year for e in self.events], dtype=float)
+        self._prob = np.array([e.probability for e in self.events], dtype=float)
+        self._lo = np.array([e.window[0] for e in self.events], dtype=float)
+        self._hi = np.array([e.window[1] for e in self.events], dtype=float)
+        self._is_prob = self._prob > 0
+        self._lam = np.where(self._is_prob, 0.0, self._rate * np.maximum(self._hi - self._lo, 0))
+        self._n_sites = np.array([e.n_sites for e in self.events], dtype=np.int64)
+        self._scope_one = np.array([e.scope_one for e in self.events], dtype=bool)
+        self._a = np.asarray(data.start, dtype=float)
+        self._b = self._a + data.length_years
+        self._edges = np.append(self._a, self._b[-1]) if len(self._a) else np.zeros(1)
+        self._curves = PackedCurves.of([e.curve for e in self.events])
+        self._n_stack = (
+            len(data.site_ids) + len(data.offer_ids) + len(data.compute_ids) + len(data.unit_ids)
+        )
+        self._parts = self._compile_parts()
+
+    @property
+    def event_ids(self) -> list[str]:
+        """Ids of the catalogue events this sampler draws, in catalogue order."""
+        return list(self._event_ids)
+
+    # Drawing ---------------------------------------------------------------------------
+
+    def _draw_arrays(self, seed: int, index: int) -> tuple[I, F, I]:
+        """``(event, onset_year, site_pos)`` arrays of one sample, in order of onset."""
+        rng = np.random.default_rng([seed, index])
+        n_ev = len(self.events)
+        empty = (np.zeros(0, np.int64), np.zeros(0), np.zeros(0, np.int64))
+        if n_ev == 0:
+            return empty
+        counts = rng.poisson(self._lam)
+        bern = rng.random(n_ev) < self._prob
+        counts = np.where(self._is_prob, bern.astype(np.int64), counts)
+        total = int(counts.sum())
+        if total == 0:
+            return empty
+        ev = np.repeat(np.arange(n_ev), counts)
+        u_onset = rng.random(total)
+        u_site = rng.random(total)
+        onset = self._lo[ev] + (self._hi[ev] - self._lo[ev]) * u_onset
+        n_sites = self._n_sites[ev]
+        pos = np.where(
+            self._scope_one[ev], np.minimum((u_site * n_sites).astype(np.int64), n_sites - 1), -1
+        )
+        keep = self._selected[ev]
+        order = np.argsort(onset[keep], kind="stable")
+        return ev[keep][order], onset[keep][order], pos[keep][order]
+
+    def timeline(self, seed: int, index: int) -> list[Occurrence]:
+        """The occurrences of sample ``index`` of ``seed``, in order of onset.
+
+        The stream is ``numpy.random.default_rng([seed, index])``; per sample, in this
+        order: Poisson counts of every rate event over its window, one uniform per event
+        (a probability event occurs when it is below the probability), one uniform per
+        occurrence for the onset (uniform in the window), one for the site of scope-one
+        events (uniform among the event's sites).
+        """
+        ev, onset, pos = self._draw_arrays(seed, index)
+        return [
+            Occurrence(int(e), float(t), int(p))
+            for e, t, p in zip(ev.tolist(), onset.tolist(), pos.tolist(), strict=True)
+        ]
+
+    def draw(self, seed: int, index: int) -> Effects:
+        """The :class:`Effects` of sample ``index`` of ``seed`` (see :meth:`timeline`)."""
+        return self._effects(*self._draw_arrays(seed, index))
+
+    # Timeline -> multipliers ---------------------------------------------------------------
+
+    def effects_of(self, occurrences: Sequence[Occurrence]) -> Effects:
+        """Per-period multipliers of a timeline: each occurrence's loss curve averaged exactly
+        over each period; overlapping effects multiply (docs/risk.md)."""
+        occ = sorted(occurrences, key=lambda o: o.onset_year)
+        return self._effects(
+            np.array([o.event for o in occ], dtype=np.int64),
+            np.array([o.onset_year for o in occ], dtype=float),
+            np.array([o.site_pos for o in occ], dtype=np.int64),
+        )
+
+    def _effects(self, ev: I, onset: F, pos: I) -> Effects:
+        """Effects of occurrences given as arrays (sorted by onset), fully vectorised: every
+        (occurrence, target) pair is one row of factors ``1 − coef · loss``; rows of the same
+        target multiply (``np.multiply.at``)."""
+        d = self.data
+        T = d.n_periods
+        S, n_o, D = len(d.site_ids), len(d.offer_ids), len(d.compute_ids)
+        stack = np.ones((self._n_stack, T))
+        route = np.ones((len(d.route_ids), T))
+        hits: tuple[EventHit, ...] = ()
+        if len(ev):
+            loss = self._curves.average(ev, onset, self._edges)  # (n, T)
+            parts = [self._parts[e][p + 1] for e, p in zip(ev.tolist(), pos.tolist(), strict=True)]
+            rows = np.concatenate([pt.rows for pt in parts])
+            if len(rows):
+                occ = np.repeat(np.arange(len(parts)), [len(pt.rows) for pt in parts])
+                coef = np.concatenate([pt.coef for pt in parts])
+                _multiply_rows(stack, rows, 1.0 - coef[:, None] * loss[occ])
+            r_rows = np.concatenate([pt.routes for pt in parts])
+            if len(r_rows):
+                occ = np.repeat(np.arange(len(parts)), [len(pt.routes) for pt in parts])
+                d0 = np.concatenate([pt.d0_loss for pt in parts])
+                factor = 1.0 - d0 * loss[occ]
+                wip = np.concatenate([pt.wip for pt in parts])
+                if wip.any():
+                    # wafers started within one cycle time before the onset are in flight
+                    u = onset[occ][:, None]
+                    c = np.concatenate([pt.cycle for pt in parts])[:, None]
+                    a, b = self._a[None, :], self._b[None, :]
+                    overlap = np.minimum(b, u) - np.maximum(a, u - c)
+                    factor *= 1.0 - wip[:, None] * np.clip(overlap, 0.0, None) / (b - a)
+                _multiply_rows(route, r_rows, factor)
+            hits = tuple(
+                EventHit(self.events[e].id, u, pt.targets)
+                for e, u, pt in zip(ev.tolist(), onset.tolist(), parts, strict=True)
+            )
+        changed = (stack != 1.0).any(axis=0) | (route != 1.0).any(axis=0)
+        first = int(np.argmax(changed)) if changed.any() else T
+        return Effects(
+            stack[:S],
+            route,
+            stack[S : S + n_o],
+            stack[S + n_o : S + n_o + D],
+            stack[S + n_o + D :],
+            first,
+            hits,
+        )
+
+    def _compile_parts(self) -> list[list[_Part]]:
+        """Per event, per site position (index 0: every site, k + 1: candidate site k of a
+        scope-one event), the rows it multiplies and their coefficients."""
+        d = self.data
+        S, n_o, D = len(d.site_ids), len(d.offer_ids), len(d.compute_ids)
+        T = d.n_periods
+        out: list[list[_Part]] = []
+        for e in self.events:
+            common_rows = np.concatenate(
+                [S + e.offers, S + n_o + e.compute, S + n_o + D + e.units]
+            ).astype(np.int64)
+            common_coef = np.concatenate(
+                [
+                    np.full(len(e.offers), e.allocation_loss),
+                    np.full(len(e.compute) + len(e.units), 1.0 - e.demand_factor),
+                ]
+            )
+            routes_effect = e.route_d0_loss is not None or e.wip_share > 0
+
+            def part(
+                k: I,
+                q: I,
+                targets: tuple[str, ...],
+                e: CompiledEvent = e,
+                common_rows: I = common_rows,
+                common_coef: F = common_coef,
+                routes_effect: bool = routes_effect,
+            ) -> _Part:
+                rows = np.concatenate([e.sites[k], common_rows]).astype(np.int64)
+                coef = np.concatenate([e.site_depth[k], common_coef])
+                keep = coef != 0.0
+                if not routes_effect:
+                    q = q[:0]
+                d0 = e.route_d0_loss[q] if e.route_d0_loss is not None else np.zeros((len(q), T))
+                return _Part(
+                    rows[keep],
+                    coef[keep],
+                    e.routes[q],
+                    d0,
+                    np.full(len(q), e.wip_share),
+                    e.route_cycle_years[q],
+                    targets + e.other_targets,
+                )
+
+            all_k = np.arange(e.n_sites)
+            parts = [part(all_k, np.arange(len(e.routes)), e.site_targets)]
+            if e.scope_one:
+                parts += [
+                    part(np.array([k]), e.routes_at[k], (e.site_targets[k],))
+                    for k in range(e.n_sites)
+                ]
+            out.append(parts)
+        return out
+
+    # Stress cases --------------------------------------------------------------------------
+
+    def default_onset_year(self) -> float:
+        """1 January of the year after the first tape-out: the earliest ``available_from_year``
+        of any product's process options (own chips then depend on the sites), or the
+        horizon's second year when no option gives one; within the horizon."""
+        h = self.scenario.horizon
+        years = [
+            o.available_from_year
+            for p in self.scenario.products
+            for o in p.process_options
+            if o.available_from_year is not None
+        ]
+        year = (min(years) + 1) if years else h.first_year + 1
+        return float(min(max(year, h.first_year), h.last_year))
+
+    def _worst_curve(self, sites: I) -> tuple[str, LossCurve] | None:
+        """The worst loss curve (most capacity-years lost over the horizon) among the selected
+        events that can take capacity from any of ``sites``; among all capacity events when
+        none can."""
+        span = float(self._hi.max() - self._lo.min()) if len(self.events) else 0.0
+
+        def candidates(only: I | None) -> list[CompiledEvent]:
+            out = []
+            for e, chosen in zip(self.events, self._selected.tolist(), strict=True):
+                if not chosen or not (e.site_depth > 0).any():
+                    continue
+                if only is None or np.isin(e.sites[e.site_depth > 0], only).any():
+                    out.append(e)
+            return out
+
+        pool = candidates(sites) or candidates(None)
+        if not pool:
+            return None
+        worst = max(pool, key=lambda e: e.curve.lost_years(span))
+        return worst.id, worst.curve
+
+    def stress_cases(self, onset_year: float | None = None) -> list[tuple[str, str, Effects]]:
+        """``(kind, target id, effects)``: each production site (``site``) and each HBM and
+        packaging supplier (``hbm_supplier`` / ``packaging_supplier``: all its sites of that
+        kind) knocked out alone (capacity 0) from ``onset_year`` (calendar years; default
+        :meth:`default_onset_year`) for the recovery of the worst catalogue event that can
+        hit it (:meth:`_worst_curve`). Deterministic; empty when the catalogue has no event
+        that takes capacity."""
+        sc = self.scenario
+        d = self.data
+        onset = self.default_onset_year() if onset_year is None else float(onset_year)
+        kinds = {p.id: p.kind.value for p in sc.processes}
+        groups: list[tuple[str, str, I]] = []
+        for i, s in enumerate(sc.sites):
+            if s.purpose == "production":
+                groups.append(("site", s.id, np.array([i], dtype=np.int64)))
+        for kind in ("hbm", "packaging"):
+            owners: dict[str, list[int]] = {}
+            for i, s in enumerate(sc.sites):
+                if s.purpose == "production" and kind in {kinds[p] for p in s.processes}:
+                    owners.setdefault(s.owner, []).append(i)
+            for owner, members in owners.items():
+                groups.append((f"{kind}_supplier", owner, np.array(members, dtype=np.int64)))
+        out: list[tuple[str, str, Effects]] = []
+        T = d.n_periods
+        for kind, target, sites in groups:
+            found = self._worst_curve(sites)
+            if found is None:
+                return []
+            event_id, curve = found
+            loss = curve.average(onset, self._a, self._b)
+            none = Effects.none(
+                len(d.site_ids),
+                len(d.route_ids),
+                len(d.offer_ids),
+                len(d.compute_ids),
+                len(d.unit_ids),
+                T,
+            )
+            site = none.site_capacity
+            site[sites] = 1.0 - loss[None, :]
+            changed = (site != 1.0).any(axis=0)
+            first = int(np.argmax(changed)) if changed.any() else T
+            hit = EventHit(event_id, onset, tuple(d.site_ids[i] for i in sites.tolist()))
+            out.append(
+                (
+                    kind,
+                    target,
+                    Effects(
+                        site,
+                        none.route_output,
+                        none.offer_allocation,
+                        none.compute_demand,
+                        none.unit_demand,
+                        first,
+                        (hit,),
+                    ),
+                )
+            )
+        return out
