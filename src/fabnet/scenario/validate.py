@@ -463,19 +463,24 @@ def _disruption_checks(
                         (*hloc, key, j), f"unknown {what} '{value}'", did_you_mean(value, known)
                     )
 
-        yield from unknown("sites", {text(s, "id") for s in sites}, "site")
-        yield from unknown("regions", regions, "region (no site has it)")
-        yield from unknown("countries", site_countries, "country (no site is in it)")
-        yield from unknown("processes", set(processes), "process")
+        selector_issues = [
+            *unknown("sites", {text(s, "id") for s in sites}, "site"),
+            *unknown("regions", regions, "region (no site has it)"),
+            *unknown("countries", site_countries, "country (no site is in it)"),
+            *unknown("processes", set(processes), "process"),
+        ]
+        yield from selector_issues
         yield from unknown("offer_countries", offer_countries, "country (no offer is made in it)")
         for j, company in listed("companies"):
             if company not in companies:
+                selector_issues.append(Issue((*hloc, "companies", j), "", ""))
                 yield Issue(
                     (*hloc, "companies", j),
                     f"unknown company '{company}'",
                     did_you_mean(company, set(companies)),
                 )
             elif company not in owners:
+                selector_issues.append(Issue((*hloc, "companies", j), "", ""))
                 yield Issue(
                     (*hloc, "companies", j),
                     f"company '{company}' owns no site",
@@ -527,7 +532,7 @@ def _disruption_checks(
         selectors = [
             k for k in ("sites", "regions", "countries", "companies", "processes") if listed(k)
         ]
-        if selectors and not matched:
+        if selectors and not matched and not selector_issues:
             yield Issue(
                 hloc,
                 f"the site selectors ({', '.join(selectors)}) match no site together",
