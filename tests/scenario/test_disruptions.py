@@ -335,3 +335,10 @@ def test_malformed_catalogue_is_reported(
     if needle is not None:
         assert problem.line == _line_of(text, needle)
     assert problem.hint, "every problem says what to do"
+
+
+def test_an_override_changes_an_event_by_id() -> None:
+    s = load_scenario("openai-2024", overrides=["disruptions.fab-fire.rate_per_year=0.1"])
+    assert s.disruption("fab-fire").rate_per_year == pytest.approx(0.1)
+    with pytest.raises(ScenarioError, match="less than or equal to 1"):
+        load_scenario("openai-2024", overrides=["disruptions.taiwan-quake.capacity_loss=2"])
