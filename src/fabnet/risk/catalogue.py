@@ -84,17 +84,23 @@ class PackedCurves:
     value after the curve), so one quadratic formula holds from day 0 to infinity.
     """
 
-    xk: F  # (E, K) knots, years since onset; padding +inf
+    xk: F  # (E, K) knots, years since onset; padding: after the last knot
     lk: F  # (E, K) ℓ at the knots
     cum: F  # (E, K) ∫₀^xk ℓ
     slope: F  # (E, K) slope of ℓ on the segment starting at each knot (0 on the last)
+    shift: float  # offset between the events' knot blocks in ``sorted_knots``, years
+    sorted_knots: F  # (E * K,) xk + e * shift, flattened: one sorted array for all events
 
     @classmethod
-    def of(cls, curves: list[LossCurve]) -> PackedCurves:
-        """Pack ``curves`` (one per event, in event order)."""
+    def of(cls, curves: list[LossCurve], span_years: float) -> PackedCurves:
+        """Pack ``curves`` (one per event, in event order); ``span_years`` bounds the time
+        since an onset at which they are evaluated (the horizon's length)."""
         n = len(curves)
         k_max = max((len(c.x_years) + 1 for c in curves), default=1)
-        xk = np.full((n, k_max), np.inf)
+        last = max((float(c.x_years[-1]) for c in curves), default=0.0)
+        # blocks 4x further apart than any knot or point (0 <= x <= span_years), padding halfway
+        shift = float(2.0 ** np.ceil(np.log2(4.0 * (max(last, span_years) + 1.0))))
+        xk = np.full((n, k_max), shift / 2.0)
         lk = np.zeros((n, k_max))
         cum = np.zeros((n, k_max))
         slope = np.zeros((n, k_max))
@@ -106,14 +112,23 @@ class PackedCurves:
             sl = np.divide(np.diff(ell), dx, out=np.zeros_like(dx), where=dx > 0)
             cu = np.concatenate([[0.0], np.cumsum(dx * (ell[:-1] + ell[1:]) / 2.0)])
             xk[e, :k], lk[e, :k], cum[e, :k] = x, ell, cu
+            lk[e, k:], cum[e, k:] = ell[-1], cu[-1]
             slope[e, : k - 1] = sl
-        return cls(xk, lk, cum, slope)
+        sorted_knots = (xk + shift * np.arange(n)[:, None]).ravel()
+        return cls(xk, lk, cum, slope, shift, sorted_knots)
 
     def integral(self, event: I, x: F) -> F:
-        """(n, m) ∫₀ˣ ℓ of ``event[i]``'s curve at ``x[i, j]`` (years since onset), exact."""
+        """(n, m) ∫₀ˣ ℓ of ``event[i]``'s curve at ``x[i, j]`` (years since onset).
+
+        The segment of each point is found by one ``searchsorted`` over all events' knots
+        (each block shifted by ``shift``); the integral is then the exact quadratic of that
+        segment. Rounding of the shift can only move a point lying within ~1e-12 years of a
+        knot to the neighbouring segment, where the same continuous integral is extrapolated.
+        """
         x = np.maximum(x, 0.0)
-        k = (x[:, :, None] >= self.xk[event][:, None, :]).sum(axis=2) - 1  # segment
-        flat = event[:, None] * self.xk.shape[1] + k
+        base = (event * self.xk.shape[1])[:, None]
+        flat = np.searchsorted(self.sorted_knots, x + (event * self.shift)[:, None], "right") - 1
+        flat = np.maximum(flat, base)  # never before the event's own first knot
         d = x - self.xk.ravel()[flat]
         out: F = self.cum.ravel()[flat] + d * (
             self.lk.ravel()[flat] + 0.5 * self.slope.ravel()[flat] * d

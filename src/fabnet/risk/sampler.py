@@ -51,10 +51,10 @@ class _Part:
 
     rows: I
     coef: F
-    routes: I
-    d0_loss: F  # (Q, T)
-    wip: F  # (Q,)
-    cycle: F  # (Q,) years
+    routes: I  # (Q,) routes it acts on (empty when it has no D0 or WIP effect)
+    d0_loss: F | None  # (Q, T) 1 − yield ratio of the D0 excursion; None without one
+    wip: float  # share of the in-flight output scrapped
+    cycle: F  # (Q,) process cycle times, years
     targets: tuple[str, ...]
 
 
@@ -93,6 +93,7 @@ class Sampler:
                 )
         self._selected = np.array([e in chosen for e in ids], dtype=bool).reshape(len(ids))
         self._event_ids = [e for e in ids if e in chosen]
+        self._all_selected = bool(self._selected.all())
         self._rate = np.array([e.rate_per_year for e in self.events], dtype=float)
         self._prob = np.array([e.probability for e in self.events], dtype=float)
         self._lo = np.array([e.window[0] for e in self.events], dtype=float)
@@ -104,7 +105,8 @@ class Sampler:
         self._a = np.asarray(data.start, dtype=float)
         self._b = self._a + data.length_years
         self._edges = np.append(self._a, self._b[-1]) if len(self._a) else np.zeros(1)
-        self._curves = PackedCurves.of([e.curve for e in self.events])
+        span = float(np.max(self._hi - self._lo)) if len(self.events) else 1.0
+        self._curves = PackedCurves.of([e.curve for e in self.events], span)
         self._n_stack = (
             len(data.site_ids) + len(data.offer_ids) + len(data.compute_ids) + len(data.unit_ids)
         )
@@ -138,9 +140,11 @@ class Sampler:
         pos = np.where(
             self._scope_one[ev], np.minimum((u_site * n_sites).astype(np.int64), n_sites - 1), -1
         )
-        keep = self._selected[ev]
-        order = np.argsort(onset[keep], kind="stable")
-        return ev[keep][order], onset[keep][order], pos[keep][order]
+        if not self._all_selected:
+            keep = self._selected[ev]
+            ev, onset, pos = ev[keep], onset[keep], pos[keep]
+        order = np.argsort(onset, kind="stable")
+        return ev[order], onset[order], pos[order]
 
     def timeline(self, seed: int, index: int) -> list[Occurrence]:
         """The occurrences of sample ``index`` of ``seed``, in order of onset.
@@ -191,20 +195,29 @@ class Sampler:
                 occ = np.repeat(np.arange(len(parts)), [len(pt.rows) for pt in parts])
                 coef = np.concatenate([pt.coef for pt in parts])
                 _multiply_rows(stack, rows, 1.0 - coef[:, None] * loss[occ])
-            r_rows = np.concatenate([pt.routes for pt in parts])
-            if len(r_rows):
-                occ = np.repeat(np.arange(len(parts)), [len(pt.routes) for pt in parts])
-                d0 = np.concatenate([pt.d0_loss for pt in parts])
-                factor = 1.0 - d0 * loss[occ]
-                wip = np.concatenate([pt.wip for pt in parts])
-                if wip.any():
-                    # wafers started within one cycle time before the onset are in flight
-                    u = onset[occ][:, None]
-                    c = np.concatenate([pt.cycle for pt in parts])[:, None]
-                    a, b = self._a[None, :], self._b[None, :]
-                    overlap = np.minimum(b, u) - np.maximum(a, u - c)
-                    factor *= 1.0 - wip[:, None] * np.clip(overlap, 0.0, None) / (b - a)
-                _multiply_rows(route, r_rows, factor)
+            d0_parts = [(j, pt) for j, pt in enumerate(parts) if pt.d0_loss is not None]
+            wip_parts = [(j, pt) for j, pt in enumerate(parts) if pt.wip > 0]
+            r_rows: list[I] = []
+            r_factors: list[F] = []
+            if d0_parts:
+                occ = np.repeat([j for j, _ in d0_parts], [len(pt.routes) for _, pt in d0_parts])
+                d0 = np.concatenate([pt.d0_loss for _, pt in d0_parts if pt.d0_loss is not None])
+                r_rows += [pt.routes for _, pt in d0_parts]
+                r_factors.append(1.0 - d0 * loss[occ])
+            if wip_parts:
+                # wafers started within one cycle time before the onset are in flight
+                occ = np.repeat([j for j, _ in wip_parts], [len(pt.routes) for _, pt in wip_parts])
+                share = np.repeat(
+                    [pt.wip for _, pt in wip_parts], [len(pt.routes) for _, pt in wip_parts]
+                )
+                u = onset[occ][:, None]
+                c = np.concatenate([pt.cycle for _, pt in wip_parts])[:, None]
+                a, b = self._a[None, :], self._b[None, :]
+                overlap = np.clip(np.minimum(b, u) - np.maximum(a, u - c), 0.0, None)
+                r_rows += [pt.routes for _, pt in wip_parts]
+                r_factors.append(1.0 - share[:, None] * overlap / (b - a))
+            if r_rows:
+                _multiply_rows(route, np.concatenate(r_rows), np.concatenate(r_factors))
             hits = tuple(
                 EventHit(self.events[e].id, u, pt.targets)
                 for e, u, pt in zip(ev.tolist(), onset.tolist(), parts, strict=True)
@@ -226,7 +239,6 @@ class Sampler:
         scope-one event), the rows it multiplies and their coefficients."""
         d = self.data
         S, n_o, D = len(d.site_ids), len(d.offer_ids), len(d.compute_ids)
-        T = d.n_periods
         out: list[list[_Part]] = []
         for e in self.events:
             common_rows = np.concatenate(
@@ -254,13 +266,13 @@ class Sampler:
                 keep = coef != 0.0
                 if not routes_effect:
                     q = q[:0]
-                d0 = e.route_d0_loss[q] if e.route_d0_loss is not None else np.zeros((len(q), T))
+                d0 = e.route_d0_loss[q] if e.route_d0_loss is not None and len(q) else None
                 return _Part(
                     rows[keep],
                     coef[keep],
                     e.routes[q],
                     d0,
-                    np.full(len(q), e.wip_share),
+                    e.wip_share if len(q) else 0.0,
                     e.route_cycle_years[q],
                     targets + e.other_targets,
                 )
