@@ -275,7 +275,7 @@ CASES: list[tuple[str, str, str, str, str, str | None]] = [
         "selectors-match-no-site",
         "hits: {countries: [TW]}",
         "hits: {countries: [TW], companies: [memco]}",
-        "match no site together",
+        "match no production site together",
         "disruptions.quake.hits",
         "hits: {countries: [TW], companies: [memco]}",
     ),

@@ -105,7 +105,8 @@ class Sampler:
         self._a = np.asarray(data.start, dtype=float)
         self._b = self._a + data.length_years
         self._edges = np.append(self._a, self._b[-1]) if len(self._a) else np.zeros(1)
-        span = float(np.max(self._hi - self._lo)) if len(self.events) else 1.0
+        # onsets and period edges both lie in the horizon: |edge - onset| <= its length
+        span = float(self._edges[-1] - self._edges[0])
         self._curves = PackedCurves.of([e.curve for e in self.events], span)
         self._n_stack = (
             len(data.site_ids) + len(data.offer_ids) + len(data.compute_ids) + len(data.unit_ids)

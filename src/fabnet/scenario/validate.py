@@ -520,7 +520,8 @@ def _disruption_checks(
         matched = [
             s
             for s in sites
-            if site_hit(
+            if s.get("purpose", "production") == "production"
+            and site_hit(
                 hits,
                 text(s, "id"),
                 text(s, "region"),
@@ -535,8 +536,9 @@ def _disruption_checks(
         if selectors and not matched and not selector_issues:
             yield Issue(
                 hloc,
-                f"the site selectors ({', '.join(selectors)}) match no site together",
-                "selectors of different kinds must all hold for a site; loosen one",
+                f"the site selectors ({', '.join(selectors)}) match no production site together",
+                "selectors of different kinds must all hold for a site (research sites are "
+                "never hit); loosen one",
             )
         d0 = _num(event.get("d0_multiplier"))
         if d0 is not None and d0 != 1.0:
