@@ -90,6 +90,7 @@ class PackedCurves:
     slope: F  # (E, K) slope of ℓ on the segment starting at each knot (0 on the last)
     shift: float  # offset between the events' knot blocks in ``sorted_knots``, years
     sorted_knots: F  # (E * K,) xk + e * shift, flattened: one sorted array for all events
+    table: F  # (4, E * K) xk, cum, lk and slope / 2, flattened: one gather per evaluation
 
     @classmethod
     def of(cls, curves: list[LossCurve], span_years: float) -> PackedCurves:
@@ -115,7 +116,8 @@ class PackedCurves:
             lk[e, k:], cum[e, k:] = ell[-1], cu[-1]
             slope[e, : k - 1] = sl
         sorted_knots = (xk + shift * np.arange(n)[:, None]).ravel()
-        return cls(xk, lk, cum, slope, shift, sorted_knots)
+        table = np.stack([xk.ravel(), cum.ravel(), lk.ravel(), 0.5 * slope.ravel()])
+        return cls(xk, lk, cum, slope, shift, sorted_knots, table)
 
     def integral(self, event: I, x: F) -> F:
         """(n, m) ∫₀ˣ ℓ of ``event[i]``'s curve at ``x[i, j]`` (years since onset).
@@ -129,10 +131,9 @@ class PackedCurves:
         base = (event * self.xk.shape[1])[:, None]
         flat = np.searchsorted(self.sorted_knots, x + (event * self.shift)[:, None], "right") - 1
         flat = np.maximum(flat, base)  # never before the event's own first knot
-        d = x - self.xk.ravel()[flat]
-        out: F = self.cum.ravel()[flat] + d * (
-            self.lk.ravel()[flat] + 0.5 * self.slope.ravel()[flat] * d
-        )
+        xk, cum, lk, half_slope = self.table[:, flat]
+        d = x - xk
+        out: F = cum + d * (lk + half_slope * d)
         return out
 
     def average(self, event: I, onset_year: F, edges: F) -> F:

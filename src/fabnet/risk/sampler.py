@@ -49,9 +49,9 @@ class _Part:
     (sites, offers, compute demands, unit demands) array with factor ``1 − coef · loss``, and
     routes with ``(1 − d0_loss · loss) · (1 − wip · in-flight share)``."""
 
-    rows: I
+    rows: I  # rows of the stacked (sites, offers, compute, units, routes) array
     coef: F
-    routes: I  # (Q,) routes it acts on (empty when it has no D0 or WIP effect)
+    routes: I  # (Q,) rows of the routes it acts on (empty when it has no D0 or WIP effect)
     d0_loss: F | None  # (Q, T) 1 − yield ratio of the D0 excursion; None without one
     wip: float  # share of the in-flight output scrapped
     cycle: F  # (Q,) process cycle times, years
@@ -180,57 +180,54 @@ class Sampler:
 
     def _effects(self, ev: I, onset: F, pos: I) -> Effects:
         """Effects of occurrences given as arrays (sorted by onset), fully vectorised: every
-        (occurrence, target) pair is one row of factors ``1 − coef · loss``; rows of the same
-        target multiply (``np.multiply.at``)."""
+        (occurrence, target) pair is one row of factors; rows of the same target multiply.
+
+        One array holds every multiplier: sites, offers, compute demands, unit demands, routes
+        (the :class:`Effects` fields are views of it)."""
         d = self.data
         T = d.n_periods
-        S, n_o, D = len(d.site_ids), len(d.offer_ids), len(d.compute_ids)
-        stack = np.ones((self._n_stack, T))
-        route = np.ones((len(d.route_ids), T))
+        S, n_o, D, U = len(d.site_ids), len(d.offer_ids), len(d.compute_ids), len(d.unit_ids)
+        world = np.ones((self._n_stack + len(d.route_ids), T))
         hits: tuple[EventHit, ...] = ()
         if len(ev):
             loss = self._curves.average(ev, onset, self._edges)  # (n, T)
             parts = [self._parts[e][p + 1] for e, p in zip(ev.tolist(), pos.tolist(), strict=True)]
-            rows = np.concatenate([pt.rows for pt in parts])
-            if len(rows):
-                occ = np.repeat(np.arange(len(parts)), [len(pt.rows) for pt in parts])
-                coef = np.concatenate([pt.coef for pt in parts])
-                _multiply_rows(stack, rows, 1.0 - coef[:, None] * loss[occ])
+            rows: list[I] = [pt.rows for pt in parts]
+            occ = np.repeat(np.arange(len(parts)), [len(pt.rows) for pt in parts])
+            coef = np.concatenate([pt.coef for pt in parts])
+            factors: list[F] = [1.0 - coef[:, None] * loss[occ]]
             d0_parts = [(j, pt) for j, pt in enumerate(parts) if pt.d0_loss is not None]
-            wip_parts = [(j, pt) for j, pt in enumerate(parts) if pt.wip > 0]
-            r_rows: list[I] = []
-            r_factors: list[F] = []
             if d0_parts:
                 occ = np.repeat([j for j, _ in d0_parts], [len(pt.routes) for _, pt in d0_parts])
                 d0 = np.concatenate([pt.d0_loss for _, pt in d0_parts if pt.d0_loss is not None])
-                r_rows += [pt.routes for _, pt in d0_parts]
-                r_factors.append(1.0 - d0 * loss[occ])
+                rows += [pt.routes for _, pt in d0_parts]
+                factors.append(1.0 - d0 * loss[occ])
+            wip_parts = [(j, pt) for j, pt in enumerate(parts) if pt.wip > 0]
             if wip_parts:
                 # wafers started within one cycle time before the onset are in flight
-                occ = np.repeat([j for j, _ in wip_parts], [len(pt.routes) for _, pt in wip_parts])
-                share = np.repeat(
-                    [pt.wip for _, pt in wip_parts], [len(pt.routes) for _, pt in wip_parts]
-                )
+                sizes = [len(pt.routes) for _, pt in wip_parts]
+                occ = np.repeat([j for j, _ in wip_parts], sizes)
+                share = np.repeat([pt.wip for _, pt in wip_parts], sizes)
                 u = onset[occ][:, None]
                 c = np.concatenate([pt.cycle for _, pt in wip_parts])[:, None]
                 a, b = self._a[None, :], self._b[None, :]
                 overlap = np.clip(np.minimum(b, u) - np.maximum(a, u - c), 0.0, None)
-                r_rows += [pt.routes for _, pt in wip_parts]
-                r_factors.append(1.0 - share[:, None] * overlap / (b - a))
-            if r_rows:
-                _multiply_rows(route, np.concatenate(r_rows), np.concatenate(r_factors))
+                rows += [pt.routes for _, pt in wip_parts]
+                factors.append(1.0 - share[:, None] * overlap / (b - a))
+            _multiply_rows(world, np.concatenate(rows), np.concatenate(factors))
             hits = tuple(
                 EventHit(self.events[e].id, u, pt.targets)
                 for e, u, pt in zip(ev.tolist(), onset.tolist(), parts, strict=True)
             )
-        changed = (stack != 1.0).any(axis=0) | (route != 1.0).any(axis=0)
+        changed = (world != 1.0).any(axis=0)
         first = int(np.argmax(changed)) if changed.any() else T
+        n = self._n_stack
         return Effects(
-            stack[:S],
-            route,
-            stack[S : S + n_o],
-            stack[S + n_o : S + n_o + D],
-            stack[S + n_o + D :],
+            world[:S],
+            world[n:],
+            world[S : S + n_o],
+            world[S + n_o : S + n_o + D],
+            world[S + n_o + D : S + n_o + D + U],
             first,
             hits,
         )
@@ -240,6 +237,7 @@ class Sampler:
         scope-one event), the rows it multiplies and their coefficients."""
         d = self.data
         S, n_o, D = len(d.site_ids), len(d.offer_ids), len(d.compute_ids)
+        n_stack = self._n_stack
         out: list[list[_Part]] = []
         for e in self.events:
             common_rows = np.concatenate(
@@ -271,7 +269,7 @@ class Sampler:
                 return _Part(
                     rows[keep],
                     coef[keep],
-                    e.routes[q],
+                    e.routes[q] + n_stack,
                     d0,
                     e.wip_share if len(q) else 0.0,
                     e.route_cycle_years[q],
