@@ -179,6 +179,29 @@ def test_d0_excursion_gives_the_ratio_of_yields() -> None:
     )
 
 
+def test_products_narrow_a_yield_excursion_to_their_routes() -> None:
+    catalogue = """disruptions:
+  - id: excursion
+    kind: contamination
+    rate_per_year: 0.1
+    hits: {processes: [n3], products: [%s]}
+    d0_multiplier: 2.0
+    duration_days: 365.25
+"""
+    second = (
+        "products:\n  - id: acc\n",
+        "products:\n  - id: acc2\n    designer: acme\n    die_area_mm2: 200\n"
+        "    process_options: [{process: n3}]\n    pflops_bf16: 0.5\n  - id: acc\n",
+    )
+    s = _toy(catalogue % "acc", edit=second)
+    sampler = _sampler(s)
+    eff = sampler.effects_of([Occurrence(0, 2026.0)])
+    data = sampler.data
+    hit = {data.route_ids[r] for r in range(len(data.route_ids)) if eff.route_output[r, 1] < 1}
+    assert hit == {r for r in data.route_ids if r.endswith("|acc|n3")} and hit
+    assert any(r.endswith("|acc2|n3") for r in data.route_ids)  # made on n3 too, not hit
+
+
 def test_wip_scrap_hits_the_starts_in_flight_at_the_onset() -> None:
     # n3 cycle time two months (60.875 days); monthly periods; onset 1 July 2026
     s = _toy(

@@ -208,6 +208,22 @@ CASES: list[tuple[str, str, str, str, str, str | None]] = [
         "hits: {demands: [fleat]}",
     ),
     (
+        "unknown-product",
+        "hits: {processes: [n3]}",
+        "hits: {processes: [n3], products: [acc2]}",
+        "unknown product 'acc2' — did you mean 'acc'?",
+        "disruptions.excursion.hits.products[0]",
+        "hits: {processes: [n3], products: [acc2]}",
+    ),
+    (
+        "products-without-site-selector",
+        "hits: {processes: [n3]}",
+        "hits: {products: [acc]}",
+        "hits.products narrows the routes of the hit sites",
+        "disruptions.excursion",
+        None,
+    ),
+    (
         "hbm-supplier-without-hbm-site",
         "hits: {hbm_suppliers: [memco]}",
         "hits: {hbm_suppliers: [fabco]}",

@@ -230,13 +230,15 @@ def compile_event(data: PlanData, scenario: Scenario, event: Disruption) -> Comp
         1.0 - event.allocation_loss * sup[sites]
     )
 
-    # routes at selector sites (of the hit processes, when processes are named)
-    procs = set(hits.processes)
+    # routes at selector sites (of the hit processes and products, when they are named)
+    procs, prods = set(hits.processes), set(hits.products)
     pos_of = {int(s): k for k, s in enumerate(sites.tolist())}
     r_list = [
         r
         for r in range(len(data.route_ids))
-        if sel[data.route_site[r]] and (not procs or data.route_process[r] in procs)
+        if sel[data.route_site[r]]
+        and (not procs or data.route_process[r] in procs)
+        and (not prods or data.product_source[data.route_product[r]] in prods)
     ]
     routes = np.array(r_list, dtype=np.int64)
     route_pos = np.array([pos_of[int(data.route_site[r])] for r in r_list], dtype=np.int64)

@@ -509,6 +509,9 @@ class DisruptionHits(_Model):
     processes: list[Id] = Field(default_factory=list)
     """Processes: the sites that run one of them, and only their routes for ``d0_multiplier``
     and ``wip_scrapped_share`` (a yield excursion on a process)."""
+    products: list[Id] = Field(default_factory=list)
+    """Products (ids): narrows ``d0_multiplier`` and ``wip_scrapped_share`` to the hit sites'
+    routes that make them (needs a site selector)."""
     hbm_suppliers: list[Id] = Field(default_factory=list)
     """HBM makers (company ids): their HBM sites lose ``allocation_loss`` of the designer's share."""
     packaging_suppliers: list[Id] = Field(default_factory=list)
@@ -666,6 +669,11 @@ class Disruption(_Model):
                     f"the recovery curve ends at {pts[-1][1]:g}, not 1 — end it with "
                     "[days, 1] (full recovery), or drop recovery for a permanent loss"
                 )
+        if self.hits.products and not self.hits.site_selectors():
+            raise ValueError(
+                "hits.products narrows the routes of the hit sites — add a site selector "
+                "(sites, regions, countries, companies or processes)"
+            )
         if self.hits.empty():
             raise ValueError(
                 "the event hits nothing — name sites, regions, countries, companies, "

@@ -471,6 +471,7 @@ def _disruption_checks(
         ]
         yield from selector_issues
         yield from unknown("offer_countries", offer_countries, "country (no offer is made in it)")
+        yield from unknown("products", set(_ids(raw, "products")), "product")
         for j, company in listed("companies"):
             if company not in companies:
                 selector_issues.append(Issue((*hloc, "companies", j), "", ""))
