@@ -36,11 +36,10 @@ class Occurrence:
     site_pos: int = -1  #: position among the event's candidate sites (scope one), else -1
 
 
-def _multiply_rows(target: F, rows: I, factors: F) -> None:
-    """``target[rows[i]] *= factors[i]`` for every i, repeated rows multiplying (in place)."""
-    n_t = target.shape[1]
-    flat = (rows[:, None] * n_t + np.arange(n_t)[None, :]).ravel()
-    np.multiply.at(target.reshape(-1), flat, factors.reshape(-1))
+def _flat(rows: I, n_periods: int) -> I:
+    """Indices into a raveled (rows, T) array of every period of ``rows``."""
+    out: I = (rows[:, None] * n_periods + np.arange(n_periods)[None, :]).ravel()
+    return out
 
 
 @dataclass(frozen=True)
@@ -52,6 +51,8 @@ class _Part:
     rows: I  # rows of the stacked (sites, offers, compute, units, routes) array
     coef: F
     routes: I  # (Q,) rows of the routes it acts on (empty when it has no D0 or WIP effect)
+    flat_rows: I  # every (row, period) of ``rows`` in the raveled array
+    flat_routes: I  # the same for ``routes``
     d0_loss: F | None  # (Q, T) 1 − yield ratio of the D0 excursion; None without one
     wip: float  # share of the in-flight output scrapped
     cycle: F  # (Q,) process cycle times, years
@@ -192,7 +193,7 @@ class Sampler:
         if len(ev):
             loss = self._curves.average(ev, onset, self._edges)  # (n, T)
             parts = [self._parts[e][p + 1] for e, p in zip(ev.tolist(), pos.tolist(), strict=True)]
-            rows: list[I] = [pt.rows for pt in parts]
+            rows: list[I] = [pt.flat_rows for pt in parts]
             occ = np.repeat(np.arange(len(parts)), [len(pt.rows) for pt in parts])
             coef = np.concatenate([pt.coef for pt in parts])
             factors: list[F] = [1.0 - coef[:, None] * loss[occ]]
@@ -200,7 +201,7 @@ class Sampler:
             if d0_parts:
                 occ = np.repeat([j for j, _ in d0_parts], [len(pt.routes) for _, pt in d0_parts])
                 d0 = np.concatenate([pt.d0_loss for _, pt in d0_parts if pt.d0_loss is not None])
-                rows += [pt.routes for _, pt in d0_parts]
+                rows += [pt.flat_routes for _, pt in d0_parts]
                 factors.append(1.0 - d0 * loss[occ])
             wip_parts = [(j, pt) for j, pt in enumerate(parts) if pt.wip > 0]
             if wip_parts:
@@ -212,9 +213,14 @@ class Sampler:
                 c = np.concatenate([pt.cycle for _, pt in wip_parts])[:, None]
                 a, b = self._a[None, :], self._b[None, :]
                 overlap = np.clip(np.minimum(b, u) - np.maximum(a, u - c), 0.0, None)
-                rows += [pt.routes for _, pt in wip_parts]
+                rows += [pt.flat_routes for _, pt in wip_parts]
                 factors.append(1.0 - share[:, None] * overlap / (b - a))
-            _multiply_rows(world, np.concatenate(rows), np.concatenate(factors))
+            # world[row] *= factor for every (row, factor) pair; repeated rows multiply
+            np.multiply.at(
+                world.reshape(-1),
+                np.concatenate(rows),
+                np.concatenate([f.reshape(-1) for f in factors]),
+            )
             hits = tuple(
                 EventHit(self.events[e].id, u, pt.targets)
                 for e, u, pt in zip(ev.tolist(), onset.tolist(), parts, strict=True)
@@ -238,6 +244,7 @@ class Sampler:
         d = self.data
         S, n_o, D = len(d.site_ids), len(d.offer_ids), len(d.compute_ids)
         n_stack = self._n_stack
+        T = d.n_periods
         out: list[list[_Part]] = []
         for e in self.events:
             common_rows = np.concatenate(
@@ -266,10 +273,13 @@ class Sampler:
                 if not routes_effect:
                     q = q[:0]
                 d0 = e.route_d0_loss[q] if e.route_d0_loss is not None and len(q) else None
+                rows, coef, routes = rows[keep], coef[keep], e.routes[q] + n_stack
                 return _Part(
-                    rows[keep],
-                    coef[keep],
-                    e.routes[q] + n_stack,
+                    rows,
+                    coef,
+                    routes,
+                    _flat(rows, T),
+                    _flat(routes, T),
                     d0,
                     e.wip_share if len(q) else 0.0,
                     e.route_cycle_years[q],
