@@ -6,10 +6,13 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from fabnet.economics import die_yield
 from fabnet.errors import ScenarioError
 from fabnet.plan.sets import DAYS_PER_YEAR, build_data
+from fabnet.risk.catalogue import LossCurve, PackedCurves
 from fabnet.risk.effects import Effects
 from fabnet.risk.sampler import Occurrence, Sampler
 from fabnet.scenario import load_scenario, scenario_from_text
@@ -374,3 +377,50 @@ def test_openai_2024_catalogue_loads_samples_and_has_stress_cases() -> None:
     assert ("packaging_supplier", "tsmc") in targets
     for _, _, eff in cases:
         assert eff.site_capacity.min() < 1 and eff.first_period == 2027 - 2024
+
+
+_days = st.floats(min_value=0.0, max_value=400.0, allow_nan=False)
+_share = st.floats(min_value=0.0, max_value=1.0, allow_nan=False)
+
+
+@st.composite
+def _curves(draw: st.DrawFn) -> LossCurve:
+    """A recovery curve (possibly with jumps: repeated days), a step, or a permanent loss."""
+    form = draw(st.sampled_from(["curve", "step", "permanent"]))
+    if form == "step":
+        return LossCurve(np.array([0.0, draw(_days) + 1.0]) / DAYS_PER_YEAR, np.ones(2), 0.0)
+    if form == "permanent":
+        return LossCurve(np.zeros(1), np.ones(1), 1.0)
+    days = sorted(draw(st.lists(_days, min_size=1, max_size=5)))
+    shares = draw(st.lists(_share, min_size=len(days), max_size=len(days)))
+    x = np.array([0.0, *days, days[-1] + 1.0]) / DAYS_PER_YEAR
+    r = np.array([draw(_share), *shares, 1.0])
+    return LossCurve(x, 1.0 - r, 0.0)
+
+
+@settings(max_examples=60, deadline=None)
+@given(curves=st.lists(_curves(), min_size=1, max_size=4), onsets=st.data())
+def test_packed_curve_averages_equal_the_exact_integral(
+    curves: list[LossCurve], onsets: st.DataObject
+) -> None:
+    """The vectorised averages of many curves at once equal each curve's own closed form and
+    a fine midpoint integration of ℓ (which only jumps at knots)."""
+    edges = 2025.0 + np.arange(0, 4 * 12 + 1) / 12.0  # months of 2025-2028
+    packed = PackedCurves.of(curves, float(edges[-1] - edges[0]))
+    events = np.arange(len(curves), dtype=np.int64)
+    onset = np.array([onsets.draw(st.floats(min_value=2025.0, max_value=2029.0)) for _ in curves])
+    got = packed.average(events, onset, edges)
+    for i, c in enumerate(curves):
+        own = c.average(float(onset[i]), edges[:-1], edges[1:])
+        np.testing.assert_allclose(got[i], own, rtol=0, atol=1e-12)
+        # midpoint rule on a fine grid of each month (ℓ is piecewise linear: exact away from
+        # the few cells with a knot, so a loose tolerance)
+        fine = np.linspace(0.0, 1.0, 2001)[:-1] + 0.5 / 2000
+        tau = edges[:-1, None] + fine[None, :] * np.diff(edges)[:, None] - onset[i]
+        ell = np.where(
+            tau < 0,
+            0.0,
+            np.where(tau >= c.x_years[-1], c.tail, np.interp(tau, c.x_years, c.loss)),
+        )
+        np.testing.assert_allclose(got[i], ell.mean(axis=1), rtol=0, atol=2e-3)
+        assert np.all(got[i] >= -1e-12) and np.all(got[i] <= 1 + 1e-12)

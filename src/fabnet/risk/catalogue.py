@@ -21,6 +21,10 @@ from fabnet.scenario.schema import Disruption, DisruptionScope, Scenario, series
 F = npt.NDArray[np.float64]
 I = npt.NDArray[np.int64]  # noqa: E741
 
+#: Recovery points closer than this (years, ~0.03 s) are a jump: no slope is computed over
+#: the gap (it could overflow); the integral over it is still its trapezoid.
+_JUMP_YEARS = 1e-9
+
 
 @dataclass(frozen=True)
 class LossCurve:
@@ -54,7 +58,7 @@ class LossCurve:
         """∫₀ˣ ℓ(τ) dτ (years × share), exact for the piecewise-linear curve; 0 for x ≤ 0."""
         xk, lk = self.x_years, self.loss
         dx = np.diff(xk)
-        slope = np.divide(np.diff(lk), dx, out=np.zeros_like(dx), where=dx > 0)
+        slope = np.divide(np.diff(lk), dx, out=np.zeros_like(dx), where=dx > _JUMP_YEARS)
         cum = np.concatenate([[0.0], np.cumsum(dx * (lk[:-1] + lk[1:]) / 2.0)])
         x = np.asarray(x, dtype=float)
         k = np.clip(np.searchsorted(xk, x, side="right") - 1, 0, len(xk) - 1)
@@ -110,7 +114,7 @@ class PackedCurves:
             ell = np.append(c.loss, c.tail)
             k = len(x)
             dx = np.diff(x)
-            sl = np.divide(np.diff(ell), dx, out=np.zeros_like(dx), where=dx > 0)
+            sl = np.divide(np.diff(ell), dx, out=np.zeros_like(dx), where=dx > _JUMP_YEARS)
             cu = np.concatenate([[0.0], np.cumsum(dx * (ell[:-1] + ell[1:]) / 2.0)])
             xk[e, :k], lk[e, :k], cum[e, :k] = x, ell, cu
             lk[e, k:], cum[e, k:] = ell[-1], cu[-1]
