@@ -9,6 +9,7 @@ random and nothing of pydantic is left for the sampling loop. Readings: docs/ris
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -174,12 +175,19 @@ class CompiledEvent:
     units: I  # unit demands hit
     demand_factor: float
     site_targets: tuple[str, ...]  # ids of ``sites``
-    other_targets: tuple[str, ...]  # ids of the processes, offers and demands hit
+    site_processes: tuple[tuple[str, ...], ...]  # per site: named processes a D0 excursion hits
+    other_targets: tuple[str, ...]  # ids of the offers and demands hit
 
     @property
     def n_sites(self) -> int:
         """Number of candidate sites."""
         return len(self.sites)
+
+    def targets(self, positions: Sequence[int]) -> tuple[str, ...]:
+        """Ids of what an occurrence at these candidate-site positions hits: the sites, the
+        processes of a D0 excursion there, the offers and the demands."""
+        procs = dict.fromkeys(p for k in positions for p in self.site_processes[k])
+        return tuple(self.site_targets[k] for k in positions) + tuple(procs) + self.other_targets
 
 
 def _d0_loss(data: PlanData, scenario: Scenario, routes: I, multiplier: float) -> F:
@@ -277,9 +285,15 @@ def compile_event(data: PlanData, scenario: Scenario, event: Disruption) -> Comp
         window = (max(lo, first), min(hi, end))
     else:
         window = (first, end)
+    # processes whose yield the excursion hits, per candidate site
+    site_procs = tuple(
+        tuple(p for p in hits.processes if p in sc.sites[int(s)].processes)
+        if event.d0_multiplier != 1.0
+        else ()
+        for s in sites.tolist()
+    )
     other = (
-        (tuple(hits.processes) if event.d0_multiplier != 1.0 else ())
-        + tuple(data.offer_ids[o] for o in offers.tolist())
+        tuple(data.offer_ids[o] for o in offers.tolist())
         + tuple(data.compute_ids[d] for d in compute.tolist())
         + tuple(data.unit_ids[u] for u in units.tolist())
     )
@@ -305,6 +319,7 @@ def compile_event(data: PlanData, scenario: Scenario, event: Disruption) -> Comp
         units=units,
         demand_factor=float(event.demand_factor),
         site_targets=tuple(data.site_ids[s] for s in sites.tolist()),
+        site_processes=site_procs,
         other_targets=other,
     )
 

@@ -261,7 +261,6 @@ class Sampler:
             def part(
                 k: I,
                 q: I,
-                targets: tuple[str, ...],
                 e: CompiledEvent = e,
                 common_rows: I = common_rows,
                 common_coef: F = common_coef,
@@ -274,6 +273,7 @@ class Sampler:
                     q = q[:0]
                 d0 = e.route_d0_loss[q] if e.route_d0_loss is not None and len(q) else None
                 rows, coef, routes = rows[keep], coef[keep], e.routes[q] + n_stack
+                targets = e.targets(k.tolist())
                 return _Part(
                     rows,
                     coef,
@@ -283,16 +283,13 @@ class Sampler:
                     d0,
                     e.wip_share if len(q) else 0.0,
                     e.route_cycle_years[q],
-                    targets + e.other_targets,
+                    targets,
                 )
 
             all_k = np.arange(e.n_sites)
-            parts = [part(all_k, np.arange(len(e.routes)), e.site_targets)]
+            parts = [part(all_k, np.arange(len(e.routes)))]
             if e.scope_one:
-                parts += [
-                    part(np.array([k]), e.routes_at[k], (e.site_targets[k],))
-                    for k in range(e.n_sites)
-                ]
+                parts += [part(np.array([k]), e.routes_at[k]) for k in range(e.n_sites)]
             out.append(parts)
         return out
 
