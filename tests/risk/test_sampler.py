@@ -377,6 +377,12 @@ def test_openai_2024_catalogue_loads_samples_and_has_stress_cases() -> None:
     assert ("packaging_supplier", "tsmc") in targets
     for _, _, eff in cases:
         assert eff.site_capacity.min() < 1 and eff.first_period == 2027 - 2024
+    # the worst recovery of the events that can hit each target (docs/risk.md)
+    worst = {(k, t): e.events[0].event for k, t, e in cases}
+    assert worst[("site", "tsmc-f18-n3")] == "taiwan-blockade"
+    assert worst[("site", "tsmc-f21-p1")] == "fab-fire"  # Arizona: only a fire can hit it
+    assert worst[("hbm_supplier", "skhynix")] == "hbm-cut"
+    assert worst[("packaging_supplier", "tsmc")] == "cowos-cut"
 
 
 _days = st.floats(min_value=0.0, max_value=400.0, allow_nan=False)

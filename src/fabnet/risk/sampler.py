@@ -312,7 +312,7 @@ class Sampler:
     def _worst_curve(self, sites: I) -> tuple[str, LossCurve] | None:
         """The worst loss curve (most capacity-years lost over the horizon) among the selected
         events that can take capacity from any of ``sites``; among all capacity events when
-        none can."""
+        none can. Ties go to the first in catalogue order."""
         span = float(self._hi.max() - self._lo.min()) if len(self.events) else 0.0
 
         def candidates(only: I | None) -> list[CompiledEvent]:
