@@ -55,7 +55,9 @@ class _Part:
     flat_routes: I  # the same for ``routes``
     d0_loss: F | None  # (Q, T) 1 − yield ratio of the D0 excursion; None without one
     wip: float  # share of the in-flight output scrapped
+    wip_share: F  # (Q,) the same, per route
     cycle: F  # (Q,) process cycle times, years
+    event: str  # the event's id
     targets: tuple[str, ...]
 
 
@@ -95,6 +97,7 @@ class Sampler:
         self._selected = np.array([e in chosen for e in ids], dtype=bool).reshape(len(ids))
         self._event_ids = [e for e in ids if e in chosen]
         self._all_selected = bool(self._selected.all())
+        self._event_index = np.arange(len(self.events), dtype=np.int64)
         self._rate = np.array([e.rate_per_year for e in self.events], dtype=float)
         self._prob = np.array([e.probability for e in self.events], dtype=float)
         self._lo = np.array([e.window[0] for e in self.events], dtype=float)
@@ -134,7 +137,7 @@ class Sampler:
         total = int(counts.sum())
         if total == 0:
             return empty
-        ev = np.repeat(np.arange(n_ev), counts)
+        ev = self._event_index.repeat(counts)
         u_onset = rng.random(total)
         u_site = rng.random(total)
         onset = self._lo[ev] + (self._hi[ev] - self._lo[ev]) * u_onset
@@ -145,7 +148,7 @@ class Sampler:
         if not self._all_selected:
             keep = self._selected[ev]
             ev, onset, pos = ev[keep], onset[keep], pos[keep]
-        order = np.argsort(onset, kind="stable")
+        order = onset.argsort(kind="stable")
         return ev[order], onset[order], pos[order]
 
     def timeline(self, seed: int, index: int) -> list[Occurrence]:
@@ -193,28 +196,30 @@ class Sampler:
         if len(ev):
             loss = self._curves.average(ev, onset, self._edges)  # (n, T)
             parts = [self._parts[e][p + 1] for e, p in zip(ev.tolist(), pos.tolist(), strict=True)]
+            n = len(parts)
             rows: list[I] = [pt.flat_rows for pt in parts]
-            occ = np.repeat(np.arange(len(parts)), [len(pt.rows) for pt in parts])
+            sizes = np.fromiter((len(pt.rows) for pt in parts), np.int64, n)
             coef = np.concatenate([pt.coef for pt in parts])
-            factors: list[F] = [1.0 - coef[:, None] * loss[occ]]
+            factors: list[F] = [1.0 - coef[:, None] * loss.repeat(sizes, axis=0)]
             d0_parts = [(j, pt) for j, pt in enumerate(parts) if pt.d0_loss is not None]
             if d0_parts:
-                occ = np.repeat([j for j, _ in d0_parts], [len(pt.routes) for _, pt in d0_parts])
+                js = np.array([j for j, _ in d0_parts])
+                sizes = np.fromiter((len(pt.routes) for _, pt in d0_parts), np.int64, len(js))
                 d0 = np.concatenate([pt.d0_loss for _, pt in d0_parts if pt.d0_loss is not None])
                 rows += [pt.flat_routes for _, pt in d0_parts]
-                factors.append(1.0 - d0 * loss[occ])
+                factors.append(1.0 - d0 * loss[js].repeat(sizes, axis=0))
             wip_parts = [(j, pt) for j, pt in enumerate(parts) if pt.wip > 0]
             if wip_parts:
                 # wafers started within one cycle time before the onset are in flight
-                sizes = [len(pt.routes) for _, pt in wip_parts]
-                occ = np.repeat([j for j, _ in wip_parts], sizes)
-                share = np.repeat([pt.wip for _, pt in wip_parts], sizes)
-                u = onset[occ][:, None]
+                js = np.array([j for j, _ in wip_parts])
+                sizes = np.fromiter((len(pt.routes) for _, pt in wip_parts), np.int64, len(js))
+                u = onset[js].repeat(sizes)[:, None]
                 c = np.concatenate([pt.cycle for _, pt in wip_parts])[:, None]
+                share = np.concatenate([pt.wip_share for _, pt in wip_parts])[:, None]
                 a, b = self._a[None, :], self._b[None, :]
-                overlap = np.clip(np.minimum(b, u) - np.maximum(a, u - c), 0.0, None)
+                overlap = np.maximum(np.minimum(b, u) - np.maximum(a, u - c), 0.0)
                 rows += [pt.flat_routes for _, pt in wip_parts]
-                factors.append(1.0 - share[:, None] * overlap / (b - a))
+                factors.append(1.0 - share * overlap / (b - a))
             # world[row] *= factor for every (row, factor) pair; repeated rows multiply
             np.multiply.at(
                 world.reshape(-1),
@@ -222,8 +227,10 @@ class Sampler:
                 np.concatenate([f.reshape(-1) for f in factors]),
             )
             hits = tuple(
-                EventHit(self.events[e].id, u, pt.targets)
-                for e, u, pt in zip(ev.tolist(), onset.tolist(), parts, strict=True)
+                [
+                    EventHit(pt.event, u, pt.targets)
+                    for u, pt in zip(onset.tolist(), parts, strict=True)
+                ]
             )
         changed = (world != 1.0).any(axis=0)
         first = int(np.argmax(changed)) if changed.any() else T
@@ -282,7 +289,9 @@ class Sampler:
                     _flat(routes, T),
                     d0,
                     e.wip_share if len(q) else 0.0,
+                    np.full(len(q), e.wip_share),
                     e.route_cycle_years[q],
+                    e.id,
                     targets,
                 )
 
