@@ -15,6 +15,7 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from fabnet.cli.app import app, err, out
+from fabnet.cli.parallel_opts import SchedulerOpt, WorkersOpt
 from fabnet.errors import FabnetError, PlanError, Problem
 from fabnet.scenario.schema import Period
 
@@ -100,6 +101,53 @@ def _solve_one(
 
         result = plan(scenario, opts, progress=tick)
     return scenario, result
+
+
+def _solve_variant(
+    ref: str, sets: list[str], opts: PlanOptions, variant: str | None
+) -> tuple[Scenario, Plan] | PlanError:
+    """One variant, quietly (it may run in a Dask worker); a plan that fails is returned."""
+    from fabnet.plan import plan
+    from fabnet.scenario import load_scenario
+
+    try:
+        scenario = load_scenario(ref, variant=variant, overrides=sets or None)
+        return scenario, plan(scenario, opts)
+    except PlanError as exc:
+        return exc
+
+
+def _solve_all(
+    ref: str,
+    variants: list[str | None],
+    sets: list[str],
+    opts: PlanOptions,
+    workers: int | None,
+    scheduler: str | None,
+) -> list[tuple[Scenario, Plan] | PlanError]:
+    """Every variant's plan, in order: one in this process (a PlanError is raised), several
+    in parallel through :func:`fabnet.parallel.parallel_map` (each PlanError returned)."""
+    from functools import partial
+
+    from rich.progress import BarColumn, MofNCompleteColumn
+
+    from fabnet.parallel import parallel_map
+
+    if len(variants) == 1:
+        return [_solve_one(ref, variants[0], sets, opts, quiet=False)]
+    with Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        console=err, transient=True,
+    ) as prog:  # fmt: skip
+        task = prog.add_task(f"{ref}: solving {len(variants)} variants", total=len(variants))
+        return parallel_map(
+            partial(_solve_variant, ref, sets, opts),
+            variants,
+            workers=workers,
+            scheduler=scheduler,
+            chunk_size=1,
+            progress=lambda done, _n: prog.update(task, completed=done),
+        )
 
 
 def _store_run(store_path: Path, scenario: Scenario, result: Plan, extra: dict[str, Any]) -> str:
@@ -298,6 +346,8 @@ def plan_cmd(
     ),
     no_store: bool = typer.Option(False, "--no-store", help="Do not store the run."),
     report: Path | None = typer.Option(None, "--report", help="Also write the HTML report here."),
+    workers: WorkersOpt = None,
+    scheduler: SchedulerOpt = None,
 ) -> None:
     """Plan the supply network of SCENARIO: the cheapest sourcing and build-out that meets demand."""
     from fabnet.plan import PlanOptions
@@ -311,16 +361,14 @@ def plan_cmd(
     variants: list[str | None] = [None, *variant_names(scenario)] if variant == "all" else [variant]
     runs: list[_Run] = []
     failures: list[FabnetError] = []
-    for v in variants:
+    solved = _solve_all(scenario, variants, list(set_), opts, workers, scheduler)
+    for v, outcome in zip(variants, solved, strict=True):
         label = v or "base"
-        try:
-            scen, result = _solve_one(scenario, v, list(set_), opts, quiet=False)
-        except PlanError as exc:
-            if len(variants) == 1:
-                raise
-            failures.append(exc)
-            err.print(f"[bold red]{escape(label)}:[/] {escape(exc.format())}", soft_wrap=True)
+        if isinstance(outcome, PlanError):
+            failures.append(outcome)
+            err.print(f"[bold red]{escape(label)}:[/] {escape(outcome.format())}", soft_wrap=True)
             continue
+        scen, result = outcome
         run_id = None
         if not no_store:
             run_id = _store_run(store, scen, result, {"variant": v, "set": list(set_)})
