@@ -194,7 +194,13 @@ def _execute(
     per_item: bool,
 ) -> list[Any]:
     if workers is not None and workers < 1:
-        raise ParallelError(Problem(f"workers must be at least 1, not {workers}", field="workers"))
+        raise ParallelError(
+            Problem(
+                f"workers must be at least 1, not {workers}",
+                "1 runs in this process; leave it out for one worker per core",
+                field="workers",
+            )
+        )
     if chunk_size is not None and chunk_size < 1:
         raise ParallelError(
             Problem(f"chunk size must be at least 1, not {chunk_size}", field="chunk_size")

@@ -97,7 +97,7 @@ DispatcherOpt = Annotated[
 #: ``--workers`` (``--processes`` is its older spelling).
 ProcessesOpt = Annotated[
     int | None,
-    typer.Option("--workers", "--processes", min=1, metavar="N", help=WORKERS_HELP),
+    typer.Option("--workers", "--processes", metavar="N", help=WORKERS_HELP),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
 

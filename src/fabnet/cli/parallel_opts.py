@@ -19,7 +19,7 @@ SCHEDULER_HELP = (
     "(see docs/parallel.md)."
 )
 
-WorkersOpt = Annotated[int | None, typer.Option("--workers", min=1, metavar="N", help=WORKERS_HELP)]
+WorkersOpt = Annotated[int | None, typer.Option("--workers", metavar="N", help=WORKERS_HELP)]
 SchedulerOpt = Annotated[
     str | None, typer.Option("--scheduler", metavar="ADDRESS", help=SCHEDULER_HELP)
 ]
