@@ -234,12 +234,13 @@ def test_ctrl_c_cancels_and_closes_the_local_cluster(tmp_path: Path) -> None:
         stderr=subprocess.PIPE,
         text=True,
         env=env,
+        start_new_session=True,  # its own process group, as a command in a terminal
     )
     try:
         assert proc.stdout is not None
         first = proc.stdout.readline()  # blocks until a chunk is done
         assert first.startswith("progress"), proc.stderr.read() if proc.stderr else ""
-        proc.send_signal(signal.SIGINT)
+        os.killpg(proc.pid, signal.SIGINT)  # Ctrl-C: the whole group gets it
         out, err = proc.communicate(timeout=60)
     finally:
         if proc.poll() is None:
@@ -247,6 +248,7 @@ def test_ctrl_c_cancels_and_closes_the_local_cluster(tmp_path: Path) -> None:
             proc.wait()
     assert proc.returncode == 130, err
     assert "interrupted" in out and "finished" not in out
+    assert "Traceback" not in err  # the workers ignore Ctrl-C; the client closes them
     workers = [int(p.name) for p in pids.iterdir()]
     assert workers and proc.pid not in workers
     deadline = time.monotonic() + 20
@@ -266,3 +268,18 @@ def _alive(pid: int) -> bool:
         return "Z" not in Path(f"/proc/{pid}/stat").read_text().split()[2]
     except OSError:
         return False
+
+
+def test_a_worker_without_the_code_is_a_fabnet_error(dask_scheduler: str, tmp_path: Path) -> None:
+    """A module the client has and the worker lacks (a worker installed without fabnet)."""
+    (tmp_path / "only_here_mod.py").write_text("def double(i):\n    return 2 * i\n")
+    sys.path.insert(0, str(tmp_path))
+    try:
+        import only_here_mod  # type: ignore[import-not-found]
+
+        assert parallel_map(only_here_mod.double, range(3), workers=1) == [0, 2, 4]
+        with pytest.raises(ParallelError, match="No module named 'only_here_mod'"):
+            parallel_map(only_here_mod.double, range(3), scheduler=dask_scheduler)
+    finally:
+        sys.path.remove(str(tmp_path))
+        sys.modules.pop("only_here_mod", None)

@@ -23,12 +23,14 @@ This module sits below every layer: it imports nothing from fabnet but :mod:`fab
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import os
+import signal
 import threading
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, TypeVar
 
 import numpy as np
@@ -248,6 +250,24 @@ def _serial(
     return results
 
 
+@contextlib.contextmanager
+def _children_ignore_ctrl_c() -> Iterator[None]:
+    """Worker processes started inside ignore SIGINT (they inherit the ignored signal).
+
+    A terminal sends Ctrl-C to the whole process group; only this process must act on it
+    (cancel the tasks, close the cluster, which ends the workers), not every worker with a
+    traceback of its own. For the second or so the workers take to start, Ctrl-C is ignored
+    here too. Signals can only be set from the main thread; elsewhere nothing changes."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    old = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, old)
+
+
 def _on_local_cluster(
     task: Callable[[Any, list[Any]], list[Any]],
     fn: Any,
@@ -258,17 +278,18 @@ def _on_local_cluster(
 ) -> list[Any]:
     from distributed import Client, LocalCluster
 
-    cluster = LocalCluster(
-        n_workers=n_workers,
-        threads_per_worker=1,
-        processes=True,
-        host="127.0.0.1",
-        dashboard_address=None,
-        # no dashboard; the scheduler's small HTTP server on any free port, not on 8787
-        # (which another cluster on the machine may hold)
-        scheduler_kwargs={"dashboard": False, "dashboard_address": "127.0.0.1:0"},
-        silence_logs=logging.CRITICAL,  # task errors reach the caller; no log noise
-    )
+    with _children_ignore_ctrl_c():
+        cluster = LocalCluster(
+            n_workers=n_workers,
+            threads_per_worker=1,
+            processes=True,
+            host="127.0.0.1",
+            dashboard_address=None,
+            # no dashboard; the scheduler's small HTTP server on any free port, not on 8787
+            # (which another cluster on the machine may hold)
+            scheduler_kwargs={"dashboard": False, "dashboard_address": "127.0.0.1:0"},
+            silence_logs=logging.CRITICAL,  # task errors reach the caller; no log noise
+        )
     try:
         with Client(cluster) as client:
             return _run_chunks(client, task, fn, chunks, n, progress)
@@ -325,6 +346,12 @@ def _on_scheduler(
         client.close()  # the client only: the cluster is not ours to close
 
 
+_ENV_HINT = (
+    "the workers must run in a Python environment with fabnet (the same version) and what it "
+    "needs installed"
+)
+
+
 def _run_chunks(
     client: Any,
     task: Callable[[Any, list[Any]], list[Any]],
@@ -339,7 +366,12 @@ def _run_chunks(
 
     tag = uuid.uuid4().hex[:12]
     # the function (and whatever it closes over, e.g. a fab model) travels once per worker
-    fn_remote = client.scatter(fn, hash=False)
+    try:
+        fn_remote = client.scatter(fn, hash=False)
+    except Exception as exc:  # the worker could not unpickle it (Dask re-raises a plain Exception)
+        raise ParallelError(
+            Problem(f"the Dask workers cannot load the function to run ({exc})", _ENV_HINT)
+        ) from None
     futures = [
         client.submit(task, fn_remote, chunk, key=f"fabnet-chunk-{tag}-{i}", pure=False)
         for i, chunk in enumerate(chunks)
@@ -360,11 +392,16 @@ def _run_chunks(
                         "or smaller chunks",
                     )
                 ) from None
+            except ModuleNotFoundError as exc:  # fabnet's own code never imports a missing module
+                raise ParallelError(
+                    Problem(f"a Dask worker cannot import {exc.name!r} to run the task", _ENV_HINT)
+                ) from None
             fut.release()
             done += len(chunks[i])
             if progress is not None:
                 progress(done, n)
     except BaseException:  # an error in a task, or Ctrl-C: stop the rest before leaving
-        client.cancel(futures)
+        with contextlib.suppress(Exception):  # keep the original error if the link is gone
+            client.cancel(futures)
         raise
     return [r for i in range(len(chunks)) for r in by_chunk[i]]
