@@ -37,55 +37,72 @@ def _log(path: Path) -> str:
     return path.read_text(errors="replace")[-2000:] if path.exists() else ""
 
 
+def _env() -> dict[str, str]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(
+        [str(ROOT), str(ROOT / "src"), *filter(None, [env.get("PYTHONPATH")])]
+    )
+    return env
+
+
+def _start(args: list[str], log: Path, procs: list[subprocess.Popen[bytes]]) -> None:
+    with log.open("wb") as f:
+        procs.append(
+            subprocess.Popen(
+                [sys.executable, "-m", "dask", *args, "--host", "127.0.0.1", "--no-dashboard"],
+                stdout=f,
+                stderr=subprocess.STDOUT,
+                env=_env(),
+                cwd=log.parent,
+            )
+        )
+
+
+def start_scheduler(tmp: Path, procs: list[subprocess.Popen[bytes]]) -> str:
+    """Start a `dask scheduler` (appended to ``procs``); its address once it listens.
+
+    Port 0: the scheduler picks a free port and writes its address to its scheduler file;
+    its HTTP server (health routes) also on a free port, not on 8787."""
+    sched_file = tmp / "scheduler.json"
+    log = tmp / "scheduler.log"
+    _start(
+        ["scheduler", "--port", "0", "--dashboard-address", "127.0.0.1:0",
+         "--scheduler-file", str(sched_file)],
+        log,
+        procs,
+    )  # fmt: skip
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while True:
+        if procs[-1].poll() is not None or time.monotonic() > deadline:
+            pytest.fail(f"dask scheduler did not start:\n{_log(log)}")
+        try:
+            return str(json.loads(sched_file.read_text())["address"])
+        except (OSError, ValueError, KeyError):
+            time.sleep(0.1)
+
+
+def stop_all(procs: list[subprocess.Popen[bytes]]) -> None:
+    """Terminate the processes, last started first (kill what does not stop)."""
+    for proc in reversed(procs):
+        _stop(proc)
+
+
 @pytest.fixture(scope="module")
 def dask_scheduler(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The address (``tcp://127.0.0.1:PORT``) of a running scheduler with one worker."""
     from distributed import Client
 
     tmp = tmp_path_factory.mktemp("dask")
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(
-        [str(ROOT), str(ROOT / "src"), *filter(None, [env.get("PYTHONPATH")])]
-    )
-    sched_file = tmp / "scheduler.json"
-    dask = [sys.executable, "-m", "dask"]
-    local = ["--host", "127.0.0.1", "--no-dashboard"]
     procs: list[subprocess.Popen[bytes]] = []
-    logs = {"scheduler": tmp / "scheduler.log", "worker": tmp / "worker.log"}
-
-    def start(args: list[str], log: Path) -> subprocess.Popen[bytes]:
-        with log.open("wb") as f:
-            proc = subprocess.Popen(args, stdout=f, stderr=subprocess.STDOUT, env=env, cwd=tmp)
-        procs.append(proc)
-        return proc
-
     try:
-        # port 0: the scheduler picks a free port and writes its address to the file; its
-        # HTTP server (health routes) also on a free port, not on 8787
-        sched = start(
-            [*dask, "scheduler", *local, "--port", "0", "--dashboard-address", "127.0.0.1:0",
-             "--scheduler-file", str(sched_file)],
-            logs["scheduler"],
-        )  # fmt: skip
-        deadline = time.monotonic() + START_TIMEOUT_S
-        address = ""
-        while not address:
-            if sched.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"dask scheduler did not start:\n{_log(logs['scheduler'])}")
-            try:
-                address = str(json.loads(sched_file.read_text())["address"])
-            except (OSError, ValueError, KeyError):
-                time.sleep(0.1)
-        start(
-            [*dask, "worker", address, *local, "--nworkers", "1", "--nthreads", "1"],
-            logs["worker"],
-        )
+        address = start_scheduler(tmp, procs)
+        log = tmp / "worker.log"
+        _start(["worker", address, "--nworkers", "1", "--nthreads", "1"], log, procs)
         with Client(address, timeout=START_TIMEOUT_S) as client:
             try:
                 client.wait_for_workers(1, timeout=START_TIMEOUT_S)
             except TimeoutError:
-                pytest.fail(f"dask worker did not join:\n{_log(logs['worker'])}")
+                pytest.fail(f"dask worker did not join:\n{_log(log)}")
         yield address
     finally:
-        for proc in reversed(procs):
-            _stop(proc)
+        stop_all(procs)

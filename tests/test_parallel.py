@@ -20,9 +20,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import fabnet.parallel
 from fabnet.errors import ParallelError, PlanError, Problem
 from fabnet.parallel import chunked_map, clear_worker_cache, item_rng, parallel_map, worker_cached
-from tests.dask_cluster import ROOT, dask_scheduler
+from tests.dask_cluster import ROOT, dask_scheduler, start_scheduler, stop_all
 
 __all__ = ["dask_scheduler"]  # the fixture, imported for the tests below
 
@@ -178,8 +179,9 @@ def _free_port() -> int:
         return port
 
 
-def test_unreachable_scheduler_is_a_fabnet_error() -> None:
+def test_unreachable_scheduler_is_a_fabnet_error(monkeypatch: pytest.MonkeyPatch) -> None:
     address = f"tcp://127.0.0.1:{_free_port()}"
+    monkeypatch.setattr(fabnet.parallel, "CONNECT_TIMEOUT_S", 1.0)  # not 5 s in a test
     with pytest.raises(ParallelError) as exc:
         parallel_map(draw, range(4), scheduler=address)
     text = exc.value.format()
@@ -192,6 +194,22 @@ def test_unreachable_scheduler_is_a_fabnet_error() -> None:
         parallel_map(draw, range(4), workers=0)
     with pytest.raises(ParallelError, match="at least 1"):
         parallel_map(draw, range(4), chunk_size=0)
+
+
+def test_a_scheduler_without_workers_is_a_fabnet_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    procs: list[subprocess.Popen[bytes]] = []
+    try:
+        address = start_scheduler(tmp_path, procs)
+        monkeypatch.setattr(fabnet.parallel, "WORKER_WAIT_S", 1.0)  # not 10 s in a test
+        with pytest.raises(ParallelError) as exc:
+            parallel_map(draw, range(4), scheduler=address)
+        text = exc.value.format()
+        assert f"the Dask scheduler at {address} has no workers" in text
+        assert f"dask worker {address}" in text
+    finally:
+        stop_all(procs)
 
 
 _INTERRUPTED = textwrap.dedent(
