@@ -18,7 +18,7 @@ import hashlib
 import json
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 import highspy
@@ -180,6 +180,10 @@ class Outcome:
     unmet_units: F  #: (Y,) units of unit demands not delivered per year
     service_level: float  #: delivered / required compute over the horizon, 0–1
     first_period: int  #: first disrupted period (T: undisturbed)
+    #: (T,) unmet compute per period, PFLOP/s (for the stress figures' time to survive)
+    unmet_period_pflops: F = field(default_factory=lambda: np.zeros(0))
+    #: the solved flows by linopy variable name (only with ``evaluate(..., flows=True)``)
+    flows: dict[str, F] | None = None
 
 
 @dataclass(frozen=True, eq=False)
@@ -361,6 +365,7 @@ class Recourse:
         self._row_lb0 = np.array(lp.row_lower_, dtype=float)
         self._row_ub0 = np.array(lp.row_upper_, dtype=float)
 
+        self._var_cols = {name: cols(name) for name in m.variables}
         # Column maps of the flows.
         self._x = cols(WAFERS)  # (R, T)
         self._u = cols(UNITS)  # (P, T)
@@ -519,6 +524,7 @@ class Recourse:
             unmet_units=self.data.year_slice_matrix().astype(float) @ v.sum(axis=0),
             service_level=service,
             first_period=first,
+            unmet_period_pflops=unmet_t,
         )
 
     def _targets(self, eff: Effects) -> tuple[F, F, F, F, F]:
@@ -552,8 +558,15 @@ class Recourse:
 
     # public ----------------------------------------------------------------------------
 
-    def evaluate(self, eff: Effects) -> Outcome:
-        """The exact recourse of one sample: re-optimise the flows from its first period."""
+    def flows_of(self, sol: F) -> dict[str, F]:
+        """Column values by variable name, shaped like the variables (0 where masked)."""
+        return {name: _take(sol, c) for name, c in self._var_cols.items()}
+
+    def evaluate(self, eff: Effects, flows: bool = False) -> Outcome:
+        """The exact recourse of one sample: re-optimise the flows from its first period.
+
+        ``flows=True`` keeps the solved variable values in ``Outcome.flows``.
+        """
         self._check(eff)
         lb, ub, rlb, rub, coef = self._targets(eff)
         cc = np.flatnonzero((lb != self._col_lb0) | (ub != self._col_ub0))
@@ -562,8 +575,8 @@ class Recourse:
         first = int(min(eff.first_period, self._T))
         if not cc.size and not rc.size and not kc.size:
             b = self.baseline
-            return Outcome("exact", b.status, b.cost_pv_usd, b.spend_pv_usd, b.unmet_pflops,
-                           b.unmet_units, b.service_level, first)  # fmt: skip
+            out = replace(b, method="exact", first_period=first)
+            return replace(out, flows=self.flows_of(self._sol0)) if flows else out
         h = self._h
         try:
             if cc.size:
@@ -602,9 +615,10 @@ class Recourse:
                 h.changeCoeff(
                     int(self._coef_row[i]), int(self._coef_col[i]), float(self._coef_val[i])
                 )
-        return self._outcome("exact", status, sol, cost, eff, first)
+        out = self._outcome("exact", status, sol, cost, eff, first)
+        return replace(out, flows=self.flows_of(sol)) if flows else out
 
-    def screen(self, eff: Effects) -> Outcome:
+    def screen(self, eff: Effects, flows: bool = False) -> Outcome:
         """The plan's flows scaled by what the sample loses, without re-optimising.
 
         See docs/risk-evaluation.md ("Screening"): the screened flows are a feasible point
@@ -691,7 +705,8 @@ class Recourse:
             q2 = np.where(d.offer_min_units > 0, np.maximum(q, d.offer_min_units - took), q)
             _put(sol, self._q, q2)
         cost = (float(self._cost @ sol) + self._offset) / OBJECTIVE_SCALE
-        return self._outcome("screen", "screen", sol, cost, eff, first)
+        out = self._outcome("screen", "screen", sol, cost, eff, first)
+        return replace(out, flows=self.flows_of(sol)) if flows else out
 
 
 def _has_const(m: Any) -> bool:
