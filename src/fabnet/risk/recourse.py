@@ -467,6 +467,10 @@ class Recourse:
         self.n_solves = 0
         #: Start every solve from the baseline basis (True) or from scratch (False).
         self.warm_start = True
+        #: Clear HiGHS's solver state before each solve. Without it a solve reuses the last
+        #: sample's factorisation and edge weights: ~1.5× faster, but the bits of a result
+        #: then depend on the order of the samples (benchmarks/risk_recourse.py).
+        self.clear_solver = True
 
     # helpers ---------------------------------------------------------------------------
 
@@ -587,7 +591,8 @@ class Recourse:
                 )
             for i in kc.tolist():
                 h.changeCoeff(int(self._coef_row[i]), int(self._coef_col[i]), float(coef[i]))
-            h.clearSolver()  # forget the last sample's factor and edge weights
+            if self.clear_solver:
+                h.clearSolver()  # forget the last sample's factor and edge weights
             if self.warm_start:
                 h.setBasis(self._basis0)
             h.run()
