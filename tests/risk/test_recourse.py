@@ -299,3 +299,30 @@ def test_screened_flows_are_feasible_without_policies(limited: tuple[Recourse, f
         ex, sc = rec.evaluate(eff), rec.screen(eff)
         assert sc.cost_pv_usd >= ex.cost_pv_usd * (1 - 1e-9)
         assert 0.0 <= ex.service_level <= 1.0 and 0.0 <= sc.service_level <= 1.0
+
+
+def test_a_cap_the_fixed_past_breaks_is_relaxed_from_the_event_year() -> None:
+    """GPUs (one year of lead time) ordered in 2025 for 2026 balance own units under a 50 %
+    cap on gpuco; when the own 2026 units are lost the cap cannot hold (the GPUs arrive):
+    the sample is solved without the caps from 2026 on and says so."""
+    sc = scenario(
+        {
+            "offers.gpu.lead_time_days": 400,
+            "sites.fab-a.capacity_wspm.2025": 500 / DIES_400 / 12,
+            "policies.max_vendor_share.gpuco": 0.5,
+            "demand.compute.0.installed_pflops": {2025: 0, 2026: 1000, 2027: 1000},
+        }
+    )
+    rec, obj = _recourse(sc)
+    assert rec.baseline.cost_pv_usd == pytest.approx(obj, rel=1e-9)
+    assert obj == pytest.approx(1000 * GPU_USD + 1000 * UNIT_USD, rel=1e-9)
+    eff = _edit(_none(rec), 1, site_capacity={(0, 1): 0.0})
+    out = rec.evaluate(eff)
+    assert out.status == "policy_relaxed"
+    assert out.unmet_pflops == pytest.approx([0, 500, 0], abs=1e-6)
+    assert out.cost_pv_usd == pytest.approx(1000 * GPU_USD + 500 * UNIT_USD + 500 * PENALTY)
+    # the caps are back for the next sample: half the 2027 units, known in 2026, so the
+    # GPUs for 2027 are cut to match (250 + 250) and 500 PFLOP/s are unmet
+    late = rec.evaluate(_edit(_none(rec), 1, site_capacity={(0, 2): 0.5}))
+    assert late.status == "optimal"
+    assert late.unmet_pflops == pytest.approx([0, 0, 500], abs=1e-6)

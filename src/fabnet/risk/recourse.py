@@ -39,6 +39,7 @@ from fabnet.plan.constraints import (
 )
 from fabnet.plan.model import _silence_banner
 from fabnet.plan.objective import OBJECTIVE_SCALE
+from fabnet.plan.policies import COUNTRY_SHARE, VENDOR_SHARE
 from fabnet.plan.sets import PlanData
 from fabnet.plan.variables import (
     BUILD,
@@ -445,6 +446,27 @@ class Recourse:
                 0, dtype=np.int64
             )
             self._coef_val = np.zeros(0)
+        # Share-policy rows and the year each belongs to (relaxed only when the fixed past
+        # makes a cap impossible to keep, see evaluate).
+        pol_rows: list[I] = []
+        pol_year: list[I] = []
+        for name in (VENDOR_SHARE, COUNTRY_SHARE):
+            rw = rows(name)
+            if rw is None:
+                continue
+            dims = m.constraints[name].labels.dims
+            Y = len(d.year_list)
+            yy = (
+                np.broadcast_to(
+                    np.arange(Y).reshape([Y if dim == "year" else 1 for dim in dims]), rw.shape
+                )
+                if "year" in dims
+                else np.zeros(rw.shape, dtype=np.int64)
+            )
+            pol_rows.append(rw[rw >= 0])
+            pol_year.append(yy[rw >= 0])
+        self._pol_rows = np.concatenate(pol_rows) if pol_rows else np.zeros(0, dtype=np.int64)
+        self._pol_year = np.concatenate(pol_year) if pol_year else np.zeros(0, dtype=np.int64)
         self._dem_rows = rows(COMPUTE_DEMAND)  # (T,)
         self._unit_rows = rows(UNIT_DEMAND)  # (U, T)
         self._installed_t = d.installed_pflops.sum(axis=0)
@@ -572,16 +594,18 @@ class Recourse:
         ``flows=True`` keeps the solved variable values in ``Outcome.flows``.
         """
         self._check(eff)
+        eff = replace(eff, first_period=_first_period(eff, self._T))
         lb, ub, rlb, rub, coef = self._targets(eff)
         cc = np.flatnonzero((lb != self._col_lb0) | (ub != self._col_ub0))
         rc = np.flatnonzero((rlb != self._row_lb0) | (rub != self._row_ub0))
         kc = np.flatnonzero(coef != self._coef_val)
-        first = int(min(eff.first_period, self._T))
+        first = _first_period(eff, self._T)
         if not cc.size and not rc.size and not kc.size:
             b = self.baseline
             out = replace(b, method="exact", first_period=first)
             return replace(out, flows=self.flows_of(self._sol0)) if flows else out
         h = self._h
+        relaxed = np.zeros(0, dtype=np.int64)
         try:
             if cc.size:
                 h.changeColsBounds(cc.size, cc.astype(np.int32), lb[cc], ub[cc])
@@ -598,13 +622,27 @@ class Recourse:
             h.run()
             self.n_solves += 1
             st = h.getModelStatus()
-            if st != highspy.HighsModelStatus.kOptimal:  # retry from scratch once
+            status = "optimal"
+            if st != highspy.HighsModelStatus.kOptimal and self._pol_rows.size:
+                # The past as planned can make a share cap impossible to keep (GPUs ordered
+                # before the event arrive while the own units they were balanced with are
+                # lost): keep the LP exact otherwise and drop the caps from the event's year.
+                yr = int(self.data.year_index[min(first, self._T - 1)])
+                rp = self._pol_rows[self._pol_year >= yr]
+                relaxed = rp
+                h.changeRowsBounds(  # type: ignore[attr-defined]
+                    rp.size,
+                    rp.astype(np.int32),
+                    np.full(rp.size, -np.inf),
+                    np.full(rp.size, np.inf),
+                )
                 h.clearSolver()
+                h.setBasis(self._basis0)
                 h.run()
                 st = h.getModelStatus()
-            status = (
-                "optimal" if st == highspy.HighsModelStatus.kOptimal else h.modelStatusToString(st)
-            )
+                status = "policy_relaxed"
+            if st != highspy.HighsModelStatus.kOptimal:
+                status = h.modelStatusToString(st)
             sol = np.array(h.getSolution().col_value, dtype=float)
             cost = self._objective()
         finally:
@@ -620,6 +658,13 @@ class Recourse:
                 h.changeCoeff(
                     int(self._coef_row[i]), int(self._coef_col[i]), float(self._coef_val[i])
                 )
+            if relaxed.size:
+                h.changeRowsBounds(  # type: ignore[attr-defined]
+                    relaxed.size,
+                    relaxed.astype(np.int32),
+                    self._row_lb0[relaxed],
+                    self._row_ub0[relaxed],
+                )
         out = self._outcome("exact", status, sol, cost, eff, first)
         return replace(out, flows=self.flows_of(sol)) if flows else out
 
@@ -633,7 +678,7 @@ class Recourse:
         self._check(eff)
         d = self.data
         T = self._T
-        first = int(min(eff.first_period, T))
+        first = _first_period(eff, T)
         sol = self._sol0.copy()
         x = _take(sol, self._x)  # (R, T)
         u = _take(sol, self._u)
@@ -712,6 +757,23 @@ class Recourse:
         cost = (float(self._cost @ sol) + self._offset) / OBJECTIVE_SCALE
         out = self._outcome("screen", "screen", sol, cost, eff, first)
         return replace(out, flows=self.flows_of(sol)) if flows else out
+
+
+def _first_period(eff: Effects, T: int) -> int:
+    """``eff.first_period``, or the first period a multiplier differs from 1 when earlier
+    (a sampler that announces an event late would otherwise fix disrupted periods)."""
+    changed = np.zeros(T, dtype=bool)
+    for arr in (
+        eff.site_capacity,
+        eff.route_output,
+        eff.offer_allocation,
+        eff.compute_demand,
+        eff.unit_demand,
+    ):
+        if arr.size:
+            changed |= (arr != 1.0).any(axis=0)
+    hit = np.flatnonzero(changed)
+    return int(min(eff.first_period, T, hit[0] if hit.size else T))
 
 
 def _has_const(m: Any) -> bool:
