@@ -326,3 +326,68 @@ def test_a_cap_the_fixed_past_breaks_is_relaxed_from_the_event_year() -> None:
     late = rec.evaluate(_edit(_none(rec), 1, site_capacity={(0, 2): 0.5}))
     assert late.status == "optimal"
     assert late.unmet_pflops == pytest.approx([0, 0, 500], abs=1e-6)
+
+
+def _screen_violations(rec: Recourse, eff: Effects) -> tuple[float, set[str]]:
+    """Largest relative violation of the sample's rows and column bounds by the screened
+    flows, and the constraint names violated (rows of the sample's LP, built here from the
+    HiGHS matrix with the sample's coefficients)."""
+    import scipy.sparse as sp
+
+    h = rec._h
+    lp = h.getLp()
+    a = lp.a_matrix_
+    A = sp.csc_array(
+        (np.array(a.value_), np.array(a.index_), np.array(a.start_)),
+        shape=(h.getNumRow(), h.getNumCol()),
+    ).tolil()
+    e = replace(eff, first_period=min(eff.first_period, rec.data.n_periods))
+    lb, ub, rlb, rub, coef = rec._targets(e)
+    for r, c, v in zip(rec._coef_row, rec._coef_col, coef, strict=True):
+        A[r, c] = v
+    out = rec.screen(eff, flows=True)
+    assert out.flows is not None
+    sol = np.zeros(h.getNumCol())
+    for name, cols in rec._var_cols.items():
+        sel = cols >= 0
+        sol[cols[sel]] = out.flows[name][sel]
+    act = A.tocsr() @ sol
+    scale = 1.0 + np.abs(act)
+    viol_row = np.maximum(rlb - act, act - rub) / scale
+    viol_col = np.maximum(lb - sol, sol - ub) / (1.0 + np.abs(sol))
+    bad_rows = set(np.flatnonzero(viol_row > 1e-7).tolist())
+    names = set()
+    m = build_model(rec.spec.scenario, rec.spec.options).model
+    clabels = m.matrices.clabels
+    for name in m.constraints:
+        lab = m.constraints[name].labels.values
+        pos = np.searchsorted(clabels, lab[lab >= 0])
+        if bad_rows & set(pos.tolist()):
+            names.add(name)
+    return float(max(viol_row.max(initial=0), viol_col.max(initial=0))), names
+
+
+def test_screened_flows_satisfy_the_physical_rows_of_the_toy() -> None:
+    """The built-in toy has HBM and packaging: the screened point keeps every row of the
+    sample's LP (yield, capacity, allocation and demand changes at once)."""
+    rec, _ = _recourse(load_scenario("toy"))
+    rng = np.random.default_rng(2)
+    base = _none(rec)
+    T = rec.data.n_periods
+    for _ in range(15):
+        t0 = int(rng.integers(T))
+        after = np.arange(T) >= t0
+
+        def draw(arr: np.ndarray, lo: float, hi: float, after: np.ndarray = after) -> np.ndarray:
+            return np.where(after, rng.uniform(lo, hi, arr.shape), 1.0)
+
+        eff = replace(
+            base,
+            site_capacity=draw(base.site_capacity, 0.0, 1.0),
+            route_output=draw(base.route_output, 0.3, 1.0),
+            compute_demand=draw(base.compute_demand, 0.8, 1.3),
+            first_period=t0,
+        )
+        worst, names = _screen_violations(rec, eff)
+        assert worst <= 1e-7, names
+        assert rec.screen(eff).cost_pv_usd >= rec.evaluate(eff).cost_pv_usd * (1 - 1e-9)
