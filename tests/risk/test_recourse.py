@@ -391,3 +391,36 @@ def test_screened_flows_satisfy_the_physical_rows_of_the_toy() -> None:
         worst, names = _screen_violations(rec, eff)
         assert worst <= 1e-7, names
         assert rec.screen(eff).cost_pv_usd >= rec.evaluate(eff).cost_pv_usd * (1 - 1e-9)
+
+
+def test_unit_demand_shock_and_lost_units() -> None:
+    """A phone SoC sold as units (1000 a year, penalty 500 USD a unit) made on the same fab:
+    50 % more phones in 2026 are made (143 per wafer); the fab lost in 2027 leaves 1000
+    phones and 1000 PFLOP/s short (GPUs cover the compute)."""
+    phone = {**BASE["products"][0], "id": "soc", "die_area_mm2": 400}
+    base = {
+        **BASE,
+        "products": [*BASE["products"], phone],
+        "demand": {
+            **BASE["demand"],
+            "units": [
+                {"id": "phones", "product": "soc", "units_per_year": {2025: 1000},
+                 "unmet_penalty_usd_per_unit": 500.0}
+            ],
+        },
+    }  # fmt: skip
+    rec, obj = _recourse(scenario(None, base=base))
+    assert obj == pytest.approx(6000 * UNIT_USD, rel=1e-9)
+    shock = rec.evaluate(_edit(_none(rec), 1, unit_demand={(0, 1): 1.5}))
+    assert shock.cost_pv_usd == pytest.approx(6500 * UNIT_USD, rel=1e-9)
+    assert shock.unmet_units == pytest.approx([0, 0, 0], abs=1e-6)
+    lost = rec.evaluate(_edit(_none(rec), 2, site_capacity={(0, 2): 0.0}))
+    assert lost.unmet_units == pytest.approx([0, 0, 1000], abs=1e-6)
+    assert lost.unmet_pflops == pytest.approx([0, 0, 0], abs=1e-6)
+    assert lost.cost_pv_usd == pytest.approx(
+        4000 * UNIT_USD + 1000 * GPU_USD + 1000 * 500.0, rel=1e-9
+    )
+    assert lost.spend_pv_usd == pytest.approx(4000 * UNIT_USD + 1000 * GPU_USD, rel=1e-9)
+    scr = rec.screen(_edit(_none(rec), 2, site_capacity={(0, 2): 0.0}))
+    assert scr.unmet_units == pytest.approx([0, 0, 1000], abs=1e-6)
+    assert scr.cost_pv_usd == pytest.approx(4000 * UNIT_USD + 1000 * PENALTY + 500_000, rel=1e-9)
