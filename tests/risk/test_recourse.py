@@ -424,3 +424,21 @@ def test_unit_demand_shock_and_lost_units() -> None:
     scr = rec.screen(_edit(_none(rec), 2, site_capacity={(0, 2): 0.0}))
     assert scr.unmet_units == pytest.approx([0, 0, 1000], abs=1e-6)
     assert scr.cost_pv_usd == pytest.approx(4000 * UNIT_USD + 1000 * PENALTY + 500_000, rel=1e-9)
+
+
+def test_relaxed_plan_shares_from_the_stored_tables(with_candidate: tuple[Any, ...]) -> None:
+    sc = with_candidate[0]
+    sc = scenario(None, base={**sc.model_dump(mode="json"), "sites": [
+        {**s, "capex_usd": 3.0e7} if s["id"] == "fab-b" else s
+        for s in sc.model_dump(mode="json")["sites"]
+    ]})  # fmt: skip
+    opts = PlanOptions(relax=True)
+    pm = solve_model(build_model(sc, opts))
+    plan = read_solution(pm)
+    fs = FirstStage.from_plan_model(pm)
+    assert any(share < 1 for _, _, share in fs.builds)
+    again = FirstStage.from_tables(plan.builds, plan.summary()["ports"], scenario=sc)
+    assert [b[:2] for b in again.builds] == [b[:2] for b in fs.builds]
+    assert [b[2] for b in again.builds] == pytest.approx([b[2] for b in fs.builds], rel=1e-9)
+    rec = Recourse(RecourseSpec(sc, opts, again))
+    assert rec.baseline.cost_pv_usd == pytest.approx(pm.objective_usd, rel=1e-6)

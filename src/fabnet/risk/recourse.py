@@ -260,7 +260,8 @@ HIGHS_OPTIONS: dict[str, Any] = {
 def _positions(labels: np.ndarray, pos_of: I) -> I:
     """linopy labels (any shape, -1 masked) → HiGHS column/row positions (-1 masked)."""
     lab = np.asarray(labels, dtype=np.int64)
-    out: I = np.where(lab >= 0, pos_of[np.clip(lab, 0, None)], -1)
+    inside = (lab >= 0) & (lab < pos_of.size)  # a row linopy dropped has no position
+    out: I = np.where(inside, pos_of[np.clip(lab, 0, pos_of.size - 1)], -1)
     return out
 
 
