@@ -442,3 +442,27 @@ def test_relaxed_plan_shares_from_the_stored_tables(with_candidate: tuple[Any, .
     assert [b[2] for b in again.builds] == pytest.approx([b[2] for b in fs.builds], rel=1e-9)
     rec = Recourse(RecourseSpec(sc, opts, again))
     assert rec.baseline.cost_pv_usd == pytest.approx(pm.objective_usd, rel=1e-6)
+
+
+def test_another_process_gives_the_same_bits(limited: tuple[Recourse, float]) -> None:
+    """A spawned worker process builds its own Recourse from the pickled spec."""
+    import multiprocessing as mp
+
+    rec, _ = limited
+    rng = np.random.default_rng(4)
+    base = _none(rec)
+    effs = [
+        replace(
+            base,
+            site_capacity=np.where(np.arange(3) >= 1, rng.uniform(0, 1, (1, 3)), 1.0),
+            route_output=np.where(np.arange(3) >= 1, rng.uniform(0.3, 1, (1, 3)), 1.0),
+            first_period=1,
+        )
+        for _ in range(6)
+    ]
+    here = evaluate_batch(rec.spec, effs)
+    with mp.get_context("spawn").Pool(1) as pool:
+        there = pool.apply(evaluate_batch, (rec.spec, effs[::-1]))
+    np.testing.assert_array_equal(here.cost_pv_usd, there.cost_pv_usd[::-1])
+    np.testing.assert_array_equal(here.unmet_pflops, there.unmet_pflops[::-1])
+    np.testing.assert_array_equal(here.service_level, there.service_level[::-1])
