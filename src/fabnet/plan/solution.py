@@ -85,6 +85,8 @@ class Plan:
     unmet: pd.DataFrame
     binding: pd.DataFrame
     options: dict[str, Any] = field(default_factory=dict)
+    #: Porting decisions, option id (``product|process``) → 0/1 (the risk layer's first stage).
+    ports: dict[str, float] = field(default_factory=dict)
 
     def tables(self) -> dict[str, pd.DataFrame]:
         """Every tidy table by name (the keys of :data:`TABLE_COLUMNS`)."""
@@ -133,6 +135,7 @@ class Plan:
                 }
                 for r in self.builds.itertuples()
             ],
+            "ports": {k: _num(v) for k, v in self.ports.items()},
         }
 
 
@@ -609,6 +612,7 @@ def read_solution(pm: PlanModel) -> Plan:
         unmet=_unmet(d, s),
         binding=_frame("binding", [binding]),
         options=pm.options.as_dict(),
+        ports={k: float(v) + 0.0 for k, v in zip(d.option_ids, s.z, strict=True)},
     )
     timings["read"] = time.perf_counter() - t0
     return plan
