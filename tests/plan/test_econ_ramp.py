@@ -298,3 +298,21 @@ def test_economics_table_shows_the_whole_stack() -> None:
     assert own["max_units_per_year"].to_dict() == {2025: 400.0, 2026: 700.0}
     gpu = frame[frame["kind"] == "offer"].set_index("year")
     assert gpu.loc[2025, "unit_cost_usd"] == GPU_USD
+
+
+def test_economics_cli_shows_partner_and_nre(capsys: pytest.CaptureFixture[str]) -> None:
+    """`fabnet economics openai-2024`: xpu1 in 2028 costs its making cost plus a 100 %
+    design-partner markup, and the one-off NRE of each product and process is listed."""
+    import json
+
+    from tests.cli_runner import run_cli
+
+    code, out, _ = run_cli(["economics", "openai-2024", "--json", "--year", "2028"], capsys)
+    assert code == 0
+    rows = {(r["id"], r["process"]): r for r in json.loads(out)}
+    xpu1 = rows[("openai-xpu1", "tsmc-n3")]
+    assert xpu1["design_partner_usd"] == pytest.approx(xpu1["manufacturing_cost_usd"])
+    assert xpu1["unit_cost_usd"] == pytest.approx(2 * xpu1["manufacturing_cost_usd"])
+    code, out, _ = run_cli(["economics", "openai-2024", "--year", "2028"], capsys)
+    assert code == 0
+    assert "openai-xpu2 @ tsmc-n2: tape-out 67 M + design port 50 M = 117 M USD" in out

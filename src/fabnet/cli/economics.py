@@ -113,8 +113,8 @@ def _nre_lines(records: list[dict[str, Any]]) -> list[str]:
         tape, port = _f(r["tapeout_usd"]), _f(r["porting_cost_usd"])
         if tape + port > 0:
             lines.append(
-                f"  {key[0]} @ {key[1]}: tape-out {_num(tape)} + design port {_num(port)} "
-                f"= {_num(tape + port)} USD"
+                f"  {key[0]} @ {key[1]}: tape-out {_num(tape / 1e6)} M + design port "
+                f"{_num(port / 1e6)} M = {_num((tape + port) / 1e6)} M USD"
             )
     return lines
 
