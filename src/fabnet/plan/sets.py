@@ -500,13 +500,10 @@ def build_data(scenario: Scenario, period: Period | None = None) -> PlanData:
         else None
     )
 
-    def stack(rows: list[F], width: int) -> F:
-        return np.array(rows, dtype=float).reshape(len(rows), width)
-
     # Own-chip economics and ramps: design-partner markup, unit caps, supplier shares
     markup = np.array([products[i].design_partner_markup for i in b_base], dtype=float)
-    route_cost = stack(r_cost, T)
-    route_partner = route_cost * markup[np.array(r_prod, dtype=np.int64)][:, None]
+    r_markup = markup[np.array(r_prod, dtype=np.int64)][:, None]
+    route_partner = np.array(r_cost, dtype=float).reshape(R, T) * r_markup
     product_max = np.full((len(products), T), np.inf)
     for pi, p in enumerate(products):
         if p.max_units_per_year is not None:
@@ -523,6 +520,9 @@ def build_data(scenario: Scenario, period: Period | None = None) -> PlanData:
     energy_usd_per_w = (
         series_at(sc.electricity_usd_per_kwh, mid) / 1000.0 * sc.pue * HOURS_PER_YEAR * L
     )
+
+    def stack(rows: list[F], width: int) -> F:
+        return np.array(rows, dtype=float).reshape(len(rows), width)
 
     return PlanData(
         scenario=sc,
@@ -578,7 +578,7 @@ def build_data(scenario: Scenario, period: Period | None = None) -> PlanData:
         route_product=np.array(r_prod, dtype=np.int64),
         route_process=r_proc,
         route_available=np.array(r_avail, dtype=bool).reshape(R, T),
-        route_cost_usd=route_cost,
+        route_cost_usd=stack(r_cost, T),
         route_yield_units=stack(r_units, T),
         route_good_units=np.array(r_good, dtype=float),
         route_good_dies=stack(r_dies, T),
