@@ -33,6 +33,7 @@ COST_CATEGORIES = (
     "hbm",
     "packaging",
     "assembly",
+    "design_partner",
     "gpus",
     "energy",
     "capex",
@@ -441,6 +442,8 @@ def cost_by_period(d: PlanData, s: Solution) -> dict[str, F]:
         "hbm": by_kind[1],
         "packaging": by_kind[2],
         "assembly": (s.u * d.product_assembly_usd[:, None]).sum(axis=0),
+        "design_partner": (s.x * d.route_partner_usd).sum(axis=0)
+        + (s.u * d.product_partner_usd[:, None]).sum(axis=0),
         "gpus": (s.g * d.offer_price_usd).sum(axis=0) + untaken,
         "energy": watts * d.energy_usd_per_w,
         "capex": capex,
