@@ -44,6 +44,10 @@ class PlanModel:
     #: binaries fixed at the MILP solution) or None (no duals).
     dual_source: str | None = None
     is_mip: bool = False
+    #: Reduced costs of the LP the duals come from (the fixed LP of a MILP), per variable
+    #: name, shaped like the variable's labels (NaN where masked), in objective units
+    #: (million PV USD per unit of the variable). Empty when there are no duals.
+    reduced_costs: dict[str, np.ndarray] = field(default_factory=dict)
 
     def size(self) -> dict[str, int]:
         """Number of variables, constraints and binaries that reach the solver."""
@@ -174,6 +178,8 @@ def solve_model(pm: PlanModel, progress: Progress | None = None) -> PlanModel:
             v.fix(v.solution.fillna(0.0).round())
         try:
             st2, _ = _solve(pm, False)
+            if st2 == "ok":
+                pm.reduced_costs = _reduced_costs(pm.model)
         finally:
             for v in fixed:
                 v.unfix()
@@ -188,6 +194,7 @@ def solve_model(pm: PlanModel, progress: Progress | None = None) -> PlanModel:
     else:
         pm.mip_gap = 0.0 if pm.options.relax and pm.status == "optimal" else None
         pm.dual_source = "lp"
+        pm.reduced_costs = _reduced_costs(pm.model)
         pm.objective_usd = _objective(pm.model) / OBJECTIVE_SCALE
     pm.timings_s["solve"] = time.perf_counter() - t0
     if progress:
@@ -198,3 +205,31 @@ def solve_model(pm: PlanModel, progress: Progress | None = None) -> PlanModel:
 def _objective(m: Model) -> float:
     value = m.objective.value
     return float("nan") if value is None else float(value)
+
+
+def _reduced_costs(m: Model) -> dict[str, np.ndarray]:
+    """Reduced costs (column duals) of the LP just solved, per variable, label-shaped.
+
+    linopy 0.10 reads back row duals only; the column duals come from the HiGHS instance
+    (``io_api="direct"``), whose columns are in the order of ``m.matrices.vlabels``.
+    Values are in objective units per unit of the variable (solver scaling undone).
+    """
+    h = m.solver_model
+    if h is None:
+        return {}
+    try:
+        col_dual = np.asarray(h.getSolution().col_dual, dtype=float)
+    except (AttributeError, RuntimeError):
+        return {}
+    mat = m.matrices
+    vlabels = np.asarray(mat.vlabels)
+    if col_dual.shape != vlabels.shape:
+        return {}
+    lookup = np.full(int(vlabels.max()) + 1 if vlabels.size else 0, np.nan)
+    obj_scaling = float(getattr(m.objective, "scaling", 1.0) or 1.0)
+    lookup[vlabels] = col_dual * np.asarray(mat.var_scaling, dtype=float) / obj_scaling
+    out: dict[str, np.ndarray] = {}
+    for name, var in m.variables.items():
+        labels = np.asarray(var.labels.values)
+        out[str(name)] = np.where(labels >= 0, lookup[np.maximum(labels, 0)], np.nan)
+    return out

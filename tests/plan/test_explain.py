@@ -1,0 +1,73 @@
+"""The plan's explanations, hand-checked: why-not entry prices, programme progress and the
+diagnosis (docs/planner.md, "Why not", "Programmes" and "Diagnosis").
+
+Base scenario (tests/plan/helpers.py): 143 good units of 1 PFLOP/s per 10 000 USD wafer,
+a GPU at 30 000 USD per PFLOP/s, 1000 PFLOP/s in service every year, units live one year.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from fabnet.plan import plan, read_solution, solve_model
+from tests.plan.helpers import BASE, DIES_400, scenario
+from tests.plan.test_hand import GPU_USD, _with_candidate
+
+UNIT_USD = 10000 / DIES_400
+
+
+def _why(p: Any, kind: str, id_: str) -> Any:
+    rows = p.why_not[(p.why_not["kind"] == kind) & (p.why_not["id"] == id_)]
+    assert len(rows) == 1, p.why_not
+    return rows.iloc[0]
+
+
+def test_dearer_second_foundry_enters_at_the_cheaper_price() -> None:
+    """fab-c charges 1.2 × the wafer price; fab-a has room for all. With discounting the
+    reduced cost is 2000 USD × δ_t, so the undiscounted entry price is 10 000 USD."""
+    fab_c = {**BASE["sites"][0], "id": "fab-c", "wafer_price_factor": 1.2}
+    p = plan(scenario({"discount_rate": 0.1}, base={**BASE, "sites": [*BASE["sites"], fab_c]}))
+    assert p.supply.loc[p.supply["site"] == "fab-c", "wafers"].sum() == 0
+    row = _why(p, "site", "fab-c")
+    assert row.current_usd == pytest.approx(12000, rel=1e-9)
+    assert row.entry_price_usd == pytest.approx(10000, rel=1e-6)
+    assert row.unit == "USD/wafer"
+    assert not (p.why_not["id"] == "fab-a").any()  # used: not in the table
+    js = p.summary()["why_not"]
+    assert {"kind": "site", "id": "fab-c"}.items() <= js[0].items()
+    assert js[0]["entry_price_usd"] == pytest.approx(10000, rel=1e-6)
+
+
+def test_unused_offer_enters_at_the_own_unit_cost() -> None:
+    """The GPU would enter at the cost of an own unit, 10 000 / 143 USD per PFLOP/s."""
+    p = plan(scenario({"discount_rate": 0.1}))
+    row = _why(p, "offer", "gpu")
+    assert row.current_usd == pytest.approx(GPU_USD)
+    assert row.entry_price_usd == pytest.approx(UNIT_USD, rel=1e-6)
+    assert row.unit == "USD/unit"
+    assert p.summary()["why_not"][0]["entry_price_usd"] == pytest.approx(UNIT_USD, rel=1e-6)
+
+
+def test_unbuilt_candidate_entry_capex() -> None:
+    """fab-b gives 3 wafers a year at full capacity (0.25 wspm): started in 2025 it is online
+    in 2026 with a two-year ramp, 0.75 wafers in 2026 and 2.25 in 2027, each replacing 143
+    GPUs for one wafer (4.28 M USD). Break-even capex (PV at 2025's midpoint, 10 %):
+    4.28 M × (0.75 δ_2026 + 2.25 δ_2027) / δ_2025, below its 20 M USD capex."""
+    pm = _with_candidate(
+        {"sites.fab-b.capacity_wspm.2025": 0.25, "sites.fab-b.capex_usd": 2e7,
+         "discount_rate": 0.1}
+    )  # fmt: skip
+    p = read_solution(solve_model(pm))
+    assert p.builds.empty
+    saving = 143 * GPU_USD - 10000
+    d = [1.1 ** -(k + 0.5) for k in range(3)]
+    expected = saving * (0.75 * d[1] + 2.25 * d[2]) / d[0]
+    row = _why(p, "candidate", "fab-b")
+    assert row.period == "2025"
+    assert row.current_usd == pytest.approx(2e7)
+    assert row.entry_cost_usd == pytest.approx(expected, rel=1e-6)
+    js = next(r for r in p.summary()["why_not"] if r["id"] == "fab-b")
+    assert js["entry_cost_usd"] == pytest.approx(expected, rel=1e-6)
+    assert "entry_price_usd" not in js
