@@ -71,3 +71,76 @@ def test_unbuilt_candidate_entry_capex() -> None:
     js = next(r for r in p.summary()["why_not"] if r["id"] == "fab-b")
     assert js["entry_cost_usd"] == pytest.approx(expected, rel=1e-6)
     assert "entry_price_usd" not in js
+
+
+def _programme_scenario(extra: dict[str, Any] | None = None) -> Any:
+    """fab-a (existing) and candidates fab-b (production, cheap: built in 2025, online 2026)
+    and fab-r (research) in programme ``cluster``: 2 new production and 1 new research fab
+    by 2027 from 2025, 3 existing fabs."""
+    from tests.plan.test_hand import CANDIDATE
+
+    fab_a = {**BASE["sites"][0], "tags": ["cluster"]}
+    fab_b = {**CANDIDATE, "tags": ["cluster"]}
+    fab_r = {**CANDIDATE, "id": "fab-r", "purpose": "research", "tags": ["cluster"]}
+    base = {
+        **BASE,
+        "sites": [fab_a, fab_b, fab_r],
+        "programmes": [
+            {
+                "id": "cluster",
+                "name": "Cluster",
+                "new_production_fabs": 2,
+                "new_research_fabs": 1,
+                "existing_fabs": 3,
+                "start_year": 2025,
+                "target_year": 2027,
+            }
+        ],
+    }
+    changes: dict[str, Any] = {
+        "sites.fab-a.capacity_wspm.2025": 0,
+        "demand.compute.0.installed_pflops": {2025: 0, 2026: 1000, 2027: 1000},
+        **(extra or {}),
+    }
+    return scenario(changes, base=base)
+
+
+def test_programme_built_against_a_linear_target() -> None:
+    p = plan(_programme_scenario())
+    assert list(p.builds["site"]) == ["fab-b"]
+    pr = p.programmes.set_index(["kind", "year"])
+    assert [pr.loc[("new_production", y), "built"] for y in (2025, 2026, 2027)] == [0, 1, 1]
+    assert [pr.loc[("new_production", y), "target"] for y in (2025, 2026, 2027)] == (
+        pytest.approx([2 / 3, 4 / 3, 2])
+    )
+    assert [pr.loc[("new_research", y), "built"] for y in (2025, 2026, 2027)] == [0, 0, 0]
+    assert pr.loc[("new_research", 2027), "target"] == pytest.approx(1)
+    assert [pr.loc[("existing", y), "built"] for y in (2025, 2026, 2027)] == [1, 1, 1]
+    assert pr.loc[("existing", 2026), "target"] == 3
+    js = [r for r in p.summary()["programmes"] if r["kind"] == "new_production"]
+    assert js[1] == {
+        "id": "cluster", "year": 2026, "kind": "new_production", "built": 1.0,
+        "target": pytest.approx(4 / 3),
+    }  # fmt: skip
+    # the research fab gives no capacity: it never pays, at any capex
+    assert _why(p, "candidate", "fab-r").entry_cost_usd == pytest.approx(0, abs=1e-6)
+
+
+def test_programme_minimum_forces_the_cheapest_fabs() -> None:
+    """fab-b costs 100 M USD (the GPUs, 2 × 30 M USD, are cheaper), fab-r 1 M USD. One fab
+    online by 2026: the research fab (1 M USD; GPUs still serve the demand). Two: both, and
+    fab-b's wafers replace the GPUs."""
+    from fabnet.errors import PlanError
+
+    dear = {"sites.fab-b.capex_usd": 1e8}
+    assert plan(_programme_scenario(dear)).builds.empty
+    one = plan(_programme_scenario({**dear, "programmes.0.min_fabs_by_year": {2026: 1}}))
+    assert list(one.builds["site"]) == ["fab-r"]
+    assert one.objective_usd == pytest.approx(1e6 + 2000 * GPU_USD, rel=1e-7)
+    two = plan(_programme_scenario({**dear, "programmes.0.min_fabs_by_year": {2026: 2}}))
+    assert sorted(two.builds["site"]) == ["fab-b", "fab-r"]
+    assert two.objective_usd == pytest.approx(1e8 + 1e6 + 2000 * UNIT_USD, rel=1e-7)
+    built = two.programmes.set_index(["kind", "year"])["built"]
+    assert built[("new_production", 2026)] + built[("new_research", 2026)] == 2
+    with pytest.raises(PlanError, match=r"only 0 of its candidate sites can be online by then"):
+        plan(_programme_scenario({"programmes.0.min_fabs_by_year": {2025: 1}}))

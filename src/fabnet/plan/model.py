@@ -22,6 +22,7 @@ from fabnet.plan.constraints import add_constraints
 from fabnet.plan.objective import OBJECTIVE_SCALE, add_objective
 from fabnet.plan.options import PlanOptions, Progress
 from fabnet.plan.policies import add_policies
+from fabnet.plan.programmes import add_programme_targets
 from fabnet.plan.sets import PlanData, build_data
 from fabnet.plan.variables import BUILD, PORT, add_variables
 from fabnet.scenario.schema import Scenario
@@ -82,6 +83,7 @@ def build_model(
         ("variables", lambda: add_variables(m, data, opts.relax)),
         ("constraints", lambda: add_constraints(m, data)),
         ("policies", lambda: add_policies(m, data)),
+        ("programme targets", lambda: add_programme_targets(m, data)),
         ("objective", lambda: add_objective(m, data)),
     ]
     for i, (name, step) in enumerate(steps):

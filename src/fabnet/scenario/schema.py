@@ -464,6 +464,9 @@ class Programme(_Model):
     start_year: Year | None = None
     """Year from which the new-fab targets rise linearly (0 before it) to their full count at
     the end of ``target_year``; the planning horizon's first year when empty."""
+    min_fabs_by_year: dict[Year, Annotated[int, Field(ge=0)]] = Field(default_factory=dict)
+    """Optional constraint on plans: at least this many of the programme's new fabs
+    (candidate sites, production or research) online by the end of each year given."""
 
 
 class Variant(_Model):
