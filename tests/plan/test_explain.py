@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import pytest
 
 from fabnet.plan import plan, read_solution, solve_model
@@ -122,8 +123,8 @@ def test_programme_built_against_a_linear_target() -> None:
         "id": "cluster", "year": 2026, "kind": "new_production", "built": 1.0,
         "target": pytest.approx(4 / 3),
     }  # fmt: skip
-    # the research fab gives no capacity: it never pays, at any capex
-    assert _why(p, "candidate", "fab-r").entry_cost_usd == pytest.approx(0, abs=1e-6)
+    # the research fab gives no capacity: no price makes it pay, so it has no why-not row
+    assert not (p.why_not["id"] == "fab-r").any()
 
 
 def test_programme_minimum_forces_the_cheapest_fabs() -> None:
@@ -144,3 +145,113 @@ def test_programme_minimum_forces_the_cheapest_fabs() -> None:
     assert built[("new_production", 2026)] + built[("new_research", 2026)] == 2
     with pytest.raises(PlanError, match=r"only 0 of its candidate sites can be online by then"):
         plan(_programme_scenario({"programmes.0.min_fabs_by_year": {2025: 1}}))
+
+
+# Diagnosis ------------------------------------------------------------------------------
+
+
+def test_earliest_arrival_counts_the_hbm_route() -> None:
+    """HBM takes a year to make and the GPU is not for sale: the first units arrive in 2026
+    because of the HBM (started in 2025), not for want of memory capacity."""
+    from fabnet.scenario import load_scenario
+
+    s = load_scenario(
+        "toy",
+        overrides=["processes.hbm3e.cycle_time_days=365", "offers.gpu.max_units_per_year.2025=0"],
+    )
+    p = plan(s)
+    assert p.unmet.set_index("period")["unmet"]["2025"] == pytest.approx(1000)
+    msg = next(m for m in p.messages if m.startswith("In 2025"))
+    assert "no own accelerator arrives before 2026" in msg
+    assert "HBM on hbm3e at mem-a from 2025 + 1 period(s)" in msg
+    assert "mem-a" not in msg.split("sites at capacity")[-1] or "sites at capacity" not in msg
+
+
+def test_capex_budget_that_delays_a_build_binds_with_its_cost() -> None:
+    """fab-b (1 M USD, built in one year, two-year ramp) pays in 2025 without a budget; a
+    budget of 0.5 M USD in 2025 delays it to 2026, so 2026's 1000 PFLOP/s are GPUs:
+    +1000 × (30 000 − 10 000/143) USD, undiscounted."""
+    from fabnet.plan.diagnosis import budget_cost
+    from fabnet.plan.solution import solution_arrays
+
+    pm = solve_model(
+        _with_candidate({"policies.capex_budget_usd_per_year": {2025: 5e5, 2026: 2e6}})
+    )
+    p = read_solution(pm)
+    assert list(p.builds["start_period"]) == ["2026"]
+    cost = 1000 * (GPU_USD - UNIT_USD)
+    assert p.objective_usd == pytest.approx(1e6 + 1000 * GPU_USD + 1000 * UNIT_USD, rel=1e-7)
+    bc = budget_cost(pm, solution_arrays(pm))
+    assert bc is not None
+    assert bc.cost_usd == pytest.approx(cost, rel=1e-6)
+    assert bc.share == pytest.approx(cost / (1e6 + 2000 * UNIT_USD), rel=1e-6)
+    assert bc.years == [2025]
+    rows = p.binding[p.binding["policy"] == "capex_budget_usd_per_year"]
+    assert list(rows["year"]) == [2025]
+    msg = next(m for m in p.messages if "capital budget" in m)
+    assert "binds in 2025" in msg and "29.9 M USD" in msg
+    assert "with the budget: fab-b (2026); without: fab-b (2025)" in msg
+
+
+def test_budget_that_changes_nothing_is_not_binding() -> None:
+    pm = solve_model(_with_candidate({"policies.capex_budget_usd_per_year": {2025: 2e6}}))
+    p = read_solution(pm)
+    assert list(p.builds["start_period"]) == ["2025"]
+    assert not any("capital budget" in m for m in p.messages)
+    assert p.binding.empty
+
+
+def test_savings_over_several_years_are_a_total() -> None:
+    """A 50 % cap on Taiwan's logic wafers moves half of them to a US fab 20 % dearer in
+    each of 2025–2027: the message sums the three years' savings and says so."""
+    fab_u = {**BASE["sites"][0], "id": "fab-u", "country": "US", "wafer_price_factor": 1.2}
+    s = scenario(
+        {"policies.max_country_share.TW": 0.5},
+        base={**BASE, "sites": [*BASE["sites"], fab_u]},
+    )
+    p = plan(s)
+    rows = p.binding[p.binding["policy"] == "max_country_share[TW]"]
+    assert list(rows["year"]) == [2025, 2026, 2027]
+    total = float(rows["dual_usd"].sum())
+    # one point of cap moves 1 % of the 1000/143 wafers a year back to Taiwan: 2000 USD each
+    assert total == pytest.approx(3 * 0.01 * 1000 / DIES_400 * 2000, rel=1e-6)
+    msg = next(m for m in p.messages if "logic wafers made in TW" in m)
+    assert "in total over 2025–2027" in msg
+    assert "in each of these years would save" in msg
+
+
+def test_candidate_that_cannot_come_online_warns_and_has_no_shadow_price() -> None:
+    """Starting in 2027 with a one-year build, fab-b would be online after the horizon."""
+    p = read_solution(solve_model(_with_candidate({"sites.fab-b.earliest_start_year": 2027})))
+    assert any("candidate site fab-b cannot come online within the horizon" in m
+               for m in p.messages)  # fmt: skip
+    sp = p.shadow_prices
+    assert sp.loc[sp["site"] == "fab-b", "usd_per_wafer"].isna().all()
+    # fab-a has no capacity in any year: no shadow price either
+    assert sp.loc[sp["site"] == "fab-a", "usd_per_wafer"].isna().all()
+
+
+def test_shadow_price_means_leave_out_periods_before_a_site_exists() -> None:
+    """fab-a has capacity from 2026 only (half a wafer a month: every wafer is worth
+    143 GPUs less its price); in 2025 it has no price, and the mean is over 2026–2027."""
+    s = scenario({"sites.fab-a.capacity_wspm": {2025: 0, 2026: 0.5}})
+    p = plan(s)
+    sp = p.shadow_prices.set_index("period")["usd_per_wafer"]
+    assert np.isnan(sp["2025"])
+    assert sp[["2026", "2027"]].to_numpy() == pytest.approx([143 * GPU_USD - 10000] * 2)
+    assert p.shadow_prices.groupby("site")["usd_per_wafer"].mean()["fab-a"] == pytest.approx(
+        143 * GPU_USD - 10000
+    )
+
+
+def test_research_fab_note_once_per_scenario_not_per_plan(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from tests.cli_runner import run_cli
+
+    p = plan(_programme_scenario())
+    assert not any("research fab" in m for m in p.messages)
+    code, out, _ = run_cli(["scenario", "validate", "openai-2024"], capsys)
+    assert code == 0
+    assert out.count("research fab") == 1
+    assert "samsung-giheung-r3 is a research fab" in out

@@ -547,8 +547,23 @@ def _utilisation(d: PlanData, s: Solution) -> pd.DataFrame:
     )
 
 
+def site_could_have_capacity(d: PlanData) -> np.ndarray:
+    """(S, T) True where a site has capacity (existing, planned) or would have some if built
+    as early as allowed (candidates)."""
+    could = d.site_cap_wafers > EPS
+    for k, si in enumerate(d.cand_site):
+        allowed = np.flatnonzero(d.cand_allowed[k])
+        ramp = d.cand_ramp[k, allowed].max(axis=0) if allowed.size else np.zeros(d.n_periods)
+        could[si] = (ramp > 1e-9) & (d.site_full_wafers[si] > EPS)
+    return could
+
+
 def site_shadow_prices(pm: PlanModel) -> F | None:
-    """(S, T) marginal value of one more wafer of site capacity, undiscounted USD."""
+    """(S, T) marginal value of one more wafer of site capacity, undiscounted USD.
+
+    NaN where the site has no capacity and could have none (before it exists; a candidate
+    that cannot be online then): a capacity that cannot exist has no price.
+    """
     d = pm.data
     out = np.zeros((len(d.site_ids), d.n_periods))
     fixed = _dual(pm, SITE_CAPACITY)
@@ -561,6 +576,7 @@ def site_shadow_prices(pm: PlanModel) -> F | None:
         out[d.cand_site] = cand
     val: F = -out / OBJECTIVE_SCALE / d.discount[None, :]
     val[np.abs(val) < 1e-6] = 0.0
+    val[~site_could_have_capacity(d)] = np.nan
     return val
 
 
@@ -649,7 +665,7 @@ def why_not(pm: PlanModel, s: Solution) -> pd.DataFrame:
     USD per wafer or unit); the row is the period where that fall ``ρ_t / δ_t`` is least.
     Rows: unused existing or built sites (``site``: all its routes), unused logic process
     options (``option``, id ``product@process``: all sites), unused offers (``offer``), and
-    unbuilt candidates (``candidate``): the capex at which starting it in ``τ`` would pay,
+    unbuilt production candidates (``candidate``; research fabs give no capacity): the capex at which starting it in ``τ`` would pay,
     ``capex − ρ_τ / Σ_t share_{τ,t} δ_t``, at the best ``τ``. A build's reduced cost
     prices its whole capacity at today's duals, so for a candidate it is an upper estimate
     of the break-even capex (exact when its capacity displaces supply at one price).
@@ -720,6 +736,9 @@ def why_not(pm: PlanModel, s: Solution) -> pd.DataFrame:
         for k, cid in enumerate(d.cand_ids):
             if s.b[k].sum() > 1e-6:
                 continue
+            site = d.scenario.sites[int(d.cand_site[k])]
+            if site.purpose != "production":
+                continue  # a research fab gives no capacity: no price makes it pay
             capex = float(d.cand_capex_usd[k])
             ok = d.cand_allowed[k] & np.isfinite(rcb[k]) & (pv[k] > 0)
             if not ok.any() or capex <= 0:
@@ -730,12 +749,7 @@ def why_not(pm: PlanModel, s: Solution) -> pd.DataFrame:
                 -np.inf,
             )
             t = int(np.argmax(entry))
-            site = d.scenario.sites[int(d.cand_site[k])]
-            detail = (
-                "research fab: gives no capacity to the plan"
-                if site.purpose != "production"
-                else f"build started in {d.labels[t]}"
-            )
+            detail = f"build started in {d.labels[t]}"
             rows.append(
                 _why_row("candidate", cid, detail, d, t, capex, float(entry[t]), "USD capex")
             )
