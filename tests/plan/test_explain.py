@@ -255,3 +255,55 @@ def test_research_fab_note_once_per_scenario_not_per_plan(
     assert code == 0
     assert out.count("research fab") == 1
     assert "samsung-giheung-r3 is a research fab" in out
+
+
+def test_cli_json_and_tables_show_programmes_and_why_not(
+    capsys: pytest.CaptureFixture[str], tmp_path: Any
+) -> None:
+    """The toy with a programme over its two foundry sites; the GPU is left unused."""
+    import json
+
+    import yaml
+
+    from fabnet.scenario.io import builtin_text
+    from tests.cli_runner import run_cli
+
+    data = yaml.safe_load(builtin_text("toy"))
+    data["programmes"] = [
+        {"id": "fabs", "name": "Fabs", "new_production_fabs": 1, "target_year": 2028}
+    ]
+    for site in data["sites"]:
+        if site["id"] in ("fab-a", "fab-b"):
+            site["tags"] = ["fabs"]
+    path = tmp_path / "toy-prog.yaml"
+    path.write_text(yaml.safe_dump(data), "utf-8")
+    code, out, _ = run_cli(["plan", str(path), "--no-store", "--json"], capsys)
+    assert code == 0
+    js = json.loads(out)
+    prog = [r for r in js["programmes"] if r["kind"] == "new_production"]
+    assert [r["year"] for r in prog] == [2025, 2026, 2027, 2028]
+    assert prog[-1]["target"] == pytest.approx(1.0)
+    assert set(prog[0]) >= {"id", "year", "built", "target"}
+    gpu = next(r for r in js["why_not"] if r["id"] == "gpu")
+    assert gpu["kind"] == "offer" and gpu["unit"] == "USD/unit"
+    assert 0 < gpu["entry_price_usd"] < 30000
+    code, out, _ = run_cli(["plan", str(path), "--no-store"], capsys)
+    assert code == 0
+    assert "Programmes:" in out and "new prod." in out
+    assert "Why not" in out and "gpu" in out
+
+
+def test_site_no_product_can_use_has_no_entry_price() -> None:
+    """A fab on a process no product has an option on: no price brings it in, and it says so."""
+    n5 = {**BASE["processes"][0], "id": "n5"}
+    fab_5 = {**BASE["sites"][0], "id": "fab-5", "processes": ["n5"]}
+    base = {**BASE, "processes": [*BASE["processes"], n5], "sites": [*BASE["sites"], fab_5]}
+    p = plan(scenario(base=base))
+    row = _why(p, "site", "fab-5")
+    assert np.isnan(row.entry_price_usd)
+    assert "no product has a process option on n5" in row.detail
+    assert p.why_not["kind"].tolist()[-1] == "site"  # rows with no price come last
+    assert (
+        p.summary()["why_not"][-1]["entry_price_usd"]
+        != p.summary()["why_not"][-1]["entry_price_usd"]
+    )  # NaN in the summary, null in --json

@@ -257,9 +257,8 @@ def _show_why_not(p: Plan) -> None:
     for r in wn.head(_WHY_NOT_ROWS).itertuples():
         entry = r.entry_cost_usd if r.kind == "candidate" else r.entry_price_usd
         per = str(r.unit).removeprefix("USD/").removeprefix("USD ")
-        tab.add_row(
-            str(r.kind), str(r.id), str(r.period), _money(r.current_usd), _money(entry), per
-        )
+        shown = _money(entry) if _money(entry) != "–" else "no option"
+        tab.add_row(str(r.kind), str(r.id), str(r.period), _money(r.current_usd), shown, per)
     out.print(tab)
     if len(wn) > _WHY_NOT_ROWS:
         out.print(f"[dim]… {len(wn) - _WHY_NOT_ROWS} more rows in --json and the report[/]")

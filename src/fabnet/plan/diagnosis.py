@@ -27,6 +27,7 @@ from fabnet.plan.solution import (
     EPS,
     Solution,
     _dual,
+    candidate_wafer_value,
     site_capacity_and_use,
     site_could_have_capacity,
     site_shadow_prices,
@@ -397,21 +398,35 @@ def budget_cost(pm: PlanModel, s: Solution) -> BudgetCost | None:
     the plan is solved again without the budget (same options, no user hook): the cost is
     the difference of the two objectives, reported when above the MIP gap; the budget
     binds in the years where the plan without it spends more than the budget.
+
+    The second solve happens only when the budget forbids a start (given the plan's other
+    spending) that would pay at the plan's own prices: a start earlier than the chosen one,
+    or any start of an unbuilt candidate, whose capacity (valued by
+    :func:`candidate_wafer_value`) earns more than its capex, net of what the chosen start
+    earns.
     """
     d = pm.data
     if not pm.is_mip or d.capex_budget_usd is None or not len(d.cand_ids):
         return None
     spend_k = capex_by_year(d)  # (C, Ts, Y)
     spend = np.einsum("cs,csy->y", s.b, spend_k)
+    value = candidate_wafer_value(pm)
+    if value is None:
+        return None
+    cap = d.site_full_wafers[d.cand_site][:, None, :] * d.cand_ramp  # (C, Ts, T)
+    earn = np.einsum("cst,ct->cs", cap, value)  # PV USD a start in Ts would earn
+    pay = d.cand_capex_usd[:, None] * np.einsum("cst,t->cs", d.cand_capex_share, d.discount)
     restricts = False
     for k in range(len(d.cand_ids)):
+        chosen = np.flatnonzero(s.b[k] > 0.5)
         own = np.einsum("s,sy->y", s.b[k], spend_k[k])
-        other = spend - own
+        base = (earn[k, chosen[0]] - pay[k, chosen[0]]) if chosen.size else 0.0
         for ts in np.flatnonzero(d.cand_allowed[k]):
-            if s.b[k, ts] > 0.5:
-                break  # later starts than the chosen one are not what the budget prevents
-            if (other + spend_k[k, ts] > d.capex_budget_usd * (1 + 1e-9) + 1e-6).any():
-                restricts = True
+            if chosen.size and ts >= chosen[0]:
+                break  # the budget does not stop a later start than the chosen one
+            over = spend - own + spend_k[k, ts] > d.capex_budget_usd * (1 + 1e-9) + 1e-6
+            if over.any() and earn[k, ts] - pay[k, ts] > base + 1.0:
+                restricts = True  # a start the budget forbids would pay at the plan's prices
                 break
         if restricts:
             break

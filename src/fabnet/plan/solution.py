@@ -665,7 +665,9 @@ def why_not(pm: PlanModel, s: Solution) -> pd.DataFrame:
     USD per wafer or unit); the row is the period where that fall ``ρ_t / δ_t`` is least.
     Rows: unused existing or built sites (``site``: all its routes), unused logic process
     options (``option``, id ``product@process``: all sites), unused offers (``offer``), and
-    unbuilt production candidates (``candidate``; research fabs give no capacity): the capex at which starting it in ``τ`` would pay,
+    unbuilt production candidates (``candidate``; research fabs give no capacity). Sites
+    no product can use (no process option on their processes) have a row with no entry
+    price: no price brings them in. Sorted by the fall needed relative to today's price.: the capex at which starting it in ``τ`` would pay,
     ``capex − ρ_τ / Σ_t share_{τ,t} δ_t``, at the best ``τ``. A build's reduced cost
     prices its whole capacity at today's duals, so for a candidate it is an upper estimate
     of the break-even capex (exact when its capacity displaces supply at one price).
@@ -712,6 +714,25 @@ def why_not(pm: PlanModel, s: Solution) -> pd.DataFrame:
             routes = np.asarray(rl, dtype=np.int64)
             if not used[routes].any():
                 route_row("option", f"{prod}@{proc}", routes, "")
+    could = site_could_have_capacity(d)
+    for i, sid in enumerate(d.site_ids):
+        site = d.scenario.sites[i]
+        if (d.route_site == i).any() or site.purpose != "production" or not could[i].any():
+            continue
+        t = int(np.flatnonzero(could[i])[0])
+        rows.append(
+            _why_row(
+                "candidate" if d.site_is_candidate[i] else "site",
+                sid,
+                f"no product has a process option on {', '.join(site.processes)}: no price "
+                "brings it in (add one to a product's process_options)",
+                d,
+                t,
+                float(d.cand_capex_usd[cand_of_site[i]]) if i in cand_of_site else float("nan"),
+                float("nan"),
+                "USD capex" if d.site_is_candidate[i] else "USD/wafer",
+            )
+        )
     rcg = rc.get(OFFER)
     if rcg is not None and len(d.offer_ids):
         ok = d.offer_available & (d.offer_upper > 0) & np.isfinite(rcg)
@@ -737,8 +758,8 @@ def why_not(pm: PlanModel, s: Solution) -> pd.DataFrame:
             if s.b[k].sum() > 1e-6:
                 continue
             site = d.scenario.sites[int(d.cand_site[k])]
-            if site.purpose != "production":
-                continue  # a research fab gives no capacity: no price makes it pay
+            if site.purpose != "production" or not (d.route_site == d.cand_site[k]).any():
+                continue  # no capacity, or none a product can use: no capex makes it pay
             capex = float(d.cand_capex_usd[k])
             ok = d.cand_allowed[k] & np.isfinite(rcb[k]) & (pv[k] > 0)
             if not ok.any() or capex <= 0:
@@ -753,7 +774,40 @@ def why_not(pm: PlanModel, s: Solution) -> pd.DataFrame:
             rows.append(
                 _why_row("candidate", cid, detail, d, t, capex, float(entry[t]), "USD capex")
             )
-    return _frame("why_not", [pd.DataFrame(rows)])
+    df = _frame("why_not", [pd.DataFrame(rows)])
+    if not len(df):
+        return df
+    # closest to entering first (the smallest fall relative to today's price), then the
+    # rows no price brings in
+    entry = np.where(df["kind"] == "candidate", df["entry_cost_usd"], df["entry_price_usd"]).astype(
+        float
+    )
+    now = df["current_usd"].to_numpy(dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        fall = np.where(np.isfinite(entry) & (now != 0), (now - entry) / np.abs(now), np.inf)
+    order = np.lexsort((df["id"].to_numpy(dtype=str), fall))
+    return df.iloc[order].reset_index(drop=True)
+
+
+def candidate_wafer_value(pm: PlanModel) -> F | None:
+    """(C, T) what one more wafer of each candidate's capacity would earn in t, PV USD:
+    ``max(0, max_r (λ_t − ρ_{r,t}))`` over the site's routes (λ the dual of its capacity
+    row, ρ the routes' reduced costs), which does not depend on the degenerate dual of an
+    unbuilt site's ``Σ x ≤ 0``. None without duals."""
+    d = pm.data
+    dual = _dual(pm, CANDIDATE_CAPACITY)
+    rcx = pm.reduced_costs.get(WAFERS)
+    if dual is None or rcx is None:
+        return None
+    lam = -dual
+    least = np.full_like(lam, np.inf)
+    for k, si in enumerate(d.cand_site):
+        routes = np.flatnonzero(d.route_site == si)
+        if routes.size:
+            vals = np.where(np.isfinite(rcx[routes]), rcx[routes], np.inf)
+            least[k] = vals.min(axis=0)
+    out: F = np.maximum(0.0, lam - np.minimum(lam, least)) / OBJECTIVE_SCALE
+    return out
 
 
 def _undegenerate_builds(pm: PlanModel, rcb: F) -> F:
