@@ -74,18 +74,21 @@ def test_unbuilt_candidate_entry_capex() -> None:
     assert "entry_price_usd" not in js
 
 
-def _programme_scenario(extra: dict[str, Any] | None = None) -> Any:
+def _programme_scenario(extra: dict[str, Any] | None = None, planned: bool = False) -> Any:
     """fab-a (existing) and candidates fab-b (production, cheap: built in 2025, online 2026)
     and fab-r (research) in programme ``cluster``: 2 new production and 1 new research fab
-    by 2027 from 2025, 3 existing fabs."""
+    by 2027 from 2025, 3 existing fabs. ``planned``: also fab-q, a planned research fab
+    with capacity from 2027 (a research fab gives plans no capacity)."""
     from tests.plan.test_hand import CANDIDATE
 
     fab_a = {**BASE["sites"][0], "tags": ["cluster"]}
     fab_b = {**CANDIDATE, "tags": ["cluster"]}
     fab_r = {**CANDIDATE, "id": "fab-r", "purpose": "research", "tags": ["cluster"]}
+    fab_q = {**BASE["sites"][0], "id": "fab-q", "status": "planned", "purpose": "research",
+             "capacity_wspm": {2026: 0, 2027: 10}, "tags": ["cluster"]}  # fmt: skip
     base = {
         **BASE,
-        "sites": [fab_a, fab_b, fab_r],
+        "sites": [fab_a, fab_b, fab_r, *([fab_q] if planned else [])],
         "programmes": [
             {
                 "id": "cluster",
@@ -143,8 +146,24 @@ def test_programme_minimum_forces_the_cheapest_fabs() -> None:
     assert two.objective_usd == pytest.approx(1e8 + 1e6 + 2000 * UNIT_USD, rel=1e-7)
     built = two.programmes.set_index(["kind", "year"])["built"]
     assert built[("new_production", 2026)] + built[("new_research", 2026)] == 2
-    with pytest.raises(PlanError, match=r"only 0 of its candidate sites can be online by then"):
+    with pytest.raises(PlanError, match=r"only 0 of its planned and candidate sites can be"):
         plan(_programme_scenario({"programmes.0.min_fabs_by_year": {2025: 1}}))
+
+
+def test_planned_fabs_count_from_their_first_year_with_capacity() -> None:
+    """fab-q (planned research, capacity from 2027) counts as a new research fab from 2027,
+    and meets a minimum of one fab by 2027 alone (nothing is forced); two by 2027 force the
+    cheaper candidate, the research fab fab-r (1 M USD)."""
+    dear = {"sites.fab-b.capex_usd": 1e8}
+    p = plan(_programme_scenario(dear, planned=True))
+    pr = p.programmes.set_index(["kind", "year"])["built"]
+    assert [pr[("new_research", y)] for y in (2025, 2026, 2027)] == [0, 0, 1]
+    one = plan(_programme_scenario({**dear, "programmes.0.min_fabs_by_year": {2027: 1}},
+                                   planned=True))  # fmt: skip
+    assert one.builds.empty
+    two = plan(_programme_scenario({**dear, "programmes.0.min_fabs_by_year": {2027: 2}},
+                                   planned=True))  # fmt: skip
+    assert list(two.builds["site"]) == ["fab-r"]
 
 
 # Diagnosis ------------------------------------------------------------------------------

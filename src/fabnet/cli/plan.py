@@ -289,6 +289,17 @@ def _compare(runs: list[_Run]) -> None:
             vals.append(_pct(c.loc[c["vendor"] == v, "pflops_added"].sum() / tot if tot else 0))
         row(f"{v} % new", vals)
     row("sites built", [str(len(s["builds"])) for s in sums])
+    progs = list(dict.fromkeys(str(x) for r in runs for x in r.plan.programmes["programme"]))
+    for prog in progs:
+        vals = []
+        for r in runs:
+            pr = r.plan.programmes
+            part = pr[
+                (pr["programme"] == prog) & pr["kind"].isin(["new_production", "new_research"])
+            ]
+            last = part[part["year"] == part["year"].max()] if len(part) else part
+            vals.append(_num(last["built"].sum()) if len(last) else "–")
+        row(f"{prog}: new fabs by the end", vals)
     for cat in (
         "wafers",
         "hbm",

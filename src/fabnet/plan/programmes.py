@@ -1,9 +1,11 @@
-"""Programme targets as constraints: at least k of a programme's new fabs online by year y.
+"""Programme membership, progress and targets as constraints.
 
-A site belongs to programme ``P`` when ``P`` is among its ``tags``; its new fabs are its
-candidate sites (production or research). ``Programme.min_fabs_by_year[y] = k`` adds
-``Σ_{c ∈ P} Σ_τ [build started in τ is online by the end of y] b_{c,τ} ≥ k``. Years after
-the horizon are not enforced (the plan cannot see them).
+A site belongs to programme ``P`` when ``P`` is among its ``tags``. Its new fabs are its
+planned sites (online from the first year whose ``capacity_wspm`` at mid-year is above 0)
+and its candidate sites (online when the plan's build brings them online).
+``Programme.min_fabs_by_year[y] = k`` adds
+``Σ_{c ∈ P} Σ_τ [build started in τ is online by the end of y] b_{c,τ} ≥ k − planned(y)``.
+Years after the horizon are not enforced (the plan cannot see them).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from linopy import Model
 from fabnet.errors import PlanError, Problem
 from fabnet.plan.sets import F, PlanData
 from fabnet.plan.variables import BUILD, index
+from fabnet.scenario.schema import Programme, SiteStatus, series_at
 
 PROGRAMME_MIN_FABS = "Programme-min-fabs"
 
@@ -27,6 +30,19 @@ def online_by_year(d: PlanData) -> F:
     first = np.where(on.any(axis=2), on.argmax(axis=2), T)  # (C, Ts) first period online
     first_year = np.where(first < T, d.year_index[np.minimum(first, T - 1)], len(d.year_list))
     out[:] = np.arange(len(d.year_list))[None, None, :] >= first_year[:, :, None]
+    return out
+
+
+def planned_online(d: PlanData, prog: Programme, purpose: str | None = None) -> F:
+    """(Y,) the programme's planned sites (of ``purpose``, or all) online by the end of each
+    year: from the first year whose capacity at mid-year is above 0."""
+    mid = np.asarray(d.year_list, dtype=float) + 0.5
+    out = np.zeros(len(d.year_list))
+    for s in d.scenario.sites:
+        mine = prog.id in s.tags and s.status is SiteStatus.planned
+        if mine and (purpose is None or s.purpose == purpose):
+            on = np.asarray(series_at(s.capacity_wspm, mid)) > 0
+            out += np.cumsum(on) > 0
     return out
 
 
@@ -47,12 +63,13 @@ def add_programme_targets(m: Model, d: PlanData) -> None:
             yi = d.year_list.index(y)
             coef = np.zeros((len(d.cand_ids), d.n_periods))
             coef[ks] = online[ks, :, yi]
-            reachable = int(coef.max(axis=1).sum()) if ks else 0
+            planned = int(planned_online(d, prog)[yi])
+            reachable = (int(coef.max(axis=1).sum()) if ks else 0) + planned
             if reachable < k_min:
                 raise PlanError(
                     Problem(
                         f"programme {prog.id} asks for {k_min} new fabs online by {y}, but only "
-                        f"{reachable} of its candidate sites can be online by then",
+                        f"{reachable} of its planned and candidate sites can be online by then",
                         "lower the minimum, move it later, or add or bring forward candidate "
                         "sites (earliest_start_year, build_years) tagged with the programme",
                         field=f"programmes[{pi}].min_fabs_by_year.{y}",
@@ -63,5 +80,7 @@ def add_programme_targets(m: Model, d: PlanData) -> None:
                 coef, dims=("candidate", "period"), coords={"candidate": ix["candidate"],
                                                             "period": ix["period"]}
             )  # fmt: skip
+            if k_min - planned <= 0:
+                continue  # the planned sites alone meet it
             lhs = (m.variables[BUILD] * da).sum()
-            m.add_constraints(lhs >= k_min, name=f"{PROGRAMME_MIN_FABS}[{prog.id},{y}]")
+            m.add_constraints(lhs >= k_min - planned, name=f"{PROGRAMME_MIN_FABS}[{prog.id},{y}]")

@@ -13,6 +13,7 @@ import pandas as pd
 from fabnet.plan.constraints import CANDIDATE_CAPACITY, SITE_CAPACITY
 from fabnet.plan.model import PlanModel
 from fabnet.plan.objective import OBJECTIVE_SCALE
+from fabnet.plan.programmes import planned_online
 from fabnet.plan.sets import F, PlanData
 from fabnet.plan.variables import (
     BUILD,
@@ -24,6 +25,7 @@ from fabnet.plan.variables import (
     UNTAKEN,
     WAFERS,
 )
+from fabnet.scenario.schema import SiteStatus
 
 #: Values below this are solver noise and are read as zero.
 EPS = 1e-7
@@ -851,15 +853,15 @@ def programme_target(target: float | None, start: int, end: int | None, years: F
 
 
 def programmes(d: PlanData, s: Solution) -> pd.DataFrame:
-    """Progress of each programme per year: fabs built (online by the year's end) vs target.
+    """Progress of each programme per year: fabs online by the year's end vs target.
 
-    A site belongs to programme ``P`` when ``P`` is among its ``tags``. New fabs are the
-    programme's candidate sites (production or research), counted from the year the plan's
-    build brings them online (``b`` summed, so a relaxed build counts its fraction);
-    existing fabs are its existing and planned sites, counted in every year. Targets:
-    ``new_production_fabs`` and ``new_research_fabs`` rise linearly from the programme's
-    ``start_year`` (default: the horizon's first year) to ``target_year``;
-    ``existing_fabs`` is flat.
+    A site belongs to programme ``P`` when ``P`` is among its ``tags``. New fabs are its
+    planned sites (from the first year with capacity) and its candidate sites the plan
+    builds (from the year the build brings them online; ``b`` summed, so a relaxed build
+    counts its fraction), by purpose (production, research); existing fabs are its existing
+    sites, counted in every year. Targets: ``new_production_fabs`` and ``new_research_fabs``
+    rise linearly from the programme's ``start_year`` (default: the horizon's first year)
+    to ``target_year``; ``existing_fabs`` is flat.
     """
     sc = d.scenario
     rows: list[dict[str, Any]] = []
@@ -877,20 +879,27 @@ def programmes(d: PlanData, s: Solution) -> pd.DataFrame:
         start = prog.start_year if prog.start_year is not None else sc.horizon.first_year
         for kind in PROGRAMME_KINDS:
             if kind == "existing":
-                idx = [i for i in members if i not in cand_of_site]
-                built = np.full(len(years), float(len(idx)))
+                n_existing = sum(sc.sites[i].status is SiteStatus.existing for i in members)
+                built = np.full(len(years), float(n_existing))
                 target = np.full(len(years), np.nan if prog.existing_fabs is None
                                  else float(prog.existing_fabs))  # fmt: skip
+                if not n_existing and prog.existing_fabs is None:
+                    continue
             else:
                 purpose = "production" if kind == "new_production" else "research"
                 ks = [cand_of_site[i] for i in members
                       if i in cand_of_site and sc.sites[i].purpose == purpose]  # fmt: skip
-                built = online[ks].sum(axis=0) if ks else np.zeros(len(years))
+                planned = planned_online(d, prog, purpose)
+                built = planned + (online[ks].sum(axis=0) if ks else 0.0)
                 n = prog.new_production_fabs if kind == "new_production" else prog.new_research_fabs
                 target = programme_target(
                     None if n is None else float(n), start, prog.target_year, years
                 )
-                if not ks and n is None:
+                n_members = len(ks) + sum(
+                    sc.sites[i].status is SiteStatus.planned and sc.sites[i].purpose == purpose
+                    for i in members
+                )
+                if not n_members and n is None:
                     continue
             for yi, y in enumerate(d.year_list):
                 rows.append(
