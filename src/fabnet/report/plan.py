@@ -787,7 +787,7 @@ def unmet_section(run: RunRecord) -> Section:
 _PROGRAMME_KINDS: dict[str, str] = {
     "new_production": "new production fabs",
     "new_research": "new research fabs",
-    "existing": "existing fabs (modelled)",
+    "existing": "existing fabs",
 }
 
 
@@ -798,10 +798,11 @@ def programmes_section(run: RunRecord) -> Section | None:
         return None
     caption = (
         "Fabs of each programme (sites tagged with it) online by the end of each year (solid) "
-        "and the programme's target (dotted): new fabs are its candidate sites the plan "
-        "builds; the target rises linearly from the programme's start year to the announced "
-        "count in its target year. Existing fabs count the scenario's modelled sites, which "
-        "may be fewer than the programme's announced existing fabs."
+        "and the programme's target (dotted): new fabs are its planned sites, from their "
+        "first year with capacity, and the candidate sites the plan builds, from the year "
+        "they come online; the target rises linearly from the programme's start year to the "
+        "announced count in its target year. Existing fabs count the existing sites the "
+        "scenario models, which may be fewer than the programme's announced existing fabs."
     )
     fig = go.Figure()
     keys = [f"{p} · {_PROGRAMME_KINDS.get(str(k), str(k))}"
