@@ -213,8 +213,9 @@ def _reduced_costs(m: Model) -> dict[str, np.ndarray]:
     """Reduced costs (column duals) of the LP just solved, per variable, label-shaped.
 
     linopy 0.10 reads back row duals only; the column duals come from the HiGHS instance
-    (``io_api="direct"``), whose columns are in the order of ``m.matrices.vlabels``.
-    Values are in objective units per unit of the variable (solver scaling undone).
+    (``io_api="direct"``), whose columns are the variables' active labels in order (as
+    ``m.matrices.vlabels``). Values are in objective units per unit of the variable
+    (solver scaling undone); NaN where a variable is masked.
     """
     h = m.solver_model
     if h is None:
@@ -223,15 +224,18 @@ def _reduced_costs(m: Model) -> dict[str, np.ndarray]:
         col_dual = np.asarray(h.getSolution().col_dual, dtype=float)
     except (AttributeError, RuntimeError):
         return {}
-    mat = m.matrices
-    vlabels = np.asarray(mat.vlabels)
-    if col_dual.shape != vlabels.shape:
-        return {}
-    lookup = np.full(int(vlabels.max()) + 1 if vlabels.size else 0, np.nan)
     obj_scaling = float(getattr(m.objective, "scaling", 1.0) or 1.0)
-    lookup[vlabels] = col_dual * np.asarray(mat.var_scaling, dtype=float) / obj_scaling
     out: dict[str, np.ndarray] = {}
+    pos = 0
     for name, var in m.variables.items():
         labels = np.asarray(var.labels.values)
-        out[str(name)] = np.where(labels >= 0, lookup[np.maximum(labels, 0)], np.nan)
-    return out
+        mask = labels != -1
+        n = int(mask.sum())
+        if pos + n > col_dual.size:
+            return {}
+        vals = np.full(labels.shape, np.nan)
+        scale = np.broadcast_to(np.asarray(var.solver_scaling.values, dtype=float), labels.shape)
+        vals[mask] = col_dual[pos : pos + n] * scale[mask] / obj_scaling
+        out[str(name)] = vals
+        pos += n
+    return out if pos == col_dual.size else {}
