@@ -183,7 +183,7 @@ def test_earliest_arrival_counts_the_hbm_route() -> None:
     msg = next(m for m in p.messages if m.startswith("In 2025"))
     assert "no own accelerator arrives before 2026" in msg
     assert "HBM on hbm3e at mem-a from 2025 + 1 period(s)" in msg
-    assert "mem-a" not in msg.split("sites at capacity")[-1] or "sites at capacity" not in msg
+    assert "sites at capacity" not in msg  # memory is not what holds 2025 back
 
 
 def test_capex_budget_that_delays_a_build_binds_with_its_cost() -> None:
