@@ -264,8 +264,6 @@ def build_data(scenario: Scenario, period: Period | None = None) -> PlanData:
     cand_capex = np.zeros(C)
     for k, i in enumerate(cand_site.tolist()):
         s = sc.sites[i]
-        if s.purpose != "production":
-            warnings.append(f"candidate site {s.id} is a research fab: it gives no capacity")
         esy = s.earliest_start_year if s.earliest_start_year is not None else first
         build = float(s.build_years or 0.0)
         # Builds start on 1 January (construction is decided per year, which keeps the

@@ -479,7 +479,11 @@ class Policies(_Model):
 
 
 class Programme(_Model):
-    """A named group of sites, e.g. a national fab-cluster plan."""
+    """A named group of sites, e.g. a national fab-cluster plan.
+
+    A site belongs to the programme when the programme's id is among the site's ``tags``.
+    Plans report, per year, the programme's fabs built (online) against its targets.
+    """
 
     id: Id
     name: str
@@ -491,6 +495,13 @@ class Programme(_Model):
     new_research_fabs: int | None = Field(default=None, ge=0)
     existing_fabs: int | None = Field(default=None, ge=0)
     target_year: Year | None = None
+    """Year by whose end the new fabs should be online."""
+    start_year: Year | None = None
+    """Year from which the new-fab targets rise linearly (0 before it) to their full count at
+    the end of ``target_year``; the planning horizon's first year when empty."""
+    min_fabs_by_year: dict[Year, Annotated[int, Field(ge=0)]] = Field(default_factory=dict)
+    """Optional constraint on plans: at least this many of the programme's new fabs
+    (candidate sites, production or research) online by the end of each year given."""
 
 
 class Variant(_Model):
