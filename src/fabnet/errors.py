@@ -80,3 +80,7 @@ class PlanError(FabnetError):
 
 class StoreError(FabnetError):
     """The results store cannot be read or written, or a run id is unknown."""
+
+
+class ParallelError(FabnetError):
+    """Parallel work cannot run: a Dask scheduler cannot be reached, a worker died, bad options."""

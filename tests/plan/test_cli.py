@@ -7,6 +7,9 @@ from pathlib import Path
 
 from fabnet.store import Store
 from tests.cli_runner import fabnet
+from tests.dask_cluster import dask_scheduler
+
+__all__ = ["dask_scheduler"]  # the fixture, imported for a test below
 
 
 def test_plan_json_is_stored(tmp_path: Path) -> None:
@@ -52,4 +55,29 @@ def test_all_variants_side_by_side_with_report(tmp_path: Path) -> None:
     assert "cap of 10 % on gpuco" in r.stdout
     assert (tmp_path / "plan-base.html").stat().st_size > 10_000
     assert (tmp_path / "plan-no-gpu.html").stat().st_size > 10_000
+    assert len(Store(db, create=False).list_runs()) == 2
+
+
+def test_variants_in_parallel_equal_the_serial_run(tmp_path: Path, dask_scheduler: str) -> None:
+    """`--variant all` on a local cluster and on a separate scheduler + worker prints, in the
+    same order, the plans the in-process run prints; only this process writes the store."""
+
+    def plans(*extra: str) -> list[dict[str, object]]:
+        r = fabnet("plan", "toy", "--variant", "all", "--json", *extra)
+        assert r.returncode == 0, r.stderr
+        objs: list[dict[str, object]] = json.loads(r.stdout)
+        return [{k: v for k, v in o.items() if k not in ("run_id", "timings_s")} for o in objs]
+
+    serial = plans("--no-store", "--workers", "1")
+    assert [o["variant"] for o in serial] == ["base", "no-gpu"]
+    db = tmp_path / "runs.duckdb"
+    assert plans("--store", str(db), "--workers", "2") == serial
+    assert plans("--no-store", "--scheduler", dask_scheduler) == serial
+    stored = Store(db, create=False).list_runs()
+    assert len(stored) == 2
+    # a scheduler that cannot be reached: exit 2, a clear message, nothing stored
+    r = fabnet("plan", "toy", "--variant", "all", "--store", str(db), "--scheduler", "127.0.0.1")
+    assert r.returncode == 2
+    assert "cannot reach the Dask scheduler at 127.0.0.1" in r.stderr
+    assert "Traceback" not in r.stderr
     assert len(Store(db, create=False).list_runs()) == 2

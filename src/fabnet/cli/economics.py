@@ -60,7 +60,7 @@ def _render_year(rows: list[dict[str, Any]], year: int, wide: bool) -> Table:
     numeric = ["dies/wafer" if wide else "dies", "yield", "USD/\ndie"]
     if wide:
         table.add_column("vendor", overflow="fold")
-        numeric += ["HBM USD", "pkg USD"]
+        numeric += ["HBM USD", "pkg USD", "make USD", "partner\nUSD"]
     numeric += ["USD/\nunit", "PFLOP/s" if wide else "PF"]
     if wide:
         numeric += ["W"]
@@ -91,6 +91,7 @@ def _render_year(rows: list[dict[str, Any]], year: int, wide: bool) -> Table:
         if wide:
             cells.insert(1, str(r["vendor"]))
             cells += [_num(r["hbm_cost_usd"]), _num(r["packaging_cost_usd"])]
+            cells += [_num(r["manufacturing_cost_usd"]), _num(r["design_partner_usd"])]
         cells += [_num(r["unit_cost_usd"]), _num(r["pflops"] or None, 2)]
         if wide:
             cells += [_num(r["power_w"] or None)]
@@ -98,6 +99,24 @@ def _render_year(rows: list[dict[str, Any]], year: int, wide: bool) -> Table:
         cells += [f"[bold green]{_num(per_pf_year)}[/]" if best_cell else _num(per_pf_year)]
         table.add_row(*cells, style=None if available else "dim")
     return table
+
+
+def _nre_lines(records: list[dict[str, Any]]) -> list[str]:
+    """One line per own (product, process): tape-out + design port = NRE, USD."""
+    lines: list[str] = []
+    seen: set[tuple[str, str]] = set()
+    for r in records:
+        key = (str(r["id"]), str(r["process"]))
+        if r["kind"] != "own" or key in seen:
+            continue
+        seen.add(key)
+        tape, port = _f(r["tapeout_usd"]), _f(r["porting_cost_usd"])
+        if tape + port > 0:
+            lines.append(
+                f"  {key[0]} @ {key[1]}: tape-out {_num(tape / 1e6)} M + design port "
+                f"{_num(port / 1e6)} M = {_num((tape + port) / 1e6)} M USD"
+            )
+    return lines
 
 
 @app.command("economics")
@@ -142,9 +161,15 @@ def economics_cmd(
     for y in sorted({int(r["year"]) for r in records}):
         rows = [r for r in records if int(r["year"]) == y]
         out.print(_render_year(rows, y, wide))
+    nre = _nre_lines(records)
+    if nre:
+        out.print("[bold]One-off NRE[/] (paid once when a product first uses a process)")
+        for line in nre:
+            out.print(line)
     out.print(
         "[dim]USD/unit: own product = cost of a good packaged unit (good dies, HBM, "
-        "packaging and test, over the assembly yield); offer = its price. USD/PF-yr: the "
+        "packaging and test, over the assembly yield) plus the design partner's markup; "
+        "offer = its price. USD/PF-yr: the "
         f"unit spread over its service life at a {s.discount_rate:.1%} discount rate, plus "
         f"power at PUE {s.pue:g}; lowest available in bold. (n/a): not available that year."
         + (

@@ -16,6 +16,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from fabnet.cli.app import app, err, out
+from fabnet.cli.parallel_opts import WORKERS_HELP, SchedulerOpt
 from fabnet.errors import FabModelError, Problem
 
 if TYPE_CHECKING:
@@ -93,8 +94,10 @@ DispatcherOpt = Annotated[
         "--dispatcher", help="Replace every family's final ranking key: cr, fifo, edd, spt."
     ),
 ]
+#: ``--workers`` (``--processes`` is its older spelling).
 ProcessesOpt = Annotated[
-    int | None, typer.Option("--processes", help="Worker processes (default: CPUs).")
+    int | None,
+    typer.Option("--workers", "--processes", metavar="N", help=WORKERS_HELP),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
 
@@ -193,6 +196,7 @@ def _run(
     quiet: bool,
     rule_reading: str = "rule",
     pure_rule: bool = False,
+    scheduler: str | None = None,
 ) -> tuple[Any, list[int]]:
     from fabnet.fab import SimOptions, simulate, simulate_seeds
 
@@ -227,7 +231,9 @@ def _run(
             def done(k: int, n: int) -> None:
                 prog.update(task, completed=k)
 
-            multi = simulate_seeds(model, opts, seed_list, processes=processes, progress=done)
+            multi = simulate_seeds(
+                model, opts, seed_list, processes=processes, progress=done, scheduler=scheduler
+            )
     return multi, seed_list
 
 
@@ -241,6 +247,7 @@ def simulate_cmd(
     warmup_days: WarmupOpt = 0.0,
     dispatcher: DispatcherOpt = None,
     processes: ProcessesOpt = None,
+    scheduler: SchedulerOpt = None,
     as_json: JsonOpt = False,
     rule_reading: str = typer.Option(
         "rule",
@@ -256,7 +263,16 @@ def simulate_cmd(
 ) -> None:
     """Simulate a fab for several seeds in parallel; KPI tables per lot type and tool family."""
     multi, seed_list = _run(
-        directory, days, seeds, warmup_days, dispatcher, processes, as_json, rule_reading, pure_rule
+        directory,
+        days,
+        seeds,
+        warmup_days,
+        dispatcher,
+        processes,
+        as_json,
+        rule_reading,
+        pure_rule,
+        scheduler,
     )
     obj: dict[str, Any] = {
         "model": directory.resolve().name,
@@ -344,6 +360,7 @@ def compare_cmd(
     seeds: SeedsOpt = "0-4",
     warmup_days: WarmupOpt = 0.0,
     processes: ProcessesOpt = None,
+    scheduler: SchedulerOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Our KPIs beside the published reference (default protocol: 730 days, no warm-up, lots
@@ -351,7 +368,9 @@ def compare_cmd(
     from fabnet.fab.reference import compare_tables, load_reference
 
     ref = load_reference(reference, directory.name)
-    multi, seed_list = _run(directory, days, seeds, warmup_days, None, processes, as_json)
+    multi, seed_list = _run(
+        directory, days, seeds, warmup_days, None, processes, as_json, scheduler=scheduler
+    )
     lots = compare_tables(
         multi.lot_types,
         ref.lot_types,

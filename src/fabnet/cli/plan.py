@@ -15,6 +15,7 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from fabnet.cli.app import app, err, out
+from fabnet.cli.parallel_opts import SchedulerOpt, WorkersOpt
 from fabnet.errors import FabnetError, PlanError, Problem
 from fabnet.scenario.schema import Period
 
@@ -100,6 +101,53 @@ def _solve_one(
 
         result = plan(scenario, opts, progress=tick)
     return scenario, result
+
+
+def _solve_variant(
+    ref: str, sets: list[str], opts: PlanOptions, variant: str | None
+) -> tuple[Scenario, Plan] | PlanError:
+    """One variant, quietly (it may run in a Dask worker); a plan that fails is returned."""
+    from fabnet.plan import plan
+    from fabnet.scenario import load_scenario
+
+    try:
+        scenario = load_scenario(ref, variant=variant, overrides=sets or None)
+        return scenario, plan(scenario, opts)
+    except PlanError as exc:
+        return exc
+
+
+def _solve_all(
+    ref: str,
+    variants: list[str | None],
+    sets: list[str],
+    opts: PlanOptions,
+    workers: int | None,
+    scheduler: str | None,
+) -> list[tuple[Scenario, Plan] | PlanError]:
+    """Every variant's plan, in order: one in this process (a PlanError is raised), several
+    in parallel through :func:`fabnet.parallel.parallel_map` (each PlanError returned)."""
+    from functools import partial
+
+    from rich.progress import BarColumn, MofNCompleteColumn
+
+    from fabnet.parallel import parallel_map
+
+    if len(variants) == 1:
+        return [_solve_one(ref, variants[0], sets, opts, quiet=False)]
+    with Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        console=err, transient=True,
+    ) as prog:  # fmt: skip
+        task = prog.add_task(f"{ref}: solving {len(variants)} variants", total=len(variants))
+        return parallel_map(
+            partial(_solve_variant, ref, sets, opts),
+            variants,
+            workers=workers,
+            scheduler=scheduler,
+            chunk_size=1,
+            progress=lambda done, _n: prog.update(task, completed=done),
+        )
 
 
 def _store_run(store_path: Path, scenario: Scenario, result: Plan, extra: dict[str, Any]) -> str:
@@ -213,8 +261,55 @@ def _show(run: _Run) -> None:
             if val > 0:
                 stab.add_row(str(site), _num(val))
         out.print(stab)
+    _show_programmes(p)
+    _show_why_not(p)
     for m in p.messages:
         out.print(f"[yellow]•[/] {escape(m)}", soft_wrap=True)
+
+
+#: Rows of the "why not" table shown in the terminal (all are in --json and the report).
+_WHY_NOT_ROWS = 12
+
+
+def _show_programmes(p: Plan) -> None:
+    """Programme fabs built (online by the year's end) against the target, in a few years."""
+    pr = p.programmes
+    if not len(pr):
+        return
+    years = sorted(int(y) for y in pr["year"].unique())
+    shown = sorted({*years[:: max(1, len(years) // 4)], years[-1]})
+    tab = _table("Programmes: fabs online by the end of the year / target")
+    tab.add_column("programme")
+    tab.add_column("fabs")
+    for y in shown:
+        tab.add_column(str(y), justify="right")
+    kinds = {"new_production": "new prod.", "new_research": "new res.", "existing": "existing"}
+    for (prog, kind), g in pr.groupby(["programme", "kind"], sort=False):
+        by = g.set_index("year")
+        cells = []
+        for y in shown:
+            built, target = _num(by.at[y, "built"], 0), float(str(by.at[y, "target"]))
+            cells.append(built + ("" if not math.isfinite(target) else f"/{_num(target, 0)}"))
+        tab.add_row(str(prog), kinds.get(str(kind), str(kind)), *cells)
+    out.print(tab)
+
+
+def _show_why_not(p: Plan) -> None:
+    """Unused sites, options and offers with the price at which they would enter the plan."""
+    wn = p.why_not
+    if not len(wn):
+        return
+    tab = _table("Why not: unused options and the price at which each would enter the plan")
+    for col in ("kind", "id", "in", "now", "enters at ≤", "per"):
+        tab.add_column(col, justify="right" if col in ("now", "enters at ≤") else "left")
+    for r in wn.head(_WHY_NOT_ROWS).itertuples():
+        entry = r.entry_cost_usd if r.kind == "candidate" else r.entry_price_usd
+        per = str(r.unit).removeprefix("USD/").removeprefix("USD ")
+        shown = _money(entry) if _money(entry) != "–" else "no option"
+        tab.add_row(str(r.kind), str(r.id), str(r.period), _money(r.current_usd), shown, per)
+    out.print(tab)
+    if len(wn) > _WHY_NOT_ROWS:
+        out.print(f"[dim]… {len(wn) - _WHY_NOT_ROWS} more rows in --json and the report[/]")
 
 
 def _compare(runs: list[_Run]) -> None:
@@ -242,6 +337,17 @@ def _compare(runs: list[_Run]) -> None:
             vals.append(_pct(c.loc[c["vendor"] == v, "pflops_added"].sum() / tot if tot else 0))
         row(f"{v} % new", vals)
     row("sites built", [str(len(s["builds"])) for s in sums])
+    progs = list(dict.fromkeys(str(x) for r in runs for x in r.plan.programmes["programme"]))
+    for prog in progs:
+        vals = []
+        for r in runs:
+            pr = r.plan.programmes
+            part = pr[
+                (pr["programme"] == prog) & pr["kind"].isin(["new_production", "new_research"])
+            ]
+            last = part[part["year"] == part["year"].max()] if len(part) else part
+            vals.append(_num(last["built"].sum()) if len(last) else "–")
+        row(f"{prog}: new fabs by the end", vals)
     for cat in (
         "wafers",
         "hbm",
@@ -298,6 +404,8 @@ def plan_cmd(
     ),
     no_store: bool = typer.Option(False, "--no-store", help="Do not store the run."),
     report: Path | None = typer.Option(None, "--report", help="Also write the HTML report here."),
+    workers: WorkersOpt = None,
+    scheduler: SchedulerOpt = None,
 ) -> None:
     """Plan the supply network of SCENARIO: the cheapest sourcing and build-out that meets demand."""
     from fabnet.plan import PlanOptions
@@ -311,16 +419,14 @@ def plan_cmd(
     variants: list[str | None] = [None, *variant_names(scenario)] if variant == "all" else [variant]
     runs: list[_Run] = []
     failures: list[FabnetError] = []
-    for v in variants:
+    solved = _solve_all(scenario, variants, list(set_), opts, workers, scheduler)
+    for v, outcome in zip(variants, solved, strict=True):
         label = v or "base"
-        try:
-            scen, result = _solve_one(scenario, v, list(set_), opts, quiet=False)
-        except PlanError as exc:
-            if len(variants) == 1:
-                raise
-            failures.append(exc)
-            err.print(f"[bold red]{escape(label)}:[/] {escape(exc.format())}", soft_wrap=True)
+        if isinstance(outcome, PlanError):
+            failures.append(outcome)
+            err.print(f"[bold red]{escape(label)}:[/] {escape(outcome.format())}", soft_wrap=True)
             continue
+        scen, result = outcome
         run_id = None
         if not no_store:
             run_id = _store_run(store, scen, result, {"variant": v, "set": list(set_)})

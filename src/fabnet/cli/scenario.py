@@ -205,10 +205,33 @@ def _show(s: Scenario) -> None:
                 else ""
             )
         )
+    if note := research_note(s):
+        out.print(f"[dim]note: {escape(note)}[/]", soft_wrap=True)
     if s.variants:
         out.print("[bold]Variants[/]")
         for name, var in s.variants.items():
             out.print(f"  {name}: {var.description}")
+
+
+def research_note(s: Scenario) -> str | None:
+    """Candidate research fabs, said once per scenario (not on every plan): they count for
+    their programmes but give plans no capacity, so a plan builds one only when a
+    programme's ``min_fabs_by_year`` requires it."""
+    ids = [
+        site.id
+        for site in s.sites
+        if site.status.value == "candidate" and site.purpose == "research"
+    ]
+    if not ids:
+        return None
+    if len(ids) > 1:
+        what = f"candidate sites {', '.join(ids)} are research fabs: they count for programmes but give"
+    else:
+        what = f"candidate site {ids[0]} is a research fab: it counts for programmes but gives"
+    return (
+        f"{what} plans no capacity (a plan builds one only when a programme's "
+        "min_fabs_by_year requires it)"
+    )
 
 
 @scenario_app.command("show")
@@ -240,6 +263,8 @@ def validate_cmd(
             err.print(f"[bold red]error:[/] {escape(exc.format())}", soft_wrap=True)
             continue
         out.print(f"[green]ok[/] {f} ({s.name}: {len(s.sites)} sites, {len(s.products)} products)")
+        if note := research_note(s):
+            out.print(f"  [dim]note: {escape(note)}[/]", soft_wrap=True)
     if failed:
         err.print(f"{failed} of {len(files)} scenario file(s) invalid")
         raise typer.Exit(2)

@@ -27,7 +27,12 @@ from fabnet.economics.dies import (
     dies_per_wafer_exact,
     gross_dies_per_wafer,
 )
-from fabnet.economics.table import ECONOMICS_COLUMNS, default_years, economics_table
+from fabnet.economics.table import (
+    ECONOMICS_COLUMNS,
+    d0_learning_factor,
+    default_years,
+    economics_table,
+)
 from fabnet.economics.yields import (
     YieldModel,
     die_yield,
@@ -46,6 +51,7 @@ __all__ = [
     "cost_per_good_die_usd",
     "cost_per_pflops_usd",
     "cost_per_pflops_year_usd",
+    "d0_learning_factor",
     "default_years",
     "die_grid_layout",
     "die_yield",

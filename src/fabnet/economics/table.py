@@ -25,9 +25,17 @@ from fabnet.economics.cost import (
 from fabnet.economics.dies import gross_dies_per_wafer
 from fabnet.economics.yields import YieldModel, die_yield
 from fabnet.errors import Problem, ScenarioError
-from fabnet.scenario.schema import Offer, Process, ProcessKind, Product, Scenario, series_at
+from fabnet.scenario.schema import (
+    Offer,
+    Process,
+    ProcessKind,
+    ProcessOption,
+    Product,
+    Scenario,
+    series_at,
+)
 
-__all__ = ["ECONOMICS_COLUMNS", "default_years", "economics_table"]
+__all__ = ["ECONOMICS_COLUMNS", "d0_learning_factor", "default_years", "economics_table"]
 
 #: Columns of :func:`economics_table`, in order, with their meaning (units in the names).
 ECONOMICS_COLUMNS: dict[str, str] = {
@@ -39,7 +47,10 @@ ECONOMICS_COLUMNS: dict[str, str] = {
     "process": "own: logic process id of this row; offer: empty",
     "available": "own: the process option may start wafers this year; offer: on sale this year",
     "wafer_price_usd": "own: process wafer price, USD per wafer (site-independent, no site factor)",
-    "d0_per_cm2": "own: defect density D0, defects per cm²",
+    "d0_per_cm2": (
+        "own: defect density D0, defects per cm² (the process's, times the product's yield "
+        "learning multiplier for its years since first wafers on the process)"
+    ),
     "yield_model": "own: die-yield model of the process",
     "die_area_mm2": "own: area of one logic die (product area / chiplets), mm²",
     "dies_per_unit": "own: logic dies (chiplets) per unit",
@@ -54,8 +65,12 @@ ECONOMICS_COLUMNS: dict[str, str] = {
     "packaging_cost_usd": "own: packaging wafer price / packages per wafer, USD per unit",
     "assembly_yield": "own: share of assembled packages that work",
     "test_cost_usd": "own: test and assembly outside the packaging line, USD per unit",
-    "unit_cost_usd": "own: manufacturing cost of a good unit; offer: its price; USD",
-    "porting_cost_usd": "own: one-off cost of porting the design to this process, USD (not in unit cost)",
+    "manufacturing_cost_usd": "own: cost of making a good packaged unit, USD",
+    "design_partner_usd": "own: the design partner's markup on the manufacturing cost, USD per unit",
+    "unit_cost_usd": "own: manufacturing cost + design partner, USD per unit; offer: its price",
+    "tapeout_usd": "own: one-off tape-out (mask set) on this process, USD (not in unit cost)",
+    "porting_cost_usd": "own: one-off design port to this process, USD (not in unit cost)",
+    "max_units_per_year": "own: the product's production ramp cap that year, units (NaN: none)",
     "pflops": "dense BF16 performance per unit, PFLOP/s (own: on this row's process)",
     "power_w": "power per unit in service, W (own: on this row's process)",
     "service_life_years": "years a unit stays in service",
@@ -140,6 +155,18 @@ def _packaging(
     return [options[i].id for i in best], costs[best, cols], yields[best, cols]
 
 
+def d0_learning_factor(
+    product: Product, option: ProcessOption, first_year: int, times: npt.NDArray[np.float64]
+) -> npt.NDArray[np.float64]:
+    """The product's yield-learning multiplier on D0 at calendar times ``times`` (years):
+    ``d0_learning`` read at the years since its first wafers on the option's process
+    (``available_from_year``, else ``first_year``); 1 without learning."""
+    if not product.d0_learning:
+        return np.ones(np.shape(times))
+    start = option.available_from_year if option.available_from_year is not None else first_year
+    return np.asarray(series_at(product.d0_learning, times - start), dtype=np.float64)
+
+
 def _own_rows(
     scenario: Scenario, product: Product, years: npt.NDArray[np.float64]
 ) -> Iterable[dict[str, Any]]:
@@ -163,7 +190,8 @@ def _own_rows(
                 f"products.{product.id}.process_options",
             )
         wafer_price = _at(proc.wafer_price_usd, years)
-        d0 = _at(proc.d0_per_cm2, years)
+        learning = d0_learning_factor(product, option, scenario.horizon.first_year, years + 0.5)
+        d0 = _at(proc.d0_per_cm2, years) * learning
         gross = float(
             gross_dies_per_wafer(
                 die_area_mm2, proc.wafer_diameter_mm, proc.edge_exclusion_mm, proc.scribe_mm
@@ -181,6 +209,14 @@ def _own_rows(
         unit = np.asarray(
             packaged_unit_cost_usd(logic, hbm_usd, pkg_usd, assembly, product.assembly_cost_usd),
             dtype=np.float64,
+        )
+        partner = unit * product.design_partner_markup
+        making = unit
+        unit = making + partner
+        cap = (
+            _at(product.max_units_per_year, years)
+            if product.max_units_per_year is not None
+            else np.full(years.size, np.nan)
         )
         per_pf = _per_pflops(unit, pflops)
         per_pf_year = _per_pflops(unit * crf + energy, pflops)
@@ -210,8 +246,12 @@ def _own_rows(
                 "packaging_cost_usd": pkg_usd[k],
                 "assembly_yield": assembly[k],
                 "test_cost_usd": product.assembly_cost_usd,
+                "manufacturing_cost_usd": making[k],
+                "design_partner_usd": partner[k],
                 "unit_cost_usd": unit[k],
+                "tapeout_usd": proc.tapeout_usd,
                 "porting_cost_usd": option.porting_cost_usd,
+                "max_units_per_year": cap[k],
                 "pflops": pflops,
                 "power_w": power_w,
                 "service_life_years": product.service_life_years,
@@ -269,14 +309,19 @@ def economics_table(scenario: Scenario, years: Iterable[int] | None = None) -> p
       die = wafer price / (gross dies x yield), times the chiplets per unit;
     * HBM: stacks x the lowest stack price of the required generation that year;
     * packaging: the option with the lowest cost per good unit, at its wafer price /
-      packages per wafer and its assembly yield; unit cost = (logic + HBM + packaging +
-      test) / assembly yield (a failed assembly loses its good dies and stacks);
+      packages per wafer and its assembly yield; manufacturing cost = (logic + HBM +
+      packaging + test) / assembly yield (a failed assembly loses its good dies and stacks);
+    * design partner: ``design_partner_markup`` × manufacturing cost; unit cost =
+      manufacturing cost + design partner (what the designer pays per unit);
+    * D0 is the process's times the product's yield-learning multiplier (``d0_learning``)
+      at the years since its first wafers on the process;
     * per PFLOP/s-year: unit cost x capital recovery factor (scenario discount rate,
       service life) + energy per year (power x PUE x electricity price), over PFLOP/s.
       Performance and power are the process option's (``ProcessOption.pflops_bf16`` /
       ``power_w``) where it sets them, else the product's.
 
-    Porting (NRE) is one-off and shown in ``porting_cost_usd``, not spread into unit cost.
+    NRE (the process's ``tapeout_usd`` and the option's ``porting_cost_usd``) is one-off and
+    shown in its own columns, not spread into unit cost (that would need a volume).
     """
     chosen = default_years(scenario) if years is None else sorted(set(years))
     y = np.asarray(chosen, dtype=np.float64)

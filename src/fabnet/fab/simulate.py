@@ -1,9 +1,10 @@
-"""Public simulation API: options, results, one seed or many seeds in parallel processes.
+"""Public simulation API: options, results, one seed or many seeds in parallel.
 
 :func:`simulate` turns a :class:`~fabnet.fab.model.FabModel` into the array state of the
 compiled kernel (:mod:`fabnet.fab.engine`), runs it in chunks of simulated time and turns the
 final state into tidy tables (:mod:`fabnet.fab.kpi`). :func:`simulate_seeds` runs several seeds
-in parallel processes and adds mean and 95 % confidence half-width columns.
+in parallel (:func:`fabnet.parallel.parallel_map`) and adds mean and 95 % confidence
+half-width columns.
 """
 
 from __future__ import annotations
@@ -11,8 +12,8 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -27,6 +28,7 @@ from fabnet.fab.kpi import (
     raw_process_time_days,
 )
 from fabnet.fab.model import Dist, FabModel
+from fabnet.parallel import parallel_map
 
 __all__ = [
     "DISPATCHERS",
@@ -815,11 +817,6 @@ def simulate(
     )
 
 
-def _one(args: tuple[FabModel, SimOptions, int]) -> SimResult:
-    model, opts, seed = args
-    return simulate(model, opts, seed)
-
-
 #: Two-sided 95 % Student t quantiles t(0.975, df) for df = 1..30 (beyond: 1.96).
 _T975 = (
     12.706,
@@ -885,40 +882,30 @@ def simulate_seeds(
     seeds: Sequence[int],
     processes: int | None = None,
     progress: Callable[[int, int], None] | None = None,
+    *,
+    scheduler: str | None = None,
 ) -> MultiSimResult:
-    """Simulate every seed (in ``processes`` worker processes; 1 = in this process) and
-    summarise. ``progress(done, total)`` is called as seeds finish."""
+    """Simulate every seed and summarise; ``progress(done, total)`` is called as seeds finish.
+
+    The seeds run through :func:`fabnet.parallel.parallel_map`, one seed per task: on a local
+    Dask cluster of ``processes`` worker processes (default one per core; 1 = in this process),
+    or on the existing cluster at ``scheduler``. Each seed's result depends on its seed alone,
+    so the result is the same in every mode. A ``user_rule`` runs in this process."""
     t_start = time.perf_counter()
     seeds = list(seeds)
     if not seeds:
         raise FabModelError(Problem("no seeds given", field="seeds"))
-    results: list[SimResult] = []
-    if processes == 1 or len(seeds) == 1 or opts.user_rule is not None:
-        for k, s in enumerate(seeds):
-            results.append(simulate(model, opts, s))
-            if progress is not None:
-                progress(k + 1, len(seeds))
-    else:
-        nproc = processes or min(len(seeds), _cpu_count())
-        with ProcessPoolExecutor(max_workers=nproc) as ex:
-            futs = {ex.submit(_one, (model, replace(opts), s)): k for k, s in enumerate(seeds)}
-            by_ix: dict[int, SimResult] = {}
-            for n_done, fu in enumerate(as_completed(futs), start=1):
-                by_ix[futs[fu]] = fu.result()
-                if progress is not None:
-                    progress(n_done, len(seeds))
-            results = [by_ix[k] for k in range(len(seeds))]
+    serial = opts.user_rule is not None
+    results = parallel_map(
+        partial(simulate, model, opts),
+        seeds,
+        workers=1 if serial else processes,
+        scheduler=None if serial else scheduler,
+        chunk_size=1,
+        progress=progress,
+    )
     lt = summarize([r.lot_types for r in results], "name")
     tg = summarize([r.tool_groups for r in results], "name")
     return MultiSimResult(
         results, lt, tg, sum(r.events for r in results), time.perf_counter() - t_start
     )
-
-
-def _cpu_count() -> int:
-    import os
-
-    try:
-        return max(len(os.sched_getaffinity(0)), 1)
-    except AttributeError:  # pragma: no cover - not on Linux
-        return max(os.cpu_count() or 1, 1)

@@ -37,6 +37,7 @@ CANDIDATE_ONCE = "Candidate-once"
 OPTION_USE = "Option-use"
 OPTION_SINGLE = "Option-single"
 OFFER_COMMITMENT = "Offer-commitment"
+PRODUCT_RAMP = "Product-max_units"
 
 
 def _members(d: PlanData, kind: int) -> I:
@@ -221,6 +222,26 @@ def add_constraints(m: Model, d: PlanData) -> None:
         )  # fmt: skip
         mask = _mask(committed, ("offer", "year"), ix)
         m.add_constraints(lhs >= d.offer_min_units, name=OFFER_COMMITMENT, mask=mask)
+
+    add_product_ramp(m, d)
+
+
+def add_product_ramp(m: Model, d: PlanData) -> None:
+    """(21) production ramp: good units of all builds of a product per period ≤ its cap."""
+    capped = np.isfinite(d.product_max_units)  # (Pb, T)
+    if not capped.any():
+        return
+    ix = index(d)
+    T = d.n_periods
+    bix = {**ix, "product": pd.Index(d.base_product_ids, name="product", dtype=object)}
+    builds = group_terms(d.product_base, len(d.base_product_ids))  # (Pb, K)
+    t = np.arange(T)
+    lhs = gather(
+        m, m.variables[UNITS], builds[:, None, :], t[None, :, None], 1.0, ("product", "period"),
+        bix,
+    )  # fmt: skip
+    rhs = np.where(capped, d.product_max_units, 0.0)
+    m.add_constraints(lhs <= rhs, name=PRODUCT_RAMP, mask=_mask(capped, ("product", "period"), bix))
 
 
 def fleet_parts(m: Model, d: PlanData) -> list[Part]:

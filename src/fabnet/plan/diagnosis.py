@@ -27,7 +27,9 @@ from fabnet.plan.solution import (
     EPS,
     Solution,
     _dual,
+    candidate_wafer_value,
     site_capacity_and_use,
+    site_could_have_capacity,
     site_shadow_prices,
     yearly,
 )
@@ -194,42 +196,70 @@ def _bindings(pm: PlanModel, s: Solution) -> list[Binding]:
     return out
 
 
+def _usable(d: PlanData) -> np.ndarray:
+    """(R, T) True where route r can take wafers in t: available, and its site has (or, for
+    a candidate, could have if built as early as allowed) capacity then."""
+    out: np.ndarray = d.route_available & site_could_have_capacity(d)[d.route_site]
+    return out
+
+
+def _route_start_text(d: PlanData, r: int, t0: int) -> str:
+    """Why route r cannot start before period t0: a tape-out, a build, or the site's start."""
+    kind = int(d.route_kind[r])
+    site = d.site_ids[d.route_site[r]]
+    if d.site_is_candidate[d.route_site[r]]:
+        return f"site {site} must be built first (online from {d.labels[t0]})"
+    if kind == 0:
+        src = d.scenario.product(d.product_source[d.route_product[r]])
+        opt = next(o for o in src.process_options if o.process == d.route_process[r])
+        if opt.available_from_year is not None:
+            return f"tape-out on {opt.process} in {opt.available_from_year}"
+        return f"wafers on {opt.process} from {d.labels[t0]}"
+    what = "HBM" if kind == 1 else "packaging"
+    return f"{what} on {d.route_process[r]} at {site} from {d.labels[t0]}"
+
+
 def _earliest_own_arrival(d: PlanData) -> dict[int, tuple[int, str]]:
-    """Per fleet product: first period a unit can be in service, and why not earlier."""
+    """Per fleet product: first period a unit can be in service, and why not earlier.
+
+    A unit assembled in τ needs dies (logic wafers started σ_r before), HBM stacks (HBM
+    wafers started σ_r before) and packages (packaging wafers in τ): the earliest assembly
+    is the latest of the earliest ready material of each kind the product needs; the kind
+    that sets it is the reason given.
+    """
     out: dict[int, tuple[int, str]] = {}
     T = d.n_periods
+    usable = _usable(d)
     for p in np.flatnonzero(d.product_in_fleet & (d.product_pflops > 0)):
-        kinds_ok = True
         routes = np.flatnonzero(d.route_product == p)
         need = [0]
         if d.product_hbm_stacks[p] > 0:
             need.append(1)
         if d.product_packaged[p]:
             need.append(2)
+        latest, why = -1, "no site can make it"
         for k in need:
-            if not (d.route_kind[routes] == k).any():
-                kinds_ok = False
-        best, why = T, "no site can make it"
-        if kinds_ok:
-            for r in routes[d.route_kind[routes] == 0]:
-                avail = np.flatnonzero(d.route_available[r])
-                if not avail.size:
-                    continue
-                t = int(avail[0] + d.route_shift[r] + d.product_arrival_shift[p])
-                if t < best:
-                    lead = int(d.route_shift[r] + d.product_arrival_shift[p])
-                    src = d.scenario.product(d.product_source[p])
-                    opt = next(o for o in src.process_options if o.process == d.route_process[r])
-                    start = (
-                        f"tape-out on {opt.process} in {opt.available_from_year}"
-                        if opt.available_from_year is not None
-                        else f"wafers on {opt.process} from {d.labels[int(avail[0])]}"
-                    )
-                    if d.site_is_candidate[d.route_site[r]]:
-                        start = f"site {d.site_ids[d.route_site[r]]} must be built first"
-                    why = f"{start} + {lead} period(s) of cycle and lead time"
-                    best = t
-        out[int(p)] = (best, why)
+            best, best_r, best_t0 = T, -1, T
+            for r in routes[d.route_kind[routes] == k]:
+                first = np.flatnonzero(usable[r])
+                if first.size and int(first[0] + d.route_shift[r]) < best:
+                    best, best_r, best_t0 = int(first[0] + d.route_shift[r]), int(r), int(first[0])
+            if best_r < 0:
+                latest, why = (
+                    T,
+                    (
+                        "no site can make it"
+                        if k == 0
+                        else f"no site can make its {'HBM' if k == 1 else 'packaging'}"
+                    ),
+                )
+                break
+            if best > latest:
+                lead = int(d.route_shift[best_r] + d.product_arrival_shift[p])
+                latest = best
+                why = f"{_route_start_text(d, best_r, best_t0)} + {lead} period(s) of cycle and lead time"
+        t = latest + int(d.product_arrival_shift[p]) if latest < T else T
+        out[int(p)] = (min(t, T), why)
     return out
 
 
@@ -348,6 +378,114 @@ def _supply_limits(pm: PlanModel, s: Solution, years: list[int]) -> list[str]:
     return notes
 
 
+@dataclass
+class BudgetCost:
+    """What the capital budget costs a MILP plan, measured by re-solving without it."""
+
+    cost_usd: float  # PV USD the plan would save without the budget
+    share: float  # cost / objective without the budget
+    years: list[int]  # years the plan without the budget spends more than the budget
+    bindings: list[Binding]
+    message: str
+
+
+def budget_cost(pm: PlanModel, s: Solution) -> BudgetCost | None:
+    """The cost of the capital budget of a MILP plan, or None when it costs nothing.
+
+    With builds fixed, the budget rows hold constants only, so their duals say nothing
+    about the build decisions the budget delays or rules out. When a budget is set and
+    some candidate start it allows is ruled out by it (given the plan's other spending),
+    the plan is solved again without the budget (same options, no user hook): the cost is
+    the difference of the two objectives, reported when above the MIP gap; the budget
+    binds in the years where the plan without it spends more than the budget.
+
+    The second solve happens only when the budget forbids a start (given the plan's other
+    spending) that would pay at the plan's own prices: a start earlier than the chosen one,
+    or any start of an unbuilt candidate, whose capacity (valued by
+    :func:`candidate_wafer_value`) earns more than its capex, net of what the chosen start
+    earns.
+    """
+    d = pm.data
+    if not pm.is_mip or d.capex_budget_usd is None or not len(d.cand_ids):
+        return None
+    spend_k = capex_by_year(d)  # (C, Ts, Y)
+    spend = np.einsum("cs,csy->y", s.b, spend_k)
+    value = candidate_wafer_value(pm)
+    if value is None:
+        return None
+    cap = d.site_full_wafers[d.cand_site][:, None, :] * d.cand_ramp  # (C, Ts, T)
+    earn = np.einsum("cst,ct->cs", cap, value)  # PV USD a start in Ts would earn
+    pay = d.cand_capex_usd[:, None] * np.einsum("cst,t->cs", d.cand_capex_share, d.discount)
+    restricts = False
+    for k in range(len(d.cand_ids)):
+        chosen = np.flatnonzero(s.b[k] > 0.5)
+        own = np.einsum("s,sy->y", s.b[k], spend_k[k])
+        base = (earn[k, chosen[0]] - pay[k, chosen[0]]) if chosen.size else 0.0
+        for ts in np.flatnonzero(d.cand_allowed[k]):
+            if chosen.size and ts >= chosen[0]:
+                break  # the budget does not stop a later start than the chosen one
+            over = spend - own + spend_k[k, ts] > d.capex_budget_usd * (1 + 1e-9) + 1e-6
+            if over.any() and earn[k, ts] - pay[k, ts] > base + 1.0:
+                restricts = True  # a start the budget forbids would pay at the plan's prices
+                break
+        if restricts:
+            break
+    if not restricts:
+        return None
+    from fabnet.errors import PlanError
+    from fabnet.plan.model import build_model, solve_model
+    from fabnet.plan.solution import solution_arrays
+
+    sc = pm.scenario
+    free = sc.model_copy(
+        update={"policies": sc.policies.model_copy(update={"capex_budget_usd_per_year": None})}
+    )
+    try:
+        pm2 = solve_model(build_model(free, pm.options))
+    except PlanError:
+        return None
+    if pm2.objective_usd is None or pm.objective_usd is None:
+        return None
+    cost = float(pm.objective_usd - pm2.objective_usd)
+    tol = max(1.0, (pm.options.mip_gap or 0.0) * abs(float(pm.objective_usd)))
+    if cost <= tol:
+        return None
+    s2 = solution_arrays(pm2)
+    spend2 = np.einsum("cs,csy->y", s2.b, capex_by_year(pm2.data))
+    over = [y for yi, y in enumerate(d.year_list) if spend2[yi] > d.capex_budget_usd[yi] + 1e-6]
+    share = cost / max(EPS, abs(float(pm2.objective_usd)))
+
+    def starts(sol: Solution) -> str:
+        items = [
+            f"{d.cand_ids[k]} ({d.labels[t]})"
+            for k, t in zip(*np.nonzero(sol.b > 0.5), strict=True)
+        ]
+        return ", ".join(items) or "none"
+
+    when = span(over) if over else "some years"
+    message = (
+        f"The capital budget (capex_budget_usd_per_year) binds in {when}: it delays or rules "
+        f"out builds and costs {fmt_usd(cost)} (present value, +{fmt_pct(share)}), measured "
+        f"by planning again without it. Builds with the budget: {starts(s)}; without: "
+        f"{starts(s2)}."
+    )
+    bindings = [
+        Binding(
+            "capex_budget_usd_per_year",
+            "budget",
+            "",
+            y,
+            float(d.capex_budget_usd[d.year_list.index(y)]),
+            float(d.capex_budget_usd[d.year_list.index(y)] - spend[d.year_list.index(y)]),
+            float("nan"),
+            f"the capital budget binds in {y}: without it the plan would cost "
+            f"{fmt_usd(cost)} less in total (present value)",
+        )
+        for y in over
+    ]
+    return BudgetCost(cost, share, over, bindings, message)
+
+
 def budget_blocked(d: PlanData) -> dict[int, tuple[float, float]]:
     """Candidates the capital budget rules out in every start period: (budget, capex per year)."""
     out: dict[int, tuple[float, float]] = {}
@@ -373,7 +511,20 @@ def diagnose(pm: PlanModel, s: Solution) -> tuple[list[str], pd.DataFrame]:
             f"the solver stopped at the time limit{gap}: the plan may not be optimal; "
             "raise --time-limit or loosen --gap"
         )
+    for k, cid in enumerate(d.cand_ids):
+        if not d.cand_allowed[k].any():
+            site = d.scenario.sites[int(d.cand_site[k])]
+            messages.append(
+                f"candidate site {cid} cannot come online within the horizon (earliest start "
+                f"{site.earliest_start_year or d.year_list[0]} + {site.build_years or 0:g} "
+                f"build years is after {d.year_list[-1]}): it is never built and has no "
+                "shadow price; extend the horizon or bring its start forward"
+            )
     binds = _bindings(pm, s)
+    delay = budget_cost(pm, s)
+    if delay is not None:
+        binds = [b for b in binds if b.kind != "budget"] + delay.bindings
+        messages.append(delay.message)
     years = d.year_list
     # Compute demand -----------------------------------------------------------------
     if len(d.compute_ids):
@@ -522,7 +673,12 @@ def diagnose(pm: PlanModel, s: Solution) -> tuple[list[str], pd.DataFrame]:
                 cap = fmt_pct(lo) if hi - lo < 1e-9 else f"{fmt_pct(lo)}–{fmt_pct(hi)}"
                 what = f"The cap of {cap} on {target} {first.key}"
                 total = sum(b.dual_usd for b in part)
-                gain = f"one more point of cap {when} would save {fmt_usd(total)}"
+                gain = (
+                    f"one more point of cap in {run[0]} would save {fmt_usd(total)}"
+                    if len(run) == 1
+                    else f"one more point of cap in each of these years would save "
+                    f"{fmt_usd(total)} in total over {span(run)}"
+                )
             messages.append(
                 f"{what} binds in {span(run)} and raises the plan's cost: {gain} "
                 "(present value); relax it there if the dependence is acceptable."

@@ -22,6 +22,7 @@ from fabnet.plan.constraints import add_constraints
 from fabnet.plan.objective import OBJECTIVE_SCALE, add_objective
 from fabnet.plan.options import PlanOptions, Progress
 from fabnet.plan.policies import add_policies
+from fabnet.plan.programmes import add_programme_targets
 from fabnet.plan.sets import PlanData, build_data
 from fabnet.plan.variables import BUILD, PORT, add_variables
 from fabnet.scenario.schema import Scenario
@@ -44,6 +45,10 @@ class PlanModel:
     #: binaries fixed at the MILP solution) or None (no duals).
     dual_source: str | None = None
     is_mip: bool = False
+    #: Reduced costs of the LP the duals come from (the fixed LP of a MILP), per variable
+    #: name, shaped like the variable's labels (NaN where masked), in objective units
+    #: (million PV USD per unit of the variable). Empty when there are no duals.
+    reduced_costs: dict[str, np.ndarray] = field(default_factory=dict)
 
     def size(self) -> dict[str, int]:
         """Number of variables, constraints and binaries that reach the solver."""
@@ -78,6 +83,7 @@ def build_model(
         ("variables", lambda: add_variables(m, data, opts.relax)),
         ("constraints", lambda: add_constraints(m, data)),
         ("policies", lambda: add_policies(m, data)),
+        ("programme targets", lambda: add_programme_targets(m, data)),
         ("objective", lambda: add_objective(m, data)),
     ]
     for i, (name, step) in enumerate(steps):
@@ -174,6 +180,8 @@ def solve_model(pm: PlanModel, progress: Progress | None = None) -> PlanModel:
             v.fix(v.solution.fillna(0.0).round())
         try:
             st2, _ = _solve(pm, False)
+            if st2 == "ok":
+                pm.reduced_costs = _reduced_costs(pm.model)
         finally:
             for v in fixed:
                 v.unfix()
@@ -188,6 +196,7 @@ def solve_model(pm: PlanModel, progress: Progress | None = None) -> PlanModel:
     else:
         pm.mip_gap = 0.0 if pm.options.relax and pm.status == "optimal" else None
         pm.dual_source = "lp"
+        pm.reduced_costs = _reduced_costs(pm.model)
         pm.objective_usd = _objective(pm.model) / OBJECTIVE_SCALE
     pm.timings_s["solve"] = time.perf_counter() - t0
     if progress:
@@ -198,3 +207,35 @@ def solve_model(pm: PlanModel, progress: Progress | None = None) -> PlanModel:
 def _objective(m: Model) -> float:
     value = m.objective.value
     return float("nan") if value is None else float(value)
+
+
+def _reduced_costs(m: Model) -> dict[str, np.ndarray]:
+    """Reduced costs (column duals) of the LP just solved, per variable, label-shaped.
+
+    linopy 0.10 reads back row duals only; the column duals come from the HiGHS instance
+    (``io_api="direct"``), whose columns are the variables' active labels in order (as
+    ``m.matrices.vlabels``). Values are in objective units per unit of the variable
+    (solver scaling undone); NaN where a variable is masked.
+    """
+    h = m.solver_model
+    if h is None:
+        return {}
+    try:
+        col_dual = np.asarray(h.getSolution().col_dual, dtype=float)
+    except (AttributeError, RuntimeError):
+        return {}
+    obj_scaling = float(getattr(m.objective, "scaling", 1.0) or 1.0)
+    out: dict[str, np.ndarray] = {}
+    pos = 0
+    for name, var in m.variables.items():
+        labels = np.asarray(var.labels.values)
+        mask = labels != -1
+        n = int(mask.sum())
+        if pos + n > col_dual.size:
+            return {}
+        vals = np.full(labels.shape, np.nan)
+        scale = np.broadcast_to(np.asarray(var.solver_scaling.values, dtype=float), labels.shape)
+        vals[mask] = col_dual[pos : pos + n] * scale[mask] / obj_scaling
+        out[str(name)] = vals
+        pos += n
+    return out if pos == col_dual.size else {}

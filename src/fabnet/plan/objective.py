@@ -96,6 +96,12 @@ def add_objective(m: Model, d: PlanData) -> None:
         parts.append(weighted_total(m, m.variables[OFFER], off_e * OBJECTIVE_SCALE))
     if (d.offer_min_units > 0).any():
         parts.append(weighted_total(m, m.variables[UNTAKEN], untaken_price_pv(d) * OBJECTIVE_SCALE))
+    if d.route_partner_usd.any():  # design partner's markup on wafers, HBM and packaging
+        parts.append(weighted_total(m, m.variables[WAFERS], d.route_partner_usd * df[None, :]))
+    if d.product_partner_usd.any():  # ... and on test and assembly
+        parts.append(
+            weighted_total(m, m.variables[UNITS], d.product_partner_usd[:, None] * df[None, :])
+        )
     if len(d.cand_ids):
         parts.append(weighted_total(m, m.variables[BUILD], capex_pv_per_build(d) * OBJECTIVE_SCALE))
     if len(d.option_ids):

@@ -3,7 +3,9 @@
 * vendor share: PFLOP/s added in year y from vendor v ≤ cap_v(y) × all PFLOP/s added in y;
 * country share: own logic wafers started in country c in year y ≤ cap_c(y) × all own
   logic wafers started in y;
-* capital budget: capex paid in year y ≤ budget(y).
+* capital budget: capex paid in year y ≤ budget(y);
+* supplier share: the designer's wafers of one process kind at a company's existing and
+  planned sites in year y ≤ cap_c(y) × those sites' whole capacity in y.
 
 Reservable share and single sourcing are part of the capacity and porting constraints.
 """
@@ -15,12 +17,13 @@ import pandas as pd
 from linopy import LinearExpression, Model
 
 from fabnet.plan.sets import F, I, PlanData
-from fabnet.plan.terms import gather, gather_sum
+from fabnet.plan.terms import gather, gather_sum, group_terms
 from fabnet.plan.variables import BUILD, OFFER, UNITS, WAFERS, index
 
 VENDOR_SHARE = "Policy-vendor_share"
 COUNTRY_SHARE = "Policy-country_share"
 CAPEX_BUDGET = "Policy-capex_budget"
+SUPPLIER_SHARE = "Policy-supplier_share"
 
 
 def periods_of_years(d: PlanData) -> I:
@@ -114,6 +117,59 @@ def add_policies(m: Model, d: PlanData) -> None:
         coeff = np.moveaxis(spend, 2, 0).reshape(Y, C * T)
         expr = gather(m, m.variables[BUILD], b_rows[None, :], b_cols[None, :], coeff, ("year",), ix)
         m.add_constraints(expr <= d.capex_budget_usd, name=CAPEX_BUDGET)
+
+    # (22) supplier share: wafers at a company's existing and planned sites, per process kind
+    groups, members = supplier_groups(d)
+    if groups:
+        rows = np.repeat(members, n, axis=1)[:, None, :]  # (G, 1, K n)
+        cols = np.tile(ty, members.shape[1])[None, :, :]  # (1, Y, K n)
+        coords = {**ix, "supplier": pd.Index(groups, name="supplier", dtype=object)}
+        expr = gather(m, m.variables[WAFERS], rows, cols, 1.0, ("supplier", "year"), coords)
+        m.add_constraints(expr <= supplier_limit(d, groups), name=SUPPLIER_SHARE)
+
+
+def _supplier_sites(d: PlanData, group: str) -> I:
+    """Existing and planned production sites of a ``company|kind`` group."""
+    company, kind = group.split("|")
+    out: I = np.flatnonzero(
+        (np.array(d.site_owner, dtype=object) == company)
+        & (np.array(d.site_kind, dtype=object) == kind)
+        & ~d.site_is_candidate
+    )
+    return out
+
+
+def supplier_groups(d: PlanData) -> tuple[list[str], I]:
+    """Groups ``company|kind`` with a supplier-share cap and capacity, and (G, K) their routes
+    (padded with -1): the routes at the company's existing and planned sites of that kind."""
+    groups: list[str] = []
+    for company in d.supplier_caps:
+        for kind in dict.fromkeys(d.site_kind):
+            g = f"{company}|{kind}"
+            if d.site_total_wafers[_supplier_sites(d, g)].sum() > 0:
+                groups.append(g)
+    if not groups:
+        return [], np.zeros((0, 1), dtype=np.int64)
+    group_of_site = np.full(len(d.site_ids), -1, dtype=np.int64)
+    for gi, g in enumerate(groups):
+        group_of_site[_supplier_sites(d, g)] = gi
+    route_group = group_of_site[d.route_site]
+    used = np.isin(np.arange(len(groups)), route_group)  # groups the designer can use at all
+    keep = [g for g, u in zip(groups, used, strict=True) if u]
+    remap = np.cumsum(used) - 1
+    route_group = np.where(route_group >= 0, remap[np.clip(route_group, 0, None)], -1)
+    return keep, group_terms(route_group, len(keep))
+
+
+def supplier_limit(d: PlanData, groups: list[str]) -> F:
+    """(G, Y) wafers a ``company|kind`` group may make for the designer per year: cap × whole
+    capacity of its existing and planned sites in the year."""
+    ym = d.year_slice_matrix().astype(float)  # (Y, T)
+    out = np.zeros((len(groups), len(d.year_list)))
+    for gi, g in enumerate(groups):
+        total = d.site_total_wafers[_supplier_sites(d, g)].sum(axis=0)  # (T,)
+        out[gi] = d.supplier_caps[g.split("|")[0]] * (ym @ total)
+    return out
 
 
 def capex_by_year(d: PlanData) -> F:

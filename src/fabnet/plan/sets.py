@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
-from fabnet.economics import die_yield, gross_dies_per_wafer
+from fabnet.economics import d0_learning_factor, die_yield, gross_dies_per_wafer
 from fabnet.economics.cost import HOURS_PER_YEAR
 from fabnet.scenario.schema import (
     Period,
@@ -165,6 +165,13 @@ class PlanData:
     capex_budget_usd: F | None = None  # (Y,) USD per year
     allow_multi_sourcing: bool = True
     warnings: list[str] = field(default_factory=list)
+    # own-chip economics and ramps (docs/planner.md "Design partner", "Ramp of a new product")
+    route_partner_usd: F = field(default_factory=lambda: np.zeros((0, 0)))  # (R, T) markup/wafer
+    product_partner_usd: F = field(default_factory=lambda: np.zeros(0))  # (P,) markup on assembly
+    product_max_units: F = field(default_factory=lambda: np.zeros((0, 0)))  # (Pb, T) inf: no cap
+    site_owner: list[str] = field(default_factory=list)
+    site_total_wafers: F = field(default_factory=lambda: np.zeros((0, 0)))  # (S, T) whole capacity
+    supplier_caps: dict[str, F] = field(default_factory=dict)  # company -> (Y,) share cap
 
     @property
     def n_periods(self) -> int:
@@ -186,8 +193,11 @@ def _to_periods(days: float | F, period_days: float) -> I:
     return round_half_up(np.asarray(days, dtype=float) / period_days)
 
 
-def _logic_yield(area_mm2: float, chiplets: int, pr: Process, mid: F) -> tuple[F, F, str]:
-    """Good dies and logic units per wafer by period, or a reticle warning."""
+def _logic_yield(
+    area_mm2: float, chiplets: int, pr: Process, mid: F, d0_factor: F | float = 1.0
+) -> tuple[F, F, str]:
+    """Good dies and logic units per wafer by period, or a reticle warning; the process's D0
+    is multiplied by ``d0_factor`` (the product's yield learning, per period)."""
     area = area_mm2 / chiplets
     if area > pr.reticle_limit_mm2:
         msg = (
@@ -200,7 +210,9 @@ def _logic_yield(area_mm2: float, chiplets: int, pr: Process, mid: F) -> tuple[F
     )
     assert pr.d0_per_cm2 is not None
     y = np.asarray(
-        die_yield(pr.yield_model.value, area, series_at(pr.d0_per_cm2, mid), pr.yield_alpha),
+        die_yield(
+            pr.yield_model.value, area, series_at(pr.d0_per_cm2, mid) * d0_factor, pr.yield_alpha
+        ),
         dtype=float,
     )
     dies: F = gross * y
@@ -252,8 +264,6 @@ def build_data(scenario: Scenario, period: Period | None = None) -> PlanData:
     cand_capex = np.zeros(C)
     for k, i in enumerate(cand_site.tolist()):
         s = sc.sites[i]
-        if s.purpose != "production":
-            warnings.append(f"candidate site {s.id} is a research fab: it gives no capacity")
         esy = s.earliest_start_year if s.earliest_start_year is not None else first
         build = float(s.build_years or 0.0)
         # Builds start on 1 January (construction is decided per year, which keeps the
@@ -267,7 +277,8 @@ def build_data(scenario: Scenario, period: Period | None = None) -> PlanData:
         cand_ramp[k] = ramp_average(
             online, np.asarray(s.ramp_years), start[None, :], start[None, :] + L
         )
-        cand_capex[k] = float(s.capex_usd or 0.0)
+        # a co-funded site: the designer pays the share of capex it may reserve
+        cand_capex[k] = float(s.capex_usd or 0.0) * (site_share[i] if s.cofunded else 1.0)
         nb = max(1, int(round_half_up(np.asarray(build / L))))
         ts = np.arange(T)
         for j in range(nb):  # spread evenly over the build periods (eqs. 18, 19)
@@ -334,12 +345,13 @@ def build_data(scenario: Scenario, period: Period | None = None) -> PlanData:
     option_index: dict[tuple[int, str], int] = {}
     for pi, p in enumerate(products):
         for opt in p.process_options:
-            if opt.porting_cost_usd > 0 or not sc.policies.allow_multi_sourcing:
+            nre = opt.porting_cost_usd + proc[opt.process].tapeout_usd  # design port + tape-out
+            if nre > 0 or not sc.policies.allow_multi_sourcing:
                 option_index[(pi, opt.process)] = len(o_ids)
                 o_ids.append(f"{p.id}|{opt.process}")
                 o_prod.append(pi)
                 o_proc.append(opt.process)
-                o_cost.append(opt.porting_cost_usd)
+                o_cost.append(nre)
                 pay_year = max(first, opt.available_from_year or first)
                 o_pay.append(
                     int(np.searchsorted(years, pay_year)) if pay_year <= years[-1] else T - 1
@@ -364,7 +376,10 @@ def build_data(scenario: Scenario, period: Period | None = None) -> PlanData:
                         avail &= years >= popt.available_from_year
                     key = (pi, n)
                     if key not in logic_cache:
-                        logic_cache[key] = _logic_yield(p.die_area_mm2, p.chiplets, pr, mid)
+                        learning = d0_learning_factor(p, popt, first, mid)
+                        logic_cache[key] = _logic_yield(
+                            p.die_area_mm2, p.chiplets, pr, mid, learning
+                        )
                     dies, units, reticle_msg = logic_cache[key]
                     if reticle_msg:
                         if f"product {p.id}: {reticle_msg}" not in warnings:
@@ -483,6 +498,22 @@ def build_data(scenario: Scenario, period: Period | None = None) -> PlanData:
         else None
     )
 
+    # Own-chip economics and ramps: design-partner markup, unit caps, supplier shares
+    markup = np.array([products[i].design_partner_markup for i in b_base], dtype=float)
+    r_markup = markup[np.array(r_prod, dtype=np.int64)][:, None]
+    route_partner = np.array(r_cost, dtype=float).reshape(R, T) * r_markup
+    product_max = np.full((len(products), T), np.inf)
+    for pi, p in enumerate(products):
+        if p.max_units_per_year is not None:
+            product_max[pi] = series_at(p.max_units_per_year, mid) * L
+    site_total = np.zeros((S, T))
+    for i, s in enumerate(sc.sites):
+        if s.purpose == "production" and s.status is not SiteStatus.candidate:
+            site_total[i] = series_at(s.capacity_wspm, mid) * months
+    supplier_caps = {
+        c: series_at(share_cap_series(v), ymid) for c, v in pol.max_supplier_share.items()
+    }
+
     # Energy: a W in service for a period draws W x PUE x hours; at the period's price.
     energy_usd_per_w = (
         series_at(sc.electricity_usd_per_kwh, mid) / 1000.0 * sc.pue * HOURS_PER_YEAR * L
@@ -573,4 +604,13 @@ def build_data(scenario: Scenario, period: Period | None = None) -> PlanData:
         capex_budget_usd=budget,
         allow_multi_sourcing=pol.allow_multi_sourcing,
         warnings=warnings,
+        route_partner_usd=route_partner.reshape(R, T),
+        product_partner_usd=np.array(
+            [products[i].assembly_cost_usd for i in b_base], dtype=float
+        ).reshape(P)
+        * markup.reshape(P),
+        product_max_units=product_max,
+        site_owner=[s.owner for s in sc.sites],
+        site_total_wafers=site_total,
+        supplier_caps=supplier_caps,
     )

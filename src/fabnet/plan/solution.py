@@ -13,6 +13,7 @@ import pandas as pd
 from fabnet.plan.constraints import CANDIDATE_CAPACITY, SITE_CAPACITY
 from fabnet.plan.model import PlanModel
 from fabnet.plan.objective import OBJECTIVE_SCALE
+from fabnet.plan.programmes import planned_online
 from fabnet.plan.sets import F, PlanData
 from fabnet.plan.variables import (
     BUILD,
@@ -24,6 +25,7 @@ from fabnet.plan.variables import (
     UNTAKEN,
     WAFERS,
 )
+from fabnet.scenario.schema import SiteStatus
 
 #: Values below this are solver noise and are read as zero.
 EPS = 1e-7
@@ -33,6 +35,7 @@ COST_CATEGORIES = (
     "hbm",
     "packaging",
     "assembly",
+    "design_partner",
     "gpus",
     "energy",
     "capex",
@@ -61,6 +64,11 @@ TABLE_COLUMNS: dict[str, list[str]] = {
     "shadow_prices": ["period", "year", "site", "usd_per_wafer", "source"],
     "unmet": ["period", "year", "demand_id", "kind", "required", "delivered", "unmet"],
     "binding": ["policy", "year", "period", "slack", "dual_usd", "message"],
+    "why_not": [
+        "kind", "id", "detail", "period", "year", "current_usd", "entry_price_usd",
+        "entry_cost_usd", "unit",
+    ],
+    "programmes": ["programme", "year", "kind", "built", "target"],
 }  # fmt: skip
 
 
@@ -84,7 +92,11 @@ class Plan:
     shadow_prices: pd.DataFrame
     unmet: pd.DataFrame
     binding: pd.DataFrame
+    why_not: pd.DataFrame
+    programmes: pd.DataFrame
     options: dict[str, Any] = field(default_factory=dict)
+    #: Porting decisions, option id (``product|process``) → 0/1 (the risk layer's first stage).
+    ports: dict[str, float] = field(default_factory=dict)
 
     def tables(self) -> dict[str, pd.DataFrame]:
         """Every tidy table by name (the keys of :data:`TABLE_COLUMNS`)."""
@@ -133,7 +145,35 @@ class Plan:
                 }
                 for r in self.builds.itertuples()
             ],
+            "ports": {k: _num(v) for k, v in self.ports.items()},
+            "programmes": [
+                {
+                    "id": str(r.programme),
+                    "year": int(str(r.year)),
+                    "kind": str(r.kind),
+                    "built": _num(r.built),
+                    "target": _num(r.target),
+                }
+                for r in self.programmes.itertuples()
+            ],
+            "why_not": [_why_not_json(r) for r in self.why_not.itertuples()],
         }
+
+
+def _why_not_json(r: Any) -> dict[str, Any]:
+    """One ``why_not`` row for ``--json``: an entry price (per wafer or unit) or entry cost."""
+    out: dict[str, Any] = {"kind": str(r.kind), "id": str(r.id)}
+    if r.kind == "candidate":
+        out["entry_cost_usd"] = _num(r.entry_cost_usd)
+    else:
+        out["entry_price_usd"] = _num(r.entry_price_usd)
+    out.update(
+        unit=str(r.unit),
+        current_usd=_num(r.current_usd),
+        period=str(r.period),
+        detail=str(r.detail),
+    )
+    return out
 
 
 def _num(v: Any) -> float:
@@ -322,7 +362,7 @@ def _dtype(col: str) -> str:
     if col in {
         "period", "source_kind", "source", "vendor", "site", "process", "country", "kind",
         "key", "category", "name", "tags", "start_period", "online_period", "full_period",
-        "site_kind", "demand_id", "policy", "message",
+        "site_kind", "demand_id", "policy", "message", "id", "detail", "unit", "programme",
     }:  # fmt: skip
         return "object"
     return "float64"
@@ -438,6 +478,8 @@ def cost_by_period(d: PlanData, s: Solution) -> dict[str, F]:
         "hbm": by_kind[1],
         "packaging": by_kind[2],
         "assembly": (s.u * d.product_assembly_usd[:, None]).sum(axis=0),
+        "design_partner": (s.x * d.route_partner_usd).sum(axis=0)
+        + (s.u * d.product_partner_usd[:, None]).sum(axis=0),
         "gpus": (s.g * d.offer_price_usd).sum(axis=0) + untaken,
         "energy": watts * d.energy_usd_per_w,
         "capex": capex,
@@ -513,8 +555,23 @@ def _utilisation(d: PlanData, s: Solution) -> pd.DataFrame:
     )
 
 
+def site_could_have_capacity(d: PlanData) -> np.ndarray:
+    """(S, T) True where a site has capacity (existing, planned) or would have some if built
+    as early as allowed (candidates)."""
+    could = d.site_cap_wafers > EPS
+    for k, si in enumerate(d.cand_site):
+        allowed = np.flatnonzero(d.cand_allowed[k])
+        ramp = d.cand_ramp[k, allowed].max(axis=0) if allowed.size else np.zeros(d.n_periods)
+        could[si] = (ramp > 1e-9) & (d.site_full_wafers[si] > EPS)
+    return could
+
+
 def site_shadow_prices(pm: PlanModel) -> F | None:
-    """(S, T) marginal value of one more wafer of site capacity, undiscounted USD."""
+    """(S, T) marginal value of one more wafer of site capacity, undiscounted USD.
+
+    NaN where the site has no capacity and could have none (before it exists; a candidate
+    that cannot be online then): a capacity that cannot exist has no price.
+    """
     d = pm.data
     out = np.zeros((len(d.site_ids), d.n_periods))
     fixed = _dual(pm, SITE_CAPACITY)
@@ -527,6 +584,7 @@ def site_shadow_prices(pm: PlanModel) -> F | None:
         out[d.cand_site] = cand
     val: F = -out / OBJECTIVE_SCALE / d.discount[None, :]
     val[np.abs(val) < 1e-6] = 0.0
+    val[~site_could_have_capacity(d)] = np.nan
     return val
 
 
@@ -578,6 +636,290 @@ def _unmet(d: PlanData, s: Solution) -> pd.DataFrame:
     return _frame("unmet", parts)
 
 
+def _why_row(
+    kind: str, id_: str, detail: str, d: PlanData, t: int, current: float, entry: float, unit: str
+) -> dict[str, Any]:
+    price = kind != "candidate"
+    return {
+        "kind": kind,
+        "id": id_,
+        "detail": detail,
+        "period": d.labels[t],
+        "year": int(d.years[t]),
+        "current_usd": current,
+        "entry_price_usd": entry if price else float("nan"),
+        "entry_cost_usd": float("nan") if price else entry,
+        "unit": unit,
+    }
+
+
+def _closest(fall: F, rows: np.ndarray) -> tuple[int, int] | None:
+    """(row, period) of ``rows`` where the needed fall (USD, inf where impossible) is least."""
+    if not rows.size:
+        return None
+    sub = fall[rows]
+    if not np.isfinite(sub).any():
+        return None
+    i, t = np.unravel_index(int(np.argmin(sub)), sub.shape)
+    return int(rows[i]), int(t)
+
+
+def why_not(pm: PlanModel, s: Solution) -> pd.DataFrame:
+    """What the plan leaves unused and at what price it would enter (the ``why_not`` table).
+
+    From the reduced costs ``ρ`` of the LP the duals come from (the LP with builds and
+    porting fixed for a MILP). For a wafer route or an offer unused in every period, the
+    price that would make it enter in period ``t`` is ``c_t − ρ_t / δ_t`` (undiscounted
+    USD per wafer or unit); the row is the period where that fall ``ρ_t / δ_t`` is least.
+    Rows: unused existing or built sites (``site``: all its routes), unused logic process
+    options (``option``, id ``product@process``: all sites), unused offers (``offer``), and
+    unbuilt production candidates (``candidate``; research fabs give no capacity). Sites
+    no product can use (no process option on their processes) have a row with no entry
+    price: no price brings them in. Sorted by the fall needed relative to today's price.: the capex at which starting it in ``τ`` would pay,
+    ``capex − ρ_τ / Σ_t share_{τ,t} δ_t``, at the best ``τ``. A build's reduced cost
+    prices its whole capacity at today's duals, so for a candidate it is an upper estimate
+    of the break-even capex (exact when its capacity displaces supply at one price).
+    """
+    d = pm.data
+    rc = pm.reduced_costs
+    rows: list[dict[str, Any]] = []
+    if not rc:
+        return _frame("why_not", [])
+    disc = d.discount[None, :]
+    cand_of_site = {int(si): k for k, si in enumerate(d.cand_site)}
+    rcx = rc.get(WAFERS)
+    if rcx is not None and len(d.route_ids):
+        cap, _ = site_capacity_and_use(d, s)
+        ok = d.route_available & (cap[d.route_site] > EPS) & np.isfinite(rcx)
+        fall = np.where(ok, np.nan_to_num(rcx) / OBJECTIVE_SCALE / disc, np.inf)
+        used = s.x.sum(axis=1) > EPS
+
+        def route_row(kind: str, id_: str, routes: np.ndarray, detail: str) -> None:
+            best = _closest(fall, routes)
+            if best is None:
+                return
+            r, t = best
+            what = f"{d.product_source[d.route_product[r]]} on {d.route_process[r]}"
+            where = f" at {d.site_ids[d.route_site[r]]}" if kind == "option" else ""
+            c = float(d.route_cost_usd[r, t])
+            rows.append(
+                _why_row(kind, id_, detail or what + where, d, t, c, c - fall[r, t], "USD/wafer")
+            )
+
+        for i, sid in enumerate(d.site_ids):
+            routes = np.flatnonzero(d.route_site == i)
+            if not routes.size or used[routes].any():
+                continue
+            k = cand_of_site.get(i)
+            if k is not None and s.b[k].sum() < 1e-6:
+                continue  # an unbuilt candidate: its own row below
+            route_row("site", sid, routes, "")
+        options: dict[tuple[str, str], list[int]] = {}
+        for r in np.flatnonzero(d.route_kind == 0):
+            key = (d.product_source[d.route_product[r]], d.route_process[r])
+            options.setdefault(key, []).append(int(r))
+        for (prod, proc), rl in options.items():
+            routes = np.asarray(rl, dtype=np.int64)
+            if not used[routes].any():
+                route_row("option", f"{prod}@{proc}", routes, "")
+    could = site_could_have_capacity(d)
+    for i, sid in enumerate(d.site_ids):
+        site = d.scenario.sites[i]
+        if (d.route_site == i).any() or site.purpose != "production" or not could[i].any():
+            continue
+        t = int(np.flatnonzero(could[i])[0])
+        rows.append(
+            _why_row(
+                "candidate" if d.site_is_candidate[i] else "site",
+                sid,
+                f"no product has a process option on {', '.join(site.processes)}: no price "
+                "brings it in (add one to a product's process_options)",
+                d,
+                t,
+                float(d.cand_capex_usd[cand_of_site[i]]) if i in cand_of_site else float("nan"),
+                float("nan"),
+                "USD capex" if d.site_is_candidate[i] else "USD/wafer",
+            )
+        )
+    rcg = rc.get(OFFER)
+    if rcg is not None and len(d.offer_ids):
+        ok = d.offer_available & (d.offer_upper > 0) & np.isfinite(rcg)
+        fall = np.where(ok, np.nan_to_num(rcg) / OBJECTIVE_SCALE / disc, np.inf)
+        for o, oid in enumerate(d.offer_ids):
+            if s.g[o].sum() > EPS:
+                continue
+            best = _closest(fall, np.array([o]))
+            if best is None:
+                continue
+            t = best[1]
+            c = float(d.offer_price_usd[o, t])
+            rows.append(
+                _why_row(
+                    "offer", oid, f"{d.offer_vendor[o]} {oid}", d, t, c, c - fall[o, t], "USD/unit"
+                )
+            )
+    rcb = rc.get(BUILD)
+    if rcb is not None and len(d.cand_ids):
+        pv = np.einsum("cst,t->cs", d.cand_capex_share, d.discount)  # PV per USD of capex
+        rcb = _undegenerate_builds(pm, rcb)
+        for k, cid in enumerate(d.cand_ids):
+            if s.b[k].sum() > 1e-6:
+                continue
+            site = d.scenario.sites[int(d.cand_site[k])]
+            if site.purpose != "production" or not (d.route_site == d.cand_site[k]).any():
+                continue  # no capacity, or none a product can use: no capex makes it pay
+            capex = float(d.cand_capex_usd[k])
+            ok = d.cand_allowed[k] & np.isfinite(rcb[k]) & (pv[k] > 0)
+            if not ok.any() or capex <= 0:
+                continue
+            entry = np.where(
+                ok,
+                capex - np.nan_to_num(rcb[k]) / OBJECTIVE_SCALE / np.where(ok, pv[k], 1),
+                -np.inf,
+            )
+            t = int(np.argmax(entry))
+            detail = f"build started in {d.labels[t]}"
+            rows.append(
+                _why_row("candidate", cid, detail, d, t, capex, float(entry[t]), "USD capex")
+            )
+    df = _frame("why_not", [pd.DataFrame(rows)])
+    if not len(df):
+        return df
+    # closest to entering first (the smallest fall relative to today's price), then the
+    # rows no price brings in
+    entry = np.where(df["kind"] == "candidate", df["entry_cost_usd"], df["entry_price_usd"]).astype(
+        float
+    )
+    now = df["current_usd"].to_numpy(dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        fall = np.where(np.isfinite(entry) & (now != 0), (now - entry) / np.abs(now), np.inf)
+    order = np.lexsort((df["id"].to_numpy(dtype=str), fall))
+    return df.iloc[order].reset_index(drop=True)
+
+
+def candidate_wafer_value(pm: PlanModel) -> F | None:
+    """(C, T) what one more wafer of each candidate's capacity would earn in t, PV USD:
+    ``max(0, max_r (λ_t − ρ_{r,t}))`` over the site's routes (λ the dual of its capacity
+    row, ρ the routes' reduced costs), which does not depend on the degenerate dual of an
+    unbuilt site's ``Σ x ≤ 0``. None without duals."""
+    d = pm.data
+    dual = _dual(pm, CANDIDATE_CAPACITY)
+    rcx = pm.reduced_costs.get(WAFERS)
+    if dual is None or rcx is None:
+        return None
+    lam = -dual
+    least = np.full_like(lam, np.inf)
+    for k, si in enumerate(d.cand_site):
+        routes = np.flatnonzero(d.route_site == si)
+        if routes.size:
+            vals = np.where(np.isfinite(rcx[routes]), rcx[routes], np.inf)
+            least[k] = vals.min(axis=0)
+    out: F = np.maximum(0.0, lam - np.minimum(lam, least)) / OBJECTIVE_SCALE
+    return out
+
+
+def _undegenerate_builds(pm: PlanModel, rcb: F) -> F:
+    """Build reduced costs with the capacity of an unbuilt site valued at what its wafers
+    would earn, ``v_t = max(0, max_r (λ_t − ρ_{r,t}))``, instead of the row dual ``λ_t``.
+
+    With the build fixed at 0 the candidate's capacity row ``Σ x ≤ 0`` is degenerate and
+    its dual ``λ_t`` may be anything at or above ``v_t``; the reduced cost of the build
+    ``ρ_b = coef − Σ_t λ_t C ρ_{τ,t} + …`` is recomputed with ``v_t`` in its place.
+    """
+    d = pm.data
+    dual = _dual(pm, CANDIDATE_CAPACITY)
+    rcx = pm.reduced_costs.get(WAFERS)
+    if dual is None or rcx is None:
+        return rcb
+    lam = -dual  # (C, T) objective units per wafer
+    least = np.full_like(lam, np.inf)
+    for k, si in enumerate(d.cand_site):
+        routes = np.flatnonzero(d.route_site == si)
+        if routes.size:
+            vals = np.where(np.isfinite(rcx[routes]), rcx[routes], np.inf)
+            least[k] = vals.min(axis=0)
+    excess = np.minimum(lam, least)  # λ − v
+    coeff = d.site_full_wafers[d.cand_site][:, None, :] * d.cand_ramp  # (C, Ts, T)
+    out: F = rcb + np.einsum("cst,ct->cs", coeff, excess)
+    return out
+
+
+#: Kinds of programme rows: new production fabs, new research fabs, existing fabs.
+PROGRAMME_KINDS = ("new_production", "new_research", "existing")
+
+
+def programme_target(target: float | None, start: int, end: int | None, years: F) -> F:
+    """Target count by the end of each year: linear from 0 before ``start`` to ``target`` at
+    the end of ``end`` (the programme's target year), flat after; NaN without a target."""
+    if target is None or end is None:
+        return np.full(len(years), np.nan)
+    frac = np.clip((years + 1 - start) / max(1, end + 1 - start), 0.0, 1.0)
+    out: F = target * frac
+    return out
+
+
+def programmes(d: PlanData, s: Solution) -> pd.DataFrame:
+    """Progress of each programme per year: fabs online by the year's end vs target.
+
+    A site belongs to programme ``P`` when ``P`` is among its ``tags``. New fabs are its
+    planned sites (from the first year with capacity) and its candidate sites the plan
+    builds (from the year the build brings them online; ``b`` summed, so a relaxed build
+    counts its fraction), by purpose (production, research); existing fabs are its existing
+    sites, counted in every year. Targets: ``new_production_fabs`` and ``new_research_fabs``
+    rise linearly from the programme's ``start_year`` (default: the horizon's first year)
+    to ``target_year``; ``existing_fabs`` is flat.
+    """
+    sc = d.scenario
+    rows: list[dict[str, Any]] = []
+    years = np.asarray(d.year_list, dtype=float)
+    cand_of_site = {int(si): k for k, si in enumerate(d.cand_site)}
+    # (C, Y): built and online by the end of year y
+    online = np.zeros((len(d.cand_ids), len(d.year_list)))
+    for k in range(len(d.cand_ids)):
+        for ts in np.flatnonzero(s.b[k] > 1e-9):
+            on = np.flatnonzero(d.cand_ramp[k, ts] > 1e-9)
+            if on.size:
+                online[k, int(d.year_index[on[0]]) :] += s.b[k, ts]
+    for prog in sc.programmes:
+        members = [i for i, site in enumerate(sc.sites) if prog.id in site.tags]
+        start = prog.start_year if prog.start_year is not None else sc.horizon.first_year
+        for kind in PROGRAMME_KINDS:
+            if kind == "existing":
+                n_existing = sum(sc.sites[i].status is SiteStatus.existing for i in members)
+                built = np.full(len(years), float(n_existing))
+                target = np.full(len(years), np.nan if prog.existing_fabs is None
+                                 else float(prog.existing_fabs))  # fmt: skip
+                if not n_existing and prog.existing_fabs is None:
+                    continue
+            else:
+                purpose = "production" if kind == "new_production" else "research"
+                ks = [cand_of_site[i] for i in members
+                      if i in cand_of_site and sc.sites[i].purpose == purpose]  # fmt: skip
+                planned = planned_online(d, prog, purpose)
+                built = planned + (online[ks].sum(axis=0) if ks else 0.0)
+                n = prog.new_production_fabs if kind == "new_production" else prog.new_research_fabs
+                target = programme_target(
+                    None if n is None else float(n), start, prog.target_year, years
+                )
+                n_members = len(ks) + sum(
+                    sc.sites[i].status is SiteStatus.planned and sc.sites[i].purpose == purpose
+                    for i in members
+                )
+                if not n_members and n is None:
+                    continue
+            for yi, y in enumerate(d.year_list):
+                rows.append(
+                    {
+                        "programme": prog.id,
+                        "year": y,
+                        "kind": kind,
+                        "built": float(built[yi]),
+                        "target": float(target[yi]),
+                    }
+                )
+    return _frame("programmes", [pd.DataFrame(rows)])
+
+
 def read_solution(pm: PlanModel) -> Plan:
     """Read the solved model into a :class:`Plan` with tidy tables and diagnosis messages."""
     from fabnet.plan.diagnosis import diagnose
@@ -608,7 +950,10 @@ def read_solution(pm: PlanModel) -> Plan:
         shadow_prices=_shadow(pm),
         unmet=_unmet(d, s),
         binding=_frame("binding", [binding]),
+        why_not=why_not(pm, s),
+        programmes=programmes(d, s),
         options=pm.options.as_dict(),
+        ports={k: float(v) + 0.0 for k, v in zip(d.option_ids, s.z, strict=True)},
     )
     timings["read"] = time.perf_counter() - t0
     return plan

@@ -783,6 +783,97 @@ def unmet_section(run: RunRecord) -> Section:
     return Section("unmet", "Unmet demand", caption, fig)
 
 
+#: Line styles of programme rows: new production fabs, new research fabs, existing fabs.
+_PROGRAMME_KINDS: dict[str, str] = {
+    "new_production": "new production fabs",
+    "new_research": "new research fabs",
+    "existing": "existing fabs",
+}
+
+
+def programmes_section(run: RunRecord) -> Section | None:
+    """Fabs of each programme online by the end of each year, against its target."""
+    pr = _table(run, "programmes")
+    if pr.empty:
+        return None
+    caption = (
+        "Fabs of each programme (sites tagged with it) online by the end of each year (solid) "
+        "and the programme's target (dotted): new fabs are its planned sites, from their "
+        "first year with capacity, and the candidate sites the plan builds, from the year "
+        "they come online; the target rises linearly from the programme's start year to the "
+        "announced count in its target year. Existing fabs count the existing sites the "
+        "scenario models, which may be fewer than the programme's announced existing fabs."
+    )
+    fig = go.Figure()
+    keys = [f"{p} · {_PROGRAMME_KINDS.get(str(k), str(k))}"
+            for p, k in pr[["programme", "kind"]].drop_duplicates().itertuples(index=False)]  # fmt: skip
+    colours = _colours(keys)
+    for (prog, kind), g in pr.groupby(["programme", "kind"], sort=False):
+        name = f"{prog} · {_PROGRAMME_KINDS.get(str(kind), str(kind))}"
+        g = g.sort_values("year")
+        years = g["year"].astype(int).tolist()
+        fig.add_trace(
+            go.Scatter(
+                x=years, y=g["built"].astype(float), name=name, mode="lines+markers",
+                line={"color": colours[name], "shape": "hv"},
+                hovertemplate=f"{esc(name)} %{{x}}: %{{y:.0f}} online<extra></extra>",
+            )
+        )  # fmt: skip
+        target = g["target"].astype(float)
+        if target.notna().any():
+            fig.add_trace(
+                go.Scatter(
+                    x=years, y=target, name=f"{name} (target)", mode="lines",
+                    line={"color": colours[name], "dash": "dot"},
+                    hovertemplate=f"{esc(name)} target %{{x}}: %{{y:.1f}}<extra></extra>",
+                )
+            )  # fmt: skip
+    fig.update_layout(**_LAYOUT, height=380)
+    fig.update_layout(legend=_SIDE_LEGEND)
+    fig.update_xaxes(title_text="year", dtick=5)
+    fig.update_yaxes(title_text="fabs", rangemode="tozero")
+    last = pr[pr["year"] == pr["year"].max()]
+    rows = [
+        [str(r.programme), _PROGRAMME_KINDS.get(str(r.kind), str(r.kind)), int(r.year),
+         number(float(r.built)), "–" if not math.isfinite(float(r.target)) else number(float(r.target))]
+        for r in last.itertuples()
+    ]  # fmt: skip
+    extra = table_html(["programme", "fabs", "year", "built", "target"], rows, (2, 3, 4))
+    return Section(
+        "programmes", "Programmes: fabs built against their targets", caption, fig, extra
+    )
+
+
+def why_not_section(run: RunRecord) -> Section | None:
+    """The unused sites, process options, offers and candidates and the price to enter."""
+    wn = _table(run, "why_not")
+    if wn.empty:
+        return None
+    caption = (
+        "What the plan leaves unused and the price at which it would enter: for a site, "
+        "process option or offer, the price per wafer or unit (undiscounted, in the period "
+        "where it is closest to entering) at or below which the plan would start using it; "
+        "for a candidate site, the capex at or below which building it would pay. From the "
+        "reduced costs of the plan's linear programme (builds fixed). A candidate's entry "
+        "capex values all its capacity at the plan's current prices, so it is an upper "
+        "estimate. “no option”: no product has a process option there, so no price brings "
+        "it in."
+    )
+    rows = []
+    for r in wn.itertuples():
+        entry = _f(r.entry_cost_usd if r.kind == "candidate" else r.entry_price_usd)
+        now = _f(r.current_usd)
+        rows.append(
+            [str(r.kind), str(r.id), str(r.detail), str(r.period),
+             money(now) if math.isfinite(now) else "–",
+             money(entry) if math.isfinite(entry) else "no option", str(r.unit)]
+        )  # fmt: skip
+    extra = table_html(
+        ["kind", "id", "what", "period", "price now", "enters at ≤", "unit"], rows, (4, 5)
+    )
+    return Section("why_not", "Why not: what would make the plan use more", caption, None, extra)
+
+
 # Header ------------------------------------------------------------------------------------
 
 
@@ -947,6 +1038,7 @@ def plan_report_html(run: RunRecord) -> str:
         shadow_section(run),
         unmet_section(run),
     ]
+    sections += [x for x in (programmes_section(run), why_not_section(run)) if x is not None]
     return page(
         title=f"fabnet plan · {scen.name}",
         subtitle=subtitle,

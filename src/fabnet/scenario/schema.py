@@ -184,6 +184,10 @@ class Process(_Model):
     """Packaging: price of one interposer / packaging wafer, USD per wafer, by year."""
     assembly_yield: YieldFraction = 1.0
     """Packaging: share of assembled packages that work (1.0 for other kinds)."""
+    tapeout_usd: NonNegative = 0.0
+    """Logic: one-off cost of a tape-out on this process (mask set and first silicon), USD,
+    paid when a product first uses the process (with the option's ``porting_cost_usd``,
+    which counts only the design work beyond the tape-out)."""
 
     @model_validator(mode="after")
     def _kind_fields(self) -> Process:
@@ -200,6 +204,10 @@ class Process(_Model):
             )
         for name in ("wafer_price_usd", "d0_per_cm2", "stack_price_usd", "price_usd_per_wafer"):
             _check_series_not_empty(getattr(self, name), name)
+        if self.tapeout_usd > 0 and self.kind is not ProcessKind.logic:
+            raise ValueError(
+                f"tapeout_usd is for logic processes, not {self.kind.value} — remove it"
+            )
         return self
 
 
@@ -245,6 +253,10 @@ class Site(_Model):
     """Candidate: time from first output to full capacity (linear ramp), years."""
     earliest_start_year: Year | None = None
     """Candidate: first year in which construction may start."""
+    cofunded: bool = False
+    """Candidate: the designer co-funds the site and pays ``capex_usd`` × its reservable
+    share (the owner pays the rest and keeps the rest of the capacity); when false the
+    designer pays all of ``capex_usd``."""
     tags: list[Id] = Field(default_factory=list)
     """Programmes the site belongs to (ids of ``programmes``)."""
 
@@ -258,6 +270,11 @@ class Site(_Model):
                     f"a candidate site needs {' and '.join(missing)} — add the cost (USD) and "
                     "time to build it (years), or make the site existing or planned"
                 )
+        if self.cofunded and self.status is not SiteStatus.candidate:
+            raise ValueError(
+                "cofunded is for candidate sites (the designer co-funds a build) — remove it "
+                "or make the site a candidate"
+            )
         return self
 
 
@@ -266,7 +283,8 @@ class ProcessOption(_Model):
 
     process: Id
     porting_cost_usd: NonNegative = 0.0
-    """One-off cost (NRE: design port, masks, qualification) paid the first time this process is used, USD."""
+    """One-off cost of the design work to port the product to this process (beyond the
+    process's ``tapeout_usd``, which is added), paid the first time this process is used, USD."""
     available_from_year: Year | None = None
     """First year wafers of this product may start on this process (tape-out done)."""
     pflops_bf16: NonNegative | None = None
@@ -308,6 +326,17 @@ class Product(_Model):
     """Years a unit stays in the fleet."""
     lead_time_days: NonNegative = 60.0
     """Time from finished wafers to a unit in service (packaging, test, deployment), days."""
+    design_partner_markup: NonNegative = 0.0
+    """Share of the manufacturing cost (wafers, HBM, packaging, test and assembly) a design
+    partner charges on top, dimensionless (0.5 = +50 %); 0 when the designer buys directly."""
+    d0_learning: dict[Annotated[int, Field(ge=0)], Positive] = Field(default_factory=dict)
+    """Yield learning: multiplier on the process's D0 by whole years since the product's first
+    wafers on a process (``available_from_year``), ``{years: multiplier}``, e.g. ``{0: 1.5,
+    1: 1.0}``; read like a series (year k is the average of age k..k+1, linear between, held
+    outside); no learning when empty."""
+    max_units_per_year: NonNegativeSeries | None = None
+    """Production ramp: largest number of good units assembled per year (all process options
+    together), units per year, by year; unlimited when empty."""
 
     @model_validator(mode="after")
     def _bom(self) -> Product:
@@ -319,6 +348,7 @@ class Product(_Model):
             raise ValueError(
                 "packaging_options need packages_per_wafer — set packages per packaging wafer"
             )
+        _check_series_not_empty(self.max_units_per_year, "max_units_per_year")
         return self
 
 
@@ -443,10 +473,19 @@ class Policies(_Model):
     """Share of a foundry site's capacity the designer may reserve when the site sets none."""
     allow_multi_sourcing: bool = True
     """When false, each product is made on one process only (no second source)."""
+    max_supplier_share: dict[Id, ShareCap] = Field(default_factory=dict)
+    """Largest share of a supplier's capacity the designer may use, by company id: per year and
+    process kind (logic, HBM, packaging), the designer's wafers at the company's existing and
+    planned sites ≤ share × those sites' whole capacity (candidates the plan builds are
+    outside: they are built for the designer)."""
 
 
 class Programme(_Model):
-    """A named group of sites, e.g. a national fab-cluster plan."""
+    """A named group of sites, e.g. a national fab-cluster plan.
+
+    A site belongs to the programme when the programme's id is among the site's ``tags``.
+    Plans report, per year, the programme's fabs built (online) against its targets.
+    """
 
     id: Id
     name: str
@@ -458,6 +497,13 @@ class Programme(_Model):
     new_research_fabs: int | None = Field(default=None, ge=0)
     existing_fabs: int | None = Field(default=None, ge=0)
     target_year: Year | None = None
+    """Year by whose end the new fabs should be online."""
+    start_year: Year | None = None
+    """Year from which the new-fab targets rise linearly (0 before it) to their full count at
+    the end of ``target_year``; the planning horizon's first year when empty."""
+    min_fabs_by_year: dict[Year, Annotated[int, Field(ge=0)]] = Field(default_factory=dict)
+    """Optional constraint on plans: at least this many of the programme's new fabs
+    (candidate sites, production or research) online by the end of each year given."""
 
 
 class Variant(_Model):

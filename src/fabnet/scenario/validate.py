@@ -259,6 +259,9 @@ def _checks(raw: Mapping[str, Any]) -> Iterator[Issue]:
                 f"no HBM process makes generation '{gen}'",
                 did_you_mean(gen, hbm_generations),
             )
+        yield from years_in_horizon(
+            ("products", i, "max_units_per_year"), prod.get("max_units_per_year")
+        )
         packs = prod.get("packaging_options")
         if isinstance(packs, list):
             for j, pid in enumerate(packs):
@@ -339,6 +342,22 @@ def _checks(raw: Mapping[str, Any]) -> Iterator[Issue]:
         yield from years_in_horizon(
             ("policies", "capex_budget_usd_per_year"), policies.get("capex_budget_usd_per_year")
         )
+        suppliers = policies.get("max_supplier_share")
+        if isinstance(suppliers, Mapping):
+            owners = {str(s.get("owner")) for _, s in _items(raw, "sites")}
+            for company in suppliers:
+                if company not in companies:
+                    yield Issue(
+                        ("policies", "max_supplier_share", company),
+                        f"unknown company '{company}'",
+                        did_you_mean(str(company), set(companies)),
+                    )
+                elif company not in owners:
+                    yield Issue(
+                        ("policies", "max_supplier_share", company),
+                        f"company '{company}' runs no site, so it has no capacity to share",
+                        "drop the entry or give the company a site",
+                    )
 
     yield from _disruption_checks(raw, first, last)
 
