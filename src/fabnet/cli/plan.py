@@ -172,7 +172,8 @@ def _write_report(store_path: Path, run_id: str, path: Path) -> None:
     from fabnet.report import plan_report_html, write_report
     from fabnet.store import Store
 
-    html = plan_report_html(Store(store_path, create=False).load_run(run_id))
+    st = Store(store_path, create=False)
+    html = plan_report_html(st.load_run(run_id), risk=st.latest_risk_of(run_id))
     try:
         write_report(path, html)
     except FabnetError as exc:

@@ -280,12 +280,15 @@ def report(
     ),
     store: Path = typer.Option(Path("fabnet.duckdb"), "--store", help=_STORE_HELP),
 ) -> None:
-    """Write a self-contained HTML report of a stored plan run (opens offline)."""
-    from fabnet.report import plan_report_html, write_report
+    """Write a self-contained HTML report of a stored plan or risk run (opens offline).
 
-    rec = _store(store).load_run(run_id)
+    A plan's report includes its latest risk run, when there is one."""
+    from fabnet.report import report_html, write_report
+
+    st = _store(store)
+    rec = st.load_run(run_id)
     path = output or Path(f"fabnet-{rec.id}.html")
-    html = plan_report_html(rec)
+    html = report_html(rec, risk=st.latest_risk_of(rec.id) if rec.kind == "plan" else None)
     write_report(path, html)
     out.print(
         f"wrote {path} ({len(html.encode('utf-8')) / 1e6:.1f} MB) for run {rec.id}",

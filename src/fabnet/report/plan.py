@@ -1009,8 +1009,9 @@ def _intro(run: RunRecord) -> str:
     return "".join(parts)
 
 
-def plan_report_html(run: RunRecord) -> str:
-    """One self-contained HTML page (plotly.js inlined once, opens offline) for a plan run."""
+def plan_report_html(run: RunRecord, risk: RunRecord | None = None) -> str:
+    """One self-contained HTML page (plotly.js inlined once, opens offline) for a plan run;
+    with ``risk`` (a risk run of this plan) its distributions and fan chart are added."""
     if run.kind != "plan":
         raise StoreError(
             f"run {run.id} is a {run.kind} run; the HTML report is made for plan runs only"
@@ -1039,6 +1040,10 @@ def plan_report_html(run: RunRecord) -> str:
         unmet_section(run),
     ]
     sections += [x for x in (programmes_section(run), why_not_section(run)) if x is not None]
+    if risk is not None:
+        from fabnet.report.risk import plan_risk_sections
+
+        sections.extend(plan_risk_sections(risk))
     return page(
         title=f"fabnet plan · {scen.name}",
         subtitle=subtitle,

@@ -481,6 +481,18 @@ class Store:
         ]
         return pd.DataFrame(rows, columns=columns)
 
+    def latest_risk_of(self, plan_run_id: str) -> RunRecord | None:
+        """The newest risk run of a plan run, or None (risk runs name their plan in options)."""
+        with self._connect(read_only=True) as con:
+            if not self._has_runs(con):
+                return None
+            row = con.execute(
+                "SELECT id FROM runs WHERE kind = 'risk' AND json_extract_string(options_json, "
+                "'$.plan_run_id') = ? ORDER BY created_at DESC, id DESC LIMIT 1",
+                [plan_run_id],
+            ).fetchone()
+        return self.load_run(str(row[0])) if row else None
+
     def resolve_id(self, ref: str) -> str:
         """The full run id for an id, a unique prefix of one, or ``latest``."""
         with self._connect(read_only=True) as con:
