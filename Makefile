@@ -19,7 +19,8 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	touch $@ $(VENV)/.installed
 
 run: $(VENV)/.installed
-	$(BIN)/fabnet plan openai-2024 --report plan.html
+	$(BIN)/fabnet plan openai-2024
+	$(BIN)/fabnet risk latest --samples 1000 --plan-report plan.html
 	@echo "report: plan.html (open it in a browser); runs: .venv/bin/fabnet runs list"
 
 CODE := $(wildcard src tests benchmarks)

@@ -169,6 +169,20 @@ def test_cli_risk_stores_reports_and_compares(
     assert code == 0, err
     assert json.loads(out2)["plan_run_id"] == obj["plan_run_id"]
     assert len(st.list_runs(kind="plan")) == 1
+    # an edited catalogue does not change the plan: it is reused too
+    edited = tmp_path / "toy-edited.yaml"
+    edited.write_text(
+        toy_file.read_text(encoding="utf-8").replace("rate_per_year: 0.3", "rate_per_year: 0.2"),
+        encoding="utf-8",
+    )
+    code, out4, err = run_cli(
+        ["risk", str(edited), "--samples", "5", "--workers", "1", "--json", "--store",
+         str(store)],
+        capsys,
+    )  # fmt: skip
+    assert code == 0, err
+    assert json.loads(out4)["plan_run_id"] == obj["plan_run_id"]
+    assert len(st.list_runs(kind="plan")) == 1
     # reports: the risk run alone, and the plan with its latest risk run in it
     code, _, err = run_cli(
         ["report", obj["run_id"], "-o", str(tmp_path / "risk.html"), "--store", str(store)], capsys

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import re
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
     from fabnet.plan import PlanOptions
     from fabnet.risk.recourse import RecourseSpec
     from fabnet.risk.run import RiskResult
+    from fabnet.scenario.schema import Scenario
     from fabnet.store import RunRecord, Store
 
 _RUN_REF = re.compile(r"^(latest|\d{8}(-[0-9a-f]{0,4}){0,2}.*)$")
@@ -81,24 +83,32 @@ def _spec_from_run(rec: RunRecord) -> RecourseSpec:
     return RecourseSpec(scenario=rec.scenario, options=opts, first_stage=first)
 
 
-def _find_plan(store: Store, scenario_hash: str) -> str | None:
-    """The latest stored plan of this scenario made with default options, or None."""
+def _plan_hash(scenario: Scenario) -> str:
+    """Hash of what a plan depends on: the scenario without its disruption catalogue."""
+    from fabnet.store import scenario_hash
+
+    return scenario_hash(scenario.model_copy(update={"disruptions": []}))
+
+
+def _find_plan(store: Store, scenario: Scenario) -> str | None:
+    """The newest stored plan of this scenario (its catalogue aside) with default options."""
     runs = store.list_runs(kind="plan")
-    if runs.empty or "scenario_hash" not in runs:
-        return None
+    want = _plan_hash(scenario)
     for r in runs.to_dict("records"):
-        if r.get("scenario_hash") != scenario_hash[:12] or r.get("status") not in ("optimal",):
+        if r.get("scenario") != scenario.name or r.get("status") != "optimal":
             continue
         rec = store.load_run(str(r["id"]))
         o = rec.options
-        if not o.get("relax") and not o.get("period") and not o.get("set"):
+        if o.get("relax") or o.get("period") or o.get("set") or o.get("variant"):
+            continue
+        if rec.scenario is not None and _plan_hash(rec.scenario) == want:
             return rec.id
     return None
 
 
 def _resolve(ref: str, store_path: Path, no_store: bool) -> tuple[RecourseSpec, str | None, str]:
     """(recourse spec, plan run id, what was done) for a run id or a scenario."""
-    from fabnet.store import Store, scenario_hash
+    from fabnet.store import Store
 
     if _RUN_REF.match(ref) and store_path.exists():
         rec = Store(store_path, create=False).load_run(ref)
@@ -109,10 +119,12 @@ def _resolve(ref: str, store_path: Path, no_store: bool) -> tuple[RecourseSpec, 
 
     scenario = load_scenario(ref)
     if store_path.exists() and not no_store:
-        found = _find_plan(Store(store_path, create=False), scenario_hash(scenario))
+        found = _find_plan(Store(store_path, create=False), scenario)
         if found:
             rec = Store(store_path, create=False).load_run(found)
-            return _spec_from_run(rec), found, f"the stored plan {found} of {scenario.name}"
+            # the plan is the stored one; the catalogue is the one given now
+            spec = replace(_spec_from_run(rec), scenario=scenario)
+            return spec, found, f"the stored plan {found} of {scenario.name}"
     scen, result = _solve_one(ref, None, [], PlanOptions(), quiet=False)
     if no_store:
         from fabnet.risk.recourse import FirstStage, RecourseSpec

@@ -10,6 +10,7 @@ files: the CLI stores the result.
 
 from __future__ import annotations
 
+import resource
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -96,6 +97,8 @@ class _Chunk:
     start: int
     batch: SampleBatch
     events: list[list[str]]
+    #: peak resident memory of the process that evaluated the chunk, MiB
+    peak_rss_mib: float = 0.0
 
 
 @dataclass
@@ -132,7 +135,8 @@ def evaluate_range(task: _Task, bounds: tuple[int, int]) -> _Chunk:
         outs.append(fn(eff))
         events.append([h.event for h in eff.events])
     batch = SampleBatch.from_outcomes(outs, task.method, w.recourse.data.year_list)
-    return _Chunk(start=start, batch=batch, events=events)
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # KiB on Linux
+    return _Chunk(start=start, batch=batch, events=events, peak_rss_mib=rss)
 
 
 def stress_case(task: _Task, case: tuple[int, float | None]) -> dict[str, Any]:
@@ -308,6 +312,7 @@ def run_risk(
         "baseline_cost_usd": base.cost_pv_usd,
         "baseline_unmet_pflops": float(np.mean(base.unmet_pflops)),
         **summ,
+        "worker_peak_rss_mib": max((c.peak_rss_mib for c in chunks), default=0.0),
         "wall_s": timings["total"],
     }
     return RiskResult(summary=summary, tables=tables, messages=messages, timings_s=timings)
