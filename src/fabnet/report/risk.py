@@ -179,6 +179,17 @@ def stress_section(run: RunRecord) -> Section:
             "No stress test in this run (<code>fabnet risk RUN_ID --stress</code> adds one).",
             None,
         )
+    harmless = st[(st["lost_pflops_years"] <= 1e-9) & (st["extra_cost_usd"].abs() <= 1.0)]
+    st = st.drop(harmless.index)
+    note = (
+        f'<p class="caption">No compute lost and no extra cost when out alone '
+        f"({len(harmless)}): {esc(', '.join(sorted(harmless['target'].astype(str))))}.</p>"
+        if len(harmless)
+        else ""
+    )
+    if st.empty:
+        return Section("stress", title, "No site or supplier out alone loses any compute.", None,
+                       note)  # fmt: skip
     st = st.sort_values("lost_pflops_years", ascending=True).tail(40)
     label = st["kind"].astype(str) + " " + st["target"].astype(str)
     fig = go.Figure(
@@ -210,7 +221,11 @@ def stress_section(run: RunRecord) -> Section:
         ["kind", "target", "time to survive", "lost compute", "extra cost"], rows, (2, 3, 4)
     )
     return Section(
-        "stress", title, caption, _layout(fig, 120 + 22 * len(st), "PFLOP/s-years lost", ""), extra
+        "stress",
+        title,
+        caption,
+        _layout(fig, 140 + 24 * len(st), "PFLOP/s-years lost", ""),
+        extra + note,
     )
 
 
