@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import re
@@ -288,6 +289,12 @@ def risk_cmd(
             scenario=spec.scenario,
             options={
                 "plan_run_id": plan_id,
+                "catalogue_sha256": hashlib.sha256(
+                    json.dumps(
+                        [d.model_dump(mode="json") for d in spec.scenario.disruptions],
+                        sort_keys=True,
+                    ).encode()
+                ).hexdigest(),
                 "samples": samples,
                 "seed": seed,
                 "events": list(selected or []),
