@@ -158,5 +158,5 @@ def test_other_kinds_show_but_have_no_plan_report(
     code, _, err = _run(
         ["report", fab_id, "--store", str(path), "-o", str(tmp_path / "r.html")], capsys
     )
-    assert code == 2 and "made for plan runs only" in err
+    assert code == 2 and "made for plan and risk runs" in err
     assert not (tmp_path / "r.html").exists()
