@@ -193,6 +193,18 @@ def test_baseline_is_the_fixed_build_lp_and_candidates_lose_capacity(
     # a stored plan gives the same first stage (builds table + summary ports)
     again = FirstStage.from_tables(plan.builds, plan.summary()["ports"], scenario=sc)
     assert again == fs
+    # a co-funded build shows the designer's part of the capex in the table; it is still whole
+    cof = scenario(None, base={**sc.model_dump(mode="json"), "sites": [
+        {**x, "cofunded": True, "reservable_share": 0.5} if x["id"] == "fab-b" else x
+        for x in sc.model_dump(mode="json")["sites"]
+    ]})  # fmt: skip
+    pm2 = solve_model(build_model(cof, PlanOptions()))
+    plan2 = read_solution(pm2)
+    assert len(plan2.builds) == 1
+    fs2 = FirstStage.from_tables(plan2.builds, plan2.summary()["ports"], scenario=cof)
+    assert fs2 == FirstStage.from_plan_model(pm2) and fs2.builds[0][2] == 1.0
+    rec2 = Recourse(RecourseSpec(cof, PlanOptions(), fs2))
+    assert rec2.baseline.cost_pv_usd == pytest.approx(pm2.objective_usd, rel=1e-6)
 
 
 def test_stored_ports_or_supply_give_the_first_stage() -> None:
@@ -437,7 +449,7 @@ def test_relaxed_plan_shares_from_the_stored_tables(with_candidate: tuple[Any, .
     plan = read_solution(pm)
     fs = FirstStage.from_plan_model(pm)
     assert any(share < 1 for _, _, share in fs.builds)
-    again = FirstStage.from_tables(plan.builds, plan.summary()["ports"], scenario=sc)
+    again = FirstStage.from_tables(plan.builds, plan.summary()["ports"], scenario=sc, relaxed=True)
     assert [b[:2] for b in again.builds] == [b[:2] for b in fs.builds]
     assert [b[2] for b in again.builds] == pytest.approx([b[2] for b in fs.builds], rel=1e-9)
     rec = Recourse(RecourseSpec(sc, opts, again))

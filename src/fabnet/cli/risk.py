@@ -80,6 +80,7 @@ def _spec_from_run(rec: RunRecord) -> RecourseSpec:
         rec.summary.get("ports"),
         scenario=rec.scenario,
         supply=rec.table("supply"),
+        relaxed=bool(rec.options.get("relax")),
     )
     return RecourseSpec(scenario=rec.scenario, options=opts, first_stage=first)
 

@@ -114,19 +114,31 @@ class FirstStage:
         *,
         scenario: Scenario | None = None,
         supply: pd.DataFrame | None = None,
+        relaxed: bool = False,
     ) -> FirstStage:
         """The first stage of a stored plan run.
 
-        ``builds`` is the plan's ``builds`` table (``site``, ``start_period``; with
-        ``scenario`` the share of a relaxed build is read from ``capex_usd``). ``ports`` is
+        ``builds`` is the plan's ``builds`` table (``site``, ``start_period``). A MILP plan's
+        builds are whole; for a ``relaxed`` plan (``--relax``) with ``scenario`` the share of
+        each build is its ``capex_usd`` over the capex the designer pays for a whole build. ``ports`` is
         ``summary["ports"]`` (option id → 0/1), stored since the risk layer; for older runs
         pass the ``supply`` table instead: an option counts as ported when its product was
         made on its process (exact whenever porting costs money, since an optimal plan
         never pays for a port it does not use).
         """
         capex: dict[str, float] = {}
-        if scenario is not None:
-            capex = {s.id: float(s.capex_usd or 0.0) for s in scenario.sites}
+        if scenario is not None and relaxed:
+            # the capex the designer pays for a whole build (a co-funded site: its share)
+            default = scenario.policies.default_reservable_share
+            capex = {
+                s.id: float(s.capex_usd or 0.0)
+                * (
+                    (s.reservable_share if s.reservable_share is not None else default)
+                    if s.cofunded
+                    else 1.0
+                )
+                for s in scenario.sites
+            }
         rows: list[tuple[str, str, float]] = []
         paid_col = builds["capex_usd"] if "capex_usd" in builds else [None] * len(builds)
         for site_v, start_v, paid in zip(
