@@ -425,3 +425,31 @@ def cascade_fab(directory: Path) -> SmallFab:
     ]
     path = write_fab(directory, tools, routes, orders)
     return SmallFab(path, {"done": [100.0, 101.0, 111.0], "done_any_slot": [100.0, 101.0, 190.0]})
+
+
+def critical_ratio_fab(directory: Path, block_min: float, lot_b_pieces: int = WAFERS) -> SmallFab:
+    """Two lots whose order by critical ratio flips while they wait (FORMAT.md §8.1).
+
+    One tool ``X`` ranked by ``rank_HP;rank_CR``. At t 0 a blocker lot takes ``X`` for
+    ``block_min``; at t 1 lot A (due 1000 min after release; remaining work 10 min on ``X`` +
+    500 on ``YA`` = 510) and lot B (due 600 min after release; 10 + 40 on ``YB`` = 50) join
+    ``X``'s queue. CR = (due − now) / remaining work: at t 1, A 1.96 < B 11.98 (A first);
+    at t 101, A 1.76 < B 10.0; at t 581, A 0.82 > B 0.40 (B first); the orders cross at
+    t ≈ 558.5. Load and unload are 0, so remaining work is exact.
+    """
+    x_ranks = "rank_HP;rank_CR"
+    tools = [tool_row("X", ranks=x_ranks), tool_row("YA"), tool_row("YB")]
+    routes = {
+        "part_1": [step_row("r", 1, "X", 10.0), step_row("r", 2, "YA", 500.0)],
+        "part_2": [step_row("r", 1, "X", 10.0), step_row("r", 2, "YB", 40.0)],
+        "part_3": [step_row("r", 1, "X", block_min)],
+    }
+    orders = [
+        order_row("Blocker", "part_3", 1e6, releases=1),
+        order_row("Lot_A", "part_1", 1e6, releases=1, start_min=1.0, allowance_min=1000.0),
+        {
+            **order_row("Lot_B", "part_2", 1e6, releases=1, start_min=1.0, allowance_min=600.0),
+            "PIECES": lot_b_pieces,
+        },
+    ]
+    return SmallFab(write_fab(directory, tools, routes, orders), {"cross_min": 558.5})

@@ -1,0 +1,80 @@
+"""Issue 10 §1: the critical ratio is formed at each dispatching decision (FORMAT.md §8.1),
+remaining work depends on the lot size, and user rules can be re-keyed at selection."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from fabnet.fab import LotView, SimOptions, load_smt2020, simulate
+
+try:
+    from tests.fab import smallfabs as sf
+except ImportError:  # tests/fab is not a package: pytest puts this folder on sys.path
+    import smallfabs as sf  # type: ignore[no-redef]
+
+
+def _first_on_x(path: Path, opts: SimOptions) -> str:
+    """Which of lots A and B the tool X took first (the one that waited less)."""
+    lots = simulate(load_smt2020(path), opts, seed=0).lots.set_index("stream")
+    wait_a = float(lots.loc["Lot_A", "wait_min"])
+    wait_b = float(lots.loc["Lot_B", "wait_min"])
+    assert abs(wait_a - wait_b) == pytest.approx(10.0)  # one X step apart
+    return "A" if wait_a < wait_b else "B"
+
+
+@pytest.mark.parametrize(("block_min", "first"), [(100.0, "A"), (580.0, "B")])
+def test_critical_ratio_order_changes_with_time(
+    tmp_path: Path, block_min: float, first: str
+) -> None:
+    fab = sf.critical_ratio_fab(tmp_path / "cr", block_min)
+    assert _first_on_x(fab.path, SimOptions(days=2.0)) == first
+    # the first pass froze the ratio at queue arrival (t 1), where A always ranks first
+    assert _first_on_x(fab.path, SimOptions(days=2.0, cr_at_arrival=True)) == "A"
+
+
+def test_remaining_work_depends_on_lot_size(tmp_path: Path) -> None:
+    # lot B of 5 wafers: a per-lot step does not depend on the size, so its CR is unchanged
+    # and the order at t 581 is still B first; the view a user rule gets says so too
+    fab = sf.critical_ratio_fab(tmp_path / "cr", 580.0, lot_b_pieces=5)
+    seen: dict[str, float] = {}
+
+    def record(v: LotView) -> float:
+        seen.setdefault(v.stream, v.remaining_work_min)
+        return 0.0
+
+    simulate(load_smt2020(fab.path), SimOptions(days=2.0, user_rule=record), seed=0)
+    assert seen["Lot_A"] == pytest.approx(510.0)
+    assert seen["Lot_B"] == pytest.approx(50.0)
+
+
+def test_per_piece_remaining_work_scales_with_wafers(tmp_path: Path) -> None:
+    tools = [sf.tool_row("X"), sf.tool_row("Y")]
+    route = [sf.step_row("r", 1, "X", 2.0, per="per_piece"), sf.step_row("r", 2, "Y", 30.0)]
+    orders = [
+        {**sf.order_row("Lot_10", "part_1", 1e6, releases=1), "PIECES": 10},
+        sf.order_row("Lot_25", "part_1", 1e6, releases=1, start_min=500.0),
+    ]
+    path = sf.write_fab(tmp_path / "pp", tools, {"part_1": route}, orders)
+    seen: dict[str, float] = {}
+
+    def record(v: LotView) -> float:
+        seen.setdefault(v.stream, v.remaining_work_min)
+        return 0.0
+
+    simulate(load_smt2020(path), SimOptions(days=2.0, user_rule=record), seed=0)
+    assert seen["Lot_10"] == pytest.approx(10 * 2.0 + 30.0)
+    assert seen["Lot_25"] == pytest.approx(25 * 2.0 + 30.0)
+
+
+def _user_cr(v: LotView) -> float:
+    return (v.due_min - v.now_min) / v.remaining_work_min
+
+
+def test_user_rule_key_is_fixed_at_arrival_unless_rekeyed_at_selection(tmp_path: Path) -> None:
+    fab = sf.critical_ratio_fab(tmp_path / "cr", 580.0)
+    fixed = SimOptions(days=2.0, user_rule=_user_cr)
+    assert _first_on_x(fab.path, fixed) == "A"
+    rekeyed = SimOptions(days=2.0, user_rule=_user_cr, user_rule_at_selection=True)
+    assert _first_on_x(fab.path, rekeyed) == "B"
