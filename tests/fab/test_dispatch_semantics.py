@@ -78,3 +78,15 @@ def test_user_rule_key_is_fixed_at_arrival_unless_rekeyed_at_selection(tmp_path:
     assert _first_on_x(fab.path, fixed) == "A"
     rekeyed = SimOptions(days=2.0, user_rule=_user_cr, user_rule_at_selection=True)
     assert _first_on_x(fab.path, rekeyed) == "B"
+
+
+@pytest.mark.parametrize(("with_route_stime", "first"), [(False, "Lot_X"), (True, "Lot_Y")])
+def test_rank_setup_uses_the_setup_table_only(
+    tmp_path: Path, with_route_stime: bool, first: str
+) -> None:
+    fab = sf.rank_setup_fab(tmp_path / "rs")
+    opts = SimOptions(days=2.0, rank_setup_with_route_stime=with_route_stime)
+    lots = simulate(load_smt2020(fab.path), opts, seed=0).lots.set_index("stream")
+    done = lots.loc[["Lot_X", "Lot_Y"], "done_min"]
+    assert done.notna().all()
+    assert done.idxmin() == first

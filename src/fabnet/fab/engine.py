@@ -125,7 +125,9 @@ ST_CR_FROZEN = 26  # 1: the critical ratio is formed at queue arrival (first pas
 ST_RS_STIME = 27  # 1: rank_RSETUP ranks by the route's STIME too (first pass), not setup.txt only
 ST_REKEY = 28  # 1: the user rule re-keys every queued lot whenever simulated time advances
 ST_CASC_BACK = 29  # 1: a cascading tool still able to take a lot after a start goes to the back
-N_ST = 30
+ST_EMPTY_FIRST = 30  # 1: on cascading families an empty tool comes before one holding a lot
+ST_SLOT1_EVENTS = 31  # slot-1 events handled (not counted by the compiled peer, FORMAT.md §8)
+N_ST = 32
 SF_NOW, SF_END, SF_WARM, SF_SAMPLE_DT = 0, 1, 2, 3
 SF_REKEY_T = 4  # time the user rule last re-keyed the queued lots (ST_REKEY)
 N_SF_STATE = 5
@@ -947,6 +949,7 @@ def _arrive(S, lot, now):
         return
     if fam_i[f, FA_HAS_SETUP] == 1:
         # wake_LeastSetupTime: the available tool needing the least setup; ties: idle longest
+        empty_first = S[X_ST][ST_EMPTY_FIRST] == 1
         tries = 0
         while lot_i[lot, L_QPREV] >= 0 or fam_i[f, FA_QHEAD] == lot:
             bt = -1
@@ -955,7 +958,9 @@ def _arrive(S, lot, now):
             while t >= 0:
                 s = _eligible(step_i, step_f, setup_t, tool_i, t, lot_i, lot)
                 if s >= 0.0 and (
-                    bt < 0 or s < bs or (s == bs and tool_i[bt, T_NJ] > 0 and tool_i[t, T_NJ] == 0)
+                    bt < 0
+                    or s < bs
+                    or (s == bs and empty_first and tool_i[bt, T_NJ] > 0 and tool_i[t, T_NJ] == 0)
                 ):
                     bt = t
                     bs = s
@@ -968,9 +973,9 @@ def _arrive(S, lot, now):
             if tries > 3:
                 break
         return
-    # idle longest; on cascading families prefer an empty tool
+    # idle longest; on cascading families prefer an empty tool (unless ST_EMPTY_FIRST is 0)
     t = fam_i[f, FA_AHEAD]
-    if fam_i[f, FA_CASC] == 1:
+    if fam_i[f, FA_CASC] == 1 and S[X_ST][ST_EMPTY_FIRST] == 1:
         tt = t
         while tt >= 0:
             if tool_i[tt, T_NJ] == 0:
@@ -1227,6 +1232,7 @@ def run(S, stop_t):
             _outage_over(S, t, now)
         elif typ == EV_SLOT1:
             st[ST_EVENTS] += 1
+            st[ST_SLOT1_EVENTS] += 1
             t = ident
             f = tool_i[t, T_FAM]
             free_at = tool_f[t, TF_SLOT1] - fam_f[f, FF_LOAD] - fam_f[f, FF_LEAD]

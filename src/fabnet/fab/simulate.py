@@ -110,6 +110,9 @@ class SimOptions:
     ``cascade_free_slot_to_back``: a cascading tool that can still take a lot after starting
     one goes to the back of the order in which available tools are tried (FORMAT.md §8.1);
     False: it keeps its place (the first pass).
+    ``cascade_empty_tool_first``: on cascading families an arriving lot goes to an empty
+    tool before one holding a lot (fabnet's first-pass addition); False: strictly the order
+    in which the tools became available (FORMAT.md §8.1).
     ``cr_at_arrival``: form the critical ratio once, when the lot joins the queue (the first
     pass); default: at each dispatching decision with the current time (FORMAT.md §8.1).
     ``rank_setup_with_route_stime``: ``rank_RSETUP`` ranks by the setup time actually spent
@@ -131,6 +134,7 @@ class SimOptions:
     cascade_waits_for_slot1: bool = True
     user_rule_at_selection: bool = False
     cascade_free_slot_to_back: bool = True
+    cascade_empty_tool_first: bool = True
     cr_at_arrival: bool = False
     rank_setup_with_route_stime: bool = False
     pure_rule: bool = False
@@ -583,6 +587,8 @@ def _build(model: FabModel, opts: SimOptions, seed: int) -> _Arrays:
     st[E.ST_CASC_S1] = 1 if opts.cascade_waits_for_slot1 else 0
     st[E.ST_CR_FROZEN] = 1 if opts.cr_at_arrival else 0
     st[E.ST_CASC_BACK] = 1 if opts.cascade_free_slot_to_back else 0
+    st[E.ST_EMPTY_FIRST] = 1 if opts.cascade_empty_tool_first else 0
+    st[E.ST_SLOT1_EVENTS] = 0
     st[E.ST_RS_STIME] = 1 if opts.rank_setup_with_route_stime else 0
     st[E.ST_REKEY] = 1 if opts.user_rule is not None and opts.user_rule_at_selection else 0
     st[E.ST_NEXTREL] = 0
@@ -843,6 +849,7 @@ def simulate(
         "breakdowns": int(st[E.ST_FAILS]),
         "pms": int(st[E.ST_PMS]),
         "cqt_violations": int(st[E.ST_CQVIOL]),
+        "slot1_events": int(st[E.ST_SLOT1_EVENTS]),
     }
     return SimResult(
         lot_types,
