@@ -28,8 +28,8 @@ from fabnet.fab import SimOptions, load_smt2020, simulate
 HVLM = Path(__file__).resolve().parents[1] / ".." / "shared" / "smt2020" / "HVLM"
 
 
-def _cli(model: Path, days: float) -> tuple[float, float]:
-    """Wall seconds and peak MiB of ``fabnet fab simulate`` in a child process."""
+def _cli(model: Path, days: float) -> tuple[float, float, float]:
+    """Wall seconds, CPU seconds and peak MiB of ``fabnet fab simulate`` in a child process."""
     cmd = [sys.executable, "-m", "fabnet", "fab", "simulate", str(model), "--days", f"{days:g}"]
     cmd += ["--processes", "1", "--json"]
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
@@ -39,7 +39,7 @@ def _cli(model: Path, days: float) -> tuple[float, float]:
     wall = time.perf_counter() - t
     if status != 0:
         raise SystemExit(f"{' '.join(cmd)} failed ({status})")
-    return wall, usage.ru_maxrss / 1024.0
+    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024.0
 
 
 def main() -> None:
@@ -61,7 +61,9 @@ def main() -> None:
     rates: list[float] = []
     peer_rates: list[float] = []
     cli_walls: list[float] = []
+    cli_cpus: list[float] = []
     starts: list[float] = []
+    start_cpus: list[float] = []
     cli_peak = 0.0
     for k in range(args.runs):
         c0 = time.process_time()
@@ -78,13 +80,16 @@ def main() -> None:
             f"{res.events / res.wall_s / 1e6:.2f} M events/s ({peer / res.wall_s / 1e6:.2f} M)"
         )
         if not args.no_cli:
-            w, peak = _cli(args.model, args.days)
-            s, _ = _cli(args.model, 1.0)
+            w, c, peak = _cli(args.model, args.days)
+            s, sc, _ = _cli(args.model, 1.0)
             cli_walls.append(w)
+            cli_cpus.append(c)
             starts.append(s)
+            start_cpus.append(sc)
             cli_peak = max(cli_peak, peak)
             print(
-                f"  whole command: {w:.2f} s wall, peak {peak:.0f} MiB; start-up (1 day) {s:.2f} s"
+                f"  whole command: {w:.2f} s wall, {c:.2f} s CPU, peak {peak:.0f} MiB; "
+                f"start-up (1 day) {s:.2f} s wall, {sc:.2f} s CPU"
             )
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
     print(
@@ -95,8 +100,9 @@ def main() -> None:
     )
     if cli_walls:
         print(
-            f"median whole command: {statistics.median(cli_walls):.2f} s; start-up "
-            f"{statistics.median(starts):.2f} s; peak memory {cli_peak:.0f} MiB"
+            f"median whole command: {statistics.median(cli_walls):.2f} s wall, "
+            f"{statistics.median(cli_cpus):.2f} s CPU; start-up {statistics.median(starts):.2f} s "
+            f"wall, {statistics.median(start_cpus):.2f} s CPU; peak memory {cli_peak:.0f} MiB"
         )
 
 
