@@ -105,3 +105,24 @@ def test_generated_high_mix_fab_is_dispatched_by_critical_ratio(tmp_path: Path) 
     assert (now.lots["wait_min"] != frozen.lots["wait_min"]).any()
     with pytest.raises(FabModelError, match="final_rank"):
         generate_fab(6, 24, 4, final_rank="rank_XYZ")
+
+
+def test_batch_key_qualifies_by_the_batch_it_forms(tmp_path: Path) -> None:
+    # FORMAT.md §8.1: one batch tool, BATCHMN 100 / BATCHMX 110 wafers; lots of 60 (t 0),
+    # 60 (t 1) and 50 wafers (t 100). At t 1 the two 60s hold 120 wafers, but the batch formed
+    # in rank order is 60 (the second does not fit): below the minimum, so the tool waits; at
+    # t 100 it forms 60 + 50 = 110 (lots A and C, done at t 130); B is left alone and starts
+    # when no lot can arrive any more (t 130, done t 160). A test of the wafer total alone
+    # would have started A by itself at t 1.
+    tools = [sf.tool_row("D", batch=True)]
+    route = [sf.step_row("r", 1, "D", 30.0, per="per_batch", batch_pieces=(100, 110))]
+    orders = [
+        {**sf.order_row("Lot_A", "part_1", 1e6, releases=1), "PIECES": 60},
+        {**sf.order_row("Lot_B", "part_1", 1e6, releases=1, start_min=1.0), "PIECES": 60},
+        {**sf.order_row("Lot_C", "part_1", 1e6, releases=1, start_min=100.0), "PIECES": 50},
+    ]
+    path = sf.write_fab(tmp_path / "b", tools, {"part_1": route}, orders)
+    lots = simulate(load_smt2020(path), SimOptions(days=1.0), seed=0).lots.set_index("stream")
+    assert lots["done_min"].to_dict() == pytest.approx(
+        {"Lot_A": 130.0, "Lot_B": 160.0, "Lot_C": 130.0}
+    )

@@ -127,7 +127,8 @@ ST_REKEY = 28  # 1: the user rule re-keys every queued lot whenever simulated ti
 ST_CASC_BACK = 29  # 1: a cascading tool still able to take a lot after a start goes to the back
 ST_EMPTY_FIRST = 30  # 1: on cascading families an empty tool comes before one holding a lot
 ST_SLOT1_EVENTS = 31  # slot-1 events handled (not counted by the compiled peer, FORMAT.md §8)
-N_ST = 32
+ST_BATCH_EXACT = 32  # 1: lot sizes differ, so a batch key qualifies by the batch it would form
+N_ST = 33
 SF_NOW, SF_END, SF_WARM, SF_SAMPLE_DT = 0, 1, 2, 3
 SF_REKEY_T = 4  # time the user rule last re-keyed the queued lots (ST_REKEY)
 N_SF_STATE = 5
@@ -703,6 +704,48 @@ def _can_arrive(st, step_i, lot_i, f, bkey, sg):
 
 
 @_jit
+def _fill_total(step_i, step_f, setup_t, tool_i, lot_i, lot_f, fam_i, t, first, use_hp, cr, now):
+    """Wafers of the batch FORMAT.md §8.1 forms from ``first`` on tool ``t``: the same key's
+    eligible lots in rank order while the total stays ≤ BATCHMX (a lot that does not fit is
+    skipped). Lots taken are marked with L_JNEXT = -2 meanwhile (queued lots hold -1)."""
+    f = tool_i[t, T_FAM]
+    g = lot_i[first, L_STEP]
+    key = step_i[g, S_BKEY]
+    bmax = step_i[g, S_BMAX]
+    total = lot_i[first, L_PIECES]
+    lot_i[first, L_JNEXT] = -2
+    while True:
+        cand = -1
+        cp = 0
+        ck = 0.0
+        lot = fam_i[f, FA_QHEAD]
+        while lot >= 0:
+            if (
+                lot_i[lot, L_JNEXT] != -2
+                and step_i[lot_i[lot, L_STEP], S_BKEY] == key
+                and total + lot_i[lot, L_PIECES] <= bmax
+                and _eligible(step_i, step_f, setup_t, tool_i, t, lot_i, lot) >= 0.0
+            ):
+                p = lot_i[lot, L_PRIO] if use_hp == 1 else 0
+                k = _key(lot_f, lot, cr, now)
+                if cand < 0 or _better(p, 0.0, k, lot, cp, 0.0, ck, cand):
+                    cand = lot
+                    cp = p
+                    ck = k
+            lot = lot_i[lot, L_QNEXT]
+        if cand < 0:
+            break
+        lot_i[cand, L_JNEXT] = -2
+        total += lot_i[cand, L_PIECES]
+    lot = fam_i[f, FA_QHEAD]
+    while lot >= 0:
+        if lot_i[lot, L_JNEXT] == -2:
+            lot_i[lot, L_JNEXT] = -1
+        lot = lot_i[lot, L_QNEXT]
+    return total
+
+
+@_jit
 def _select(S, t, now):
     """Pick the best lot (or batch) in the family queue for tool ``t`` and start it.
     Returns True if a job started."""
@@ -769,6 +812,42 @@ def _select(S, t, now):
             ):
                 scratch[step_i[g, S_BKEY]] += lot_i[lot, L_PIECES]
             lot = lot_i[lot, L_QNEXT]
+        if st[ST_BATCH_EXACT] == 1:
+            # lots of different sizes: a key qualifies by the batch it would form from its
+            # best-ranked lot (FORMAT.md §8.1), not by its total; stored as -10 - wafers
+            lot = fam_i[f, FA_QHEAD]
+            while lot >= 0:
+                key = step_i[lot_i[lot, L_STEP], S_BKEY]
+                if step_i[lot_i[lot, L_STEP], S_PER] == 2 and scratch[key] > 0:
+                    b = -1
+                    bp = 0
+                    bk = 0.0
+                    x = fam_i[f, FA_QHEAD]
+                    while x >= 0:
+                        if (
+                            step_i[lot_i[x, L_STEP], S_BKEY] == key
+                            and _eligible(step_i, step_f, setup_t, tool_i, t, lot_i, x) >= 0.0
+                        ):
+                            p = lot_i[x, L_PRIO] if use_hp == 1 else 0
+                            k = _key(lot_f, x, cr, now)
+                            if b < 0 or _better(p, 0.0, k, x, bp, 0.0, bk, b):
+                                b = x
+                                bp = p
+                                bk = k
+                        x = lot_i[x, L_QNEXT]
+                    scratch[key] = -10 - _fill_total(
+                        step_i, step_f, setup_t, tool_i, lot_i, lot_f, fam_i, t, b, use_hp, cr, now
+                    )
+                lot = lot_i[lot, L_QNEXT]
+            lot = fam_i[f, FA_QHEAD]
+            while lot >= 0:
+                key = step_i[lot_i[lot, L_STEP], S_BKEY]
+                if scratch[key] <= -10:
+                    scratch[key] = -scratch[key] - 10
+                lot = lot_i[lot, L_QNEXT]
+            best = -1
+            bp = 0
+            bk = 0.0
     lot = fam_i[f, FA_QHEAD]
     while lot >= 0:
         s = _eligible(step_i, step_f, setup_t, tool_i, t, lot_i, lot)

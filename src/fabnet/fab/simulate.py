@@ -589,6 +589,18 @@ def _build(model: FabModel, opts: SimOptions, seed: int) -> _Arrays:
     st[E.ST_CASC_BACK] = 1 if opts.cascade_free_slot_to_back else 0
     st[E.ST_EMPTY_FIRST] = 1 if opts.cascade_empty_tool_first else 0
     st[E.ST_SLOT1_EVENTS] = 0
+    # batches: with one lot size and limits that are multiples of it, a key's eligible total
+    # reaching BATCHMN is the same test as §8.1's batch formed in rank order (fast path)
+    sizes = {r.pieces for r in model.releases} | {w.pieces for w in model.wip}
+    size = next(iter(sizes)) if len(sizes) == 1 else 0
+    limits = [
+        v
+        for rt in model.routes.values()
+        for stp in rt.steps
+        if stp.per == "batch"
+        for v in (stp.batch_min_pieces or 0, stp.batch_max_pieces or 0)
+    ]
+    st[E.ST_BATCH_EXACT] = 0 if size > 0 and all(v % size == 0 for v in limits) else 1
     st[E.ST_RS_STIME] = 1 if opts.rank_setup_with_route_stime else 0
     st[E.ST_REKEY] = 1 if opts.user_rule is not None and opts.user_rule_at_selection else 0
     st[E.ST_NEXTREL] = 0
