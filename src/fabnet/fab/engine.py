@@ -9,7 +9,8 @@ time a lot is about to join a queue (the rule's key is computed in Python, then 
 resumes). Time is in minutes (float64); events are ordered by (time, insertion sequence).
 
 Semantics (docs/fab-readings.md, after FORMAT.md §8): sampling → transport → queue → setup →
-load → process → unload → rework decision; ranking inputs fixed when a lot joins a queue;
+load → process → unload → rework decision; ranking inputs fixed when a lot joins a queue,
+the critical ratio formed at each dispatching decision (FORMAT.md §8.1);
 breakdowns interrupt and resume the job; PMs wait for the job in progress; batches form by
 route step between BATCHMN and BATCHMX wafers; cascading tools hold two lots with a serial
 two-slot pipeline; min-run locks and short batches end when no fitting lot can arrive any more.
