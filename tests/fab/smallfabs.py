@@ -425,3 +425,63 @@ def cascade_fab(directory: Path) -> SmallFab:
     ]
     path = write_fab(directory, tools, routes, orders)
     return SmallFab(path, {"done": [100.0, 101.0, 111.0], "done_any_slot": [100.0, 101.0, 190.0]})
+
+
+def critical_ratio_fab(directory: Path, block_min: float, lot_b_pieces: int = WAFERS) -> SmallFab:
+    """Two lots whose order by critical ratio flips while they wait (FORMAT.md §8.1).
+
+    One tool ``X`` ranked by ``rank_HP;rank_CR``. At t 0 a blocker lot takes ``X`` for
+    ``block_min``; at t 1 lot A (due 1000 min after release; remaining work 10 min on ``X`` +
+    500 on ``YA`` = 510) and lot B (due 600 min after release; 10 + 40 on ``YB`` = 50) join
+    ``X``'s queue. CR = (due − now) / remaining work: at t 1, A 1.96 < B 11.98 (A first);
+    at t 101, A 1.76 < B 10.0; at t 581, A 0.82 > B 0.40 (B first); the orders cross at
+    t ≈ 558.5. Load and unload are 0, so remaining work is exact.
+    """
+    x_ranks = "rank_HP;rank_CR"
+    tools = [tool_row("X", ranks=x_ranks), tool_row("YA"), tool_row("YB")]
+    routes = {
+        "part_1": [step_row("r", 1, "X", 10.0), step_row("r", 2, "YA", 500.0)],
+        "part_2": [step_row("r", 1, "X", 10.0), step_row("r", 2, "YB", 40.0)],
+        "part_3": [step_row("r", 1, "X", block_min)],
+    }
+    orders = [
+        order_row("Blocker", "part_3", 1e6, releases=1),
+        order_row("Lot_A", "part_1", 1e6, releases=1, start_min=1.0, allowance_min=1000.0),
+        {
+            **order_row("Lot_B", "part_2", 1e6, releases=1, start_min=1.0, allowance_min=600.0),
+            "PIECES": lot_b_pieces,
+        },
+    ]
+    return SmallFab(write_fab(directory, tools, routes, orders), {"cross_min": 558.5})
+
+
+def rank_setup_fab(directory: Path) -> SmallFab:
+    """Two lots needing different setups on one ``rule_LSSU`` tool (FORMAT.md §8.1).
+
+    A blocker (setup ``S0``) holds the tool for 100 min from t 0. Lot Y (needs ``SB``:
+    ``setup.txt`` 10 min from any state) joins the queue at t 1, lot X (needs ``SA``: the
+    route's own ``STIME`` 50 min, no ``setup.txt`` row) at t 2. ``rank_RSETUP`` ranks by the
+    ``setup.txt`` mean with a route ``STIME`` counting 0, so X (0) goes before Y (10); ranking
+    by the time actually spent (the first pass) puts Y (10) before X (50).
+    """
+    tools = [tool_row("S", rule="rule_LSSU", setup_group="Gas", wake="wake_LeastSetupTime")]
+    routes = {
+        "part_1": [step_row("r", 1, "S", 20.0, setup="SA", stime_min=50.0)],
+        "part_2": [step_row("r", 1, "S", 20.0, setup="SB")],
+        "part_3": [step_row("r", 1, "S", 100.0, setup="S0")],
+    }
+    orders = [
+        order_row("Blocker", "part_3", 1e6, releases=1),
+        order_row("Lot_Y", "part_2", 1e6, releases=1, start_min=1.0),
+        order_row("Lot_X", "part_1", 1e6, releases=1, start_min=2.0),
+    ]
+    setup: list[Row] = [
+        {"CURSETUP": "", "NEWSETUP": s, "STIME": t, "STUNITS": "min"}
+        for s, t in (("S0", 5.0), ("SB", 10.0))
+    ]
+    setupgrp: list[Row] = [
+        {"SETUPGRP": "Gas" if k == 0 else "", "SETUP": s, "MINRUN": 1}
+        for k, s in enumerate(("S0", "SA", "SB"))
+    ]
+    path = write_fab(directory, tools, routes, orders, setup_txt=setup, setupgrp_txt=setupgrp)
+    return SmallFab(path)

@@ -42,6 +42,9 @@ def generate_cmd(
         None, "--lots-per-day", help="Start rate used to size the tool counts [6 per product]."
     ),
     wip_lots: int = typer.Option(0, "--wip-lots", help="Initial WIP lots spread along the routes."),
+    final_rank: str = typer.Option(
+        "rank_FIFO", "--final-rank", help="Last ranking key of every family: rank_FIFO or rank_CR."
+    ),
     output: Path = typer.Option(..., "-o", "--output", help="Folder to write (created)."),
     force: bool = typer.Option(False, "--force", help="Write into a non-empty folder."),
 ) -> None:
@@ -65,6 +68,7 @@ def generate_cmd(
         bottleneck_load=bottleneck_load,
         lots_per_day=lots_per_day,
         initial_wip_lots=wip_lots,
+        final_rank=final_rank,
     )
     write_smt2020(fab, output)
     tab = Table(

@@ -21,7 +21,7 @@ from fabnet.errors import FabModelError, Problem
 from fabnet.fab.kpi import raw_process_time_days
 from fabnet.fab.model import FabModel
 from fabnet.fab.queueing import network_from_model, solve_network
-from fabnet.fab.simulate import SimOptions, SimResult, simulate_seeds
+from fabnet.fab.simulate import SimOptions, SimResult, simulate_seeds, t975
 
 __all__ = [
     "CURVE_COLUMNS",
@@ -51,12 +51,8 @@ CURVE_COLUMNS: tuple[str, ...] = (
 
 
 def _t95(n: int) -> float:
-    """Student-t 97.5 % quantile for ``n`` samples (NaN below 2)."""
-    if n < 2:
-        return math.nan
-    from scipy import stats
-
-    return float(stats.t.ppf(0.975, n - 1))
+    """Student-t 97.5 % quantile for ``n`` samples (NaN below 2); no scipy needed."""
+    return t975(n - 1) if n >= 2 else math.nan
 
 
 def product_cycle_times(result: SimResult) -> pd.DataFrame:

@@ -9,7 +9,8 @@ time a lot is about to join a queue (the rule's key is computed in Python, then 
 resumes). Time is in minutes (float64); events are ordered by (time, insertion sequence).
 
 Semantics (docs/fab-readings.md, after FORMAT.md §8): sampling → transport → queue → setup →
-load → process → unload → rework decision; ranking inputs fixed when a lot joins a queue;
+load → process → unload → rework decision; ranking inputs fixed when a lot joins a queue,
+the critical ratio formed at each dispatching decision (FORMAT.md §8.1);
 breakdowns interrupt and resume the job; PMs wait for the job in progress; batches form by
 route step between BATCHMN and BATCHMX wafers; cascading tools hold two lots with a serial
 two-slot pipeline; min-run locks and short batches end when no fitting lot can arrive any more.
@@ -35,7 +36,10 @@ F_PT, F_PT2, F_STIME, F_CASC_C, F_RWK_P, F_SAMP_P, F_REMWORK, F_MEANTIME = 0, 1,
 # statistics written by the kernel: queue wait sums and counts, regular (PRIOR <= 10) / hot lots
 F_WSUM_REG, F_WN_REG, F_WSUM_HOT, F_WN_HOT = 8, 9, 10, 11
 F_CQT = 12  # queue-time window length (minutes)
-N_SF = 13
+# expected remaining work from this step on for a lot of n wafers (FORMAT.md §8.1):
+# F_REMWORK + n * F_REMWORK_N minutes
+F_REMWORK_N = 13
+N_SF = 14
 # fam_i
 FA_FIRST, FA_N, FA_CASC, FA_WAKE_LST, FA_USE_HP, FA_USE_RS, FA_FINAL = 0, 1, 2, 3, 4, 5, 6
 FA_QHEAD, FA_QTAIL, FA_QLEN, FA_AHEAD, FA_ATAIL, FA_HAS_SETUP, FA_HAS_MINRUN = (
@@ -86,7 +90,8 @@ N_LI = L_CQVIOL + 1
 # lot_f
 LF_RELEASE, LF_DUE, LF_DONE_T, LF_QJOIN, LF_KEY, LF_UKEY, LF_WAIT = 0, 1, 2, 3, 4, 5, 6
 LF_CQ = 7
-N_LF = LF_CQ + N_CQ
+LF_RW = LF_CQ + N_CQ  # expected remaining work of the lot at its queue step (minutes)
+N_LF = LF_RW + 1
 # job_i / job_f
 J_TOOL, J_LOT, J_STEP, J_PIECES, J_TOKEN, J_NEXTFREE, J_NLOTS = 0, 1, 2, 3, 4, 5, 6
 N_JI = 7
@@ -117,9 +122,17 @@ ST_CQVIOL = 22  # queue-time window violations (counted only, reading A3)
 ST_HOTBATCH = 23  # 1: a lot above the lowest priority starts its batch below BATCHMN
 ST_POKE = 24  # 1: a possible arrival has vanished; waiting short batches / locks look again
 ST_CASC_S1 = 25  # 1: a cascading tool takes the next lot only once its first slot frees
-N_ST = 26
+ST_CR_FROZEN = 26  # 1: the critical ratio is formed at queue arrival (first pass), not at selection
+ST_RS_STIME = 27  # 1: rank_RSETUP ranks by the route's STIME too (first pass), not setup.txt only
+ST_REKEY = 28  # 1: the user rule re-keys every queued lot whenever simulated time advances
+ST_CASC_BACK = 29  # 1: a cascading tool still able to take a lot after a start goes to the back
+ST_EMPTY_FIRST = 30  # 1: on cascading families an empty tool comes before one holding a lot
+ST_SLOT1_EVENTS = 31  # slot-1 events handled (not counted by the compiled peer, FORMAT.md §8)
+ST_BATCH_EXACT = 32  # 1: lot sizes differ, so a batch key qualifies by the batch it would form
+N_ST = 33
 SF_NOW, SF_END, SF_WARM, SF_SAMPLE_DT = 0, 1, 2, 3
-N_SF_STATE = 4
+SF_REKEY_T = 4  # time the user rule last re-keyed the queued lots (ST_REKEY)
+N_SF_STATE = 5
 # event types
 EV_RELEASE, EV_ARRIVE, EV_JOBEND, EV_FAIL, EV_REPAIR, EV_PMDUE, EV_PMEND, EV_SAMPLE = (
     0,
@@ -169,7 +182,7 @@ X_WIP_OUT = 24
 X_SCRATCH = 25
 N_STATE = 26
 # return codes of run()
-RC_PAUSED, RC_DONE, RC_NEED_KEY, RC_ERROR = 0, 1, 2, 3
+RC_PAUSED, RC_DONE, RC_NEED_KEY, RC_ERROR, RC_REKEY = 0, 1, 2, 3, 4
 
 # Compilation: the kernel never allocates; every array it touches is owned by the caller
 # (simulate._Arrays) for the whole call, so numba's reference counting is switched off
@@ -362,6 +375,31 @@ def _setup_time(step_i, step_f, setup_t, g, cur):
 
 
 @_jit_inline
+def _rank_setup(st, step_i, step_f, setup_t, g, cur):
+    """Setup time ``rank_RSETUP`` ranks lot step ``g`` by on a tool in setup ``cur``
+    (FORMAT.md §8.1): the ``setup.txt`` mean of the change (exact pair, else from any state);
+    a route step's own ``STIME`` counts 0 (it is still spent when the setup is done).
+    ``ST_RS_STIME`` = 1: the time actually spent (route ``STIME`` first), the first pass."""
+    sg = step_i[g, S_SETUP]
+    if sg < 0 or sg == cur:
+        return 0.0
+    if step_f[g, F_STIME] >= 0.0:
+        return step_f[g, F_STIME] if st[ST_RS_STIME] == 1 else 0.0
+    row = cur if cur >= 0 else setup_t.shape[0] - 1
+    return setup_t[row, sg]
+
+
+@_jit_inline
+def _key(lot_f, lot, cr, now):
+    """Final ranking key of a queued lot at a dispatching decision at ``now``: for the
+    critical ratio (``cr``) (due − now) / expected remaining work, formed now (FORMAT.md
+    §8.1); otherwise the key fixed at queue arrival."""
+    if cr:
+        return (lot_f[lot, LF_KEY] - now) / lot_f[lot, LF_RW]
+    return lot_f[lot, LF_KEY]
+
+
+@_jit_inline
 def _better(p1, s1, k1, l1, p2, s2, k2, l2):
     """Lexicographic (priority desc, setup asc, key asc, lot asc)."""
     if p1 != p2:
@@ -550,6 +588,11 @@ def _start_job(S, t, first, now):
         st[ST_BATCHES] += 1
     _push(ht, hi, st, end, EV_JOBEND, j, job_i[j, J_TOKEN])
     _sync_avail(fam_i, tool_i, t)
+    if st[ST_CASC_BACK] == 1 and tool_i[t, T_AVAIL] == 1:
+        # FORMAT.md §8.1: a cascading tool with a free slot after a start goes to the back of
+        # the order in which available tools are tried
+        _unlink(fam_i, f, FA_AHEAD, FA_ATAIL, tool_i, T_ANEXT, T_APREV, t)
+        _link(fam_i, f, FA_AHEAD, FA_ATAIL, tool_i, T_ANEXT, T_APREV, t)
 
 
 @_jit_inline
@@ -662,6 +705,48 @@ def _can_arrive(st, step_i, lot_i, f, bkey, sg):
 
 
 @_jit
+def _fill_total(step_i, step_f, setup_t, tool_i, lot_i, lot_f, fam_i, t, first, use_hp, cr, now):
+    """Wafers of the batch FORMAT.md §8.1 forms from ``first`` on tool ``t``: the same key's
+    eligible lots in rank order while the total stays ≤ BATCHMX (a lot that does not fit is
+    skipped). Lots taken are marked with L_JNEXT = -2 meanwhile (queued lots hold -1)."""
+    f = tool_i[t, T_FAM]
+    g = lot_i[first, L_STEP]
+    key = step_i[g, S_BKEY]
+    bmax = step_i[g, S_BMAX]
+    total = lot_i[first, L_PIECES]
+    lot_i[first, L_JNEXT] = -2
+    while True:
+        cand = -1
+        cp = 0
+        ck = 0.0
+        lot = fam_i[f, FA_QHEAD]
+        while lot >= 0:
+            if (
+                lot_i[lot, L_JNEXT] != -2
+                and step_i[lot_i[lot, L_STEP], S_BKEY] == key
+                and total + lot_i[lot, L_PIECES] <= bmax
+                and _eligible(step_i, step_f, setup_t, tool_i, t, lot_i, lot) >= 0.0
+            ):
+                p = lot_i[lot, L_PRIO] if use_hp == 1 else 0
+                k = _key(lot_f, lot, cr, now)
+                if cand < 0 or _better(p, 0.0, k, lot, cp, 0.0, ck, cand):
+                    cand = lot
+                    cp = p
+                    ck = k
+            lot = lot_i[lot, L_QNEXT]
+        if cand < 0:
+            break
+        lot_i[cand, L_JNEXT] = -2
+        total += lot_i[cand, L_PIECES]
+    lot = fam_i[f, FA_QHEAD]
+    while lot >= 0:
+        if lot_i[lot, L_JNEXT] == -2:
+            lot_i[lot, L_JNEXT] = -1
+        lot = lot_i[lot, L_QNEXT]
+    return total
+
+
+@_jit
 def _select(S, t, now):
     """Pick the best lot (or batch) in the family queue for tool ``t`` and start it.
     Returns True if a job started."""
@@ -684,6 +769,7 @@ def _select(S, t, now):
     bs = 0.0
     bk = 0.0
     has_batch = fam_i[f, FA_HAS_BATCH] == 1
+    cr = fam_i[f, FA_FINAL] == K_CR and st[ST_CR_FROZEN] == 0
     if fam_i[f, FA_FASTFIFO] == 1 and (use_hp == 0 or fam_i[f, FA_NHOT] == 0):
         # all queued lots rank by queue arrival only and the queue is in arrival order:
         # the first eligible lot wins (ties in arrival time: lowest lot number)
@@ -727,6 +813,42 @@ def _select(S, t, now):
             ):
                 scratch[step_i[g, S_BKEY]] += lot_i[lot, L_PIECES]
             lot = lot_i[lot, L_QNEXT]
+        if st[ST_BATCH_EXACT] == 1:
+            # lots of different sizes: a key qualifies by the batch it would form from its
+            # best-ranked lot (FORMAT.md §8.1), not by its total; stored as -10 - wafers
+            lot = fam_i[f, FA_QHEAD]
+            while lot >= 0:
+                key = step_i[lot_i[lot, L_STEP], S_BKEY]
+                if step_i[lot_i[lot, L_STEP], S_PER] == 2 and scratch[key] > 0:
+                    b = -1
+                    bp = 0
+                    bk = 0.0
+                    x = fam_i[f, FA_QHEAD]
+                    while x >= 0:
+                        if (
+                            step_i[lot_i[x, L_STEP], S_BKEY] == key
+                            and _eligible(step_i, step_f, setup_t, tool_i, t, lot_i, x) >= 0.0
+                        ):
+                            p = lot_i[x, L_PRIO] if use_hp == 1 else 0
+                            k = _key(lot_f, x, cr, now)
+                            if b < 0 or _better(p, 0.0, k, x, bp, 0.0, bk, b):
+                                b = x
+                                bp = p
+                                bk = k
+                        x = lot_i[x, L_QNEXT]
+                    scratch[key] = -10 - _fill_total(
+                        step_i, step_f, setup_t, tool_i, lot_i, lot_f, fam_i, t, b, use_hp, cr, now
+                    )
+                lot = lot_i[lot, L_QNEXT]
+            lot = fam_i[f, FA_QHEAD]
+            while lot >= 0:
+                key = step_i[lot_i[lot, L_STEP], S_BKEY]
+                if scratch[key] <= -10:
+                    scratch[key] = -scratch[key] - 10
+                lot = lot_i[lot, L_QNEXT]
+            best = -1
+            bp = 0
+            bk = 0.0
     lot = fam_i[f, FA_QHEAD]
     while lot >= 0:
         s = _eligible(step_i, step_f, setup_t, tool_i, t, lot_i, lot)
@@ -741,7 +863,9 @@ def _select(S, t, now):
                 p = lot_i[lot, L_PRIO] if use_hp == 1 else 0
                 if use_rs == 0:
                     s = 0.0
-                k = lot_f[lot, LF_KEY]
+                else:
+                    s = _rank_setup(st, step_i, step_f, setup_t, g, tool_i[t, T_SETUP])
+                k = _key(lot_f, lot, cr, now)
                 if best < 0 or _better(p, s, k, lot, bp, bs, bk, best):
                     best = lot
                     bp = p
@@ -763,7 +887,7 @@ def _select(S, t, now):
                     and _eligible(step_i, step_f, setup_t, tool_i, t, lot_i, lot) >= 0.0
                 ):
                     p = lot_i[lot, L_PRIO] if use_hp == 1 else 0
-                    k = lot_f[lot, LF_KEY]
+                    k = _key(lot_f, lot, cr, now)
                     if best < 0 or _better(p, 0.0, k, lot, bp, 0.0, bk, best):
                         best = lot
                         bp = p
@@ -797,7 +921,7 @@ def _select(S, t, now):
                     and _eligible(step_i, step_f, setup_t, tool_i, t, lot_i, lot) >= 0.0
                 ):
                     p = lot_i[lot, L_PRIO] if use_hp == 1 else 0
-                    k = lot_f[lot, LF_KEY]
+                    k = _key(lot_f, lot, cr, now)
                     if cand < 0 or _better(p, 0.0, k, lot, cp, cs, ck, cand):
                         cand = lot
                         cp = p
@@ -873,8 +997,13 @@ def _arrive(S, lot, now):
     if kind == K_FIFO:
         key = now
     elif kind == K_CR:
-        rw = step_f[g, F_REMWORK]
-        key = (lot_f[lot, LF_DUE] - now) / (rw if rw > 1e-9 else 1e-9)
+        # inputs fixed now (due date, remaining work for this lot's size); the ratio itself
+        # is formed at each dispatching decision (_key), unless ST_CR_FROZEN
+        rw = step_f[g, F_REMWORK] + lot_i[lot, L_PIECES] * step_f[g, F_REMWORK_N]
+        rw = rw if rw > 1e-9 else 1e-9
+        lot_f[lot, LF_RW] = rw
+        frozen = S[X_ST][ST_CR_FROZEN] == 1
+        key = (lot_f[lot, LF_DUE] - now) / rw if frozen else lot_f[lot, LF_DUE]
     elif kind == K_EDD:
         key = lot_f[lot, LF_DUE]
     elif kind == K_SPT:
@@ -900,6 +1029,7 @@ def _arrive(S, lot, now):
         return
     if fam_i[f, FA_HAS_SETUP] == 1:
         # wake_LeastSetupTime: the available tool needing the least setup; ties: idle longest
+        empty_first = S[X_ST][ST_EMPTY_FIRST] == 1
         tries = 0
         while lot_i[lot, L_QPREV] >= 0 or fam_i[f, FA_QHEAD] == lot:
             bt = -1
@@ -908,7 +1038,9 @@ def _arrive(S, lot, now):
             while t >= 0:
                 s = _eligible(step_i, step_f, setup_t, tool_i, t, lot_i, lot)
                 if s >= 0.0 and (
-                    bt < 0 or s < bs or (s == bs and tool_i[bt, T_NJ] > 0 and tool_i[t, T_NJ] == 0)
+                    bt < 0
+                    or s < bs
+                    or (s == bs and empty_first and tool_i[bt, T_NJ] > 0 and tool_i[t, T_NJ] == 0)
                 ):
                     bt = t
                     bs = s
@@ -921,9 +1053,9 @@ def _arrive(S, lot, now):
             if tries > 3:
                 break
         return
-    # idle longest; on cascading families prefer an empty tool
+    # idle longest; on cascading families prefer an empty tool (unless ST_EMPTY_FIRST is 0)
     t = fam_i[f, FA_AHEAD]
-    if fam_i[f, FA_CASC] == 1:
+    if fam_i[f, FA_CASC] == 1 and S[X_ST][ST_EMPTY_FIRST] == 1:
         tt = t
         while tt >= 0:
             if tool_i[tt, T_NJ] == 0:
@@ -999,7 +1131,8 @@ def _advance(S, lot, g, now):
 @_jit
 def run(S, stop_t):
     """Process events until simulated time passes ``stop_t`` (RC_PAUSED), the horizon ends
-    (RC_DONE), a user key is needed for lot ``st[ST_REQLOT]`` (RC_NEED_KEY), or an internal
+    (RC_DONE), a user key is needed for lot ``st[ST_REQLOT]`` (RC_NEED_KEY), the user rule
+    is to re-key the queued lots at the time of the next event (RC_REKEY), or an internal
     capacity is exceeded (RC_ERROR)."""
     (
         st,
@@ -1048,6 +1181,7 @@ def run(S, stop_t):
     hend = stf[SF_END]
     warm = stf[SF_WARM]
     user = st[ST_USER] == 1
+    rekey = st[ST_REKEY] == 1
     while True:
         if st[ST_ERR] != 0:
             return RC_ERROR
@@ -1068,6 +1202,11 @@ def run(S, stop_t):
         typ = pay & ((1 << _TYPE_BITS) - 1)
         ident = (pay >> _TYPE_BITS) & ((1 << _IDENT_BITS) - 1)
         tok = pay >> (_TYPE_BITS + _IDENT_BITS)
+        if rekey and now > stf[SF_REKEY_T]:
+            # every decision from here on happens at ``now``: keys formed now are current
+            stf[SF_REKEY_T] = now
+            stf[SF_NOW] = now
+            return RC_REKEY
         if user and typ == EV_ARRIVE and lot_i[ident, L_KEYREADY] == 0:
             st[ST_REQLOT] = ident
             stf[SF_NOW] = now
@@ -1173,6 +1312,7 @@ def run(S, stop_t):
             _outage_over(S, t, now)
         elif typ == EV_SLOT1:
             st[ST_EVENTS] += 1
+            st[ST_SLOT1_EVENTS] += 1
             t = ident
             f = tool_i[t, T_FAM]
             free_at = tool_f[t, TF_SLOT1] - fam_f[f, FF_LOAD] - fam_f[f, FF_LEAD]

@@ -317,6 +317,7 @@ def generate_fab(
     initial_wip_lots: int = 0,
     queue_time_windows: bool = False,
     min_run_lots: int = 1,
+    final_rank: str = "rank_FIFO",
 ) -> SyntheticFab:
     """Generate a synthetic fab with ``tool_groups`` tool families and ``steps``-step routes.
 
@@ -335,9 +336,20 @@ def generate_fab(
     the family can lock while the lots they wait for queue behind them (seen at 60 % load
     with 5).
 
+    ``final_rank`` is the last key of every family's ``FWLRANK``: ``rank_FIFO`` (as in HVLM)
+    or ``rank_CR`` (critical ratio, as in the SMT2020 high-mix models).
+
     Raises :class:`~fabnet.errors.FabModelError` on impossible arguments.
     """
     problems: list[Problem] = []
+    if final_rank not in ("rank_FIFO", "rank_CR"):
+        problems.append(
+            Problem(
+                f"final_rank={final_rank!r} is unknown",
+                hint="rank_FIFO or rank_CR",
+                field="final_rank",
+            )
+        )
     if tool_groups < 4:
         problems.append(
             Problem(
@@ -459,7 +471,7 @@ def generate_fab(
     _size_count_pms(pm_rows, attach_rows, families, visits_per_lot, total_lots_per_day, w)
 
     # --- tables ------------------------------------------------------------------
-    tool_rows = [_tool_row(f) for f in families]
+    tool_rows = [_tool_row(f, final_rank) for f in families]
     part_rows: list[dict[str, str | int | float | None]] = [
         {
             "PARTGRP": "Saleable",
@@ -803,13 +815,13 @@ def _size_count_pms(
                         a["FOA"] = round(0.94 * interval)
 
 
-def _tool_row(f: _Family) -> dict[str, str | int | float | None]:
+def _tool_row(f: _Family, final_rank: str) -> dict[str, str | int | float | None]:
     setups = f.role.kind in ("track", "implant")
     return {
         "STNFAM": f.name,
         "STN": f.name,
         "RULE": "rule_LSSU" if f.setup_group else "rule_HotLotFIRST",
-        "FWLRANK": "rank_HP;rank_RSETUP;rank_FIFO",
+        "FWLRANK": f"rank_HP;rank_RSETUP;{final_rank}",
         "WAKERESRANK": "wake_LeastSetupTime" if setups else "",
         "BATCHCRITF": "crit_sameroutestep" if f.role.kind == "diff" else "",
         "BATCHPER": "piece" if f.role.kind == "diff" else "",

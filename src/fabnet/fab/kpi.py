@@ -22,19 +22,29 @@ from fabnet.fab.model import FabModel, Route, Step
 MIN_PER_DAY = 1440.0
 
 
+def lone_lot_time_coeffs_min(
+    step: Step, load_min: float, unload_min: float, cascading: bool
+) -> tuple[float, float]:
+    """Mean time of one lot alone at ``step`` as ``(fixed, per_wafer)`` minutes, so that a lot
+    of n wafers takes fixed + n·per_wafer incl. load and unload (FORMAT.md §2.2.1, §8.1):
+    processing n·p̄ (``per_piece``), p̄ + (n − 1)·c (``per_piece`` on a cascading tool with
+    part interval c), p̄ (``per_lot``, ``per_batch``)."""
+    p = step.ptime.mean
+    fixed = load_min + unload_min
+    if step.per == "piece":
+        if cascading and step.part_interval_min is not None:
+            return fixed + p - step.part_interval_min, step.part_interval_min
+        return fixed, p
+    return fixed + p, 0.0
+
+
 def lone_lot_time_min(
     step: Step, load_min: float, unload_min: float, pieces: int, cascading: bool
 ) -> float:
-    """Mean time of one lot alone at ``step`` incl. load and unload, minutes (§2.2.1)."""
-    p = step.ptime.mean
-    if step.per == "piece":
-        if cascading and step.part_interval_min is not None:
-            proc = p + (pieces - 1) * step.part_interval_min
-        else:
-            proc = pieces * p
-    else:
-        proc = p
-    return load_min + proc + unload_min
+    """Mean time of one lot of ``pieces`` wafers alone at ``step`` incl. load and unload,
+    minutes (§2.2.1)."""
+    fixed, per_wafer = lone_lot_time_coeffs_min(step, load_min, unload_min, cascading)
+    return fixed + pieces * per_wafer
 
 
 def step_times_min(model: FabModel, route: Route, pieces: int) -> np.ndarray:

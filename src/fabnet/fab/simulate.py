@@ -23,6 +23,7 @@ from fabnet.errors import FabModelError, Problem
 from fabnet.fab import engine as E
 from fabnet.fab.kpi import (
     MIN_PER_DAY,
+    lone_lot_time_coeffs_min,
     lone_lot_time_min,
     lot_type_table,
     raw_process_time_days,
@@ -49,7 +50,9 @@ _DIST_KIND = {"constant": E.D_CONST, "uniform": E.D_UNIFORM, "exponential": E.D_
 
 @dataclass(frozen=True)
 class LotView:
-    """What a user-written dispatching rule sees when a lot joins a queue (times in minutes)."""
+    """What a user-written dispatching rule sees when a lot joins a queue, or, with
+    ``user_rule_at_selection``, at a dispatching decision (``now_min``; times in minutes;
+    ``remaining_work_min`` for this lot's size, FORMAT.md §8.1)."""
 
     lot: int
     stream: str
@@ -66,8 +69,11 @@ class LotView:
     step_time_min: float
 
 
-#: A user-written rule: the ranking key of a lot, computed once when it joins a queue
-#: (smaller key = served first; ties by lot number). Runs in Python (slower than built-ins).
+#: A user-written rule: the ranking key of a lot (smaller key = served first; ties by lot
+#: number). The key is computed once, when the lot joins a queue (``LotView.now_min`` is that
+#: time), and stays fixed while the lot waits — unlike the built-in critical ratio, formed at
+#: each decision. ``SimOptions(user_rule_at_selection=True)`` forms it again at every decision
+#: time instead. Runs in Python (slower than built-ins).
 UserRule = Callable[[LotView], float]
 
 
@@ -97,6 +103,21 @@ class SimOptions:
     slot is about to free (FORMAT.md §2.2.1: "the tool can take the next lot after b"), early
     enough for that lot's setup and load to overlap; False: whenever it holds fewer than two
     lots (the next lot then waits inside the tool).
+    ``user_rule_at_selection``: the user rule's key is formed again for every queued lot
+    whenever simulated time advances, so each decision sees keys formed at its own time (like
+    the critical ratio); default: the key is fixed when the lot joins the queue. Much slower
+    (one Python call per queued lot per event time); meant for small fabs.
+    ``cascade_free_slot_to_back``: a cascading tool that can still take a lot after starting
+    one goes to the back of the order in which available tools are tried (FORMAT.md §8.1);
+    False: it keeps its place (the first pass).
+    ``cascade_empty_tool_first``: on cascading families an arriving lot goes to an empty
+    tool before one holding a lot (fabnet's first-pass addition); False: strictly the order
+    in which the tools became available (FORMAT.md §8.1).
+    ``cr_at_arrival``: form the critical ratio once, when the lot joins the queue (the first
+    pass); default: at each dispatching decision with the current time (FORMAT.md §8.1).
+    ``rank_setup_with_route_stime``: ``rank_RSETUP`` ranks by the setup time actually spent
+    (the route's ``STIME`` first, the first pass); default: the ``setup.txt`` mean only, a
+    route ``STIME`` counting 0 for ranking (FORMAT.md §8.1).
     """
 
     days: float
@@ -111,6 +132,11 @@ class SimOptions:
     batch_by_desc: bool = False
     hot_lots_skip_batch_min: bool = False
     cascade_waits_for_slot1: bool = True
+    user_rule_at_selection: bool = False
+    cascade_free_slot_to_back: bool = True
+    cascade_empty_tool_first: bool = True
+    cr_at_arrival: bool = False
+    rank_setup_with_route_stime: bool = False
     pure_rule: bool = False
     rule_reading: str = "rule"
     chunk_days: float = 10.0
@@ -285,18 +311,23 @@ def _build(model: FabModel, opts: SimOptions, seed: int) -> _Arrays:
             step_f[g, E.F_MEANTIME] = lone_lot_time_min(
                 s, f.load_min, f.unload_min, pieces, f.cascading
             )
+            # this step's share of the remaining work (sampling-weighted, FORMAT.md §8.1)
+            fixed, per_wafer = lone_lot_time_coeffs_min(s, f.load_min, f.unload_min, f.cascading)
+            step_f[g, E.F_REMWORK] = step_f[g, E.F_SAMP_P] * fixed
+            step_f[g, E.F_REMWORK_N] = step_f[g, E.F_SAMP_P] * per_wafer
             if s.setup:
                 fam_setup[fidx[s.family]] = 1
                 if any(mr.setup == s.setup and mr.min_run_lots > 1 for mr in model.min_runs):
                     fam_minrun[fidx[s.family]] = 1
             if s.per == "batch":
                 fam_batch[fidx[s.family]] = 1
-        rem = 0.0
+        # remaining work from each step on: R_k(n) = F_REMWORK + n·F_REMWORK_N (suffix sums)
+        sl = slice(g0, g0 + n)
+        for col in (E.F_REMWORK, E.F_REMWORK_N):
+            step_f[sl, col] = np.cumsum(step_f[sl, col][::-1])[::-1]
         back = g0 + n  # earliest step a rework from this step or a later one returns to
         for k in range(n - 1, -1, -1):
             g = g0 + k
-            rem += step_f[g, E.F_SAMP_P] * step_f[g, E.F_MEANTIME]
-            step_f[g, E.F_REMWORK] = rem
             if step_i[g, E.S_RWK] >= 0 and step_f[g, E.F_RWK_P] > 0.0:
                 back = min(back, int(step_i[g, E.S_RWK]))
             step_i[g, E.S_RWKMIN] = back if back < g0 + n else -1
@@ -554,6 +585,24 @@ def _build(model: FabModel, opts: SimOptions, seed: int) -> _Arrays:
     st[E.ST_OPENREL] = 1 if open_streams else 0
     st[E.ST_HOTBATCH] = 1 if opts.hot_lots_skip_batch_min else 0
     st[E.ST_CASC_S1] = 1 if opts.cascade_waits_for_slot1 else 0
+    st[E.ST_CR_FROZEN] = 1 if opts.cr_at_arrival else 0
+    st[E.ST_CASC_BACK] = 1 if opts.cascade_free_slot_to_back else 0
+    st[E.ST_EMPTY_FIRST] = 1 if opts.cascade_empty_tool_first else 0
+    st[E.ST_SLOT1_EVENTS] = 0
+    # batches: with one lot size and limits that are multiples of it, a key's eligible total
+    # reaching BATCHMN is the same test as §8.1's batch formed in rank order (fast path)
+    sizes = {r.pieces for r in model.releases} | {w.pieces for w in model.wip}
+    size = next(iter(sizes)) if len(sizes) == 1 else 0
+    limits = [
+        v
+        for rt in model.routes.values()
+        for stp in rt.steps
+        if stp.per == "batch"
+        for v in (stp.batch_min_pieces or 0, stp.batch_max_pieces or 0)
+    ]
+    st[E.ST_BATCH_EXACT] = 0 if size > 0 and all(v % size == 0 for v in limits) else 1
+    st[E.ST_RS_STIME] = 1 if opts.rank_setup_with_route_stime else 0
+    st[E.ST_REKEY] = 1 if opts.user_rule is not None and opts.user_rule_at_selection else 0
     st[E.ST_NEXTREL] = 0
     stf[E.SF_END] = end
     stf[E.SF_WARM] = opts.warmup_days * MIN_PER_DAY
@@ -670,7 +719,9 @@ def _lot_view(ar: _Arrays, lot: int) -> LotView:
         now_min=float(a["stf"][E.SF_NOW]),
         release_min=float(lf[lot, E.LF_RELEASE]),
         due_min=float(lf[lot, E.LF_DUE]),
-        remaining_work_min=float(a["step_f"][g, E.F_REMWORK]),
+        remaining_work_min=float(
+            a["step_f"][g, E.F_REMWORK] + li[lot, E.L_PIECES] * a["step_f"][g, E.F_REMWORK_N]
+        ),
         step_time_min=float(a["step_f"][g, E.F_MEANTIME]),
     )
 
@@ -693,6 +744,13 @@ def _run(
             lot = int(ar.a["st"][E.ST_REQLOT])
             ar.a["lot_f"][lot, E.LF_UKEY] = float(opts.user_rule(_lot_view(ar, lot)))
             ar.a["lot_i"][lot, E.L_KEYREADY] = 1
+            continue
+        if rc == E.RC_REKEY:
+            assert opts.user_rule is not None
+            li, lf = ar.a["lot_i"], ar.a["lot_f"]
+            n = int(ar.a["st"][E.ST_NWIP] + ar.a["st"][E.ST_NEXTREL])
+            for q in np.flatnonzero((li[:n, E.L_STATE] == 1) & (li[:n, E.L_DONE] == 0)):
+                lf[q, E.LF_KEY] = float(opts.user_rule(_lot_view(ar, int(q))))
             continue
         if progress is not None:
             progress(stop / MIN_PER_DAY, ar.end_min / MIN_PER_DAY)
@@ -803,6 +861,7 @@ def simulate(
         "breakdowns": int(st[E.ST_FAILS]),
         "pms": int(st[E.ST_PMS]),
         "cqt_violations": int(st[E.ST_CQVIOL]),
+        "slot1_events": int(st[E.ST_SLOT1_EVENTS]),
     }
     return SimResult(
         lot_types,
@@ -853,8 +912,20 @@ _T975 = (
 
 
 def t975(df: int) -> float:
-    """Student t quantile for a 95 % two-sided confidence interval with ``df`` degrees."""
-    return _T975[df - 1] if 1 <= df <= len(_T975) else 1.96
+    """Student t quantile for a 95 % two-sided confidence interval with ``df`` degrees: the
+    table up to 30, beyond it the Cornish-Fisher expansion about the normal quantile (error
+    below 1e-4 there), so no scipy is needed at run time."""
+    if df < 1:
+        return math.nan
+    if df <= len(_T975):
+        return _T975[df - 1]
+    z = 1.959963984540054
+    return (
+        z
+        + (z**3 + z) / (4 * df)
+        + (5 * z**5 + 16 * z**3 + 3 * z) / (96 * df**2)
+        + (3 * z**7 + 19 * z**5 + 17 * z**3 - 15 * z) / (384 * df**3)
+    )
 
 
 def summarize(frames: list[pd.DataFrame], key: str) -> pd.DataFrame:
