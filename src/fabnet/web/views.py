@@ -302,7 +302,11 @@ def _table_chart(frame: pd.DataFrame, key: str) -> str:
     """A bar chart of a small table: its first text column against its numeric columns."""
     if frame.empty or len(frame) > 60:
         return ""
-    text_cols = [c for c in frame.columns if frame[c].dtype == object]
+    text_cols = [
+        c
+        for c in frame.columns
+        if not pd.api.types.is_numeric_dtype(frame[c]) and not pd.api.types.is_bool_dtype(frame[c])
+    ]
     num_cols = [c for c in frame.columns if pd.api.types.is_numeric_dtype(frame[c])][:4]
     if not text_cols or not num_cols:
         return ""
