@@ -47,6 +47,7 @@ form.run { display:grid; grid-template-columns: minmax(260px, 420px); gap:12px; 
 .progress { font-size:16px; margin:8px 0; }
 .muted { color:var(--muted); }
 td.changed { background:#fff7ed; }
+table.t td.v, table.t th.v { max-width: 42ch; overflow-wrap: anywhere; font-variant-numeric: tabular-nums; }
 table.t tr:hover td { background:#f8fafc; }
 code { font-size: 13px; }
 .tablewrap { overflow-x:auto; }

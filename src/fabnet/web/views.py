@@ -34,6 +34,9 @@ from fabnet.web.html import (
 from fabnet.web.jobs import Job
 
 #: Columns of the runs list that can be sorted on, with their labels.
+#: Input differences listed before the rest fold away.
+_DIFF_ROWS = 40
+
 RUN_COLUMNS = {
     "id": "id",
     "kind": "kind",
@@ -45,6 +48,11 @@ RUN_COLUMNS = {
     "unmet_pflops": "unmet PFLOP/s·yr",
     "time_s": "time s",
 }
+
+
+def _short(text: str, limit: int = 160) -> str:
+    """Text cut to ``limit`` characters (long descriptions would swamp a comparison)."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _f(x: Any) -> float:
@@ -192,8 +200,8 @@ def map_section(rec: RunRecord) -> Section | None:
         return None
     util = rec.table("utilisation")
     used: dict[str, float] = {}
-    if not util.empty and {"site", "wafers_used"} <= set(util.columns):
-        used = {str(k): float(v) for k, v in util.groupby("site")["wafers_used"].mean().items()}
+    if not util.empty and {"site", "used_wafers"} <= set(util.columns):
+        used = {str(k): float(v) for k, v in util.groupby("site")["used_wafers"].mean().items()}
     builds = set(rec.table("builds").get("site", pd.Series(dtype=str)).astype(str))
     fig = go.Figure()
     countries = sorted({s.country for s in placed})
@@ -331,7 +339,7 @@ def compare_body(recs: Sequence[RunRecord], figures: pd.DataFrame) -> str:
         for r in recs
     ]
     head = "".join(
-        f'<th class="num"><a href="/runs/{esc(i)}">{esc(lab)}</a></th>'
+        f'<th class="v"><a href="/runs/{esc(i)}">{esc(lab)}</a></th>'
         for i, lab in zip(ids, labels, strict=True)
     )
     dumps = [r.scenario.model_dump(mode="json") if r.scenario else None for r in recs]
@@ -342,22 +350,42 @@ def compare_body(recs: Sequence[RunRecord], figures: pd.DataFrame) -> str:
         for k in option_keys
         if len({str(r.options.get(k)) for r in recs}) > 1
     ]
-    diff_rows = "".join(
-        f"<tr><td><code>{esc(path)}</code></td>"
-        + "".join(
-            f'<td class="num{" changed" if i and str(v) != str(vals[0]) else ""}">'
-            f"{esc(cell(v)) if v is not None else '<i>none</i>'}</td>"
-            for i, v in enumerate(vals)
+    rows = [*opt_rows, *diffs]
+
+    def diff_row(path: str, vals: list[Any]) -> str:
+        return (
+            f"<tr><td><code>{esc(path)}</code></td>"
+            + "".join(
+                f'<td class="v{" changed" if i and str(v) != str(vals[0]) else ""}">'
+                f"{esc(_short(cell(v))) if v is not None else '<i>not set</i>'}</td>"
+                for i, v in enumerate(vals)
+            )
+            + "</tr>"
         )
-        + "</tr>"
-        for path, vals in [*opt_rows, *diffs]
-    )
-    if diff_rows:
+
+    if rows:
+        by_part: dict[str, int] = {}
+        for path, _v in diffs:
+            part = path.split(".")[0].split("[")[0]
+            by_part[part] = by_part.get(part, 0) + 1
+        parts_text = ", ".join(f"{k} {n}" for k, n in by_part.items())
+        shown, rest = rows[:_DIFF_ROWS], rows[_DIFF_ROWS:]
+        table = (
+            f'<div class="tablewrap"><table class="t" id="diffs"><thead><tr><th>input</th>{head}'
+            f"</tr></thead><tbody>{''.join(diff_row(p, v) for p, v in shown)}</tbody></table></div>"
+        )
+        if rest:
+            table += (
+                f"<details><summary>{len(rest)} more differences (click to show)</summary>"
+                '<div class="tablewrap"><table class="t"><tbody>'
+                + "".join(diff_row(p, v) for p, v in rest)
+                + "</tbody></table></div></details>"
+            )
         inputs = (
-            f'<p class="caption">{len(diffs)} scenario inputs and {len(opt_rows)} run options '
-            "differ (first run is the reference; changed cells are shaded).</p>"
-            f'<div class="tablewrap"><table class="t" id="diffs"><thead><tr><th>input</th>{head}</tr>'
-            f"</thead><tbody>{diff_rows}</tbody></table></div>"
+            f'<p class="caption">{len(diffs)} scenario inputs'
+            + (f" ({esc(parts_text)})" if parts_text else "")
+            + f" and {len(opt_rows)} run options differ (the first run is the reference; "
+            "changed cells are shaded).</p>" + table
         )
     else:
         inputs = '<p class="caption" id="no-diffs">The runs have the same inputs and options.</p>'
@@ -372,7 +400,7 @@ def compare_body(recs: Sequence[RunRecord], figures: pd.DataFrame) -> str:
                 text = money(v) if "USD" in name else percent(v) if "share" in name else number(v)
             else:
                 text = cell(v) or "–"
-            cells.append(f'<td class="num">{esc(text)}</td>')
+            cells.append(f'<td class="v">{esc(_short(text))}</td>')
         fig_rows.append(f"<tr><td>{esc(name)}</td>{''.join(cells)}</tr>")
     key_table = (
         f'<table class="t" id="figures"><thead><tr><th>figure</th>{head}</tr></thead>'
@@ -388,6 +416,10 @@ def compare_body(recs: Sequence[RunRecord], figures: pd.DataFrame) -> str:
     )
 
 
+_PALETTE = ("#4c78a8", "#f58518", "#54a24b", "#e45756", "#72b7b2", "#b279a2", "#eeca3b", "#9d755d")
+_DASHES = ("solid", "dash", "dot", "dashdot")
+
+
 def _compare_charts(recs: Sequence[RunRecord], labels: Sequence[str]) -> str:
     """Cost by category and unmet compute by year, one series per run."""
     parts = []
@@ -400,7 +432,7 @@ def _compare_charts(recs: Sequence[RunRecord], labels: Sequence[str]) -> str:
         cost.add_trace(go.Bar(x=[str(c) for c in by.index], y=by.to_numpy(), name=label))
     if cost.data:
         cost.update_layout(
-            template="plotly_white", barmode="group", height=380, yaxis_title="USD (present value)",
+            template="plotly_white", barmode="group", height=380, yaxis_title="present value (USD)",
             margin={"l": 70, "r": 20, "t": 40, "b": 60}, legend={"orientation": "h", "y": 1.1},
         )  # fmt: skip
         parts.append(
@@ -411,7 +443,17 @@ def _compare_charts(recs: Sequence[RunRecord], labels: Sequence[str]) -> str:
         )
     unmet = go.Figure()
     shares = go.Figure()
-    for rec, label in zip(recs, labels, strict=True):
+    vendors_all = sorted(
+        {
+            v
+            for r in recs
+            for y in r.summary.get("years") or []
+            if isinstance(y, dict)
+            for v in (y.get("vendor_share") or {})
+        }
+    )
+    colour = {v: _PALETTE[i % len(_PALETTE)] for i, v in enumerate(vendors_all)}
+    for n, (rec, label) in enumerate(zip(recs, labels, strict=True)):
         years = [y for y in rec.summary.get("years") or [] if isinstance(y, dict)]
         if not years:
             continue
@@ -429,6 +471,7 @@ def _compare_charts(recs: Sequence[RunRecord], labels: Sequence[str]) -> str:
                     x=[y.get("year") for y in years],
                     y=[_f((y.get("vendor_share") or {}).get(vendor)) for y in years],
                     name=f"{vendor} · {label}", mode="lines",
+                    line={"color": colour[vendor], "dash": _DASHES[n % len(_DASHES)]},
                 )
             )  # fmt: skip
     for fig, key, title, caption, ytitle in (
@@ -440,6 +483,7 @@ def _compare_charts(recs: Sequence[RunRecord], labels: Sequence[str]) -> str:
                 template="plotly_white", height=360, yaxis_title=ytitle,
                 margin={"l": 70, "r": 20, "t": 30, "b": 50},
             )  # fmt: skip
+            fig.update_xaxes(dtick=1 if len(fig.data[0].x or []) <= 12 else None, tickformat="d")
             if key == "shares":
                 fig.update_yaxes(tickformat=".0%")
             parts.append(
@@ -602,6 +646,9 @@ def new_run_body(
         + f'<label>scenario<select name="scenario" id="scenario">{scen_opts}</select></label>'
         + f'<label>variant (empty for the base scenario)<input name="variant" list="variants" '
         f'value="{esc(values.get("variant", ""))}" maxlength="64"><datalist id="variants">{var_list}</datalist></label>'
+        + '<p class="muted" style="margin:-6px 0 0;font-size:12.5px">variants: '
+        + esc("; ".join(f"{k}: {', '.join(vs) or 'none'}" for k, vs in variants.items()))
+        + "</p>"
         + '<label>--set overrides, one PATH=VALUE a line<textarea name="sets" rows="4" '
         f'maxlength="4000" placeholder="policies.max_vendor_share.nvidia=0.3">{esc(values.get("sets", ""))}</textarea></label>'
         + f'<label>period<select name="period">{period_opts}</select></label>'
