@@ -6,6 +6,7 @@ HTML report, interactive); other kinds of run get their summary and tables.
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -675,7 +676,7 @@ def job_body(job: Job, csrf: str) -> str:
         + csrf_field(csrf)
         + '<button class="danger" type="submit" id="cancel">Cancel</button></form></section>'
         "<script>\n"
-        f"const jobId = {esc(repr(job.id))};\n"
+        f"const jobId = {json.dumps(job.id)};\n"
         """async function poll() {
   const r = await fetch('/api/jobs/' + jobId, {credentials: 'same-origin'});
   if (!r.ok) { return; }
