@@ -43,8 +43,25 @@ def check_ref(ref: str) -> str:
     return ref
 
 
+_RUNS_CACHE: dict[Path, tuple[tuple[int, ...], pd.DataFrame]] = {}
+
+
 def list_runs(store: Store) -> pd.DataFrame:
-    """``Store.list_runs`` plus ``variant`` and ``set`` (from each run's stored options)."""
+    """``Store.list_runs`` plus ``variant`` and ``set`` (from each run's stored options).
+
+    Read again only after the store file changed (its modification stamp): the runs list
+    is the most requested page and reading it takes a DuckDB connection.
+    """
+    stamp = store_stamp(store.path)
+    hit = _RUNS_CACHE.get(store.path)
+    if hit is not None and hit[0] == stamp:
+        return hit[1].copy()
+    frame = _read_runs(store)
+    _RUNS_CACHE[store.path] = (stamp, frame)
+    return frame.copy()
+
+
+def _read_runs(store: Store) -> pd.DataFrame:
     frame = store.list_runs()
     options: dict[str, dict[str, Any]] = {}
     if len(frame):
@@ -62,15 +79,16 @@ def list_runs(store: Store) -> pd.DataFrame:
     return frame
 
 
-def store_stamp(path: Path) -> tuple[int, int]:
-    """Modification times of the store file and its WAL: any write changes them."""
-    stamps = []
+def store_stamp(path: Path) -> tuple[int, ...]:
+    """Modification time and size of the store file and its WAL: a write changes them."""
+    stamps: list[int] = []
     for p in (path, path.with_name(path.name + ".wal")):
         try:
-            stamps.append(os.stat(p).st_mtime_ns)
+            st = os.stat(p)
+            stamps += [st.st_mtime_ns, st.st_size]
         except OSError:
-            stamps.append(0)
-    return stamps[0], stamps[1]
+            stamps += [0, 0]
+    return tuple(stamps)
 
 
 class PageCache:
@@ -83,7 +101,7 @@ class PageCache:
     def __init__(self, path: Path, size: int = 32) -> None:
         self.path = path
         self.size = size
-        self._pages: OrderedDict[str, tuple[tuple[int, int], str]] = OrderedDict()
+        self._pages: OrderedDict[str, tuple[tuple[int, ...], str]] = OrderedDict()
 
     def get(self, key: str) -> str | None:
         """The cached page, or ``None`` when missing or stale."""
@@ -93,7 +111,7 @@ class PageCache:
         self._pages.move_to_end(key)
         return hit[1]
 
-    def put(self, key: str, html: str, stamp: tuple[int, int]) -> None:
+    def put(self, key: str, html: str, stamp: tuple[int, ...]) -> None:
         """Remember a page made while the store had ``stamp``."""
         self._pages[key] = (stamp, html)
         self._pages.move_to_end(key)
