@@ -358,3 +358,18 @@ def test_reading_while_fabnet_plan_writes(store_copy: Path) -> None:
     assert reads > 0
     after = c.get("/api/runs").json()
     assert len(after) == before + 1 and after[0]["id"] == run_id
+
+
+def test_openai_2024_sites_have_coordinates_in_their_country() -> None:
+    from fabnet.scenario import load_scenario
+
+    boxes = {  # rough latitude/longitude boxes of the countries the scenario uses
+        "TW": (21.5, 25.5, 119.5, 122.5),
+        "KR": (33.0, 39.0, 124.5, 130.0),
+        "JP": (30.0, 46.0, 129.0, 146.0),
+        "US": (24.0, 50.0, -125.0, -66.0),
+    }
+    for site in load_scenario("openai-2024").sites:
+        assert site.lat is not None and site.lon is not None, site.id
+        lat0, lat1, lon0, lon1 = boxes[site.country]
+        assert lat0 <= site.lat <= lat1 and lon0 <= site.lon <= lon1, site.id

@@ -205,33 +205,56 @@ def map_section(rec: RunRecord) -> Section | None:
         used = {str(k): float(v) for k, v in util.groupby("site")["used_wafers"].mean().items()}
     builds = set(rec.table("builds").get("site", pd.Series(dtype=str)).astype(str))
     fig = go.Figure()
-    countries = sorted({s.country for s in placed})
-    for country in countries:
+    top = max([*used.values(), 1.0])
+    labelled: list[tuple[float, float]] = []
+    for country in sorted({s.country for s in placed}):
         sites = [s for s in placed if s.country == country]
-        sizes = [used.get(s.id, 0.0) for s in sites]
-        top = max([*used.values(), 1.0])
+        texts = []
+        for s in sites:
+            # One label per cluster: sites within 1.5° of a labelled one show on hover only.
+            key = (float(s.lat or 0), float(s.lon or 0))
+            near = any(abs(key[0] - a) < 1.5 and abs(key[1] - b) < 1.5 for a, b in labelled)
+            texts.append("" if near else (s.region.split("/")[0].strip() or s.id))
+            if not near:
+                labelled.append(key)
         fig.add_trace(
             go.Scattergeo(
                 lat=[s.lat for s in sites],
                 lon=[s.lon for s in sites],
-                text=[
+                text=texts,
+                textposition="top center",
+                mode="markers+text",
+                hovertext=[
                     f"{s.id} ({s.name or s.region})<br>{s.status.value}"
                     + (" · built by the plan" if s.id in builds else "")
-                    + f"<br>wafers used: {number(used.get(s.id, 0.0))} a month (mean)"
+                    + f"<br>wafers used: {number(used.get(s.id, 0.0))} a period (mean)"
                     for s in sites
                 ],
                 hoverinfo="text",
                 name=country,
-                marker={"size": [8 + 30 * math.sqrt(v / top) for v in sizes], "opacity": 0.75},
+                marker={
+                    "size": [8 + 30 * math.sqrt(used.get(s.id, 0.0) / top) for s in sites],
+                    "opacity": 0.7,
+                    "line": {"width": 1, "color": "#fff"},
+                },
             )
         )
-    fig.update_geos(showcountries=True, fitbounds="locations", projection_type="natural earth")
+    # No coastlines or countries: plotly.js loads its base map from a CDN, and the dashboard
+    # works offline; a latitude/longitude grid places the sites instead.
+    fig.update_geos(
+        showcoastlines=False, showland=False, showocean=False, showlakes=False,
+        showrivers=False, showcountries=False, showsubunits=False, showframe=True,
+        lataxis={"showgrid": True, "dtick": 10}, lonaxis={"showgrid": True, "dtick": 10},
+        fitbounds="locations", projection_type="equirectangular",
+    )  # fmt: skip
     fig.update_layout(height=460, margin={"l": 0, "r": 0, "t": 10, "b": 0}, legend_title="country")
     return Section(
         "map",
         "Sites on a map",
-        "Each site with coordinates in the scenario, coloured by country; the marker grows "
-        "with the wafers a month the plan uses there (mean over periods).",
+        "Each site with coordinates in the scenario (the city it is in), coloured by country; "
+        "the marker grows with the wafers the plan uses there (mean per period). Grid lines "
+        "every 10° of latitude and longitude; no coastlines, as the dashboard loads nothing "
+        "from the internet.",
         fig,
     )
 
