@@ -190,6 +190,11 @@ def test_upload_validates_in_memory(seed_store: Path) -> None:
     wrong = good.replace("designer:", "designer: nobody\n_x:", 1)
     r = c.post("/scenarios/upload", data={"csrf": token}, files={"file": ("w.yaml", wrong)})
     assert r.status_code == 400 and "w.yaml" in r.text
+    bad_variant = good.replace(
+        "policies.max_vendor_share.gpuco: 0.1", "policies.max_vendor_share.gpuco: 7", 1
+    )
+    r = c.post("/scenarios/upload", data={"csrf": token}, files={"file": ("v.yaml", bad_variant)})
+    assert r.status_code == 400 and "variant no-gpu" in html.unescape(r.text)
     big = b"# " + b"x" * 60_000
     r = c.post("/scenarios/upload", data={"csrf": token}, files={"file": ("big.yaml", big)})
     assert r.status_code == 413 and "larger than 50 kB" in r.text

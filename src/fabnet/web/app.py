@@ -37,7 +37,14 @@ from fabnet.store.record import jsonable
 from fabnet.web import views
 from fabnet.web.data import FORMATS, PageCache, cached, check_ref, list_runs, table_bytes
 from fabnet.web.html import errors_html, esc, layout
-from fabnet.web.jobs import JobError, JobRunner, JobSpec, load_spec_scenario, plan_options
+from fabnet.web.jobs import (
+    JobError,
+    JobRunner,
+    JobSpec,
+    load_spec_scenario,
+    plan_options,
+    validate_text,
+)
 
 CSRF_COOKIE = "fabnet_csrf"
 TOKEN_COOKIE = "fabnet_token"
@@ -520,8 +527,6 @@ def create_app(
     async def upload(
         request: Request, file: UploadFile, csrf: Annotated[str, Form(max_length=200)] = ""
     ) -> Response:
-        from fabnet.scenario.io import parse_yaml, validate_source
-
         _check_csrf(request, csrf)
         data = await file.read(max_upload_bytes + 1)
         label = Path(file.filename or "upload.yaml").name[:80] or "upload.yaml"
@@ -538,7 +543,7 @@ def create_app(
         except UnicodeDecodeError:
             return _scenarios_page(request, [f"{label}: not UTF-8 text"], status=400)
         try:
-            await run_in_threadpool(lambda: validate_source(parse_yaml(text, label)))
+            await run_in_threadpool(validate_text, text, label)
         except FabnetError as exc:
             return _scenarios_page(request, [p.format() for p in exc.problems], status=400)
         key = secrets.token_hex(6)

@@ -601,6 +601,10 @@ def scenario_body(scen: Scenario, source: str, variants: Sequence[str] = ()) -> 
     return "".join(blocks)
 
 
+def _size(kb: int) -> str:
+    return f"{kb / 1000:g} MB" if kb >= 1000 else f"{kb} kB"
+
+
 def scenarios_index(
     builtins: Sequence[str],
     uploads: Mapping[str, str],
@@ -625,7 +629,7 @@ def scenarios_index(
         + errors_html(errors)
         + f"<section><h2>Available</h2><ul>{items}</ul></section>"
         + '<section id="upload"><h2>Check a scenario file</h2><p class="caption">The file is '
-        f"parsed in memory (at most {max_kb} kB), validated like <code>fabnet scenario "
+        f"parsed in memory (at most {_size(max_kb)}), validated like <code>fabnet scenario "
         "validate</code>, and kept in memory until the server stops so that you can plan it "
         "under New run.</p>"
         '<form method="post" action="/scenarios/upload" enctype="multipart/form-data">'
