@@ -217,6 +217,8 @@ def test_posts_need_the_csrf_token_and_same_origin(
         headers={"Origin": "https://evil.example"},
     )
     assert r.status_code == 403 and "cross-site" in r.text
+    r = c.post(f"/runs/{rid}/delete", data={"csrf": token}, headers={"Origin": "null"})
+    assert r.status_code == 403
     assert rid in {x["id"] for x in c.get("/api/runs").json()}
 
 
@@ -378,3 +380,9 @@ def test_openai_2024_sites_have_coordinates_in_their_country() -> None:
         assert site.lat is not None and site.lon is not None, site.id
         lat0, lat1, lon0, lon1 = boxes[site.country]
         assert lat0 <= site.lat <= lat1 and lon0 <= site.lon <= lon1, site.id
+
+
+def test_api_page_lists_the_routes(seed_store: Path) -> None:
+    page = _client(seed_store).get("/api").text
+    for route in ("/api/runs", "/api/runs/{run_id}", "/api/jobs/{job_id}", "/api/compare"):
+        assert f"<td>{route}</td>" in page, route

@@ -86,6 +86,7 @@ def test_every_page_loads_without_console_errors(tab: Page, run_ids: dict[str, s
         f"/scenarios/run/{run_ids['base']}",
         "/runs/new",
         "/jobs",
+        "/api",
         f"/runs/{run_ids['base']}/delete",
     ]
     for path in pages:

@@ -146,7 +146,7 @@ def create_app(
         if request.method not in ("GET", "HEAD", "OPTIONS"):
             source = request.headers.get("origin") or request.headers.get("referer")
             host = request.headers.get("host", "")
-            if source and source != "null" and urlsplit(source).netloc != host:
+            if source and (source == "null" or urlsplit(source).netloc != host):
                 return _refuse(
                     request,
                     403,
@@ -573,6 +573,10 @@ def create_app(
         return RedirectResponse(f"/jobs/{job_id[:40]}", status_code=303)
 
     # JSON API ---------------------------------------------------------------------------
+
+    @app.get("/api", response_class=HTMLResponse, include_in_schema=False)
+    def api_index() -> Response:
+        return _html("API", views.api_body(app.openapi()), active="/api")
 
     @app.get("/api/runs", tags=["runs"])
     def api_runs(kind: Annotated[str | None, Query(max_length=64)] = None) -> list[dict[str, Any]]:

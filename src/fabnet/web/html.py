@@ -58,7 +58,7 @@ _NAV = (
     ("/runs/new", "New run"),
     ("/jobs", "Jobs"),
     ("/scenarios", "Scenarios"),
-    ("/docs", "API"),
+    ("/api", "API"),
 )
 
 

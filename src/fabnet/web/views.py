@@ -753,3 +753,25 @@ def jobs_body(jobs: Sequence[Job]) -> str:
             1,
         )
     return f"<h1>Jobs</h1><p class=sub>Runs started from this dashboard.</p>{body}"
+
+
+def api_body(spec: Mapping[str, Any]) -> str:
+    """The JSON API's routes from the OpenAPI document, readable offline."""
+    rows = []
+    for path, ops in (spec.get("paths") or {}).items():
+        for method, op in ops.items():
+            params = ", ".join(
+                f"{p.get('name')} ({p.get('in')})" for p in op.get("parameters") or []
+            )
+            rows.append(
+                (method.upper(), path, op.get("summary", ""), op.get("description", ""), params)
+            )
+    return (
+        "<h1>JSON API</h1><p class=sub>Every page's data as JSON. The OpenAPI document is "
+        '<a href="/openapi.json">/openapi.json</a>; FastAPI\'s interactive page is '
+        '<a href="/docs">/docs</a> (it loads Swagger UI from a CDN, so it needs the '
+        "internet; this page does not).</p>"
+        + '<section><div class="tablewrap">'
+        + table_html(["method", "route", "summary", "what it returns", "parameters"], rows)
+        + "</div></section>"
+    )
