@@ -578,7 +578,7 @@ def create_app(
     def api_index() -> Response:
         return _html("API", views.api_body(app.openapi()), active="/api")
 
-    @app.get("/api/runs", tags=["runs"])
+    @app.get("/api/runs", tags=["runs"], summary="List runs")
     def api_runs(kind: Annotated[str | None, Query(max_length=64)] = None) -> list[dict[str, Any]]:
         """Every stored run, newest first: id, kind, scenario, variant, status, created (UTC)."""
         frame = list_runs(store)
@@ -598,7 +598,7 @@ def create_app(
             for r in frame.to_dict("records")
         ]
 
-    @app.get("/api/runs/{run_id}", tags=["runs"])
+    @app.get("/api/runs/{run_id}", tags=["runs"], summary="One run")
     def api_run(run_id: str) -> dict[str, Any]:
         """One run's summary and metadata, as `fabnet runs show ID --json` prints it."""
         from fabnet.cli.runs import _show_json
@@ -606,7 +606,7 @@ def create_app(
         out: dict[str, Any] = jsonable(_show_json(_load(run_id)))
         return out
 
-    @app.get("/api/runs/{run_id}/tables/{name}", tags=["runs"])
+    @app.get("/api/runs/{run_id}/tables/{name}", tags=["runs"], summary="One result table")
     def api_table(run_id: str, name: str) -> list[dict[str, Any]]:
         """One result table of a run as a list of records."""
         rec = _load(run_id)
@@ -614,7 +614,7 @@ def create_app(
         rows: list[dict[str, Any]] = jsonable(rec.tables[name].to_dict("records"))
         return rows
 
-    @app.get("/api/compare", tags=["runs"])
+    @app.get("/api/compare", tags=["runs"], summary="Compare runs")
     def api_compare(ids: Annotated[list[str], Query(max_length=40)]) -> dict[str, Any]:
         """Key figures of 2–4 runs: {run id: {figure: value}} (as `fabnet runs compare --json`)."""
         if not 2 <= len(ids) <= 4:
@@ -623,17 +623,17 @@ def create_app(
         out: dict[str, Any] = jsonable({col: dict(frame[col].items()) for col in frame.columns})
         return out
 
-    @app.get("/api/jobs", tags=["jobs"])
+    @app.get("/api/jobs", tags=["jobs"], summary="List jobs")
     def api_jobs() -> list[dict[str, Any]]:
         """Runs started from this dashboard, newest first."""
         return [j.as_dict() for j in runner.jobs()]
 
-    @app.get("/api/jobs/{job_id}", tags=["jobs"])
+    @app.get("/api/jobs/{job_id}", tags=["jobs"], summary="One job")
     def api_job(job_id: str) -> dict[str, Any]:
         """One job's progress: status (running, storing, stored, failed, cancelled), step, run id."""
         return runner.get(job_id[:40]).as_dict()
 
-    @app.get("/api/scenarios", tags=["scenarios"])
+    @app.get("/api/scenarios", tags=["scenarios"], summary="Built-in scenarios")
     def api_scenarios() -> dict[str, Any]:
         """Built-in scenarios with their variants."""
         from fabnet.scenario import builtin_names, variant_names

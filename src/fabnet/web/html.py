@@ -105,9 +105,11 @@ def figure_html(fig: go.Figure, div_id: str) -> str:
     return html
 
 
-def sections_html(sections: Sequence[Section]) -> str:
-    """Report sections (chart, caption, extra HTML) as on the HTML report, with a contents line."""
-    toc = "".join(f'<a href="#{esc(s.key)}">{esc(s.title)}</a>' for s in sections)
+def sections_html(sections: Sequence[Section], more: Sequence[tuple[str, str]] = ()) -> str:
+    """Report sections (chart, caption, extra HTML) as on the HTML report, with a contents
+    line (``more``: further ``(anchor, title)`` links for blocks after the sections)."""
+    links = [(s.key, s.title) for s in sections] + list(more)
+    toc = "".join(f'<a href="#{esc(k)}">{esc(t)}</a>' for k, t in links)
     blocks = []
     for s in sections:
         chart = figure_html(s.figure, f"chart-{s.key}") if s.figure is not None else ""

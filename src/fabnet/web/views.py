@@ -282,7 +282,7 @@ def plan_body(rec: RunRecord) -> str:
         _head(rec, title)
         + cards_html(rp._cards(rec))
         + rp._intro(rec)
-        + sections_html(sections)
+        + sections_html(sections, [("tables", "Result tables")])
         + _tables_section(rec)
     )
 
