@@ -160,3 +160,34 @@ def test_delete_from_the_browser(tab: Page, run_ids: dict[str, str]) -> None:
     assert page.locator(f"a[href='/runs/{run_ids['no-gpu']}']").count() == 0
     assert page.locator(f"a[href='/runs/{run_ids['base']}']").count() == 1
     assert tab.errors == []
+
+
+def test_map_of_sites_draws_offline(
+    browser: Any, store_copy: Path, live_server_factory: Any
+) -> None:
+    """A toy plan with site coordinates gets a map; nothing is fetched from the internet."""
+    from tests.web.conftest import _plan
+
+    coords = {"fab-a": (24.8, 120.97), "fab-b": (33.45, -112.07), "mem-a": (37.28, 127.44)}
+    sets = [
+        f"sites.{s}.{k}={v}"
+        for s, (lat, lon) in coords.items()
+        for k, v in (("lat", lat), ("lon", lon))
+    ]
+    _plan(store_copy, *[x for s in sets for x in ("--set", s)])
+    srv = live_server_factory(create_app(store_copy))
+    tab = Page(browser, srv.url)
+    outside: list[str] = []
+    tab.page.on(
+        "request", lambda r: outside.append(r.url) if not r.url.startswith(srv.url) else None
+    )
+    from fabnet.store import Store
+
+    run_id = str(Store(store_copy, create=False).list_runs().iloc[0]["id"])
+    page = tab.open(f"/runs/{run_id}")
+    lats = page.evaluate(
+        "document.getElementById('chart-map').data.flatMap(t => Array.from(t.lat))"
+    )
+    assert sorted(lats) == sorted(lat for lat, _ in coords.values())
+    assert outside == [] and tab.errors == []
+    tab.context.close()
