@@ -228,15 +228,16 @@ class JobRunner:
                 elif what == "storing":
                     job.status, job.step = "storing", str(text)
                 elif what == "done":
-                    job.status, job.step, job.run_id = "stored", "stored", str(text)
+                    job.status, job.run_id = "stored", str(text)
+                    job.step = "the run is in the store"
                     break
                 elif what == "error":
-                    job.status, job.step, job.error = "failed", "failed", str(text)
+                    job.status, job.step, job.error = "failed", "see the message below", str(text)
                     break
         proc.join(timeout=5)
         with self._lock:
             if job.active:
-                job.status, job.step = "failed", "failed"
+                job.status, job.step = "failed", "see the message below"
                 job.error = job.error or f"the worker process ended (exit code {proc.exitcode})"
             job.finished_at = job.finished_at or dt.datetime.now(dt.UTC)
         out.close()
@@ -254,7 +255,7 @@ class JobRunner:
                         hint="the run appears in Runs in a moment; delete it there",
                     )
                 )
-            job.status, job.step = "cancelled", "cancelled"
+            job.status, job.step = "cancelled", "stopped; nothing of it is stored"
             job.finished_at = dt.datetime.now(dt.UTC)
         if job.process is not None and job.process.is_alive():
             job.process.terminate()
