@@ -386,3 +386,29 @@ def test_api_page_lists_the_routes(seed_store: Path) -> None:
     page = _client(seed_store).get("/api").text
     for route in ("/api/runs", "/api/runs/{run_id}", "/api/jobs/{job_id}", "/api/compare"):
         assert f"<td>{route}</td>" in page, route
+
+
+def test_an_uploaded_scenario_can_be_planned(store_copy: Path) -> None:
+    c = _client(store_copy)
+    token = _csrf(c)
+    text = builtin_text("toy").replace("name: toy", "name: my-toy", 1)
+    r = c.post(
+        "/scenarios/upload",
+        data={"csrf": token},
+        files={"file": ("my-toy.yaml", text)},
+        follow_redirects=False,
+    )
+    key = r.headers["location"].rsplit("/", 1)[1]
+    assert f'value="upload:{key}"' in c.get("/runs/new").text
+    r = c.post(
+        "/runs/new",
+        data={"csrf": token, "scenario": f"upload:{key}", "variant": "no-gpu"},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303, r.text
+    job = _wait_job(c, r.headers["location"].rsplit("/", 1)[1])
+    assert job["status"] == "stored", job
+    shown = c.get(f"/api/runs/{job['run_id']}").json()
+    assert shown["scenario"] == "my-toy" and shown["options"]["variant"] == "no-gpu"
+    missing = c.post("/runs/new", data={"csrf": token, "scenario": "upload:0000"})
+    assert missing.status_code == 400 and "no longer here" in missing.text
