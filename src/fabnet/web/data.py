@@ -12,6 +12,7 @@ import json
 import os
 import re
 import tempfile
+import threading
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -102,25 +103,30 @@ class PageCache:
         self.path = path
         self.size = size
         self._pages: OrderedDict[str, tuple[tuple[int, ...], str]] = OrderedDict()
+        self._lock = threading.Lock()  # pages are read and made in several threads
 
     def get(self, key: str) -> str | None:
         """The cached page, or ``None`` when missing or stale."""
-        hit = self._pages.get(key)
-        if hit is None or hit[0] != store_stamp(self.path):
-            return None
-        self._pages.move_to_end(key)
-        return hit[1]
+        stamp = store_stamp(self.path)
+        with self._lock:
+            hit = self._pages.get(key)
+            if hit is None or hit[0] != stamp:
+                return None
+            self._pages.move_to_end(key)
+            return hit[1]
 
     def put(self, key: str, html: str, stamp: tuple[int, ...]) -> None:
         """Remember a page made while the store had ``stamp``."""
-        self._pages[key] = (stamp, html)
-        self._pages.move_to_end(key)
-        while len(self._pages) > self.size:
-            self._pages.popitem(last=False)
+        with self._lock:
+            self._pages[key] = (stamp, html)
+            self._pages.move_to_end(key)
+            while len(self._pages) > self.size:
+                self._pages.popitem(last=False)
 
     def clear(self) -> None:
         """Forget every page."""
-        self._pages.clear()
+        with self._lock:
+            self._pages.clear()
 
 
 def cached(cache: PageCache, key: str, make: Callable[[], str]) -> str:
