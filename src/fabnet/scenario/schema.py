@@ -234,6 +234,10 @@ class Site(_Model):
     country: Country
     region: str = ""
     """City or region, e.g. ``Pyeongtaek``."""
+    lat: Annotated[float, Field(ge=-90.0, le=90.0)] | None = None
+    """Latitude of the site, degrees north (for maps; optional)."""
+    lon: Annotated[float, Field(ge=-180.0, le=180.0)] | None = None
+    """Longitude of the site, degrees east (for maps; optional)."""
     processes: list[Id] = Field(min_length=1)
     """Processes the site can run; they share its capacity."""
     capacity_wspm: NonNegativeSeries
