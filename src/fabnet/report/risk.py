@@ -100,6 +100,18 @@ def _cdf_section(
     return Section(key, title, caption, _layout(fig, 340, unit, "share of samples ≤ x"))
 
 
+def cost_section(run: RunRecord) -> Section:
+    """Empirical CDF of the samples' cost (present value, unmet penalty included)."""
+    return _cdf_section(run, "cost", "cost_pv_usd", "Cost of the plan under disruption",
+                        "bn USD (present value, unmet penalty included)", 1e9)  # fmt: skip
+
+
+def unmet_section(run: RunRecord) -> Section:
+    """Empirical CDF of the samples' unmet compute (mean over the horizon)."""
+    return _cdf_section(run, "unmet", "unmet_pflops", "Unmet compute",
+                        "PFLOP/s unmet (mean over the horizon)", 1.0)  # fmt: skip
+
+
 def fan_section(run: RunRecord) -> Section:
     """Unmet compute per year: P5–P95 and P25–P75 bands around the median and mean."""
     fan = run.table("unmet_years")
@@ -251,7 +263,8 @@ def convergence_section(run: RunRecord) -> Section:
     return Section("convergence", title, caption, _layout(fig, 300, "samples", "bn USD"))
 
 
-def _cards(run: RunRecord) -> list[Card]:
+def risk_cards(run: RunRecord) -> list[Card]:
+    """The key figures of a risk run, each with its standard error."""
     s = run.summary
     se = s.get("std_errors", {}) or {}
     alpha = _f(s.get("alpha", 0.95))
@@ -329,10 +342,8 @@ def risk_report_html(run: RunRecord) -> str:
         items = "".join(f"<li>{esc(m)}</li>" for m in run.messages)
         intro = f'<section id="notes"><h2>Notes</h2><ul class="msgs">{items}</ul></section>'
     sections = [
-        _cdf_section(run, "cost", "cost_pv_usd", "Cost of the plan under disruption",
-                     "bn USD (present value, unmet penalty included)", 1e9),
-        _cdf_section(run, "unmet", "unmet_pflops", "Unmet compute",
-                     "PFLOP/s unmet (mean over the horizon)", 1.0),
+        cost_section(run),
+        unmet_section(run),
         fan_section(run),
         events_section(run),
         stress_section(run),
@@ -341,7 +352,7 @@ def risk_report_html(run: RunRecord) -> str:
     return page(
         title=f"fabnet risk · {name}",
         subtitle=subtitle,
-        cards=_cards(run),
+        cards=risk_cards(run),
         intro_html=intro,
         sections=sections,
     )

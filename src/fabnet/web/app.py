@@ -399,6 +399,9 @@ def create_app(
             rec = _load(run_id)
             if rec.kind == "plan" and rec.scenario is not None:
                 return layout(f"plan {rec.id}", views.plan_body(rec), active="/runs", plotly=True)
+            if rec.kind == "risk":
+                body = views.risk_body(rec)
+                return layout(f"risk {rec.id}", body, active="/runs", plotly=True)
             return layout(f"{rec.kind} {rec.id}", views.run_body(rec), active="/runs", plotly=True)
 
         hit = pages.get(key)

@@ -275,6 +275,7 @@ def plan_body(rec: RunRecord) -> str:
         rp.shadow_section(rec),
         rp.unmet_section(rec),
     ]
+    sections += [x for x in (rp.programmes_section(rec), rp.why_not_section(rec)) if x is not None]
     geo = map_section(rec)
     if geo is not None:
         sections.append(geo)
@@ -282,6 +283,32 @@ def plan_body(rec: RunRecord) -> str:
         _head(rec, title)
         + cards_html(rp._cards(rec))
         + rp._intro(rec)
+        + sections_html(sections, [("tables", "Result tables")])
+        + _tables_section(rec)
+    )
+
+
+def risk_body(rec: RunRecord) -> str:
+    """A risk run: the risk report's cards and charts (interactive), then the tables."""
+    from fabnet.report import risk as rr
+
+    title = f"Risk · {rec.meta.get('scenario_name')} · plan {rec.summary.get('plan_run_id', '')}"
+    sections = [
+        rr.cost_section(rec),
+        rr.unmet_section(rec),
+        rr.fan_section(rec),
+        rr.events_section(rec),
+        rr.stress_section(rec),
+        rr.convergence_section(rec),
+    ]
+    notes = ""
+    if rec.messages:
+        items = "".join(f"<li>{esc(m)}</li>" for m in rec.messages)
+        notes = f'<section><h2>Notes</h2><ul class="msgs">{items}</ul></section>'
+    return (
+        _head(rec, title)
+        + cards_html(rr.risk_cards(rec))
+        + notes
         + sections_html(sections, [("tables", "Result tables")])
         + _tables_section(rec)
     )
