@@ -63,7 +63,7 @@ def build_model(
     t0 = time.perf_counter()
     if progress:
         progress("computing coefficients", 0.0)
-    data = build_data(scenario, opts.period)
+    data = build_data(scenario, opts.period, opts.build_start, opts.terminal)
     if not data.product_ids and not data.offer_ids:
         raise PlanError(
             Problem(

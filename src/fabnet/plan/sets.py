@@ -37,6 +37,7 @@ from fabnet.scenario.schema import (
     series_at,
     share_cap_series,
 )
+from fabnet.scenario.validate import horizon_notes
 
 F = npt.NDArray[np.float64]
 I = npt.NDArray[np.int64]  # noqa: E741
@@ -165,6 +166,8 @@ class PlanData:
     capex_budget_usd: F | None = None  # (Y,) USD per year
     allow_multi_sourcing: bool = True
     warnings: list[str] = field(default_factory=list)
+    #: how units in service after the horizon are valued ("salvage" or "none")
+    terminal: str = "salvage"
 
     @property
     def n_periods(self) -> int:
@@ -207,8 +210,26 @@ def _logic_yield(area_mm2: float, chiplets: int, pr: Process, mid: F) -> tuple[F
     return dies, dies / chiplets, ""
 
 
-def build_data(scenario: Scenario, period: Period | None = None) -> PlanData:
-    """Compute every index set and coefficient of the planner for ``scenario``."""
+def build_start_step(period: Period, build_start: Period | None) -> float:
+    """Years between two possible build starts: ``build_start``, never finer than the period;
+    by default every period, except every quarter in monthly plans (docs/planner.md,
+    "Build starts": monthly build binaries cost solve time and a month of construction
+    timing changes little)."""
+    if build_start is None:
+        build_start = Period.quarter if period is Period.month else period
+    return max(period.years, build_start.years)
+
+
+def build_data(
+    scenario: Scenario,
+    period: Period | None = None,
+    build_start: Period | None = None,
+    terminal: str = "salvage",
+) -> PlanData:
+    """Compute every index set and coefficient of the planner for ``scenario``.
+
+    ``build_start`` and ``terminal`` are :class:`~fabnet.plan.options.PlanOptions` fields.
+    """
     sc = scenario
     per = period or sc.horizon.period
     L = per.years
@@ -223,7 +244,7 @@ def build_data(scenario: Scenario, period: Period | None = None) -> PlanData:
     year_index = years - first
     period_days = DAYS_PER_YEAR * L
     months = per.months
-    warnings: list[str] = []
+    warnings: list[str] = horizon_notes(sc)
     proc = {p.id: p for p in sc.processes}
 
     # Sites -------------------------------------------------------------------------
@@ -244,6 +265,9 @@ def build_data(scenario: Scenario, period: Period | None = None) -> PlanData:
 
     # Candidates ----------------------------------------------------------------------
     cand_site = np.flatnonzero(is_cand).astype(np.int64)
+    step = build_start_step(per, build_start)
+    steps = (start - first) / step
+    on_step = np.isclose(steps, np.round(steps))
     C = len(cand_site)
     cand_ids = [site_ids[i] for i in cand_site]
     cand_allowed = np.zeros((C, T), dtype=bool)
@@ -256,12 +280,11 @@ def build_data(scenario: Scenario, period: Period | None = None) -> PlanData:
             warnings.append(f"candidate site {s.id} is a research fab: it gives no capacity")
         esy = s.earliest_start_year if s.earliest_start_year is not None else first
         build = float(s.build_years or 0.0)
-        # Builds start on 1 January (construction is decided per year, which keeps the
-        # number of binaries the same for yearly, quarterly and monthly periods), and a
-        # build that cannot give capacity inside the horizon is never worth starting.
-        first_of_year = np.isclose(start, np.round(start))
+        # Builds start at the first period of each build step (every period, or every
+        # quarter of a monthly plan: see build_start_step), and a build that cannot give
+        # capacity inside the horizon is never worth starting.
         cand_allowed[k] = (
-            (years >= esy) & first_of_year & (start + build < sc.horizon.last_year + 1 - 1e-9)
+            (years >= esy) & on_step & (start + build < sc.horizon.last_year + 1 - 1e-9)
         )
         online = start[:, None] + build  # (Ts, 1)
         cand_ramp[k] = ramp_average(
@@ -573,4 +596,57 @@ def build_data(scenario: Scenario, period: Period | None = None) -> PlanData:
         capex_budget_usd=budget,
         allow_multi_sourcing=pol.allow_multi_sourcing,
         warnings=warnings,
+        terminal=terminal,
     )
+
+
+def _beyond_share(d: PlanData, shift: I, life: I) -> F:
+    """(N, T) share of the discounted service of a unit decided in ``t`` (in service from
+    ``t + shift`` for ``life`` periods) that falls after the horizon:
+    ``Σ_{j ≥ T} δ_j / Σ_j δ_j`` over its service periods ``j``, with ``δ`` continued past the
+    horizon at the same rate (the annuity share of TIMES' salvage value). 0 for a unit that
+    enters service only after the horizon: it serves nothing the model counts, and crediting
+    it in full would make it free and useless (the solver could start any number)."""
+    T = d.n_periods
+    shift = np.asarray(shift, dtype=np.int64).reshape(-1)
+    life = np.asarray(life, dtype=np.int64).reshape(-1)
+    if shift.size == 0:
+        return np.zeros((0, T))
+    n = T + int(shift.max()) + int(life.max()) + 1
+    rate = (1.0 + d.scenario.discount_rate) ** -d.length_years
+    delta = rate ** np.arange(n, dtype=float)
+    c = np.concatenate([[0.0], np.cumsum(delta)])  # c[k] = Σ δ[:k]
+    lo = np.arange(T)[None, :] + shift[:, None]
+    hi = lo + life[:, None]
+    mid = np.clip(lo, T, hi)  # first service period after the horizon (or hi)
+    out: F = np.where(lo < T, (c[hi] - c[mid]) / (c[hi] - c[lo]), 0.0)
+    return out
+
+
+def salvage_shares(d: PlanData) -> dict[str, F]:
+    """Share of each decision's cost credited as salvage value (docs/planner.md, "End of the
+    horizon"): ``wafers`` (R, T), ``units`` (P, T), ``offers`` (O, T); all zero with
+    ``terminal = "none"``.
+
+    Own units and offers in the fleet that enter service inside the horizon: the share of
+    their discounted service periods after it. Units sold (not in the fleet) serve no
+    period: 0. Wafers carry the share of the units they are made into (assembled
+    ``route_shift`` periods after the start; 0 when that is after the horizon).
+    """
+    T = d.n_periods
+    R, P, n_off = len(d.route_ids), len(d.product_ids), len(d.offer_ids)
+    if d.terminal == "none":
+        return {
+            "wafers": np.zeros((R, T)),
+            "units": np.zeros((P, T)),
+            "offers": np.zeros((n_off, T)),
+        }
+    fleet = _beyond_share(d, d.product_arrival_shift, d.product_life)
+    units = fleet * d.product_in_fleet[:, None] if P else np.zeros((0, T))
+    offers = _beyond_share(d, d.offer_shift, d.offer_life)
+    if R:
+        at = np.arange(T)[None, :] + d.route_shift[:, None]  # assembly period
+        wafers = np.where(at < T, units[d.route_product[:, None], np.clip(at, 0, T - 1)], 0.0)
+    else:
+        wafers = np.zeros((0, T))
+    return {"wafers": wafers, "units": units, "offers": offers}
