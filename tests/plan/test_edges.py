@@ -83,10 +83,11 @@ def _with_candidate() -> dict[str, object]:
     [
         # a 1-year build must be online before 2028: starts 2025-01 .. 2026-12
         ("year", None, ["2025", "2026"]),
-        ("quarter", None, [f"{y}Q{q}" for y in (2025, 2026) for q in range(1, 5)]),
-        ("quarter", Period.year, ["2025Q1", "2026Q1"]),
-        ("month", None, [f"{y}-{m:02d}" for y in (2025, 2026) for m in (1, 4, 7, 10)]),
+        ("quarter", None, ["2025Q1", "2026Q1"]),
+        ("quarter", Period.quarter, [f"{y}Q{q}" for y in (2025, 2026) for q in range(1, 5)]),
+        ("month", Period.quarter, [f"{y}-{m:02d}" for y in (2025, 2026) for m in (1, 4, 7, 10)]),
         ("month", Period.month, [f"{y}-{m:02d}" for y in (2025, 2026) for m in range(1, 13)]),
+        ("year", Period.month, ["2025", "2026"]),  # never finer than the period
     ],
 )
 def test_build_start_periods(period: str, build_start: Period | None, starts: list[str]) -> None:
@@ -96,11 +97,12 @@ def test_build_start_periods(period: str, build_start: Period | None, starts: li
     assert allowed == starts
 
 
-def test_a_build_may_start_in_any_quarter() -> None:
+def test_a_build_may_start_in_any_quarter_on_request() -> None:
     """Quarterly, 10 % discounting: demand (1000 PFLOP/s at mid-2025 and mid-2026, 3000 at
     mid-2027, linear between) passes fab-a's fleet of 4 × 3 wafers × 143 = 1716 units in
     2026Q4 (mid 2026.875: 1750). The 1-year build then starts in 2025Q4, a quarter after
-    the cheapest 1 January start (2025Q1) would have paid its capex (and is cheaper)."""
+    the cheapest 1 January start (2025Q1, the default) would have paid its capex (and is
+    cheaper). The MIP start from the yearly plan (2025) is feasible and improved on."""
     s = scenario(
         {
             "demand.compute.0.installed_pflops": {2025: 1000, 2026: 1000, 2027: 3000},
@@ -109,8 +111,8 @@ def test_a_build_may_start_in_any_quarter() -> None:
         },
         base=_with_candidate(),
     )
-    yearly = plan(s, PlanOptions(period=Period.quarter, build_start=Period.year, mip_gap=0))
-    any_q = plan(s, PlanOptions(period=Period.quarter, mip_gap=0))
+    yearly = plan(s, PlanOptions(period=Period.quarter, mip_gap=0))
+    any_q = plan(s, PlanOptions(period=Period.quarter, build_start=Period.quarter, mip_gap=0))
     assert list(yearly.builds["start_period"]) == ["2025Q1"]
     assert list(any_q.builds["start_period"]) == ["2025Q4"]
     assert any_q.objective_usd < yearly.objective_usd

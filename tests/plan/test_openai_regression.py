@@ -5,6 +5,14 @@ them here and write the reason in the log below (newest first), so a reader can 
 deliberate change from a regression.
 
 Log:
+- 2026-12-04, PLAN-EDGES: the salvage value at the end of the horizon (docs/planner.md, "End
+  of the horizon"; `--terminal none` gives the numbers before). Units and GPUs serving past
+  2047 are credited the share of their cost for those years (salvage -29.5 bn PV), so late
+  purchases are no longer over-charged: 489.2 -> 460.8 bn USD. Candidate sites are not
+  credited (no site life in the scenario), so late builds lose ground to GPUs and units:
+  SK hynix Yongin 2 (2029) and Micron Boise (2032) give way to Samsung Pyeongtaek new 3
+  (2029); capex 49.5 -> 44.7 bn, GPUs 114.8 -> 121.6 bn, nvidia 11.2 -> 12.3 % of new
+  compute. (Builds may now start in any period on request; yearly plans are unchanged.)
 - 2026-11-29, PLAN-2: three model changes, measured one at a time:
   (a) energy in the objective (accelerators in service draw power x PUE 1.3 at 0.08 USD/kWh;
   new cost category "energy"): alone 401.0 -> 484.8 bn USD, of which energy 82.6 bn;
@@ -38,7 +46,8 @@ def test_status_and_cost(result: Plan) -> None:
     assert result.mip_gap is not None and result.mip_gap <= 0.001 + 1e-9
     # the MILP stops within 0.1 %, so the recorded cost is matched to 0.2 %
     # PLAN-2: 4.0103e11 -> 4.8918e11, energy (+83.8 bn) and the slower N2 port (+2.9 bn)
-    assert result.objective_usd == pytest.approx(4.8918e11, rel=2e-3)
+    # PLAN-EDGES: 4.8918e11 -> 4.6083e11, the salvage value (-29.5 bn) and its shifts
+    assert result.objective_usd == pytest.approx(4.6083e11, rel=2e-3)
 
 
 def test_build_schedule(result: Plan) -> None:
@@ -46,9 +55,10 @@ def test_build_schedule(result: Plan) -> None:
     assert builds == {
         "amkor-az": "2025",
         "tsmc-f21-p4": "2027",
-        "skhynix-yongin-2": "2029",  # PLAN-2: was 2030; energy favours own HBM4 chips earlier
+        # PLAN-EDGES: skhynix-yongin-2 (2029) and micron-boise (2032) gave way to
+        # samsung-pt-new-3: salvage credits late units and GPUs, not sites
+        "samsung-pt-new-3": "2029",
         "tsmc-ap-tw-new": "2032",
-        "micron-boise": "2032",
     }
 
 
@@ -56,8 +66,9 @@ def test_dependence_and_unmet(result: Plan) -> None:
     added = result.compute.groupby("vendor")["pflops_added"].sum()
     share = added / added.sum()
     # PLAN-2: 0.888 -> 0.886 and 0.110 -> 0.112 (the N2 port gives less compute in 2027)
-    assert share["openai"] == pytest.approx(0.886, abs=0.01)
-    assert share["nvidia"] == pytest.approx(0.112, abs=0.01)
+    # PLAN-EDGES: 0.886 -> 0.875 and 0.112 -> 0.123 (late GPUs credited their salvage)
+    assert share["openai"] == pytest.approx(0.875, abs=0.01)
+    assert share["nvidia"] == pytest.approx(0.123, abs=0.01)
     unmet = result.unmet.groupby("kind")["unmet"].sum()
     # 2025 only: nothing ordered in the horizon arrives in time and GPUs are allocated
     assert unmet["compute"] == pytest.approx(50350, rel=1e-3)
@@ -70,16 +81,19 @@ def test_cost_breakdown(result: Plan) -> None:
     # PLAN-2: "was" = the first recording; (a) energy alone, (b) the slower N2 port alone,
     # measured one at a time (bn USD present value)
     expected = {
-        "gpus": 114.8,  # was 112.9: (a) +1.7, (b) +0.4 (GPUs fill what own chips lose)
-        "hbm": 96.8,  # was 99.0: (a) -2.7 (builds shift to HBM4 chips), (b) +0.4
-        "energy": 83.8,  # new category: electricity of the fleet the plan adds
+        "gpus": 121.6,  # PLAN-EDGES 114.8 -> 121.6: late GPUs credited their salvage
+        # (PLAN-2: was 112.9: (a) +1.7, (b) +0.4, GPUs fill what own chips lose)
+        "hbm": 95.8,  # PLAN-EDGES 96.8 -> 95.8 (PLAN-2: was 99.0: (a) -2.7, (b) +0.4)
+        "energy": 84.1,  # electricity of the fleet the plan adds (PLAN-EDGES: was 83.8)
         "wafers": 69.4,  # was 65.9: (a) +1.8, (b) +0.9 (N2 units give less compute)
-        "capex": 49.5,  # was 48.4: (a) +1.1, SK hynix Yongin 2 a year earlier
+        "capex": 44.7,  # PLAN-EDGES 49.5 -> 44.7: sites get no salvage, one build fewer
+        # (PLAN-2: was 48.4: (a) +1.1, SK hynix Yongin 2 a year earlier)
         "packaging": 46.0,  # was 45.6: (a) +0.2, (b) -0.1
         "assembly": 24.3,  # was 24.5: (a) -0.9, (b) +1.3 (more N2 units for the same PF/s)
         "unmet_penalty": 4.49,  # unchanged: 2025 only, nothing arrives in time
-        "porting": 0.21,  # was 0.17: xpu2 is now also taped out on A16 (before, the equally
-        # fast but cheaper N2 made all of it)
+        "porting": 0.13,  # PLAN-EDGES 0.21 -> 0.13: one port fewer with the new builds
+        # (PLAN-2: was 0.17: xpu2 also taped out on A16)
+        "salvage": -29.5,  # PLAN-EDGES, new category: service after 2047 credited
     }
     for cat, bn in expected.items():
         assert pv[cat] == pytest.approx(bn, rel=0.05, abs=0.05), cat

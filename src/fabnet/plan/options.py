@@ -26,9 +26,10 @@ class PlanOptions:
     porting binaries into continuous variables in [0, 1] (the LP relaxation);
     ``mip_gap`` is the relative optimality gap at which the MILP stops; ``time_limit_s``
     the solver's wall-clock limit, seconds; ``threads`` the solver's thread count.
-    ``build_start`` is the finest step at which a candidate's construction may start
-    (never finer than the period; None: every period of yearly and quarterly plans, every
-    quarter of monthly ones); ``terminal`` how the end of the horizon is valued.
+    ``build_start`` is the step at which a candidate's construction may start (never finer
+    than the period; None: a year, on 1 January); ``terminal`` how the end of the horizon
+    is valued;
+    ``mip_start``: a quarterly or monthly MILP starts from the builds of the yearly plan.
     """
 
     period: Period | None = None
@@ -38,6 +39,7 @@ class PlanOptions:
     threads: int | None = None
     build_start: Period | None = None
     terminal: Terminal = "salvage"
+    mip_start: bool = True
 
     def __post_init__(self) -> None:
         problems: list[Problem] = []
