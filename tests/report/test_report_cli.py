@@ -53,8 +53,8 @@ def test_runs_show(two_runs: tuple[Path, str, str], capsys: pytest.CaptureFixtur
     assert obj["run_id"] == second and obj["scenario"] == "toy" and obj["status"] == "optimal"
     assert [y["year"] for y in obj["years"]] == [2025, 2026, 2027, 2028]
     assert obj["builds"] == [{"site": "fab-b", "start_period": "2025", "online_period": "2026"}]
-    # 4 years x 10 cost categories (energy added in PLAN-2, design_partner in issue 7)
-    assert obj["tables"]["costs"] == 40 and set(obj["timings_s"]) >= {"build", "solve"}
+    # 4 years x 11 cost categories (energy: PLAN-2; design_partner: issue 7 §1; salvage: §4)
+    assert obj["tables"]["costs"] == 44 and set(obj["timings_s"]) >= {"build", "solve"}
     assert obj["messages"] and obj["kind"] == "plan" and len(obj["scenario_hash"]) == 64
     code, out, _ = _run(["runs", "show", "latest", "--store", str(path)], capsys)
     assert code == 0 and "fab-b (start 2025, online 2026)" in out and "Messages:" in out

@@ -99,13 +99,6 @@ CASES: list[tuple[str, Callable[[str], str], str, str, str | None]] = [
         None,
     ),
     (
-        "year-outside-horizon",
-        _sub("installed_pflops: {2025: 1000,", "installed_pflops: {2019: 500, 2025: 1000,"),
-        "outside the horizon 2025-2028",
-        "demand.compute.fleet.installed_pflops.2019",
-        "installed_pflops",
-    ),
-    (
         "die-above-reticle",
         _sub("die_area_mm2: 400", "die_area_mm2: 1400"),
         "above the reticle limit",
@@ -185,17 +178,6 @@ CASES: list[tuple[str, Callable[[str], str], str, str, str | None]] = [
         "installed base id 'gpu' is also the id of a product or offer",
         "demand.compute.fleet.installed_base.gpu.id",
         "{id: gpu, vendor: gpuco",
-    ),
-    (
-        "installed-base-year-outside-horizon",
-        _sub(
-            "      unmet_penalty_usd_per_pflops_year: 1.0e6\n",
-            "      unmet_penalty_usd_per_pflops_year: 1.0e6\n      installed_base:\n"
-            "        - id: old\n          vendor: gpuco\n          pflops: {2024: 500, 2027: 0}\n",
-        ),
-        "year 2024 is outside the horizon 2025-2028",
-        "demand.compute.fleet.installed_base.old.pflops.2024",
-        "pflops: {2024: 500",
     ),
     (
         "installed-base-negative",

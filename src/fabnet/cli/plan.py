@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -22,6 +23,13 @@ from fabnet.scenario.schema import Period
 if TYPE_CHECKING:
     from fabnet.plan import Plan, PlanOptions
     from fabnet.scenario.schema import Scenario
+
+
+class _Terminal(StrEnum):
+    """``--terminal``: how the end of the horizon is valued (PlanOptions.terminal)."""
+
+    salvage = "salvage"
+    none = "none"
 
 
 @dataclass
@@ -399,6 +407,11 @@ def plan_cmd(
         None, "--time-limit", help="Solver time limit, seconds."
     ),
     threads: int | None = typer.Option(None, "--threads", help="Solver threads."),
+    terminal: _Terminal = typer.Option(
+        _Terminal.salvage,
+        "--terminal",
+        help="End of the horizon: credit the service life left after it (salvage) or not.",
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
     store: Path = typer.Option(
         Path("fabnet.duckdb"), "--store", help="The runs store (DuckDB file)."
@@ -413,7 +426,12 @@ def plan_cmd(
     from fabnet.scenario import variant_names
 
     opts = PlanOptions(
-        period=period, relax=relax, mip_gap=gap, time_limit_s=time_limit, threads=threads
+        period=period,
+        relax=relax,
+        mip_gap=gap,
+        time_limit_s=time_limit,
+        threads=threads,
+        terminal="none" if terminal is _Terminal.none else "salvage",
     )
     if report is not None and no_store:
         raise PlanError(Problem("--report needs the stored run", "drop --no-store"))

@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import os
 import sys
+import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 import numpy as np
+import xarray as xr
 from linopy import Model
 
 from fabnet.errors import PlanError, Problem
@@ -25,7 +28,7 @@ from fabnet.plan.policies import add_policies
 from fabnet.plan.programmes import add_programme_targets
 from fabnet.plan.sets import PlanData, build_data
 from fabnet.plan.variables import BUILD, PORT, add_variables
-from fabnet.scenario.schema import Scenario
+from fabnet.scenario.schema import Period, Scenario
 
 
 @dataclass
@@ -68,7 +71,7 @@ def build_model(
     t0 = time.perf_counter()
     if progress:
         progress("computing coefficients", 0.0)
-    data = build_data(scenario, opts.period)
+    data = build_data(scenario, opts.period, opts.build_start, opts.terminal)
     if not data.product_ids and not data.offer_ids:
         raise PlanError(
             Problem(
@@ -133,17 +136,74 @@ _STATUS = {
 }
 
 
-def _solve(pm: PlanModel, mip: bool) -> tuple[str, str]:
+def _solve(pm: PlanModel, mip: bool, warmstart: Path | None = None) -> tuple[str, str]:
     o = pm.options
     kw: dict[str, Any] = {"output_flag": False, "log_to_console": False}
+    if warmstart is not None:
+        kw["warmstart_fn"] = warmstart
     if mip:
         kw["mip_rel_gap"] = o.mip_gap
     if o.time_limit_s is not None:
         kw["time_limit"] = float(o.time_limit_s)
     if o.threads is not None:
         kw["threads"] = int(o.threads)
-    status, cond = pm.model.solve(solver_name="highs", io_api="direct", progress=False, **kw)
+    status, cond = pm.model.solve(
+        solver_name="highs", io_api="direct", progress=False, set_names=True, **kw
+    )
     return str(status), str(cond)
+
+
+def _fix_binaries(pm: PlanModel, values: dict[str, Any] | None = None) -> list[Any]:
+    """Relax the build and porting binaries and fix them (at their solution, or ``values``)."""
+    fixed = [pm.model.variables[n] for n in (BUILD, PORT) if n in pm.model.variables]
+    for v in fixed:
+        v.relax()
+        v.fix(values[v.name] if values is not None else v.solution.fillna(0.0).round())
+    return fixed
+
+
+def _unfix(fixed: list[Any]) -> None:
+    for v in fixed:
+        v.unfix()
+        v.unrelax()
+
+
+def _mip_start(pm: PlanModel, folder: Path) -> Path | None:
+    """A first plan for a quarterly or monthly MILP: the builds and ports of the yearly plan
+    (builds started on 1 January of the same year), completed by the LP with them fixed;
+    written as a HiGHS solution file. None when there is nothing to gain or it fails."""
+    d = pm.data
+    if not pm.options.mip_start or d.period is Period.year:
+        return None
+    coarse = build_model(
+        pm.scenario,
+        replace(pm.options, period=Period.year, build_start=Period.year, mip_start=False),
+    )
+    st, _ = _solve(coarse, True)
+    if st not in ("ok", "warning") or not np.isfinite(_objective(coarse.model)):
+        return None
+    values: dict[str, Any] = {}
+    if BUILD in pm.model.variables:
+        yb = coarse.model.variables[BUILD].solution.fillna(0.0).round().values  # (C, Y)
+        fine = np.zeros((len(d.cand_ids), d.n_periods))
+        first_of_year = np.searchsorted(d.years, np.asarray(coarse.data.year_list))
+        for c, y in zip(*np.nonzero(yb > 0.5), strict=True):
+            fine[c, first_of_year[y]] = 1.0
+        if (fine > d.cand_allowed).any():
+            return None
+        values[BUILD] = xr.DataArray(fine, coords=pm.model.variables[BUILD].labels.coords)
+    if PORT in pm.model.variables:
+        values[PORT] = coarse.model.variables[PORT].solution.fillna(0.0).round()
+    fixed = _fix_binaries(pm, values)
+    try:
+        st, _ = _solve(pm, False)
+        if st != "ok" or pm.model.solver_model is None:
+            return None
+        path = folder / "start.sol"
+        pm.model.solver_model.writeSolution(str(path), 0)
+        return path
+    finally:
+        _unfix(fixed)
 
 
 def solve_model(pm: PlanModel, progress: Progress | None = None) -> PlanModel:
@@ -156,7 +216,11 @@ def solve_model(pm: PlanModel, progress: Progress | None = None) -> PlanModel:
     t0 = time.perf_counter()
     if progress:
         progress("solving" + (" (MILP)" if pm.is_mip else " (LP)"), None)
-    status, cond = _solve(pm, pm.is_mip)
+    with tempfile.TemporaryDirectory(prefix="fabnet-") as tmp:
+        start = _mip_start(pm, Path(tmp)) if pm.is_mip else None
+        if start is not None:
+            pm.timings_s["mip_start"] = time.perf_counter() - t0
+        status, cond = _solve(pm, pm.is_mip, start)
     pm.termination = cond
     pm.status = _STATUS.get(cond, "suboptimal" if status == "ok" else cond)
     has_solution = status in ("ok", "warning") and np.isfinite(_objective(pm.model))
@@ -174,18 +238,13 @@ def solve_model(pm: PlanModel, progress: Progress | None = None) -> PlanModel:
         mip_obj = _objective(pm.model)
         if progress:
             progress("re-solving the LP with builds fixed (shadow prices)", None)
-        fixed = [pm.model.variables[n] for n in (BUILD, PORT) if n in pm.model.variables]
-        for v in fixed:
-            v.relax()
-            v.fix(v.solution.fillna(0.0).round())
+        fixed = _fix_binaries(pm)
         try:
             st2, _ = _solve(pm, False)
             if st2 == "ok":
                 pm.reduced_costs = _reduced_costs(pm.model)
         finally:
-            for v in fixed:
-                v.unfix()
-                v.unrelax()
+            _unfix(fixed)
         if st2 == "ok":
             pm.dual_source = "lp_fixed_builds"
             lp_obj = _objective(pm.model)

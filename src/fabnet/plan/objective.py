@@ -11,7 +11,7 @@ import numpy as np
 from linopy import LinearExpression, Model
 
 from fabnet.plan.policies import periods_of_years
-from fabnet.plan.sets import F, PlanData
+from fabnet.plan.sets import F, PlanData, salvage_shares
 from fabnet.plan.terms import weighted_total
 from fabnet.plan.variables import (
     BUILD,
@@ -82,12 +82,33 @@ def capex_pv_per_build(d: PlanData) -> F:
     return out
 
 
+def salvage_usd(d: PlanData) -> dict[str, F]:
+    """Undiscounted salvage value credited per unit of each variable, USD (eq. 19b):
+    the decision's cost (the design partner's markup included) times its share of service
+    after the horizon. Empty with
+    ``terminal = "none"``."""
+    if d.terminal == "none":
+        return {}
+    share = salvage_shares(d)
+    # the design partner's markup is part of what a unit costs: it is credited with it
+    out = {
+        WAFERS: (d.route_cost_usd + d.route_partner_usd) * share["wafers"],
+        UNITS: (d.product_assembly_usd + d.product_partner_usd)[:, None] * share["units"],
+        OFFER: d.offer_price_usd * share["offers"],
+    }
+    return {k: v for k, v in out.items() if v.size and v.any()}
+
+
 def add_objective(m: Model, d: PlanData) -> None:
     """Set the objective: Σ discounted cost of every decision, in million USD."""
     df = d.discount * OBJECTIVE_SCALE
     parts: list[LinearExpression] = [
         weighted_total(m, m.variables[name], cost * df[None, :])
         for name, cost in unit_costs(d).items()
+    ]
+    parts += [
+        weighted_total(m, m.variables[name], -credit * df[None, :])
+        for name, credit in salvage_usd(d).items()
     ]
     own_e, off_e = energy_pv_per_unit(d)
     if own_e.any():

@@ -4,10 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, Literal
 
 from fabnet.errors import PlanError, Problem
 from fabnet.scenario.schema import Period
+
+#: How the value of units still in service after the horizon is counted (docs/planner.md,
+#: "End of the horizon"): ``salvage`` credits the share of their cost that pays for service
+#: after the last period; ``none`` charges every decision in full.
+Terminal = Literal["salvage", "none"]
 
 #: A progress callback: ``(step description, fraction done 0..1 or None)``.
 Progress = Callable[[str, float | None], None]
@@ -21,6 +26,10 @@ class PlanOptions:
     porting binaries into continuous variables in [0, 1] (the LP relaxation);
     ``mip_gap`` is the relative optimality gap at which the MILP stops; ``time_limit_s``
     the solver's wall-clock limit, seconds; ``threads`` the solver's thread count.
+    ``build_start`` is the step at which a candidate's construction may start (never finer
+    than the period; None: a year, on 1 January); ``terminal`` how the end of the horizon
+    is valued;
+    ``mip_start``: a quarterly or monthly MILP starts from the builds of the yearly plan.
     """
 
     period: Period | None = None
@@ -28,6 +37,9 @@ class PlanOptions:
     mip_gap: float = 0.001
     time_limit_s: float | None = None
     threads: int | None = None
+    build_start: Period | None = None
+    terminal: Terminal = "salvage"
+    mip_start: bool = True
 
     def __post_init__(self) -> None:
         problems: list[Problem] = []
@@ -41,6 +53,10 @@ class PlanOptions:
             )
         if self.threads is not None and self.threads < 1:
             problems.append(Problem(f"threads {self.threads} is below 1", "use 1 or more"))
+        if self.terminal not in ("salvage", "none"):
+            problems.append(
+                Problem(f"terminal value '{self.terminal}' is unknown", "use salvage or none")
+            )
         if problems:
             raise PlanError(problems, title="invalid plan options")
 
@@ -48,4 +64,5 @@ class PlanOptions:
         """The options as plain JSON-ready values (for the runs store)."""
         d = asdict(self)
         d["period"] = self.period.value if self.period is not None else None
+        d["build_start"] = self.build_start.value if self.build_start is not None else None
         return d

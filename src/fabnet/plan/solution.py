@@ -12,7 +12,7 @@ import pandas as pd
 
 from fabnet.plan.constraints import CANDIDATE_CAPACITY, SITE_CAPACITY
 from fabnet.plan.model import PlanModel
-from fabnet.plan.objective import OBJECTIVE_SCALE
+from fabnet.plan.objective import OBJECTIVE_SCALE, salvage_usd
 from fabnet.plan.programmes import planned_online
 from fabnet.plan.sets import F, PlanData
 from fabnet.plan.variables import (
@@ -41,6 +41,7 @@ COST_CATEGORIES = (
     "capex",
     "porting",
     "unmet_penalty",
+    "salvage",
 )
 
 TABLE_COLUMNS: dict[str, list[str]] = {
@@ -473,6 +474,12 @@ def cost_by_period(d: PlanData, s: Solution) -> dict[str, F]:
     watts = (s.own_units_fleet * d.product_power_w[:, None]).sum(axis=0) + (
         s.offer_units_fleet * d.offer_power_w[:, None]
     ).sum(axis=0)
+    credit = salvage_usd(d)  # eq. 19b: negative, in the period of the decision
+    salvage = -sum(
+        (credit[n] * a).sum(axis=0)
+        for n, a in ((WAFERS, s.x), (UNITS, s.u), (OFFER, s.g))
+        if n in credit
+    ) + np.zeros(T)
     return {
         "wafers": by_kind[0],
         "hbm": by_kind[1],
@@ -485,6 +492,7 @@ def cost_by_period(d: PlanData, s: Solution) -> dict[str, F]:
         "capex": capex,
         "porting": porting,
         "unmet_penalty": unmet,
+        "salvage": salvage,
     }
 
 

@@ -2,10 +2,14 @@
 
 The pydantic schema checks each field on its own; these checks look across
 entities: unknown and duplicate ids, a site making a process its owner does not
-run, years outside the horizon, dies above the reticle limit, and so on. They
+run, dies above the reticle limit, and so on. They
 run on the raw data, not on the validated model, so that they can be reported
 together with the schema's own errors in one pass, even when some entity is
 malformed.
+
+Years outside the horizon are not errors (a scenario is written once and planned over
+shorter horizons with ``--set horizon.first_year=...``): :func:`horizon_notes` lists what
+the planner leaves out, as notes.
 """
 
 from __future__ import annotations
@@ -16,7 +20,9 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from fabnet.scenario.schema import Process, site_hit
+from pydantic import BaseModel
+
+from fabnet.scenario.schema import Process, Scenario, SiteStatus, site_hit
 
 Loc = tuple[str | int, ...]
 
@@ -127,37 +133,8 @@ def _checks(raw: Mapping[str, Any]) -> Iterator[Issue]:
             f"add 'designer' to the roles of company '{designer}'",
         )
 
-    horizon = raw.get("horizon")
-    first = last = None
-    if isinstance(horizon, Mapping):
-        f, la = horizon.get("first_year"), horizon.get("last_year")
-        if isinstance(f, int) and isinstance(la, int) and f <= la:
-            first, last = f, la
-
-    def years_in_horizon(loc: Loc, value: Any) -> Iterator[Issue]:
-        if first is None or last is None:
-            return
-        if isinstance(value, Mapping):
-            for year in value:
-                if isinstance(year, int) and not first <= year <= last:
-                    yield Issue(
-                        (*loc, year),
-                        f"year {year} is outside the horizon {first}-{last}",
-                        "drop it or widen horizon.first_year / horizon.last_year",
-                    )
-        elif isinstance(value, int) and not isinstance(value, bool) and not first <= value <= last:
-            yield Issue(
-                loc,
-                f"year {value} is outside the horizon {first}-{last}",
-                "use a year inside the horizon or widen it",
-            )
-
-    yield from years_in_horizon(("electricity_usd_per_kwh",), raw.get("electricity_usd_per_kwh"))
-
     for i, proc in _items(raw, "processes"):
         yield from ref(("processes", i, "owner"), proc.get("owner"), companies, "company")
-        for key in ("wafer_price_usd", "d0_per_cm2", "stack_price_usd", "price_usd_per_wafer"):
-            yield from years_in_horizon(("processes", i, key), proc.get(key))
 
     for i, site in _items(raw, "sites"):
         owner = site.get("owner")
@@ -189,10 +166,6 @@ def _checks(raw: Mapping[str, Any]) -> Iterator[Issue]:
                             f"site owned by '{owner}' makes process '{pid}', which '{p_owner}' runs",
                             f"give the site to '{p_owner}' or use a process of '{owner}'",
                         )
-        yield from years_in_horizon(("sites", i, "capacity_wspm"), site.get("capacity_wspm"))
-        yield from years_in_horizon(
-            ("sites", i, "earliest_start_year"), site.get("earliest_start_year")
-        )
         tags = site.get("tags")
         if isinstance(tags, list):
             for j, tag in enumerate(tags):
@@ -248,10 +221,6 @@ def _checks(raw: Mapping[str, Any]) -> Iterator[Issue]:
                         f"{reticle:g} mm² of process '{pid}'",
                         f"declare a chiplet design: set chiplets: {need} (or more)",
                     )
-                yield from years_in_horizon(
-                    ("products", i, "process_options", j, "available_from_year"),
-                    opt.get("available_from_year"),
-                )
         gen = prod.get("hbm_generation")
         if isinstance(gen, str) and gen not in hbm_generations:
             yield Issue(
@@ -259,9 +228,6 @@ def _checks(raw: Mapping[str, Any]) -> Iterator[Issue]:
                 f"no HBM process makes generation '{gen}'",
                 did_you_mean(gen, hbm_generations),
             )
-        yield from years_in_horizon(
-            ("products", i, "max_units_per_year"), prod.get("max_units_per_year")
-        )
         packs = prod.get("packaging_options")
         if isinstance(packs, list):
             for j, pid in enumerate(packs):
@@ -280,13 +246,6 @@ def _checks(raw: Mapping[str, Any]) -> Iterator[Issue]:
 
     for i, offer in _items(raw, "offers"):
         yield from ref(("offers", i, "vendor"), offer.get("vendor"), companies, "company")
-        yield from years_in_horizon(("offers", i, "price_usd"), offer.get("price_usd"))
-        yield from years_in_horizon(
-            ("offers", i, "max_units_per_year"), offer.get("max_units_per_year")
-        )
-        yield from years_in_horizon(
-            ("offers", i, "min_units_per_year"), offer.get("min_units_per_year")
-        )
         yield from _commitment_checks(i, offer)
 
     demand = raw.get("demand")
@@ -294,13 +253,9 @@ def _checks(raw: Mapping[str, Any]) -> Iterator[Issue]:
         sources = {**products, **_ids(raw, "offers")}
         seen_base: dict[str, tuple[int, int]] = {}
         for i, item in _items(demand, "compute"):
-            yield from years_in_horizon(
-                ("demand", "compute", i, "installed_pflops"), item.get("installed_pflops")
-            )
             for j, base in _items(item, "installed_base"):
                 loc = ("demand", "compute", i, "installed_base", j)
                 yield from ref((*loc, "vendor"), base.get("vendor"), companies, "company")
-                yield from years_in_horizon((*loc, "pflops"), base.get("pflops"))
                 bid = base.get("id")
                 if not isinstance(bid, str):
                     continue
@@ -321,9 +276,6 @@ def _checks(raw: Mapping[str, Any]) -> Iterator[Issue]:
             yield from ref(
                 ("demand", "units", i, "product"), item.get("product"), products, "product"
             )
-            yield from years_in_horizon(
-                ("demand", "units", i, "units_per_year"), item.get("units_per_year")
-            )
 
     policies = raw.get("policies")
     if isinstance(policies, Mapping):
@@ -339,9 +291,6 @@ def _checks(raw: Mapping[str, Any]) -> Iterator[Issue]:
                         f"no product or offer comes from vendor '{vendor}'",
                         did_you_mean(str(vendor), vendors),
                     )
-        yield from years_in_horizon(
-            ("policies", "capex_budget_usd_per_year"), policies.get("capex_budget_usd_per_year")
-        )
         suppliers = policies.get("max_supplier_share")
         if isinstance(suppliers, Mapping):
             owners = {str(s.get("owner")) for _, s in _items(raw, "sites")}
@@ -359,7 +308,7 @@ def _checks(raw: Mapping[str, Any]) -> Iterator[Issue]:
                         "drop the entry or give the company a site",
                     )
 
-    yield from _disruption_checks(raw, first, last)
+    yield from _disruption_checks(raw, None, None)  # windows outside the horizon: no error (§4)
 
 
 def _series_value(series: Any, year: int) -> float | None:
@@ -575,3 +524,82 @@ def _disruption_checks(
                     "the event's sites run no logic process: a d0_multiplier has nothing to act on",
                     "hit logic sites, or use wip_scrapped_share / capacity_loss",
                 )
+
+
+def _series_outside(node: Any, path: str, first: int, last: int) -> Iterator[tuple[str, int]]:
+    """``(field path, year)`` of every ``{year: value}`` point outside ``first..last``,
+    found by walking the typed scenario (list items are named by their id)."""
+    if isinstance(node, BaseModel):
+        for name in type(node).model_fields:
+            if name == "variants" or name not in node.model_fields_set:
+                continue  # a default (e.g. the electricity price) is not the user's point
+            yield from _series_outside(
+                getattr(node, name), f"{path}.{name}".strip("."), first, last
+            )
+    elif isinstance(node, list):
+        for i, item in enumerate(node):
+            yield from _series_outside(item, f"{path}.{getattr(item, 'id', i)}", first, last)
+    elif isinstance(node, dict) and node:
+        if all(isinstance(k, int) and not isinstance(k, bool) for k in node):
+            yield from ((path, y) for y in sorted(node) if not first <= y <= last)
+        else:
+            for k, v in node.items():
+                yield from _series_outside(v, f"{path}.{k}", first, last)
+
+
+def horizon_notes(scenario: Scenario) -> list[str]:
+    """Notes on what lies outside the planning horizon (empty when nothing does).
+
+    * Series points (``{year: value}``) outside the horizon are not planned, but they still
+      shape the values inside it: a series is interpolated between its points, so a point
+      before ``first_year`` sets the values of the first periods (the value at the middle of
+      ``first_year`` lies between it and the next point). Committed purchases
+      (``min_units_per_year``) outside the horizon are not bought.
+    * A candidate site whose ``earliest_start_year`` is after the horizon cannot be built,
+      and a process option available only after it is never used.
+
+    Years before the horizon in ``earliest_start_year`` and ``available_from_year`` need no
+    note: the start or the option is simply open from the first period.
+    """
+    h = scenario.horizon
+    first, last = h.first_year, h.last_year
+    notes: list[str] = []
+    points = list(_series_outside(scenario, "", first, last))
+    if points:
+        fields: dict[str, list[int]] = {}
+        for path, year in points:
+            fields.setdefault(path, []).append(year)
+        shown = "; ".join(f"{p} ({', '.join(map(str, ys))})" for p, ys in list(fields.items())[:4])
+        more = f"; and {len(fields) - 4} more fields" if len(fields) > 4 else ""
+        commit = any(p.endswith(".min_units_per_year") for p in fields)
+        notes.append(
+            f"note: {len(points)} series points lie outside the horizon {first}-{last} and are "
+            "not planned; points before or after it still set the values interpolated inside "
+            "it"
+            + (" (commitments outside it are not bought)" if commit else "")
+            + f": {shown}{more}"
+        )
+    late = [
+        f"{s.id} ({s.earliest_start_year})"
+        for s in scenario.sites
+        if s.status is SiteStatus.candidate
+        and s.earliest_start_year is not None
+        and s.earliest_start_year > last
+    ]
+    if late:
+        notes.append(
+            f"note: candidate sites that may start only after the horizon's end ({last}) "
+            f"cannot be built in this plan: {', '.join(late)}"
+        )
+    opts = [
+        f"{p.id} on {o.process} ({o.available_from_year})"
+        for p in scenario.products
+        for o in p.process_options
+        if o.available_from_year is not None and o.available_from_year > last
+    ]
+    if opts:
+        notes.append(
+            f"note: process options available only after the horizon's end ({last}) are not "
+            f"used in this plan: {', '.join(opts)}"
+        )
+    return notes

@@ -1,0 +1,118 @@
+"""The model's edges: the salvage value at the end of the horizon and build start periods."""
+
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+import pytest
+
+from fabnet.plan import PlanOptions, plan
+from fabnet.plan.sets import build_data
+from fabnet.scenario import Period
+from tests.plan.helpers import BASE, DIES_400, scenario
+
+UNIT_USD = 10000 / DIES_400
+GPU_USD = 30000.0
+#: Demand only in the last year (2027); discounting at 10 % per year.
+LAST_YEAR_ONLY = {
+    "demand.compute.0.installed_pflops": {2025: 0, 2026: 0, 2027: 1000},
+    "discount_rate": 0.1,
+}
+
+
+def test_salvage_credits_the_service_after_the_horizon_gpu() -> None:
+    """1000 GPUs bought in 2027 serve 2027 and 2028. Paid for as an annuity over the two
+    years, the 2028 payment (δ = 1.1^-3.5 against 1.1^-2.5 for 2027) is the salvage value:
+    the share 1.1^-1 / (1 + 1.1^-1) = 1/2.1 of the price."""
+    s = scenario(
+        {**LAST_YEAR_ONLY, "sites.fab-a.capacity_wspm.2025": 0, "offers.gpu.service_life_years": 2}
+    )
+    paid = 1000 * GPU_USD * 1.1**-2.5
+    full = plan(s, PlanOptions(terminal="none"))
+    assert full.objective_usd == pytest.approx(paid, rel=1e-7)
+    p = plan(s)
+    assert p.objective_usd == pytest.approx(paid * (1 - 1 / 2.1), rel=1e-7)
+    costs = p.costs.set_index(["year", "category"])["cost_pv_usd"]
+    assert costs[(2027, "salvage")] == pytest.approx(-paid / 2.1, rel=1e-7)
+    assert p.costs["cost_pv_usd"].sum() == pytest.approx(p.objective_usd, rel=1e-9)
+
+
+def test_salvage_of_own_units_is_credited_on_their_wafers() -> None:
+    """Own units made in 2027 (from 2027 wafers, no cycle time) live 3 years: 2027 inside,
+    2028 and 2029 after. Salvage share = (q + q²) / (1 + q + q²), q = 1/1.1."""
+    s = scenario({**LAST_YEAR_ONLY, "products.acc.service_life_years": 3})
+    q = 1 / 1.1
+    share = (q + q * q) / (1 + q + q * q)
+    p = plan(s)
+    assert p.objective_usd == pytest.approx(1000 * UNIT_USD * 1.1**-2.5 * (1 - share), rel=1e-7)
+    assert p.supply["units"].sum() == pytest.approx(1000, rel=1e-7)
+
+
+def test_no_salvage_for_units_that_serve_only_after_the_horizon() -> None:
+    """A unit that enters service after the last period is charged in full (crediting it in
+    full would make it free and useless), so none is made in the last year."""
+    s = scenario({"products.acc.lead_time_days": 400, "products.acc.service_life_years": 3})
+    p = plan(s)
+    made = p.supply.groupby("period")["wafers"].sum()
+    assert made.get("2027", 0.0) == pytest.approx(0.0, abs=1e-9)
+
+
+CANDIDATE = {
+    "id": "fab-b",
+    "owner": "fabco",
+    "country": "US",
+    "processes": ["n3"],
+    "capacity_wspm": {2025: 100},
+    "status": "candidate",
+    "capex_usd": 1.0e6,
+    "build_years": 1,
+    "ramp_years": 0,
+    "earliest_start_year": 2025,
+}
+
+
+def _with_candidate() -> dict[str, object]:
+    base = copy.deepcopy(BASE)
+    base["sites"].append(dict(CANDIDATE))  # type: ignore[attr-defined]
+    return base
+
+
+@pytest.mark.parametrize(
+    ("period", "build_start", "starts"),
+    [
+        # a 1-year build must be online before 2028: starts 2025-01 .. 2026-12
+        ("year", None, ["2025", "2026"]),
+        ("quarter", None, ["2025Q1", "2026Q1"]),
+        ("quarter", Period.quarter, [f"{y}Q{q}" for y in (2025, 2026) for q in range(1, 5)]),
+        ("month", Period.quarter, [f"{y}-{m:02d}" for y in (2025, 2026) for m in (1, 4, 7, 10)]),
+        ("month", Period.month, [f"{y}-{m:02d}" for y in (2025, 2026) for m in range(1, 13)]),
+        ("year", Period.month, ["2025", "2026"]),  # never finer than the period
+    ],
+)
+def test_build_start_periods(period: str, build_start: Period | None, starts: list[str]) -> None:
+    s = scenario(base=_with_candidate())
+    d = build_data(s, Period(period), build_start)
+    allowed = [d.labels[t] for t in np.flatnonzero(d.cand_allowed[0])]
+    assert allowed == starts
+
+
+def test_a_build_may_start_in_any_quarter_on_request() -> None:
+    """Quarterly, 10 % discounting: demand (1000 PFLOP/s at mid-2025 and mid-2026, 3000 at
+    mid-2027, linear between) passes fab-a's fleet of 4 × 3 wafers × 143 = 1716 units in
+    2026Q4 (mid 2026.875: 1750). The 1-year build then starts in 2025Q4, a quarter after
+    the cheapest 1 January start (2025Q1, the default) would have paid its capex (and is
+    cheaper). The MIP start from the yearly plan (2025) is feasible and improved on."""
+    s = scenario(
+        {
+            "demand.compute.0.installed_pflops": {2025: 1000, 2026: 1000, 2027: 3000},
+            "sites.fab-a.capacity_wspm.2025": 1,
+            "discount_rate": 0.1,
+        },
+        base=_with_candidate(),
+    )
+    yearly = plan(s, PlanOptions(period=Period.quarter, mip_gap=0))
+    any_q = plan(s, PlanOptions(period=Period.quarter, build_start=Period.quarter, mip_gap=0))
+    assert list(yearly.builds["start_period"]) == ["2025Q1"]
+    assert list(any_q.builds["start_period"]) == ["2025Q4"]
+    assert any_q.objective_usd < yearly.objective_usd
