@@ -74,3 +74,12 @@ def test_defaults_and_inside_points_give_no_note() -> None:
     assert np.all(
         build_data(s).year_list == list(range(s.horizon.first_year, s.horizon.last_year + 1))
     )
+
+
+def test_d0_learning_keys_are_not_calendar_years() -> None:
+    """``d0_learning`` is keyed by years since tape-out: never a point outside the horizon."""
+    from fabnet.scenario import load_scenario
+    from fabnet.scenario.validate import horizon_notes
+
+    notes = horizon_notes(load_scenario("openai-2024"))
+    assert not any("d0_learning" in n for n in notes), notes

@@ -526,12 +526,17 @@ def _disruption_checks(
                 )
 
 
+#: Fields whose ``{int: value}`` keys are not calendar years (``d0_learning``: years since a
+#: product's first wafers on a process) or that are not planned as they stand (variants).
+_NOT_CALENDAR = frozenset({"variants", "d0_learning"})
+
+
 def _series_outside(node: Any, path: str, first: int, last: int) -> Iterator[tuple[str, int]]:
     """``(field path, year)`` of every ``{year: value}`` point outside ``first..last``,
     found by walking the typed scenario (list items are named by their id)."""
     if isinstance(node, BaseModel):
         for name in type(node).model_fields:
-            if name == "variants" or name not in node.model_fields_set:
+            if name in _NOT_CALENDAR or name not in node.model_fields_set:
                 continue  # a default (e.g. the electricity price) is not the user's point
             yield from _series_outside(
                 getattr(node, name), f"{path}.{name}".strip("."), first, last
