@@ -9,7 +9,9 @@ without fab-b those years go to GPUs, so the build pays only under the disruptio
 from __future__ import annotations
 
 import itertools
+import json
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -27,7 +29,10 @@ from fabnet.risk.stochastic import (
 )
 from fabnet.scenario import load_scenario
 from fabnet.scenario.schema import Scenario
+from fabnet.store import Store
+from tests.cli_runner import run_cli
 from tests.plan.helpers import BASE, DIES_400, scenario
+from tests.risk.test_run import CATALOGUE, TOY
 
 UNIT_USD = 10000 / DIES_400
 GPU_USD = 30000.0
@@ -197,3 +202,50 @@ def test_anticipative_recourse_equals_the_scenario_block() -> None:
         block.scenario_cost_usd[0], rel=1e-9
     )
     assert block.scenario_cost_usd[0] == pytest.approx(3000 * UNIT_USD + 2 * LOSS_USD, rel=1e-9)
+
+
+def test_cli_stochastic_plan_json_store_and_risk(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    toy = tmp_path / "toy-risk.yaml"
+    head, tail = TOY.read_text(encoding="utf-8").split("variants:", 1)
+    toy.write_text(head + CATALOGUE.lstrip() + "variants:" + tail, encoding="utf-8")
+    store = tmp_path / "runs.duckdb"
+    code, out, err = run_cli(
+        ["plan", str(toy), "--stochastic", "6", "--seed", "1", "--risk-aversion", "0.5",
+         "--oos-samples", "20", "--workers", "1", "--json", "--store", str(store)],
+        capsys,
+    )  # fmt: skip
+    assert code == 0, err
+    obj = json.loads(out)
+    st = obj["stochastic"]
+    for key in ("scenarios", "risk_aversion", "expected_cost_usd", "cvar95_cost_usd",
+                "vss_usd", "evpi_usd", "first_stage", "out_of_sample"):  # fmt: skip
+        assert key in st, key
+    assert st["scenarios"] == 6 and st["risk_aversion"] == 0.5
+    assert st["vss_usd"] >= -1e-6 * abs(st["rp_usd"])  # RP ≤ EEV (the gap allows a little)
+    assert st["evpi_usd"] >= -1e-6 * abs(st["rp_usd"])  # WS ≤ RP
+    rec = Store(store, create=False).load_run(obj["run_id"])
+    assert rec.kind == "plan" and rec.options["stochastic"]["scenarios"] == 6
+    assert sorted(rec.table("builds")["site"]) == sorted(
+        b["site"] for b in st["first_stage"]["builds"]
+    )
+    # the stored stochastic plan is a plan the risk engine can evaluate
+    code, out, err = run_cli(
+        ["risk", obj["run_id"], "--samples", "5", "--workers", "1", "--json", "--store",
+         str(store)],
+        capsys,
+    )  # fmt: skip
+    assert code == 0, err
+    assert json.loads(out)["plan_run_id"] == obj["run_id"]
+    # the terminal view: measures and the first-stage table
+    code, out, err = run_cli(
+        ["plan", str(toy), "--stochastic", "3", "--oos-samples", "0", "--no-evpi",
+         "--workers", "1", "--no-store"],
+        capsys,
+    )  # fmt: skip
+    assert code == 0, err
+    assert "VSS" in out and "First stage" in out
+    code, _out, err = run_cli(["plan", str(toy), "--stochastic", "3", "--risk-aversion", "2"],
+                              capsys)  # fmt: skip
+    assert code == 2 and "--risk-aversion" in err

@@ -27,7 +27,7 @@ import numpy.typing as npt
 import scipy.sparse as sp
 
 from fabnet.errors import PlanError, Problem
-from fabnet.plan import Plan, PlanModel, PlanOptions, build_model, plan
+from fabnet.plan import Plan, PlanModel, PlanOptions, build_model, plan, read_solution, solve_model
 from fabnet.plan.model import _silence_banner
 from fabnet.plan.objective import OBJECTIVE_SCALE
 from fabnet.plan.variables import BUILD, PORT
@@ -169,7 +169,10 @@ class ExtensiveForm:
             return out
 
         bom_ix = entries(lay.coef_row, lay.coef_col)
-        cand_ix = entries(lay.cand_coef_row, lay.cand_coef_col)
+        # a candidate row without wafer columns (no route there) has only builds: −K·b ≤ 0
+        # holds whatever its multiplier, so it stays shared and unscaled
+        in2 = touches_second[lay.cand_coef_row]
+        cand_ix = entries(lay.cand_coef_row[in2], lay.cand_coef_col[in2])
 
         # per-scenario bounds and coefficients (second-stage columns, replicated rows)
         lb_s = np.empty((S, nS))
@@ -188,7 +191,7 @@ class ExtensiveForm:
             rub_s[s] = rub[r2]
             v = A2.data.astype(float)
             v[bom_ix] = coef
-            v[cand_ix] = lay.cand_coef(eff)
+            v[cand_ix] = lay.cand_coef(eff)[in2]
             val_s[s] = v
 
         # first-stage bounds and integrality
@@ -629,7 +632,9 @@ def stochastic_plan(
     tm: dict[str, float] = {}
     t0 = time.perf_counter()
     say("deterministic plan")
-    det = plan(scenario, options)
+    det_pm = solve_model(build_model(scenario, options))
+    det_fs = FirstStage.from_plan_model(det_pm)
+    det = read_solution(det_pm)
     tm["deterministic"] = time.perf_counter() - t0
     t = time.perf_counter()
     say("sampling scenarios")
@@ -642,7 +647,6 @@ def stochastic_plan(
     tm["extensive_form"] = time.perf_counter() - t
     t = time.perf_counter()
     say("EEV: the deterministic first stage on the same scenarios")
-    det_fs = FirstStage.from_tables(det.builds, det.summary().get("ports"), scenario=scenario)
     eev = solve_extensive(scenario, options, effects, measure=sto.measure, fixed=det_fs)
     tm["eev"] = time.perf_counter() - t
     ws: F | None = None
