@@ -1,0 +1,94 @@
+"""Scale of the two-stage stochastic planner on openai-2024 (a benchmark, not a test).
+
+Two runs, each in a fresh child process so that its peak resident memory is its own:
+
+* ``--stochastic 50`` (the MILP) to a 1 % relative gap: issue target ≤ 5 min, ≤ 8 GiB;
+* ``--stochastic 200 --relax`` (the LP): issue target ≤ 10 min.
+
+Each reports the extensive form's size, the build and solve times of the stochastic problem
+(RP) alone, the EEV solve, and the peak RSS. The wait-and-see solves (EVPI) and the
+out-of-sample check are left out (``--ws`` adds the wait-and-see solves on ``--workers``).
+The machine is shared: its load average is printed beside the figures.
+
+Usage: ``python benchmarks/stochastic_scale.py [--n 50] [--n-relax 200] [--only mip|lp]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+
+
+def _one(n: int, relax: bool, gap: float, ws: bool, workers: int | None) -> dict[str, object]:
+    from fabnet.plan import PlanOptions
+    from fabnet.risk.stochastic import StochasticOptions, stochastic_plan
+    from fabnet.scenario import load_scenario
+
+    sc = load_scenario("openai-2024")
+    t0 = time.perf_counter()
+    res = stochastic_plan(
+        sc,
+        PlanOptions(relax=relax, mip_gap=gap),
+        StochasticOptions(scenarios=n, seed=1, wait_and_see=ws, oos_samples=0),
+        workers=workers,
+    )
+    wall = time.perf_counter() - t0
+    s = res.summary()
+    return {
+        "scenarios": n,
+        "relax": relax,
+        "status": s["status"],
+        "mip_gap": s["mip_gap"],
+        "size": s["size"],
+        "rp_build_s": round(res.rp.build_s, 2),
+        "rp_solve_s": round(res.rp.solve_s, 2),
+        "timings_s": {k: round(v, 2) for k, v in res.timings_s.items()},
+        "wall_s": round(wall, 2),
+        "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0),
+        "rp_usd": s["rp_usd"],
+        "eev_usd": s["eev_usd"],
+        "vss_usd": s["vss_usd"],
+        "evpi_usd": s["evpi_usd"],
+        "builds": s["first_stage"]["builds"],
+        "load_avg_1min": os.getloadavg()[0],
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--n", type=int, default=50, help="scenarios of the MILP run")
+    ap.add_argument("--n-relax", type=int, default=200, help="scenarios of the LP run")
+    ap.add_argument("--gap", type=float, default=0.01)
+    ap.add_argument("--only", choices=["mip", "lp"], default=None)
+    ap.add_argument("--ws", action="store_true", help="also the wait-and-see solves")
+    ap.add_argument("--workers", type=int, default=None)
+    ap.add_argument("--child", default=None, help=argparse.SUPPRESS)
+    a = ap.parse_args()
+    if a.child:
+        n, relax = a.child.split(",")
+        print(json.dumps(_one(int(n), relax == "1", a.gap, a.ws, a.workers)))
+        return
+    runs = [("mip", a.n, "0"), ("lp", a.n_relax, "1")]
+    for name, n, relax in runs:
+        if a.only and a.only != name:
+            continue
+        print(f"load average before: {os.getloadavg()}", flush=True)
+        cmd = [sys.executable, __file__, "--child", f"{n},{relax}", "--gap", str(a.gap)]
+        if a.ws:
+            cmd.append("--ws")
+        if a.workers:
+            cmd += ["--workers", str(a.workers)]
+        proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+        if proc.returncode != 0:
+            print(proc.stderr[-3000:], flush=True)
+            continue
+        print(json.dumps(json.loads(proc.stdout.strip().splitlines()[-1]), indent=1), flush=True)
+
+
+if __name__ == "__main__":
+    main()
