@@ -283,3 +283,28 @@ def test_hedged_plan_has_lower_out_of_sample_cvar() -> None:
         < oos["deterministic"]["recourse_cvar95_cost_usd"]
     )
     assert s["vss_usd"] > 0
+
+
+def test_cli_frontier_stores_one_run_per_point(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    toy = tmp_path / "toy-risk.yaml"
+    head, tail = TOY.read_text(encoding="utf-8").split("variants:", 1)
+    toy.write_text(head + CATALOGUE.lstrip() + "variants:" + tail, encoding="utf-8")
+    store = tmp_path / "runs.duckdb"
+    code, out, err = run_cli(
+        ["frontier", str(toy), "--points", "3", "--stochastic", "4", "--cvar-alpha", "0.75",
+         "--workers", "1", "--json", "--store", str(store)],
+        capsys,
+    )  # fmt: skip
+    assert code == 0, err
+    pts = json.loads(out)
+    assert [p["risk_aversion"] for p in pts] == [0.0, 0.5, 1.0]
+    for p in pts:
+        for key in ("expected_cost_usd", "cvar95_unmet_pflops", "run_id", "first_stage"):
+            assert key in p, key
+    # more weight on the tail never lowers the expected cost of the optimum (same scenarios)
+    costs = [p["expected_cost_usd"] for p in pts]
+    assert all(b >= a * (1 - 1e-6) for a, b in itertools.pairwise(costs))
+    runs = Store(store, create=False).list_runs(kind="plan")
+    assert len(runs) == 3

@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import Any
 
@@ -688,3 +688,69 @@ def stochastic_plan(
         tm["out_of_sample"] = time.perf_counter() - t
     tm["total"] = time.perf_counter() - t0
     return result
+
+
+# The risk–cost frontier ------------------------------------------------------------------
+
+
+@dataclass
+class FrontierPoint:
+    """One ω of the frontier: the stochastic solution and its plan view (as a stored plan)."""
+
+    risk_aversion: float
+    solution: ExtensiveSolution
+    plan: Plan
+
+    def to_json(self) -> dict[str, Any]:
+        s = self.solution
+        return {
+            "risk_aversion": self.risk_aversion,
+            "status": s.status,
+            "mip_gap": s.mip_gap,
+            "objective_usd": s.risk_objective_usd(),
+            "expected_cost_usd": s.expected_cost_usd,
+            "cvar95_cost_usd": s.cvar_cost_usd(0.95),
+            "expected_unmet_pflops": mean(s.scenario_unmet_pflops, s.probabilities),
+            "cvar95_unmet_pflops": s.cvar_unmet_pflops(0.95),
+            "first_stage": _fs_json(s.first_stage),
+        }
+
+
+def frontier_point(
+    scenario: Scenario, options: PlanOptions, sto: StochasticOptions, risk_aversion: float
+) -> FrontierPoint:
+    """Solve the stochastic plan at one ω (scenarios drawn here: keyed by seed and index,
+    so every point, in any process, sees the same scenarios)."""
+    sampler = Sampler(build_model(scenario, options).data, scenario, sto.events)
+    effects = [sampler.draw(sto.seed, i) for i in range(sto.scenarios)]
+    measure = replace(sto.measure, risk_aversion=float(risk_aversion))
+    sol = solve_extensive(scenario, options, effects, measure=measure)
+    return FrontierPoint(float(risk_aversion), sol, fixed_plan(scenario, options, sol.first_stage))
+
+
+def frontier(
+    scenario: Scenario,
+    options: PlanOptions,
+    sto: StochasticOptions,
+    points: int,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> list[FrontierPoint]:
+    """The risk–cost frontier: ``points`` values of ω evenly from 0 to 1, solved in parallel
+    through :func:`fabnet.parallel.parallel_map` (one point per task)."""
+    from fabnet.parallel import parallel_map
+
+    sto.measure.check()
+    if points < 2:
+        raise PlanError(Problem(f"--points {points}: a frontier needs at least 2 points",
+                                "give e.g. --points 6"))  # fmt: skip
+    omegas = [float(w) for w in np.linspace(0.0, 1.0, points)]
+    return parallel_map(
+        partial(frontier_point, scenario, options, sto),
+        omegas,
+        workers=workers,
+        scheduler=scheduler,
+        chunk_size=1,
+        progress=progress,
+    )
