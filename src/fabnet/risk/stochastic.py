@@ -339,11 +339,18 @@ class ExtensiveForm:
                 _put(out, self.layout.first_cols[name], val)
         return out
 
-    def solve(self) -> ExtensiveSolution:
-        """Solve with HiGHS (MIP gap, time limit and threads of the plan options)."""
+    def solve(self, start: FirstStage | None = None) -> ExtensiveSolution:
+        """Solve with HiGHS (MIP gap, time limit and threads of the plan options).
+
+        ``start``: a first stage given to the MIP as a partial start (HiGHS completes the
+        flows), e.g. the deterministic plan's: the search begins with an incumbent.
+        """
         o, h = self.options, self.h
         if self.is_mip:
             h.setOptionValue("mip_rel_gap", float(o.mip_gap))
+            if start is not None:
+                val = self._first_vector(start)[self.fcols]
+                h.setSolution(self.nF, np.arange(self.nF, dtype=np.int32), val)
         if o.time_limit_s is not None:
             h.setOptionValue("time_limit", float(o.time_limit_s))
         if o.threads is not None:
@@ -433,9 +440,11 @@ def solve_extensive(
     probabilities: npt.ArrayLike | None = None,
     measure: RiskMeasure | None = None,
     fixed: FirstStage | None = None,
+    start: FirstStage | None = None,
 ) -> ExtensiveSolution:
-    """Build and solve the extensive form (see :class:`ExtensiveForm`)."""
-    return ExtensiveForm(scenario, options, effects, probabilities, measure, fixed).solve()
+    """Build and solve the extensive form (see :class:`ExtensiveForm`); ``start``: a MIP
+    start for the first stage (see :meth:`ExtensiveForm.solve`)."""
+    return ExtensiveForm(scenario, options, effects, probabilities, measure, fixed).solve(start)
 
 
 def _wait_and_see(
@@ -643,7 +652,7 @@ def stochastic_plan(
         sampler = Sampler(build_model(scenario, options).data, scenario, sto.events)
         effects = [sampler.draw(sto.seed, i) for i in range(sto.scenarios)]
     say(f"solving the extensive form ({sto.scenarios} scenarios)")
-    rp = solve_extensive(scenario, options, effects, measure=sto.measure)
+    rp = solve_extensive(scenario, options, effects, measure=sto.measure, start=det_fs)
     tm["extensive_form"] = time.perf_counter() - t
     t = time.perf_counter()
     say("EEV: the deterministic first stage on the same scenarios")
