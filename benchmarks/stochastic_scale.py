@@ -30,7 +30,9 @@ import sys
 import time
 
 
-def _one(n: int, relax: bool, gap: float, ws: bool, workers: int | None) -> dict[str, object]:
+def _one(
+    n: int, relax: bool, gap: float, ws: bool, workers: int | None, limit: float | None
+) -> dict[str, object]:
     from fabnet.plan import PlanOptions
     from fabnet.risk.stochastic import StochasticOptions, stochastic_plan
     from fabnet.scenario import load_scenario
@@ -39,9 +41,10 @@ def _one(n: int, relax: bool, gap: float, ws: bool, workers: int | None) -> dict
     t0 = time.perf_counter()
     res = stochastic_plan(
         sc,
-        PlanOptions(relax=relax, mip_gap=gap),
+        PlanOptions(relax=relax, mip_gap=gap, time_limit_s=limit),
         StochasticOptions(scenarios=n, seed=1, wait_and_see=ws, oos_samples=0),
         workers=workers,
+        progress=lambda m: print(f"{time.perf_counter() - t0:7.1f} s  {m}", file=sys.stderr),
     )
     wall = time.perf_counter() - t0
     s = res.summary()
@@ -99,6 +102,7 @@ def main() -> None:
     ap.add_argument("--only", choices=["mip", "lp"], default=None)
     ap.add_argument("--ws", action="store_true", help="also the wait-and-see solves")
     ap.add_argument("--workers", type=int, default=None)
+    ap.add_argument("--time-limit", type=float, default=None, help="solver limit, seconds")
     ap.add_argument("--child", default=None, help=argparse.SUPPRESS)
     ap.add_argument("--oos-study", type=int, default=0, metavar="N")
     ap.add_argument("--seeds", type=int, default=5)
@@ -109,7 +113,7 @@ def main() -> None:
         return
     if a.child:
         n, relax = a.child.split(",")
-        print(json.dumps(_one(int(n), relax == "1", a.gap, a.ws, a.workers)))
+        print(json.dumps(_one(int(n), relax == "1", a.gap, a.ws, a.workers, a.time_limit)))
         return
     runs = [("mip", a.n, "0"), ("lp", a.n_relax, "1")]
     for name, n, relax in runs:
@@ -121,9 +125,11 @@ def main() -> None:
             cmd.append("--ws")
         if a.workers:
             cmd += ["--workers", str(a.workers)]
+        if a.time_limit:
+            cmd += ["--time-limit", str(a.time_limit)]
         proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+        print(proc.stderr[-3000:], flush=True)
         if proc.returncode != 0:
-            print(proc.stderr[-3000:], flush=True)
             continue
         print(json.dumps(json.loads(proc.stdout.strip().splitlines()[-1]), indent=1), flush=True)
 
