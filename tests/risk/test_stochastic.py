@@ -308,3 +308,20 @@ def test_cli_frontier_stores_one_run_per_point(
     assert all(b >= a * (1 - 1e-6) for a, b in itertools.pairwise(costs))
     runs = Store(store, create=False).list_runs(kind="plan")
     assert len(runs) == 3
+
+
+def test_stored_builds_of_a_cofunded_site_are_whole_builds() -> None:
+    """The builds table holds what the designer pays (capex × reservable share for a
+    co-funded site): reading it back gives share 1 for a MILP build, not the paid share."""
+    cand = {
+        "id": "fab-b", "owner": "fabco", "country": "US", "processes": ["n3"],
+        "capacity_wspm": {2025: 100}, "status": "candidate", "capex_usd": 1.0e6,
+        "build_years": 0, "earliest_start_year": 2025, "reservable_share": 0.5,
+        "cofunded": True,
+    }  # fmt: skip
+    sc = scenario({"sites.fab-a.capacity_wspm.2025": 0},
+                  base={**BASE, "sites": [*BASE["sites"], cand]})  # fmt: skip
+    p = plan(sc)
+    assert p.builds["capex_usd"].tolist() == pytest.approx([5.0e5])
+    fs = FirstStage.from_tables(p.builds, scenario=sc)
+    assert fs.builds == (("fab-b", "2025", 1.0),)

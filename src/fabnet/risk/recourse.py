@@ -40,7 +40,7 @@ from fabnet.plan.constraints import (
 from fabnet.plan.model import _silence_banner
 from fabnet.plan.objective import OBJECTIVE_SCALE
 from fabnet.plan.policies import COUNTRY_SHARE, VENDOR_SHARE
-from fabnet.plan.sets import PlanData
+from fabnet.plan.sets import PlanData, build_data
 from fabnet.plan.variables import (
     BUILD,
     OFFER,
@@ -126,7 +126,10 @@ class FirstStage:
         """
         capex: dict[str, float] = {}
         if scenario is not None:
-            capex = {s.id: float(s.capex_usd or 0.0) for s in scenario.sites}
+            # what the designer pays for a whole build (capex × reservable share when
+            # co-funded), from the planner's own data: the builds table holds that share
+            d = build_data(scenario, None)
+            capex = {c: float(v) for c, v in zip(d.cand_ids, d.cand_capex_usd, strict=True)}
         rows: list[tuple[str, str, float]] = []
         paid_col = builds["capex_usd"] if "capex_usd" in builds else [None] * len(builds)
         for site_v, start_v, paid in zip(
