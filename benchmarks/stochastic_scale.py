@@ -68,7 +68,7 @@ def _one(
     }
 
 
-def _oos_study(n: int, seeds: int, oos: int, gap: float) -> None:
+def _oos_study(n: int, seeds: int, oos: int, gap: float, relax: bool) -> None:
     from fabnet.plan import PlanOptions
     from fabnet.risk.stochastic import StochasticOptions, stochastic_plan
     from fabnet.scenario import load_scenario
@@ -79,7 +79,7 @@ def _oos_study(n: int, seeds: int, oos: int, gap: float) -> None:
         t0 = time.perf_counter()
         res = stochastic_plan(
             sc,
-            PlanOptions(mip_gap=gap),
+            PlanOptions(mip_gap=gap, relax=relax),
             StochasticOptions(scenarios=n, seed=seed, wait_and_see=False, oos_samples=oos),
             workers=1,
         )
@@ -87,7 +87,7 @@ def _oos_study(n: int, seeds: int, oos: int, gap: float) -> None:
         o = s["out_of_sample"]["stochastic"]
         rp, ant = s["rp_usd"], o["anticipative_expected_cost_usd"]
         print(json.dumps({
-            "seed": seed, "scenarios": n, "rp_usd": rp, "oos_anticipative_usd": ant,
+            "seed": seed, "scenarios": n, "relax": relax, "rp_usd": rp, "oos_anticipative_usd": ant,
             "oos_recourse_usd": o["recourse_expected_cost_usd"],
             "gap_pct": 100 * (ant - rp) / ant, "mip_gap": s["mip_gap"],
             "wall_s": round(time.perf_counter() - t0, 1), "load": os.getloadavg()[0],
@@ -107,9 +107,10 @@ def main() -> None:
     ap.add_argument("--oos-study", type=int, default=0, metavar="N")
     ap.add_argument("--seeds", type=int, default=5)
     ap.add_argument("--oos", type=int, default=500)
+    ap.add_argument("--relax", action="store_true", help="--oos-study on the LP relaxation")
     a = ap.parse_args()
     if a.oos_study:
-        _oos_study(a.oos_study, a.seeds, a.oos, a.gap)
+        _oos_study(a.oos_study, a.seeds, a.oos, a.gap, a.relax)
         return
     if a.child:
         n, relax = a.child.split(",")
