@@ -6,6 +6,7 @@ from fabnet.cli import dashboard as _dashboard  # noqa: F401
 from fabnet.cli import economics as _economics  # noqa: F401
 from fabnet.cli import fab as _fab  # noqa: F401
 from fabnet.cli import fab_extras as _fab_extras  # noqa: F401
+from fabnet.cli import frontier as _frontier  # noqa: F401
 from fabnet.cli import plan as _plan  # noqa: F401
 from fabnet.cli import risk as _risk  # noqa: F401
 from fabnet.cli import runs as _runs  # noqa: F401

@@ -22,6 +22,7 @@ from fabnet.scenario.schema import Period
 
 if TYPE_CHECKING:
     from fabnet.plan import Plan, PlanOptions
+    from fabnet.risk.stochastic import StochasticOptions, StochasticResult
     from fabnet.scenario.schema import Scenario
 
 
@@ -420,6 +421,33 @@ def plan_cmd(
     report: Path | None = typer.Option(None, "--report", help="Also write the HTML report here."),
     workers: WorkersOpt = None,
     scheduler: SchedulerOpt = None,
+    stochastic: int | None = typer.Option(
+        None,
+        "--stochastic",
+        metavar="N",
+        help="Two-stage stochastic plan over N sampled disruption scenarios (docs/stochastic.md).",
+    ),
+    seed: int = typer.Option(0, "--seed", help="Sampler seed of the stochastic scenarios."),
+    risk_aversion: float = typer.Option(
+        0.0, "--risk-aversion", help="ω in (1 − ω)·E[cost] + ω·CVaR(cost), 0–1 (--stochastic)."
+    ),
+    cvar_alpha: float = typer.Option(
+        0.95, "--cvar-alpha", help="CVaR level α of the risk term and the unmet cap (--stochastic)."
+    ),
+    unmet_cvar_cap: float | None = typer.Option(
+        None,
+        "--unmet-cvar-cap",
+        metavar="PFLOPS",
+        help="Cap on CVaR_α of unmet compute (horizon mean, PFLOP/s) (--stochastic).",
+    ),
+    oos_samples: int = typer.Option(
+        500,
+        "--oos-samples",
+        help="Fresh samples to evaluate the stochastic and deterministic plans on (0: none).",
+    ),
+    no_evpi: bool = typer.Option(
+        False, "--no-evpi", help="Skip the wait-and-see solves (no EVPI; faster)."
+    ),
 ) -> None:
     """Plan the supply network of SCENARIO: the cheapest sourcing and build-out that meets demand."""
     from fabnet.plan import PlanOptions
@@ -435,6 +463,21 @@ def plan_cmd(
     )
     if report is not None and no_store:
         raise PlanError(Problem("--report needs the stored run", "drop --no-store"))
+    if stochastic is not None:
+        if variant == "all":
+            raise PlanError(Problem("--stochastic plans one variant", "drop --variant all"))
+        from fabnet.risk.stochastic import RiskMeasure, StochasticOptions
+
+        sto = StochasticOptions(
+            scenarios=stochastic,
+            seed=seed,
+            measure=RiskMeasure(risk_aversion, cvar_alpha, unmet_cvar_cap),
+            wait_and_see=not no_evpi,
+            oos_samples=oos_samples,
+        )
+        _stochastic(scenario, variant, list(set_), opts, sto, as_json, store, no_store, report,
+                    workers, scheduler)  # fmt: skip
+        return
     variants: list[str | None] = [None, *variant_names(scenario)] if variant == "all" else [variant]
     runs: list[_Run] = []
     failures: list[FabnetError] = []
@@ -469,3 +512,130 @@ def plan_cmd(
         _compare(runs)
     if failures and not runs:
         raise failures[0]
+
+
+def _stochastic(
+    ref: str,
+    variant: str | None,
+    sets: list[str],
+    opts: PlanOptions,
+    sto: StochasticOptions,
+    as_json: bool,
+    store: Path,
+    no_store: bool,
+    report: Path | None,
+    workers: int | None,
+    scheduler: str | None,
+) -> None:
+    """`fabnet plan --stochastic N`: solve, store (kind plan) and show the stochastic plan."""
+    from fabnet.risk.stochastic import stochastic_plan
+    from fabnet.scenario import load_scenario
+    from fabnet.store.record import jsonable
+
+    scen = load_scenario(ref, variant=variant, overrides=sets or None)
+    with Progress(
+        SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
+        console=err, transient=True, disable=as_json,
+    ) as prog:  # fmt: skip
+        task = prog.add_task(f"{scen.name}: stochastic plan", total=None)
+        res = stochastic_plan(
+            scen,
+            opts,
+            sto,
+            progress=lambda m: prog.update(task, description=f"{scen.name}: {m}"),
+            workers=workers,
+            scheduler=scheduler,
+        )
+    st = res.summary()
+    run_id = None
+    if not no_store:
+        from fabnet.store import Store
+
+        p = res.plan
+        run_id = Store(store).save_run(
+            kind="plan",
+            scenario=scen,
+            options={**p.options, "variant": variant, "set": sets, "stochastic": sto.as_dict()},
+            status=res.rp.status,
+            timings_s={**p.timings_s, **{f"stochastic_{k}": v for k, v in res.timings_s.items()}},
+            summary=jsonable({**p.summary(), "stochastic": st}),
+            tables=p.tables(),
+            messages=p.messages,
+        )
+        if report is not None:
+            _write_report(store, run_id, report)
+    if as_json:
+        payload = res.plan.summary(run_id) | {"variant": variant or "base", "stochastic": st}
+        typer.echo(json.dumps(jsonable(payload), indent=2, ensure_ascii=False))
+        return
+    _show_stochastic(scen.name, res, st, run_id)
+
+
+def _show_stochastic(
+    name: str, res: StochasticResult, st: dict[str, Any], run_id: str | None
+) -> None:
+    """The measures and the first stage, deterministic against stochastic."""
+    gap = f", gap {100 * st['mip_gap']:.2f} %" if st["mip_gap"] is not None else ""
+    out.print(
+        f"[bold]{escape(name)}[/]  stochastic plan over {st['scenarios']} scenarios "
+        f"(seed {st['seed']}, ω {st['risk_aversion']:g}, α {st['cvar_alpha']:g})  status "
+        f"[bold]{st['status']}[/]{gap}  run {run_id or '–'}"
+    )
+    sz = st["size"]
+    out.print(
+        f"[dim]extensive form: {sz['variables']:,} variables, {sz['constraints']:,} "
+        f"constraints, {sz['nonzeros']:,} nonzeros, {sz['binaries']:,} binaries; "
+        f"{res.rp.build_s:.1f} s build, {res.rp.solve_s:.1f} s solve[/]"
+    )
+    det = st["deterministic"]
+    tab = _table("In sample (the same scenarios), present value")
+    for col in ("", "deterministic", "stochastic"):
+        tab.add_column(col, justify="left" if not col else "right")
+    tab.add_row("objective (1−ω)E + ω·CVaR", _money(det["eev_usd"]), _money(st["rp_usd"]))
+    tab.add_row("expected cost", _money(det["expected_cost_usd"]),
+                _money(st["expected_cost_usd"]))  # fmt: skip
+    tab.add_row("CVaR95 cost", _money(det["cvar95_cost_usd"]), _money(st["cvar95_cost_usd"]))
+    tab.add_row("CVaR95 unmet PFLOP/s", _num(det["cvar95_unmet_pflops"], 1),
+                _num(st["cvar95_unmet_pflops"], 1))  # fmt: skip
+    out.print(tab)
+    out.print(
+        f"VSS (EEV − RP) [bold]{_money(st['vss_usd'])}[/]   EVPI (RP − WS) [bold]"
+        f"{_money(st['evpi_usd']) if st['evpi_usd'] is not None else '– (--no-evpi)'}[/]"
+    )
+    oos = st["out_of_sample"]
+    if oos:
+        otab = _table(f"Out of sample ({int(oos['stochastic']['samples'])} fresh samples)")
+        otab.add_column("")
+        for plan_name in ("deterministic", "stochastic"):
+            for mode in ("recourse", "anticipative"):
+                otab.add_column(f"{plan_name[:3]}. {mode}", justify="right")
+        for key, fmt in (
+            ("expected_cost_usd", _money),
+            ("cvar95_cost_usd", _money),
+            ("expected_unmet_pflops", lambda v: _num(v, 1)),
+            ("cvar95_unmet_pflops", lambda v: _num(v, 1)),
+        ):
+            otab.add_row(
+                key.removesuffix("_usd").replace("_", " "),
+                *[fmt(oos[pn][f"{mo}_{key}"]) for pn in ("deterministic", "stochastic")
+                  for mo in ("recourse", "anticipative")],
+            )  # fmt: skip
+        out.print(otab)
+    ftab = _table("First stage: builds (site, start) and ports, deterministic vs stochastic")
+    ftab.add_column("decision")
+    ftab.add_column("deterministic")
+    ftab.add_column("stochastic")
+
+    def builds(fs: dict[str, Any]) -> dict[str, str]:
+        return {
+            b["site"]: b["start_period"] + ("" if b["share"] >= 1 else f" ({b['share']:.2f})")
+            for b in fs["builds"]
+        }
+
+    db, sb = builds(det["first_stage"]), builds(st["first_stage"])
+    for site in sorted(set(db) | set(sb)):
+        ftab.add_row(f"build {site}", db.get(site, "–"), sb.get(site, "–"))
+    dp, sp = det["first_stage"]["ports"], st["first_stage"]["ports"]
+    for k in sorted(set(dp) | set(sp)):
+        ftab.add_row(f"port {k}", _num(dp.get(k, 0), 2), _num(sp.get(k, 0), 2))
+    out.print(ftab)

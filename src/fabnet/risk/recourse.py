@@ -40,7 +40,7 @@ from fabnet.plan.constraints import (
 from fabnet.plan.model import _silence_banner
 from fabnet.plan.objective import OBJECTIVE_SCALE
 from fabnet.plan.policies import COUNTRY_SHARE, VENDOR_SHARE
-from fabnet.plan.sets import PlanData
+from fabnet.plan.sets import PlanData, build_data
 from fabnet.plan.variables import (
     BUILD,
     OFFER,
@@ -128,17 +128,10 @@ class FirstStage:
         """
         capex: dict[str, float] = {}
         if scenario is not None and relaxed:
-            # the capex the designer pays for a whole build (a co-funded site: its share)
-            default = scenario.policies.default_reservable_share
-            capex = {
-                s.id: float(s.capex_usd or 0.0)
-                * (
-                    (s.reservable_share if s.reservable_share is not None else default)
-                    if s.cofunded
-                    else 1.0
-                )
-                for s in scenario.sites
-            }
+            # what the designer pays for a whole build (capex × reservable share when
+            # co-funded), from the planner's own data: the builds table holds that share
+            d = build_data(scenario, None)
+            capex = {c: float(v) for c, v in zip(d.cand_ids, d.cand_capex_usd, strict=True)}
         rows: list[tuple[str, str, float]] = []
         paid_col = builds["capex_usd"] if "capex_usd" in builds else [None] * len(builds)
         for site_v, start_v, paid in zip(
@@ -306,23 +299,23 @@ def _mult_bound(bound: F, mult: F) -> F:
     return out
 
 
-class Recourse:
-    """The recourse LP of one plan in HiGHS, built once per worker (see the module doc)."""
+class LpLayout:
+    """Where the planner's quantities sit in its HiGHS LP, and what an :class:`Effects` changes.
 
-    def __init__(self, spec: RecourseSpec) -> None:
-        _silence_banner()
-        self.spec = spec
-        pm = build_model(spec.scenario, spec.options)
+    Shared by the recourse (one plan's first stage fixed, :class:`Recourse`) and the
+    two-stage stochastic planner (:mod:`fabnet.risk.stochastic`, one block per scenario):
+    one mapping from planner index space to HiGHS rows, columns and coefficients.
+    ``h`` is ``pm.model.to_highspy()`` (columns and rows in ``model.matrices`` order).
+    """
+
+    def __init__(self, pm: PlanModel, h: highspy.Highs) -> None:
         self.data: PlanData = pm.data
         d, m = pm.data, pm.model
         M = m.matrices
         if not np.all(M.var_scaling == 1.0):
             raise PlanError("the recourse needs an unscaled model (linopy solver scaling is on)")
-        h = m.to_highspy()
-        for k, v in HIGHS_OPTIONS.items():
-            h.setOptionValue(k, v)
-        self._h = h
         n_col, n_row = h.getNumCol(), h.getNumRow()
+        self.n_col, self.n_row = n_col, n_row
         pos_col = np.full(int(M.vlabels.max()) + 1 if len(M.vlabels) else 1, -1, dtype=np.int64)
         pos_col[M.vlabels] = np.arange(len(M.vlabels))
         pos_row = np.full(int(M.clabels.max()) + 1 if len(M.clabels) else 1, -1, dtype=np.int64)
@@ -336,13 +329,242 @@ class Recourse:
                 return None
             return _positions(m.constraints[name].labels.values, pos_row)
 
+        self.cols = cols
+        self.rows = rows
+        T = d.n_periods
+        self.T = T
+        lp = h.getLp()
+        self.col_lb = np.array(lp.col_lower_, dtype=float)
+        self.col_ub = np.array(lp.col_upper_, dtype=float)
+        self.cost = np.array(lp.col_cost_, dtype=float)
+        self.row_lb = np.array(lp.row_lower_, dtype=float)
+        self.row_ub = np.array(lp.row_upper_, dtype=float)
+        self.offset = float(m.objective.expression.const) if _has_const(m) else 0.0
+        #: the constraint matrix in HiGHS positions (rows × columns)
+        self.A = M.A.tocsr() if M.A is not None else None
+
+        self.var_cols = {name: cols(name) for name in m.variables}
+        # Column maps of the flows.
+        self.x = cols(WAFERS)  # (R, T)
+        self.u = cols(UNITS)  # (P, T)
+        self.g = cols(OFFER)  # (O, T)
+        self.q = cols(UNTAKEN)  # (O, Y)
+        self.e = cols(UNMET_COMPUTE)  # (D, T)
+        self.v = cols(UNMET_UNITS)  # (U, T)
+        #: first-stage columns (builds, ports) by variable name
+        self.first_cols = {n: cols(n) for n in (BUILD, PORT) if n in m.variables}
+        # Time of each column (for fixing the periods before the first event): the period,
+        # or the last period of the year for yearly variables; first-stage columns never.
+        col_time = np.full(n_col, np.iinfo(np.int64).max, dtype=np.int64)
+        last_of_year = np.array(
+            [np.flatnonzero(d.year_index == y).max() for y in range(len(d.year_list))]
+        ).reshape(len(d.year_list))
+        for name in m.variables:
+            if name in (BUILD, PORT):
+                continue
+            var = m.variables[name]
+            lab = _positions(var.labels.values, pos_col)
+            if "period" in var.dims:
+                tt = np.broadcast_to(
+                    np.arange(T).reshape([T if dim == "period" else 1 for dim in var.dims]),
+                    lab.shape,
+                )
+            elif "year" in var.dims:
+                Y = len(d.year_list)
+                tt = np.broadcast_to(
+                    last_of_year.reshape([Y if dim == "year" else 1 for dim in var.dims]),
+                    lab.shape,
+                )
+            else:
+                continue
+            sel = lab >= 0
+            col_time[lab[sel]] = tt[sel]
+        self.col_time = col_time
+        order = np.argsort(col_time, kind="stable")
+        self.time_order = order
+        self.time_sorted = col_time[order]
+
+        # Rows the effects touch.
+        self.site_rows: I | None = None
+        self.site_rows_site = np.zeros(0, dtype=np.int64)
+        site_rows = rows(SITE_CAPACITY)
+        if site_rows is not None:
+            sites = [str(s) for s in m.constraints[SITE_CAPACITY].labels.coords["site"].values]
+            self.site_rows = site_rows
+            self.site_rows_site = np.array([d.site_ids.index(s) for s in sites], dtype=np.int64)
+        A = self.A
+        self.cand_rows = rows(CANDIDATE_CAPACITY)  # (C, T)
+        # Build coefficients of the candidate-capacity rows (−full × ramp): scaled by the
+        # site's capacity multiplier when the builds are decisions (stochastic planner).
+        z64 = np.zeros(0, dtype=np.int64)
+        self.cand_coef_row, self.cand_coef_col, self.cand_coef_val = z64, z64, np.zeros(0)
+        self.cand_coef_c, self.cand_coef_t = z64, z64
+        if self.cand_rows is not None and A is not None and BUILD in m.variables:
+            row_c = np.full(n_row, -1, dtype=np.int64)
+            row_t = np.full(n_row, -1, dtype=np.int64)
+            cc, ct = np.nonzero(self.cand_rows >= 0)
+            row_c[self.cand_rows[cc, ct]] = cc
+            row_t[self.cand_rows[cc, ct]] = ct
+            is_build = np.zeros(n_col, dtype=bool)
+            bc = cols(BUILD)
+            is_build[bc[bc >= 0]] = True
+            coo = A.tocoo()
+            sel = (row_c[coo.row] >= 0) & is_build[coo.col]
+            self.cand_coef_row = coo.row[sel].astype(np.int64)
+            self.cand_coef_col = coo.col[sel].astype(np.int64)
+            self.cand_coef_val = coo.data[sel].astype(float)
+            self.cand_coef_c = row_c[self.cand_coef_row]
+            self.cand_coef_t = row_t[self.cand_coef_row]
+        # Output coefficients of wafer columns in the bill-of-materials rows: the negative
+        # entries (dies, stacks, good packages made), each from wafers started in its period.
+        col_route = np.full(n_col, -1, dtype=np.int64)
+        col_per = np.full(n_col, -1, dtype=np.int64)
+        rr, tt2 = np.nonzero(self.x >= 0)
+        col_route[self.x[rr, tt2]] = rr
+        col_per[self.x[rr, tt2]] = tt2
+        bom = np.zeros(n_row, dtype=bool)
+        for name in (PRODUCT_DIES, PRODUCT_HBM, PRODUCT_PACKAGING):
+            rw = rows(name)
+            if rw is not None:
+                bom[rw[rw >= 0]] = True
+        if A is not None:
+            coo = A.tocoo()
+            sel = bom[coo.row] & (col_route[coo.col] >= 0) & (coo.data < 0)
+            self.coef_row = coo.row[sel].astype(np.int64)
+            self.coef_col = coo.col[sel].astype(np.int64)
+            self.coef_val = coo.data[sel].astype(float)
+            self.coef_r = col_route[self.coef_col]
+            self.coef_t = col_per[self.coef_col]
+        else:
+            self.coef_row = self.coef_col = self.coef_r = self.coef_t = z64
+            self.coef_val = np.zeros(0)
+        # Share-policy rows and the year each belongs to.
+        pol_rows: list[I] = []
+        pol_year: list[I] = []
+        for name in (VENDOR_SHARE, COUNTRY_SHARE):
+            rw = rows(name)
+            if rw is None:
+                continue
+            dims = m.constraints[name].labels.dims
+            Y = len(d.year_list)
+            yy = (
+                np.broadcast_to(
+                    np.arange(Y).reshape([Y if dim == "year" else 1 for dim in dims]), rw.shape
+                )
+                if "year" in dims
+                else np.zeros(rw.shape, dtype=np.int64)
+            )
+            pol_rows.append(rw[rw >= 0])
+            pol_year.append(yy[rw >= 0])
+        self.pol_rows = np.concatenate(pol_rows) if pol_rows else z64
+        self.pol_year = np.concatenate(pol_year) if pol_year else z64
+        self.dem_rows = rows(COMPUTE_DEMAND)  # (T,)
+        self.unit_rows = rows(UNIT_DEMAND)  # (U, T)
+        self.installed_t = d.installed_pflops.sum(axis=0)
+        self.year_mean = d.year_slice_matrix().astype(float)
+        self.year_mean /= self.year_mean.sum(axis=1, keepdims=True)
+
+    def shape(self) -> tuple[int, int, int, int, int, int]:
+        """The :class:`Effects` shape (sites, routes, offers, compute, units, periods)."""
+        d = self.data
+        return (
+            len(d.site_ids),
+            len(d.route_ids),
+            len(d.offer_ids),
+            len(d.compute_ids),
+            len(d.unit_ids),
+            d.n_periods,
+        )
+
+    def none(self) -> Effects:
+        """The undisturbed world of this model."""
+        return Effects.none(*self.shape())
+
+    def check(self, eff: Effects) -> None:
+        """Raise ValueError when ``eff`` is not shaped like this model."""
+        n_s, n_r, n_o, n_d, n_u, T = self.shape()
+        for name, arr, n in (
+            ("site_capacity", eff.site_capacity, n_s),
+            ("route_output", eff.route_output, n_r),
+            ("offer_allocation", eff.offer_allocation, n_o),
+            ("compute_demand", eff.compute_demand, n_d),
+            ("unit_demand", eff.unit_demand, n_u),
+        ):
+            if np.shape(arr) != (n, T):
+                raise ValueError(f"Effects.{name} has shape {np.shape(arr)}, expected {(n, T)}")
+
+    def required_pflops(self, eff: Effects) -> F:
+        """(T,) compute the fleet must supply: Σ_d D·mult − installed, PFLOP/s (may be < 0)."""
+        d = self.data
+        out: F = (d.compute_required * eff.compute_demand).sum(axis=0) - self.installed_t
+        return out
+
+    def apply(self, eff: Effects, ub: F, rlb: F, rub: F) -> F:
+        """Write the sample's bounds into ``ub``, ``rlb``, ``rub`` (in place, from their
+        baseline values) and return the BOM output coefficients (aligned with ``coef_val``).
+
+        Everything of docs/risk-evaluation.md's table except the candidate-capacity rows
+        (their form depends on whether the builds are fixed) and the fixed past.
+        """
+        d = self.data
+        if self.site_rows is not None:
+            mult = eff.site_capacity[self.site_rows_site]
+            sel = self.site_rows >= 0
+            rub[self.site_rows[sel]] = (self.row_ub[self.site_rows] * mult)[sel]
+        _put(ub, self.g, _mult_bound(_take(self.col_ub, self.g), eff.offer_allocation))
+        _put(ub, self.e, d.compute_required * eff.compute_demand)
+        if self.dem_rows is not None:
+            _put(rlb, self.dem_rows, self.required_pflops(eff))
+        if self.unit_rows is not None:
+            need = d.unit_required * eff.unit_demand
+            _put(rlb, self.unit_rows, need)
+            _put(ub, self.v, need)
+        coef: F = self.coef_val * eff.route_output[self.coef_r, self.coef_t]
+        return coef
+
+    def cand_coef(self, eff: Effects) -> F:
+        """Build coefficients of the candidate-capacity rows under ``eff`` (aligned with
+        ``cand_coef_val``): −full × ramp × the candidate site's capacity multiplier."""
+        d = self.data
+        mult = eff.site_capacity[d.cand_site[self.cand_coef_c], self.cand_coef_t]
+        out: F = self.cand_coef_val * mult
+        return out
+
+    def unmet_weights(self) -> F:
+        """(n_col,) weights whose dot product with a solution is the horizon mean of unmet
+        compute (mean over years of the yearly mean, as ``summarise``), PFLOP/s."""
+        w_t = self.year_mean.mean(axis=0)  # (T,)
+        w = np.zeros(self.n_col)
+        e = self.e
+        sel = e >= 0
+        np.add.at(w, e[sel], np.broadcast_to(w_t, e.shape)[sel])
+        return w
+
+
+class Recourse:
+    """The recourse LP of one plan in HiGHS, built once per worker (see the module doc)."""
+
+    def __init__(self, spec: RecourseSpec) -> None:
+        _silence_banner()
+        self.spec = spec
+        pm = build_model(spec.scenario, spec.options)
+        self.data: PlanData = pm.data
+        d, m = pm.data, pm.model
+        if not np.all(m.matrices.var_scaling == 1.0):
+            raise PlanError("the recourse needs an unscaled model (linopy solver scaling is on)")
+        h = m.to_highspy()
+        for k, v in HIGHS_OPTIONS.items():
+            h.setOptionValue(k, v)
+        self._h = h
+        lay = self.layout = LpLayout(pm, h)
+        n_col = lay.n_col
+        cols = lay.cols
         T = d.n_periods
         self._T = T
-        lp = h.getLp()
-        self._col_lb0 = np.array(lp.col_lower_, dtype=float)
-        self._col_ub0 = np.array(lp.col_upper_, dtype=float)
-        self._cost = np.array(lp.col_cost_, dtype=float)
-        self._offset = float(m.objective.expression.const) if _has_const(m) else 0.0
+        self._col_lb0 = lay.col_lb.copy()
+        self._col_ub0 = lay.col_ub.copy()
+        self._cost = lay.cost
+        self._offset = lay.offset
 
         # Fix the first stage: builds and ports at their values, continuous.
         fs = spec.first_stage
@@ -376,115 +598,28 @@ class Recourse:
                 fixed.size, fixed.astype(np.int32), np.zeros(fixed.size, dtype=np.uint8)
             )
         h.changeColsBounds(n_col, np.arange(n_col, dtype=np.int32), self._col_lb0, self._col_ub0)
-        self._row_lb0 = np.array(lp.row_lower_, dtype=float)
-        self._row_ub0 = np.array(lp.row_upper_, dtype=float)
+        self._row_lb0 = lay.row_lb
+        self._row_ub0 = lay.row_ub
 
-        self._var_cols = {name: cols(name) for name in m.variables}
-        # Column maps of the flows.
-        self._x = cols(WAFERS)  # (R, T)
-        self._u = cols(UNITS)  # (P, T)
-        self._g = cols(OFFER)  # (O, T)
-        self._q = cols(UNTAKEN)  # (O, Y)
-        self._e = cols(UNMET_COMPUTE)  # (D, T)
-        self._v = cols(UNMET_UNITS)  # (U, T)
-        # Time of each column (for fixing the periods before the first event): the period,
-        # or the last period of the year for yearly variables; first-stage columns never.
-        col_time = np.full(n_col, np.iinfo(np.int64).max, dtype=np.int64)
-        last_of_year = np.array(
-            [np.flatnonzero(d.year_index == y).max() for y in range(len(d.year_list))]
-        ).reshape(len(d.year_list))
-        for name in m.variables:
-            if name in (BUILD, PORT):
-                continue
-            var = m.variables[name]
-            lab = _positions(var.labels.values, pos_col)
-            if "period" in var.dims:
-                tt = np.broadcast_to(
-                    np.arange(T).reshape([T if dim == "period" else 1 for dim in var.dims]),
-                    lab.shape,
-                )
-            elif "year" in var.dims:
-                Y = len(d.year_list)
-                tt = np.broadcast_to(
-                    last_of_year.reshape([Y if dim == "year" else 1 for dim in var.dims]),
-                    lab.shape,
-                )
-            else:
-                continue
-            sel = lab >= 0
-            col_time[lab[sel]] = tt[sel]
-        order = np.argsort(col_time, kind="stable")
-        self._time_order = order
-        self._time_sorted = col_time[order]
-
-        # Rows the effects touch.
-        self._site_rows: I | None = None
-        site_rows = rows(SITE_CAPACITY)
-        if site_rows is not None:
-            sites = [str(s) for s in m.constraints[SITE_CAPACITY].labels.coords["site"].values]
-            self._site_rows = site_rows
-            self._site_rows_site = np.array([d.site_ids.index(s) for s in sites], dtype=np.int64)
+        self._var_cols = lay.var_cols
+        self._x, self._u, self._g, self._q, self._e, self._v = (
+            lay.x, lay.u, lay.g, lay.q, lay.e, lay.v
+        )  # fmt: skip
+        self._time_order = lay.time_order
+        self._time_sorted = lay.time_sorted
         self._cand_rows: I | None = None
-        A = M.A.tocsr() if M.A is not None else None
-        cand_rows = rows(CANDIDATE_CAPACITY)
-        if cand_rows is not None and A is not None and BUILD in m.variables:
-            bcols = cols(BUILD)
+        A = lay.A
+        if lay.cand_rows is not None and A is not None and BUILD in m.variables:
             bvec = np.zeros(n_col)
-            _put(bvec, bcols, b)
+            _put(bvec, cols(BUILD), b)
             # capacity the fixed builds give each candidate row: -(coefficients · b)
-            self._cand_cap = -(A @ bvec)[np.clip(cand_rows, 0, None)]
-            self._cand_rows = cand_rows
-        # Output coefficients of wafer columns in the bill-of-materials rows: the negative
-        # entries (dies, stacks, good packages made), each from wafers started in its period.
-        col_route = np.full(n_col, -1, dtype=np.int64)
-        col_per = np.full(n_col, -1, dtype=np.int64)
-        rr, tt2 = np.nonzero(self._x >= 0)
-        col_route[self._x[rr, tt2]] = rr
-        col_per[self._x[rr, tt2]] = tt2
-        bom = np.zeros(n_row, dtype=bool)
-        for name in (PRODUCT_DIES, PRODUCT_HBM, PRODUCT_PACKAGING):
-            rw = rows(name)
-            if rw is not None:
-                bom[rw[rw >= 0]] = True
-        if A is not None:
-            coo = A.tocoo()
-            sel = bom[coo.row] & (col_route[coo.col] >= 0) & (coo.data < 0)
-            self._coef_row = coo.row[sel].astype(np.int64)
-            self._coef_col = coo.col[sel].astype(np.int64)
-            self._coef_val = coo.data[sel].astype(float)
-            self._coef_r = col_route[self._coef_col]
-            self._coef_t = col_per[self._coef_col]
-        else:
-            self._coef_row = self._coef_col = self._coef_r = self._coef_t = np.zeros(
-                0, dtype=np.int64
-            )
-            self._coef_val = np.zeros(0)
+            self._cand_cap = -(A @ bvec)[np.clip(lay.cand_rows, 0, None)]
+            self._cand_rows = lay.cand_rows
+        self._coef_row, self._coef_col, self._coef_val = lay.coef_row, lay.coef_col, lay.coef_val
         # Share-policy rows and the year each belongs to (relaxed only when the fixed past
         # makes a cap impossible to keep, see evaluate).
-        pol_rows: list[I] = []
-        pol_year: list[I] = []
-        for name in (VENDOR_SHARE, COUNTRY_SHARE):
-            rw = rows(name)
-            if rw is None:
-                continue
-            dims = m.constraints[name].labels.dims
-            Y = len(d.year_list)
-            yy = (
-                np.broadcast_to(
-                    np.arange(Y).reshape([Y if dim == "year" else 1 for dim in dims]), rw.shape
-                )
-                if "year" in dims
-                else np.zeros(rw.shape, dtype=np.int64)
-            )
-            pol_rows.append(rw[rw >= 0])
-            pol_year.append(yy[rw >= 0])
-        self._pol_rows = np.concatenate(pol_rows) if pol_rows else np.zeros(0, dtype=np.int64)
-        self._pol_year = np.concatenate(pol_year) if pol_year else np.zeros(0, dtype=np.int64)
-        self._dem_rows = rows(COMPUTE_DEMAND)  # (T,)
-        self._unit_rows = rows(UNIT_DEMAND)  # (U, T)
-        self._installed_t = d.installed_pflops.sum(axis=0)
-        self._year_mean = d.year_slice_matrix().astype(float)
-        self._year_mean /= self._year_mean.sum(axis=1, keepdims=True)
+        self._pol_rows, self._pol_year = lay.pol_rows, lay.pol_year
+        self._year_mean = lay.year_mean
 
         # Baseline solve: the plan's own flows.
         h.run()
@@ -510,36 +645,17 @@ class Recourse:
     # helpers ---------------------------------------------------------------------------
 
     def _shape(self) -> tuple[int, int, int, int, int, int]:
-        d = self.data
-        return (
-            len(d.site_ids),
-            len(d.route_ids),
-            len(d.offer_ids),
-            len(d.compute_ids),
-            len(d.unit_ids),
-            d.n_periods,
-        )
+        return self.layout.shape()
 
     def _objective(self) -> float:
         return (float(self._h.getInfo().objective_function_value) + self._offset) / OBJECTIVE_SCALE
 
     def _check(self, eff: Effects) -> None:
-        n_s, n_r, n_o, n_d, n_u, T = self._shape()
-        for name, arr, n in (
-            ("site_capacity", eff.site_capacity, n_s),
-            ("route_output", eff.route_output, n_r),
-            ("offer_allocation", eff.offer_allocation, n_o),
-            ("compute_demand", eff.compute_demand, n_d),
-            ("unit_demand", eff.unit_demand, n_u),
-        ):
-            if np.shape(arr) != (n, T):
-                raise ValueError(f"Effects.{name} has shape {np.shape(arr)}, expected {(n, T)}")
+        self.layout.check(eff)
 
     def required_pflops(self, eff: Effects) -> F:
         """(T,) compute the fleet must supply: Σ_d D·mult − installed, PFLOP/s (may be < 0)."""
-        d = self.data
-        out: F = (d.compute_required * eff.compute_demand).sum(axis=0) - self._installed_t
-        return out
+        return self.layout.required_pflops(eff)
 
     def _outcome(
         self, method: str, status: str, sol: F, cost_usd: float, eff: Effects, first: int
@@ -571,28 +687,16 @@ class Recourse:
         d = self.data
         lb, ub = self._col_lb0.copy(), self._col_ub0.copy()
         rlb, rub = self._row_lb0.copy(), self._row_ub0.copy()
-        if self._site_rows is not None:
-            mult = eff.site_capacity[self._site_rows_site]
-            sel = self._site_rows >= 0
-            rub[self._site_rows[sel]] = (self._row_ub0[self._site_rows] * mult)[sel]
+        coef = self.layout.apply(eff, ub, rlb, rub)
         if self._cand_rows is not None:
             mult = eff.site_capacity[d.cand_site]
             sel = self._cand_rows >= 0
             rub[self._cand_rows[sel]] = ((mult - 1.0) * self._cand_cap)[sel]
-        _put(ub, self._g, _mult_bound(_take(self._col_ub0, self._g), eff.offer_allocation))
-        _put(ub, self._e, d.compute_required * eff.compute_demand)
-        if self._dem_rows is not None:
-            _put(rlb, self._dem_rows, self.required_pflops(eff))
-        if self._unit_rows is not None:
-            need = d.unit_required * eff.unit_demand
-            _put(rlb, self._unit_rows, need)
-            _put(ub, self._v, need)
         # the periods before the first event stay as planned
         k = int(np.searchsorted(self._time_sorted, eff.first_period, side="left"))
         past = self._time_order[:k]
         lb[past] = self._sol0[past]
         ub[past] = self._sol0[past]
-        coef = self._coef_val * eff.route_output[self._coef_r, self._coef_t]
         return lb, ub, rlb, rub, coef
 
     # public ----------------------------------------------------------------------------
@@ -812,11 +916,27 @@ def recourse_for(spec: RecourseSpec) -> Recourse:
     return rec
 
 
+def anticipative(eff: Effects) -> Effects:
+    """``eff`` seen from period 0 (``first_period = 0``): the recourse re-optimises every
+    flow knowing the whole timeline, as a scenario of the two-stage stochastic planner does
+    (docs/stochastic.md). Only the first stage stays fixed."""
+    return replace(eff, first_period=0)
+
+
 def evaluate_batch(
-    spec: RecourseSpec, effects_list: Sequence[Effects], method: Method = "exact"
+    spec: RecourseSpec,
+    effects_list: Sequence[Effects],
+    method: Method = "exact",
+    anticipative_flows: bool = False,
 ) -> SampleBatch:
-    """Evaluate many samples with the per-process cached :class:`Recourse` of ``spec``."""
+    """Evaluate many samples with the per-process cached :class:`Recourse` of ``spec``.
+
+    ``anticipative_flows``: evaluate each sample with :func:`anticipative` (flows know the
+    timeline from period 0) instead of keeping the periods before its first event as planned.
+    """
     rec = recourse_for(spec)
     fn = rec.evaluate if method == "exact" else rec.screen
+    if anticipative_flows:
+        effects_list = [anticipative(e) for e in effects_list]
     outs = [fn(e) for e in effects_list]
     return SampleBatch.from_outcomes(outs, method, rec.data.year_list)

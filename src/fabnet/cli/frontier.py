@@ -1,0 +1,106 @@
+"""`fabnet frontier`: the risk–cost frontier of the stochastic plan (one stored run per point)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import typer
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from fabnet.cli.app import app, err, out
+from fabnet.cli.parallel_opts import SchedulerOpt, WorkersOpt
+from fabnet.cli.plan import _money, _num, _table
+from fabnet.scenario.schema import Period
+
+if TYPE_CHECKING:
+    from fabnet.store import Store
+
+
+@app.command("frontier")
+def frontier_cmd(
+    scenario: str = typer.Argument(..., help="Built-in scenario name or YAML file."),
+    points: int = typer.Option(6, "--points", help="Values of ω, evenly from 0 to 1."),
+    stochastic: int = typer.Option(
+        50, "--stochastic", metavar="N", help="Sampled disruption scenarios of every point."
+    ),
+    seed: int = typer.Option(0, "--seed", help="Sampler seed (the same scenarios at every point)."),
+    cvar_alpha: float = typer.Option(0.95, "--cvar-alpha", help="CVaR level α of the risk term."),
+    unmet_cvar_cap: float | None = typer.Option(
+        None, "--unmet-cvar-cap", metavar="PFLOPS", help="Cap on CVaR_α of unmet compute, PFLOP/s."
+    ),
+    variant: str | None = typer.Option(None, "--variant", "-v", help="A named variant."),
+    set_: list[str] = typer.Option([], "--set", "-s", help="Override PATH=VALUE (repeatable)."),
+    period: Period | None = typer.Option(None, "--period", help="Period length."),
+    relax: bool = typer.Option(False, "--relax", help="LP relaxation of builds and ports."),
+    gap: float = typer.Option(0.001, "--gap", help="Relative MIP gap to stop at."),
+    time_limit: float | None = typer.Option(None, "--time-limit", help="Per point, seconds."),
+    as_json: bool = typer.Option(False, "--json", help="Print the points as JSON."),
+    store: Path = typer.Option(Path("fabnet.duckdb"), "--store", help="The runs store."),
+    no_store: bool = typer.Option(False, "--no-store", help="Do not store the runs."),
+    workers: WorkersOpt = None,
+    scheduler: SchedulerOpt = None,
+) -> None:
+    """Sweep the risk aversion ω of the stochastic plan: expected cost against CVaR95 of
+    unmet compute, each point stored as a plan run with its builds."""
+    from fabnet.plan import PlanOptions
+    from fabnet.risk.stochastic import RiskMeasure, StochasticOptions, frontier
+    from fabnet.scenario import load_scenario
+    from fabnet.store.record import jsonable
+
+    opts = PlanOptions(period=period, relax=relax, mip_gap=gap, time_limit_s=time_limit)
+    sto = StochasticOptions(
+        scenarios=stochastic, seed=seed, measure=RiskMeasure(0.0, cvar_alpha, unmet_cvar_cap)
+    )
+    scen = load_scenario(scenario, variant=variant, overrides=list(set_) or None)
+    with Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        console=err, transient=True, disable=as_json,
+    ) as prog:  # fmt: skip
+        task = prog.add_task(f"{scen.name}: frontier of {points} points", total=points)
+        pts = frontier(
+            scen, opts, sto, points, workers=workers, scheduler=scheduler,
+            progress=lambda done, _n: prog.update(task, completed=done),
+        )  # fmt: skip
+    rows = []
+    st = None if no_store else _open(store)
+    for pt in pts:
+        obj = pt.to_json()
+        run_id = None
+        if st is not None:
+            sto_pt = {**sto.as_dict(), "risk_aversion": pt.risk_aversion, "frontier": True}
+            run_id = st.save_run(
+                kind="plan",
+                scenario=scen,
+                options={**pt.plan.options, "variant": variant, "set": list(set_),
+                         "stochastic": sto_pt},
+                status=pt.solution.status,
+                timings_s={**pt.plan.timings_s, "stochastic_solve": pt.solution.solve_s},
+                summary=jsonable({**pt.plan.summary(), "stochastic": obj}),
+                tables=pt.plan.tables(),
+                messages=pt.plan.messages,
+            )  # fmt: skip
+        rows.append({**obj, "run_id": run_id})
+    if as_json:
+        typer.echo(json.dumps(jsonable(rows), indent=2, ensure_ascii=False))
+        return
+    tab = _table(f"{scen.name}: risk–cost frontier over {stochastic} scenarios (α {cvar_alpha:g})")
+    for col in ("ω", "E[cost]", "CVaR95 cost", "E[unmet] PF/s", "CVaR95 unmet PF/s", "builds",
+                "run"):  # fmt: skip
+        tab.add_column(col, justify="left" if col in ("builds", "run") else "right")
+    for r in rows:
+        b = ", ".join(f"{x['site']} ({x['start_period']})" for x in r["first_stage"]["builds"])
+        tab.add_row(
+            f"{r['risk_aversion']:.2f}", _money(r["expected_cost_usd"]),
+            _money(r["cvar95_cost_usd"]), _num(r["expected_unmet_pflops"], 1),
+            _num(r["cvar95_unmet_pflops"], 1), escape(b or "none"), str(r["run_id"] or "–"),
+        )  # fmt: skip
+    out.print(tab)
+
+
+def _open(path: Path) -> Store:
+    from fabnet.store import Store
+
+    return Store(path)
