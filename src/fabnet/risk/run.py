@@ -287,7 +287,7 @@ def run_risk(
     if relaxed:
         messages.append(
             f"{relaxed} of {len(batch)} samples dropped a share cap in the year of their first "
-            "event because the plan's fixed earlier flows made it impossible (docs/risk.md)"
+            "event because the plan's fixed earlier flows made it impossible (docs/risk-evaluation.md)"
         )
     if o.stress:
         t2 = time.perf_counter()
