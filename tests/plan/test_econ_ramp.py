@@ -223,11 +223,6 @@ def test_cofunded_candidate_costs_its_reservable_share_of_capex() -> None:
             "policies.max_supplier_share.fabco",
         ),
         (
-            {"products.acc.max_units_per_year": {2030: 100}},
-            "year 2030 is outside the horizon 2025-2027",
-            "products.acc.max_units_per_year.2030",
-        ),
-        (
             {"products.acc.max_units_per_year": {}},
             "max_units_per_year needs at least one",
             "products.acc",

@@ -34,7 +34,8 @@ PENALTY = 1.0e6
 
 
 def _recourse(sc: Scenario, options: PlanOptions | None = None) -> tuple[Recourse, float]:
-    opts = options or PlanOptions()
+    # the hand-solved figures count no salvage value (units serving after the horizon)
+    opts = options or PlanOptions(terminal="none")
     pm = solve_model(build_model(sc, opts))
     assert pm.objective_usd is not None
     return Recourse(RecourseSpec(sc, opts, FirstStage.from_plan_model(pm))), pm.objective_usd

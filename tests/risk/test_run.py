@@ -202,6 +202,13 @@ def test_cli_risk_stores_reports_and_compares(
     )
     assert code == 0, err
     assert "expected_cost_usd" in out3
+    # the dashboard's risk page shows the report's charts
+    from fabnet.web import create_app
+    from tests.web.conftest import TestClient
+
+    page = TestClient(create_app(store)).get(f"/runs/{obj['run_id']}")
+    assert page.status_code == 200
+    assert "Unmet compute per year" in page.text and 'id="chart-fan"' in page.text
 
 
 def test_cli_errors_exit_2_without_traceback(

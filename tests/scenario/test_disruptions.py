@@ -136,14 +136,6 @@ CASES: list[tuple[str, str, str, str, str, str | None]] = [
         None,
     ),
     (
-        "window-outside-horizon",
-        "window_years: [2026, 2027]",
-        "window_years: [2026, 2031]",
-        "year 2031 is outside the horizon 2025-2028",
-        "disruptions.excursion.window_years[1]",
-        "window_years: [2026, 2031]",
-    ),
-    (
         "unknown-site",
         "hits: {sites: [fab-a]}",
         "hits: {sites: [fab-c]}",

@@ -83,3 +83,18 @@ def test_d0_learning_keys_are_not_calendar_years() -> None:
 
     notes = horizon_notes(load_scenario("openai-2024"))
     assert not any("d0_learning" in n for n in notes), notes
+
+
+def test_a_window_or_a_cap_outside_the_horizon_is_a_note_not_an_error() -> None:
+    """Issue 7 §4: points outside the horizon are noted; a disruption window outside it
+    samples nothing there; neither is an error."""
+    from fabnet.scenario import load_scenario
+
+    sc = load_scenario(
+        "openai-2024",
+        overrides=[
+            "horizon.last_year=2030",
+            "products.openai-xpu1.max_units_per_year={2029: 100000, 2035: 200000}",
+        ],
+    )
+    assert sc.horizon.last_year == 2030
