@@ -213,9 +213,7 @@ def _logic_yield(
     )
     assert pr.d0_per_cm2 is not None
     y = np.asarray(
-        die_yield(
-            pr.yield_model.value, area, series_at(pr.d0_per_cm2, mid) * d0_factor, pr.yield_alpha
-        ),
+        die_yield(pr.yield_model, area, series_at(pr.d0_per_cm2, mid) * d0_factor, pr.yield_alpha),
         dtype=float,
     )
     dies: F = gross * y
