@@ -15,6 +15,7 @@ from fabnet.plan.model import PlanModel
 from fabnet.plan.objective import OBJECTIVE_SCALE, salvage_usd
 from fabnet.plan.programmes import planned_online
 from fabnet.plan.sets import F, PlanData
+from fabnet.plan.tables import TABLE_COLUMNS
 from fabnet.plan.variables import (
     BUILD,
     OFFER,
@@ -29,48 +30,6 @@ from fabnet.scenario.schema import SiteStatus
 
 #: Values below this are solver noise and are read as zero.
 EPS = 1e-7
-
-COST_CATEGORIES = (
-    "wafers",
-    "hbm",
-    "packaging",
-    "assembly",
-    "design_partner",
-    "gpus",
-    "energy",
-    "capex",
-    "porting",
-    "unmet_penalty",
-    "salvage",
-)
-
-TABLE_COLUMNS: dict[str, list[str]] = {
-    "supply": [
-        "period", "year", "source_kind", "source", "vendor", "site", "process", "country",
-        "wafers", "good_dies", "units", "pflops_added",
-    ],
-    "compute": [
-        "period", "year", "source", "source_kind", "vendor", "pflops_installed", "pflops_added",
-    ],
-    "shares": ["year", "kind", "key", "share", "cap"],
-    "costs": ["year", "category", "cost_usd", "cost_pv_usd"],
-    "builds": [
-        "site", "name", "country", "tags", "start_period", "online_period", "full_period",
-        "capex_usd", "capacity_wspm",
-    ],
-    "utilisation": [
-        "period", "year", "site", "site_kind", "country", "capacity_wafers", "used_wafers",
-        "utilization",
-    ],
-    "shadow_prices": ["period", "year", "site", "usd_per_wafer", "source"],
-    "unmet": ["period", "year", "demand_id", "kind", "required", "delivered", "unmet"],
-    "binding": ["policy", "year", "period", "slack", "dual_usd", "message"],
-    "why_not": [
-        "kind", "id", "detail", "period", "year", "current_usd", "entry_price_usd",
-        "entry_cost_usd", "unit",
-    ],
-    "programmes": ["programme", "year", "kind", "built", "target"],
-}  # fmt: skip
 
 
 @dataclass(frozen=True, eq=False)
