@@ -17,3 +17,9 @@ def test_report_and_cli_read_a_plan_without_linopy() -> None:
     fabnet.plan.tables, which loads neither linopy nor the planner."""
     statement = "import fabnet.report.plan, fabnet.cli.plan, fabnet.plan.tables"
     assert _loaded_after(statement, ["linopy", "fabnet.plan.solution"]) == []
+
+
+def test_diagnosis_reads_the_solution_data_without_importing_the_tables() -> None:
+    """No circle: the diagnosis takes the read-out data (fabnet.plan.readout) and does not
+    import fabnet.plan.solution, which imports the diagnosis."""
+    assert _loaded_after("import fabnet.plan.diagnosis", ["fabnet.plan.solution"]) == []
