@@ -274,13 +274,14 @@ def _compute(d: PlanData, s: Solution) -> pd.DataFrame:
 def _share_rows(
     d: PlanData, kind: str, key: str, value: F, total: F, cap: F | None
 ) -> list[dict[str, Any]]:
-    """One ``shares`` row per year: ``value / total`` (0 where nothing was added) and its cap."""
+    """One ``shares`` row per year: ``value / total`` and its cap; NaN where nothing was added
+    (a share of nothing is undefined: null in JSON, "–" in the CLI, a gap in the report)."""
     return [
         {
             "year": y,
             "kind": kind,
             "key": key,
-            "share": value[yi] / total[yi] if total[yi] > EPS else 0.0,
+            "share": value[yi] / total[yi] if total[yi] > EPS else float("nan"),
             "cap": float(cap[yi]) if cap is not None else float("nan"),
         }
         for yi, y in enumerate(d.year_list)
