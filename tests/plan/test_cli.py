@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from fabnet.plan.tables import COST_CATEGORIES
 from fabnet.store import Store
 from tests.cli_runner import fabnet
 from tests.dask_cluster import dask_scheduler
@@ -51,6 +52,8 @@ def test_all_variants_side_by_side_with_report(tmp_path: Path) -> None:
     assert r.returncode == 0, r.stderr
     assert "Variants side by side" in r.stdout
     assert "no-gpu" in r.stdout and "base" in r.stdout
+    for cat in COST_CATEGORIES:  # one list of categories: no cost row is dropped
+        assert ("unmet" if cat == "unmet_penalty" else cat) + " (PV)" in r.stdout
     # the no-gpu variant caps GPUs at 10 % while no own accelerator exists in 2025
     assert "cap of 10 % on gpuco" in r.stdout
     assert (tmp_path / "plan-base.html").stat().st_size > 10_000

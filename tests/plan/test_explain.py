@@ -191,7 +191,7 @@ def test_capex_budget_that_delays_a_build_binds_with_its_cost() -> None:
     budget of 0.5 M USD in 2025 delays it to 2026, so 2026's 1000 PFLOP/s are GPUs:
     +1000 × (30 000 − 10 000/143) USD, undiscounted."""
     from fabnet.plan.diagnosis import budget_cost
-    from fabnet.plan.solution import solution_arrays
+    from fabnet.plan.readout import solution_arrays
 
     pm = solve_model(
         _with_candidate({"policies.capex_budget_usd_per_year": {2025: 5e5, 2026: 2e6}})

@@ -7,6 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from fabnet.errors import ScenarioError
 from fabnet.scenario import (
     Period,
     Scenario,
@@ -139,3 +140,16 @@ def test_series_stays_within_given_values(series: dict[int, float], times: list[
 def test_json_schema_says_how_series_are_interpolated() -> None:
     description = Scenario.model_json_schema()["description"]
     assert "interpolated linearly" in description and "first or last value holds" in description
+
+
+def test_python_built_scenario_is_cross_checked() -> None:
+    """A scenario built in Python with a dangling process id fails when it is built, with the
+    same message as from YAML, not later in the planner as a KeyError."""
+    data = load_scenario("toy").model_dump()
+    data["products"][0]["process_options"] = [{"process": "n33"}]
+    with pytest.raises(ScenarioError) as info:
+        Scenario.model_validate(data)
+    (problem,) = info.value.problems
+    assert problem.message == "unknown process 'n33'"
+    assert problem.field == "products.acc.process_options[0].process"
+    assert "did you mean 'n3'?" in problem.hint

@@ -358,16 +358,9 @@ def _compare(runs: list[_Run]) -> None:
             last = part[part["year"] == part["year"].max()] if len(part) else part
             vals.append(_num(last["built"].sum()) if len(last) else "–")
         row(f"{prog}: new fabs by the end", vals)
-    for cat in (
-        "wafers",
-        "hbm",
-        "packaging",
-        "gpus",
-        "energy",
-        "capex",
-        "porting",
-        "unmet_penalty",
-    ):
+    from fabnet.plan.tables import COST_CATEGORIES
+
+    for cat in COST_CATEGORIES:
         row(
             "unmet (PV)" if cat == "unmet_penalty" else f"{cat} (PV)",
             [_money(r.plan.costs.loc[r.plan.costs["category"] == cat, "cost_pv_usd"].sum())

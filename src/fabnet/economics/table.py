@@ -23,8 +23,7 @@ from fabnet.economics.cost import (
     packaged_unit_cost_usd,
 )
 from fabnet.economics.dies import gross_dies_per_wafer
-from fabnet.economics.yields import YieldModel, die_yield
-from fabnet.errors import Problem, ScenarioError
+from fabnet.economics.yields import die_yield
 from fabnet.scenario.schema import (
     Offer,
     Process,
@@ -82,13 +81,6 @@ ECONOMICS_COLUMNS: dict[str, str] = {
     ),
 }
 
-_YIELD_MODELS: dict[str, YieldModel] = {
-    "poisson": "poisson",
-    "murphy": "murphy",
-    "seeds": "seeds",
-    "negative_binomial": "negative_binomial",
-}
-
 
 def default_years(scenario: Scenario) -> list[int]:
     """Years shown when none are asked for: the first, middle and last year of the horizon."""
@@ -105,10 +97,6 @@ def _per_pflops(value: npt.NDArray[np.float64], pflops: float) -> npt.NDArray[np
     return value / pflops if pflops > 0 else np.full_like(value, np.nan)
 
 
-def _problem(message: str, hint: str, field: str) -> ScenarioError:
-    return ScenarioError(Problem(message, hint, field=field), title="cannot compute economics")
-
-
 def _cheapest_hbm(
     scenario: Scenario, product: Product, years: npt.NDArray[np.float64]
 ) -> tuple[list[str], npt.NDArray[np.float64]]:
@@ -122,12 +110,6 @@ def _cheapest_hbm(
         and p.generation == product.hbm_generation
         and p.stack_price_usd is not None
     ]
-    if not candidates:
-        raise _problem(
-            f"no HBM process makes generation {product.hbm_generation!r}",
-            "add an hbm process with that generation, or change the product's hbm_generation",
-            f"products.{product.id}.hbm_generation",
-        )
     prices = np.stack([_at(p.stack_price_usd or {}, years) for p in candidates])
     best = np.argmin(prices, axis=0)
     return [candidates[i].id for i in best], prices[best, np.arange(years.size)]
@@ -183,12 +165,8 @@ def _own_rows(
             energy_cost_per_year_usd(power_w, electricity, scenario.pue), dtype=np.float64
         )
         proc = scenario.process(option.process)
-        if proc.wafer_price_usd is None or proc.d0_per_cm2 is None:
-            raise _problem(
-                f"process {proc.id!r} of product {product.id!r} is not a logic process",
-                "list logic processes (with wafer_price_usd and d0_per_cm2) in process_options",
-                f"products.{product.id}.process_options",
-            )
+        # a logic process (checked by the scenario), so these are set
+        assert proc.wafer_price_usd is not None and proc.d0_per_cm2 is not None
         wafer_price = _at(proc.wafer_price_usd, years)
         learning = d0_learning_factor(product, option, scenario.horizon.first_year, years + 0.5)
         d0 = _at(proc.d0_per_cm2, years) * learning
@@ -198,7 +176,7 @@ def _own_rows(
             )
         )
         y = np.asarray(
-            die_yield(_YIELD_MODELS[proc.yield_model.value], die_area_mm2, d0, proc.yield_alpha),
+            die_yield(proc.yield_model, die_area_mm2, d0, proc.yield_alpha),
             dtype=np.float64,
         )
         per_die = np.asarray(cost_per_good_die_usd(wafer_price, gross, y), dtype=np.float64)

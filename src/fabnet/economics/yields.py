@@ -19,12 +19,11 @@ The negative binomial tends to Poisson as alpha -> inf and equals Seeds at alpha
 
 from __future__ import annotations
 
-from typing import Literal, TypeAlias
-
 import numpy as np
 import numpy.typing as npt
 
 from fabnet.economics._array import ArrayLikeFloat, FloatOrArray, as_float_array, check, out
+from fabnet.scenario.schema import YieldModel  # the one list of yield models
 
 __all__ = [
     "YieldModel",
@@ -35,8 +34,6 @@ __all__ = [
     "yield_seeds",
 ]
 
-#: Names of the yield models :func:`die_yield` knows.
-YieldModel: TypeAlias = Literal["poisson", "murphy", "seeds", "negative_binomial"]
 
 #: mm² per cm².
 _MM2_PER_CM2 = 100.0
@@ -105,12 +102,12 @@ def yield_negative_binomial(
 
 
 def die_yield(
-    model: YieldModel,
+    model: YieldModel | str,
     die_area_mm2: ArrayLikeFloat,
     d0_per_cm2: ArrayLikeFloat,
     alpha: ArrayLikeFloat | None = None,
 ) -> FloatOrArray:
-    """Die yield by the named model (see the module docstring for the formulas).
+    """Die yield by the model of that name (a :class:`YieldModel`; see the module docstring for the formulas).
 
     ``alpha`` is the negative-binomial clustering parameter, required for that model
     and ignored by the others.

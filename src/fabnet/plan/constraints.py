@@ -83,7 +83,9 @@ def _shifted_supply_part(m: Model, d: PlanData, kind: int, sign: float) -> Part:
     return (m.variables[WAFERS], members[:, None, :], src_t, sign * coeff)
 
 
-def _mask(values: B, dims: tuple[str, ...], ix: dict[str, pd.Index]) -> xr.DataArray:
+def _labelled(values: B | F, dims: tuple[str, ...], ix: dict[str, pd.Index]) -> xr.DataArray:
+    """``values`` with named dims and coordinates: linopy pairs a bare numpy array with an
+    expression's dims by position, which its next major version refuses."""
     return xr.DataArray(values, dims=dims, coords={k: ix[k] for k in dims})
 
 
@@ -102,7 +104,8 @@ def add_constraints(m: Model, d: PlanData) -> None:
         used = gather(
             m, x, members[fixed][:, None, :], t[None, :, None], 1.0, ("site", "period"), fix_ix
         )
-        m.add_constraints(used <= d.site_cap_wafers[fixed], name=SITE_CAPACITY)
+        cap = _labelled(d.site_cap_wafers[fixed], ("site", "period"), fix_ix)
+        m.add_constraints(used <= cap, name=SITE_CAPACITY)
     # (12) capacity of candidate sites: full capacity × ramp share of each build start
     C = len(d.cand_ids)
     if C:
@@ -141,7 +144,7 @@ def add_constraints(m: Model, d: PlanData) -> None:
                 _shifted_supply_part(m, d, 1, -1.0),
             ]
             lhs = gather_sum(m, parts, pt, ix)
-            mask = _mask(np.repeat(hbm[:, None], T, axis=1), pt, ix)
+            mask = _labelled(np.repeat(hbm[:, None], T, axis=1), pt, ix)
             m.add_constraints(lhs <= 0, name=PRODUCT_HBM, mask=mask)
         if d.product_packaged.any():
             mem = _members(d, 2)
@@ -155,7 +158,7 @@ def add_constraints(m: Model, d: PlanData) -> None:
                 pt,
                 ix,
             )
-            mask = _mask(np.repeat(d.product_packaged[:, None], T, axis=1), pt, ix)
+            mask = _labelled(np.repeat(d.product_packaged[:, None], T, axis=1), pt, ix)
             m.add_constraints(lhs <= 0, name=PRODUCT_PACKAGING, mask=mask)
 
     # (11) installed compute: fleet of own units and offers in service, plus unmet
@@ -166,7 +169,9 @@ def add_constraints(m: Model, d: PlanData) -> None:
             (m.variables[UNMET_COMPUTE], np.arange(D)[None, :], t[:, None], 1.0),
         ]
         lhs = gather_sum(m, parts, ("period",), ix)
-        rhs = d.compute_required.sum(axis=0) - d.installed_pflops.sum(axis=0)
+        rhs = _labelled(
+            d.compute_required.sum(axis=0) - d.installed_pflops.sum(axis=0), ("period",), ix
+        )
         m.add_constraints(lhs >= rhs, name=COMPUTE_DEMAND)
     # (14) unit demand: units of every build of the product arriving in the period, plus unmet
     if d.unit_ids:
@@ -183,7 +188,8 @@ def add_constraints(m: Model, d: PlanData) -> None:
             ("unit_demand", "period"),
             ix,
         )
-        m.add_constraints(lhs >= d.unit_required.reshape(U, T), name=UNIT_DEMAND)
+        required = _labelled(d.unit_required.reshape(U, T), ("unit_demand", "period"), ix)
+        m.add_constraints(lhs >= required, name=UNIT_DEMAND)
 
     # (15) porting: a process option is used only once ported; single sourcing
     Z = len(d.option_ids)
@@ -220,8 +226,9 @@ def add_constraints(m: Model, d: PlanData) -> None:
             ("offer", "year"),
             ix,
         )  # fmt: skip
-        mask = _mask(committed, ("offer", "year"), ix)
-        m.add_constraints(lhs >= d.offer_min_units, name=OFFER_COMMITMENT, mask=mask)
+        mask = _labelled(committed, ("offer", "year"), ix)
+        min_units = _labelled(d.offer_min_units, ("offer", "year"), ix)
+        m.add_constraints(lhs >= min_units, name=OFFER_COMMITMENT, mask=mask)
 
     add_product_ramp(m, d)
 
@@ -240,8 +247,10 @@ def add_product_ramp(m: Model, d: PlanData) -> None:
         m, m.variables[UNITS], builds[:, None, :], t[None, :, None], 1.0, ("product", "period"),
         bix,
     )  # fmt: skip
-    rhs = np.where(capped, d.product_max_units, 0.0)
-    m.add_constraints(lhs <= rhs, name=PRODUCT_RAMP, mask=_mask(capped, ("product", "period"), bix))
+    rhs = _labelled(np.where(capped, d.product_max_units, 0.0), ("product", "period"), bix)
+    m.add_constraints(
+        lhs <= rhs, name=PRODUCT_RAMP, mask=_labelled(capped, ("product", "period"), bix)
+    )
 
 
 def fleet_parts(m: Model, d: PlanData) -> list[Part]:

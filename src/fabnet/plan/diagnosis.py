@@ -22,8 +22,7 @@ from fabnet.plan.constraints import OFFER_COMMITMENT
 from fabnet.plan.model import PlanModel
 from fabnet.plan.objective import OBJECTIVE_SCALE
 from fabnet.plan.policies import CAPEX_BUDGET, COUNTRY_SHARE, VENDOR_SHARE, capex_by_year
-from fabnet.plan.sets import F, PlanData
-from fabnet.plan.solution import (
+from fabnet.plan.readout import (
     EPS,
     Solution,
     _dual,
@@ -33,6 +32,7 @@ from fabnet.plan.solution import (
     site_shadow_prices,
     yearly,
 )
+from fabnet.plan.sets import F, PlanData
 
 
 @dataclass
@@ -93,11 +93,7 @@ def _runs(flags: np.ndarray, years: list[int]) -> list[list[int]]:
 
 def _vendor_flows(d: PlanData, s: Solution, v: str) -> tuple[F, F]:
     """(Y,) PFLOP/s added from vendor v and in total, per year."""
-    pv = np.array([p == v for p in d.product_vendor], dtype=bool)
-    ov = np.array([o == v for o in d.offer_vendor], dtype=bool)
-    added_p, added_o = yearly(d, s.own_added), yearly(d, s.offer_added)
-    total = added_p.sum(axis=0) + added_o.sum(axis=0)
-    return added_p[pv].sum(axis=0) + added_o[ov].sum(axis=0), total
+    return s.vendor_added[v], s.added_total
 
 
 def _bindings(pm: PlanModel, s: Solution) -> list[Binding]:
@@ -434,7 +430,7 @@ def budget_cost(pm: PlanModel, s: Solution) -> BudgetCost | None:
         return None
     from fabnet.errors import PlanError
     from fabnet.plan.model import build_model, solve_model
-    from fabnet.plan.solution import solution_arrays
+    from fabnet.plan.readout import solution_arrays
 
     sc = pm.scenario
     free = sc.model_copy(

@@ -11,11 +11,11 @@ Years after the horizon are not enforced (the plan cannot see them).
 from __future__ import annotations
 
 import numpy as np
-import xarray as xr
 from linopy import Model
 
 from fabnet.errors import PlanError, Problem
 from fabnet.plan.sets import F, PlanData
+from fabnet.plan.terms import gather
 from fabnet.plan.variables import BUILD, index
 from fabnet.scenario.schema import Programme, SiteStatus, series_at
 
@@ -76,11 +76,10 @@ def add_programme_targets(m: Model, d: PlanData) -> None:
                     ),
                     title="programme target out of reach",
                 )
-            da = xr.DataArray(
-                coef, dims=("candidate", "period"), coords={"candidate": ix["candidate"],
-                                                            "period": ix["period"]}
-            )  # fmt: skip
             if k_min - planned <= 0:
                 continue  # the planned sites alone meet it
-            lhs = (m.variables[BUILD] * da).sum()
+            # Σ coef · build over the allowed (unmasked) build starts
+            C, T = coef.shape
+            rows, cols = np.repeat(np.arange(C), T), np.tile(np.arange(T), C)
+            lhs = gather(m, m.variables[BUILD], rows, cols, coef.ravel(), (), ix)
             m.add_constraints(lhs >= k_min - planned, name=f"{PROGRAMME_MIN_FABS}[{prog.id},{y}]")

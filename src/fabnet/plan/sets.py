@@ -198,28 +198,21 @@ def _to_periods(days: float | F, period_days: float) -> I:
 
 def _logic_yield(
     area_mm2: float, chiplets: int, pr: Process, mid: F, d0_factor: F | float = 1.0
-) -> tuple[F, F, str]:
-    """Good dies and logic units per wafer by period, or a reticle warning; the process's D0
-    is multiplied by ``d0_factor`` (the product's yield learning, per period)."""
+) -> tuple[F, F]:
+    """Good dies and logic units per wafer by period; the process's D0 is multiplied by
+    ``d0_factor`` (the product's yield learning, per period). The die fits the reticle (the
+    scenario's cross-checks reject one that does not)."""
     area = area_mm2 / chiplets
-    if area > pr.reticle_limit_mm2:
-        msg = (
-            f"a die of {area:.0f} mm² does not fit the reticle ({pr.reticle_limit_mm2:.0f} mm²) "
-            f"of process {pr.id}; raise the product's chiplets"
-        )
-        return np.zeros(len(mid)), np.zeros(len(mid)), msg
     gross = float(
         gross_dies_per_wafer(area, pr.wafer_diameter_mm, pr.edge_exclusion_mm, pr.scribe_mm)
     )
     assert pr.d0_per_cm2 is not None
     y = np.asarray(
-        die_yield(
-            pr.yield_model.value, area, series_at(pr.d0_per_cm2, mid) * d0_factor, pr.yield_alpha
-        ),
+        die_yield(pr.yield_model, area, series_at(pr.d0_per_cm2, mid) * d0_factor, pr.yield_alpha),
         dtype=float,
     )
     dies: F = gross * y
-    return dies, dies / chiplets, ""
+    return dies, dies / chiplets
 
 
 def build_start_step(period: Period, build_start: Period | None) -> float:
@@ -377,7 +370,7 @@ def build_data(
                     int(np.searchsorted(years, pay_year)) if pay_year <= years[-1] else T - 1
                 )
 
-    logic_cache: dict[tuple[int, str], tuple[F, F, str]] = {}
+    logic_cache: dict[tuple[int, str], tuple[F, F]] = {}
     price_cache: dict[str, F] = {}
     for si, s in enumerate(sc.sites):
         factor = s.wafer_price_factor
@@ -400,11 +393,7 @@ def build_data(
                         logic_cache[key] = _logic_yield(
                             p.die_area_mm2, p.chiplets, pr, mid, learning
                         )
-                    dies, units, reticle_msg = logic_cache[key]
-                    if reticle_msg:
-                        if f"product {p.id}: {reticle_msg}" not in warnings:
-                            warnings.append(f"product {p.id}: {reticle_msg}")
-                        continue
+                    dies, units = logic_cache[key]
                     if n not in price_cache:
                         assert pr.wafer_price_usd is not None
                         price_cache[n] = series_at(pr.wafer_price_usd, mid)

@@ -10,67 +10,31 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from fabnet.plan.constraints import CANDIDATE_CAPACITY, SITE_CAPACITY
+from fabnet.plan.constraints import CANDIDATE_CAPACITY
+from fabnet.plan.diagnosis import diagnose
 from fabnet.plan.model import PlanModel
 from fabnet.plan.objective import OBJECTIVE_SCALE, salvage_usd
 from fabnet.plan.programmes import planned_online
+from fabnet.plan.readout import (
+    EPS,
+    Solution,
+    _dual,
+    _shift_rows,
+    site_capacity_and_use,
+    site_could_have_capacity,
+    site_shadow_prices,
+    solution_arrays,
+    yearly,
+)
 from fabnet.plan.sets import F, PlanData
+from fabnet.plan.tables import TABLE_COLUMNS
 from fabnet.plan.variables import (
     BUILD,
     OFFER,
-    PORT,
     UNITS,
-    UNMET_COMPUTE,
-    UNMET_UNITS,
-    UNTAKEN,
     WAFERS,
 )
 from fabnet.scenario.schema import SiteStatus
-
-#: Values below this are solver noise and are read as zero.
-EPS = 1e-7
-
-COST_CATEGORIES = (
-    "wafers",
-    "hbm",
-    "packaging",
-    "assembly",
-    "design_partner",
-    "gpus",
-    "energy",
-    "capex",
-    "porting",
-    "unmet_penalty",
-    "salvage",
-)
-
-TABLE_COLUMNS: dict[str, list[str]] = {
-    "supply": [
-        "period", "year", "source_kind", "source", "vendor", "site", "process", "country",
-        "wafers", "good_dies", "units", "pflops_added",
-    ],
-    "compute": [
-        "period", "year", "source", "source_kind", "vendor", "pflops_installed", "pflops_added",
-    ],
-    "shares": ["year", "kind", "key", "share", "cap"],
-    "costs": ["year", "category", "cost_usd", "cost_pv_usd"],
-    "builds": [
-        "site", "name", "country", "tags", "start_period", "online_period", "full_period",
-        "capex_usd", "capacity_wspm",
-    ],
-    "utilisation": [
-        "period", "year", "site", "site_kind", "country", "capacity_wafers", "used_wafers",
-        "utilization",
-    ],
-    "shadow_prices": ["period", "year", "site", "usd_per_wafer", "source"],
-    "unmet": ["period", "year", "demand_id", "kind", "required", "delivered", "unmet"],
-    "binding": ["policy", "year", "period", "slack", "dual_usd", "message"],
-    "why_not": [
-        "kind", "id", "detail", "period", "year", "current_usd", "entry_price_usd",
-        "entry_cost_usd", "unit",
-    ],
-    "programmes": ["programme", "year", "kind", "built", "target"],
-}  # fmt: skip
 
 
 @dataclass(frozen=True, eq=False)
@@ -180,107 +144,6 @@ def _why_not_json(r: Any) -> dict[str, Any]:
 def _num(v: Any) -> float:
     f = float(v)
     return f if math.isfinite(f) else float("nan")
-
-
-def _sol(pm: PlanModel, name: str) -> F:
-    v = pm.model.variables[name]
-    arr: F = np.nan_to_num(np.asarray(v.solution.values, dtype=float), nan=0.0)
-    arr[np.abs(arr) < EPS] = 0.0
-    return arr
-
-
-def _dual(pm: PlanModel, name: str) -> F | None:
-    if pm.dual_source is None or name not in pm.model.constraints:
-        return None
-    try:
-        d = pm.model.constraints[name].dual
-    except (AttributeError, KeyError, ValueError):
-        return None
-    out: F = np.nan_to_num(np.asarray(d.values, dtype=float), nan=0.0)
-    return out
-
-
-def _shift(a: F, k: int) -> F:
-    """Shift along the last axis by ``k`` periods (later), zero-filled."""
-    out = np.zeros_like(a)
-    T = a.shape[-1]
-    if k < T:
-        out[..., k:] = a[..., : T - k]
-    return out
-
-
-def _shift_rows(a: F, ks: np.ndarray) -> F:
-    out = np.zeros_like(a)
-    for k in np.unique(ks):  # a handful of distinct lead times, not periods
-        rows = ks == k
-        out[rows] = _shift(a[rows], int(k))
-    return out
-
-
-def _window(a: F, lives: np.ndarray) -> F:
-    """Fleet: Σ of the last ``life`` periods of arrivals (per row)."""
-    c = np.cumsum(a, axis=-1)
-    out = c.copy()
-    for life in np.unique(lives):
-        rows = lives == life
-        out[rows] = c[rows] - _shift(c[rows], int(life))
-    return out
-
-
-@dataclass
-class Solution:
-    """Solved variable values and derived flows, as numpy arrays (used by the diagnosis)."""
-
-    x: F
-    u: F
-    g: F
-    b: F
-    z: F
-    unmet_c: F
-    unmet_u: F
-    own_added: F  # (P, T) PFLOP/s arriving
-    own_fleet: F
-    offer_added: F  # (O, T)
-    offer_fleet: F
-    own_units_fleet: F  # (P, T) units in service (fleet builds only)
-    offer_units_fleet: F  # (O, T)
-    untaken: F  # (O, Y) committed units paid for and not taken
-    cand_capacity: F  # (C, T) wafers per period available from builds
-
-
-def solution_arrays(pm: PlanModel) -> Solution:
-    """Variable values and the arrivals and fleets they imply."""
-    d = pm.data
-    u, g = _sol(pm, UNITS), _sol(pm, OFFER)
-    own_units = _window(_shift_rows(u, d.product_arrival_shift), d.product_life)
-    own_units *= d.product_in_fleet[:, None]
-    offer_units = _window(_shift_rows(g, d.offer_shift), d.offer_life)
-    fleet_w = (d.product_pflops * d.product_in_fleet)[:, None]
-    own_added = _shift_rows(u, d.product_arrival_shift) * fleet_w
-    offer_added = _shift_rows(g, d.offer_shift) * d.offer_pflops[:, None]
-    b = _sol(pm, BUILD)
-    cand_cap = (
-        np.einsum("cs,cst->ct", b, d.cand_ramp) * d.site_full_wafers[d.cand_site]
-        if len(d.cand_ids)
-        else np.zeros((0, d.n_periods))
-    )
-    return Solution(
-        x=_sol(pm, WAFERS),
-        u=u,
-        g=g,
-        b=b,
-        z=_sol(pm, PORT),
-        unmet_c=_sol(pm, UNMET_COMPUTE),
-        unmet_u=_sol(pm, UNMET_UNITS),
-        own_added=own_added,
-        own_fleet=_window(own_added, d.product_life),
-        offer_added=offer_added,
-        offer_fleet=_window(offer_added, d.offer_life),
-        own_units_fleet=own_units,
-        offer_units_fleet=offer_units,
-        untaken=_sol(pm, UNTAKEN),
-        cand_capacity=cand_cap,
-    )
 
 
 def _supply(d: PlanData, s: Solution) -> pd.DataFrame:
@@ -408,22 +271,17 @@ def _compute(d: PlanData, s: Solution) -> pd.DataFrame:
     )
 
 
-def yearly(d: PlanData, a: F) -> F:
-    """Sum of (…, T) values over the periods of each year → (…, Y)."""
-    out: F = a @ d.year_slice_matrix().T.astype(float)
-    return out
-
-
 def _share_rows(
     d: PlanData, kind: str, key: str, value: F, total: F, cap: F | None
 ) -> list[dict[str, Any]]:
-    """One ``shares`` row per year: ``value / total`` (0 where nothing was added) and its cap."""
+    """One ``shares`` row per year: ``value / total`` and its cap; NaN where nothing was added
+    (a share of nothing is undefined: null in JSON, "–" in the CLI, a gap in the report)."""
     return [
         {
             "year": y,
             "kind": kind,
             "key": key,
-            "share": value[yi] / total[yi] if total[yi] > EPS else 0.0,
+            "share": value[yi] / total[yi] if total[yi] > EPS else float("nan"),
             "cap": float(cap[yi]) if cap is not None else float("nan"),
         }
         for yi, y in enumerate(d.year_list)
@@ -434,13 +292,8 @@ def _shares(d: PlanData, s: Solution) -> pd.DataFrame:
     rows: list[dict[str, Any]] = []
     vendors = sorted(set(np.asarray(d.product_vendor)[d.product_in_fleet]) | set(d.offer_vendor))
     vendors += [v for v in d.vendor_caps if v not in vendors]
-    added_p, added_o = yearly(d, s.own_added), yearly(d, s.offer_added)
-    total = added_p.sum(axis=0) + added_o.sum(axis=0)
     for v in vendors:
-        pv = np.array([pv == v for pv in d.product_vendor], dtype=bool)
-        ov = np.array([ov == v for ov in d.offer_vendor], dtype=bool)
-        val = added_p[pv].sum(axis=0) + added_o[ov].sum(axis=0)
-        rows += _share_rows(d, "vendor", v, val, total, d.vendor_caps.get(v))
+        rows += _share_rows(d, "vendor", v, s.vendor_added[v], s.added_total, d.vendor_caps.get(v))
     logic = np.flatnonzero(d.route_kind == 0)
     wafers = yearly(d, s.x[logic]) if logic.size else np.zeros((0, len(d.year_list)))
     total_w = wafers.sum(axis=0)
@@ -530,16 +383,6 @@ def _builds(d: PlanData, s: Solution) -> pd.DataFrame:
     return df.sort_values(["start_period", "site"], kind="stable").reset_index(drop=True)
 
 
-def site_capacity_and_use(d: PlanData, s: Solution) -> tuple[F, F]:
-    """(S, T) wafers per period the designer may use, and wafers started."""
-    cap = d.site_cap_wafers.copy()
-    if len(d.cand_ids):
-        cap[d.cand_site] = s.cand_capacity
-    used = np.zeros_like(cap)
-    np.add.at(used, d.route_site, s.x)
-    return cap, used
-
-
 def _utilisation(d: PlanData, s: Solution) -> pd.DataFrame:
     cap, used = site_capacity_and_use(d, s)
     S, T = cap.shape
@@ -561,39 +404,6 @@ def _utilisation(d: PlanData, s: Solution) -> pd.DataFrame:
             )
         ],
     )
-
-
-def site_could_have_capacity(d: PlanData) -> np.ndarray:
-    """(S, T) True where a site has capacity (existing, planned) or would have some if built
-    as early as allowed (candidates)."""
-    could = d.site_cap_wafers > EPS
-    for k, si in enumerate(d.cand_site):
-        allowed = np.flatnonzero(d.cand_allowed[k])
-        ramp = d.cand_ramp[k, allowed].max(axis=0) if allowed.size else np.zeros(d.n_periods)
-        could[si] = (ramp > 1e-9) & (d.site_full_wafers[si] > EPS)
-    return could
-
-
-def site_shadow_prices(pm: PlanModel) -> F | None:
-    """(S, T) marginal value of one more wafer of site capacity, undiscounted USD.
-
-    NaN where the site has no capacity and could have none (before it exists; a candidate
-    that cannot be online then): a capacity that cannot exist has no price.
-    """
-    d = pm.data
-    out = np.zeros((len(d.site_ids), d.n_periods))
-    fixed = _dual(pm, SITE_CAPACITY)
-    cand = _dual(pm, CANDIDATE_CAPACITY)
-    if fixed is None and cand is None:
-        return None
-    if fixed is not None:
-        out[~d.site_is_candidate] = fixed
-    if cand is not None:
-        out[d.cand_site] = cand
-    val: F = -out / OBJECTIVE_SCALE / d.discount[None, :]
-    val[np.abs(val) < 1e-6] = 0.0
-    val[~site_could_have_capacity(d)] = np.nan
-    return val
 
 
 def _shadow(pm: PlanModel) -> pd.DataFrame:
@@ -805,27 +615,6 @@ def why_not(pm: PlanModel, s: Solution) -> pd.DataFrame:
     return df.iloc[order].reset_index(drop=True)
 
 
-def candidate_wafer_value(pm: PlanModel) -> F | None:
-    """(C, T) what one more wafer of each candidate's capacity would earn in t, PV USD:
-    ``max(0, max_r (λ_t − ρ_{r,t}))`` over the site's routes (λ the dual of its capacity
-    row, ρ the routes' reduced costs), which does not depend on the degenerate dual of an
-    unbuilt site's ``Σ x ≤ 0``. None without duals."""
-    d = pm.data
-    dual = _dual(pm, CANDIDATE_CAPACITY)
-    rcx = pm.reduced_costs.get(WAFERS)
-    if dual is None or rcx is None:
-        return None
-    lam = -dual
-    least = np.full_like(lam, np.inf)
-    for k, si in enumerate(d.cand_site):
-        routes = np.flatnonzero(d.route_site == si)
-        if routes.size:
-            vals = np.where(np.isfinite(rcx[routes]), rcx[routes], np.inf)
-            least[k] = vals.min(axis=0)
-    out: F = np.maximum(0.0, lam - np.minimum(lam, least)) / OBJECTIVE_SCALE
-    return out
-
-
 def _undegenerate_builds(pm: PlanModel, rcb: F) -> F:
     """Build reduced costs with the capacity of an unbuilt site valued at what its wafers
     would earn, ``v_t = max(0, max_r (λ_t − ρ_{r,t}))``, instead of the row dual ``λ_t``.
@@ -930,7 +719,6 @@ def programmes(d: PlanData, s: Solution) -> pd.DataFrame:
 
 def read_solution(pm: PlanModel) -> Plan:
     """Read the solved model into a :class:`Plan` with tidy tables and diagnosis messages."""
-    from fabnet.plan.diagnosis import diagnose
 
     t0 = time.perf_counter()
     if pm.status is None or pm.objective_usd is None:

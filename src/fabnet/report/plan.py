@@ -21,14 +21,14 @@ from plotly.colors import qualitative, sequential
 from plotly.subplots import make_subplots
 
 from fabnet.errors import StoreError
-from fabnet.plan import TABLE_COLUMNS
+from fabnet.plan.tables import COST_CATEGORIES, TABLE_COLUMNS
 from fabnet.report.fmt import money, number, percent
 from fabnet.report.page import Card, Section, esc, page, table_html
 from fabnet.scenario import Period, Scenario, period_labels, period_midpoints, series_at
 from fabnet.store.record import RunRecord
 
-#: Order and colours of the cost categories (as in ``Plan.costs``).
-COST_CATEGORIES: dict[str, str] = {
+#: Colours of the cost categories (their order is :data:`fabnet.plan.tables.COST_CATEGORIES`).
+COST_COLOURS: dict[str, str] = {
     "wafers": "#4c78a8",
     "hbm": "#72b7b2",
     "packaging": "#54a24b",
@@ -387,7 +387,7 @@ def costs_section(run: RunRecord) -> Section:
     cats = [c for c in COST_CATEGORIES if c in pivot.columns] + sorted(
         c for c in pivot.columns if c not in COST_CATEGORIES
     )
-    colours = dict(COST_CATEGORIES) | _colours(c for c in cats if c not in COST_CATEGORIES)
+    colours = _colours(c for c in cats if c not in COST_COLOURS) | COST_COLOURS
     fig = go.Figure()
     for cat in cats:
         values = pivot[cat].to_numpy(dtype=float)

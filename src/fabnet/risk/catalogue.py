@@ -205,9 +205,9 @@ def _d0_loss(data: PlanData, scenario: Scenario, routes: I, multiplier: float) -
         assert pr.d0_per_cm2 is not None
         area = prod.die_area_mm2 / prod.chiplets
         d0 = series_at(pr.d0_per_cm2, data.mid)
-        base = np.asarray(die_yield(pr.yield_model.value, area, d0, pr.yield_alpha), dtype=float)
+        base = np.asarray(die_yield(pr.yield_model, area, d0, pr.yield_alpha), dtype=float)
         hit = np.asarray(
-            die_yield(pr.yield_model.value, area, d0 * multiplier, pr.yield_alpha), dtype=float
+            die_yield(pr.yield_model, area, d0 * multiplier, pr.yield_alpha), dtype=float
         )
         out[q] = 1.0 - np.divide(hit, base, out=np.ones_like(base), where=base > 0)
     return out

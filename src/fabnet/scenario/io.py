@@ -24,8 +24,8 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError
 
 from fabnet.errors import Problem, ScenarioError
-from fabnet.scenario.schema import Scenario
-from fabnet.scenario.validate import Issue, Loc, cross_check, did_you_mean
+from fabnet.scenario.schema import CROSS_CHECKED, Scenario
+from fabnet.scenario.validate import Issue, Loc, cross_check, did_you_mean, path_text
 
 _BUILTIN_PACKAGE = "fabnet.scenario.builtin"
 
@@ -152,32 +152,6 @@ def _position(tree: Any, loc: Loc) -> tuple[int | None, int | None]:
     return line, col
 
 
-def _path_text(data: Any, loc: Loc) -> str:
-    """A readable field path; list items are named by their id where they have one."""
-    parts: list[str] = []
-    node = data
-    for part in loc:
-        if isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
-            item = node[part]
-            if isinstance(item, Mapping) and isinstance(item.get("id"), str):
-                parts.append(item["id"])
-            elif parts:
-                parts[-1] += f"[{part}]"
-            else:
-                parts.append(f"[{part}]")
-            node = item
-        elif isinstance(node, Mapping) and part in node:
-            parts.append(str(part))
-            node = node[part]
-        elif isinstance(node, Mapping) and str(part).isdigit() and int(part) in node:
-            parts.append(str(part))
-            node = node[int(part)]
-        else:
-            parts.append(str(part))
-            node = None
-    return ".".join(parts)
-
-
 def _clean_loc(data: Any, loc: Sequence[str | int]) -> Loc:
     """Drop pydantic's union-member tags from an error location."""
     out: list[str | int] = []
@@ -300,7 +274,7 @@ def _problems(issues: Iterable[Issue], src: Source) -> list[Problem]:
                 file=label or src.name,
                 line=line,
                 column=col,
-                field=_path_text(src.data, issue.loc) or None,
+                field=path_text(src.data, issue.loc) or None,
             )
         )
     return out
@@ -411,7 +385,8 @@ def validate_source(src: Source) -> Scenario:
     issues: list[Issue] = []
     scenario: Scenario | None = None
     try:
-        scenario = Scenario.model_validate(src.data)
+        # the cross-reference checks run below on the raw data, with file lines
+        scenario = Scenario.model_validate(src.data, context={CROSS_CHECKED: True})
     except ValidationError as exc:
         issues.extend(_issue_from_pydantic(e, src.data) for e in exc.errors())
     issues.extend(cross_check(src.data))

@@ -22,7 +22,14 @@ from enum import StrEnum
 from typing import Annotated, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 #: Identifier of an entity: letters, digits, ``_`` and ``-`` (no dots: dots separate
 #: the parts of an override path such as ``sites.tsmc-f18.status``).
@@ -130,6 +137,10 @@ class ProcessKind(StrEnum):
     logic = "logic"
     hbm = "hbm"
     packaging = "packaging"
+
+
+#: Validation context key: the caller has run the cross-reference checks already.
+CROSS_CHECKED = "fabnet_cross_checked"
 
 
 class YieldModel(StrEnum):
@@ -798,6 +809,18 @@ class Scenario(_Model):
     def _nonempty(cls, v: dict[int, float]) -> dict[int, float]:
         _check_series_not_empty(v, "electricity_usd_per_kwh")
         return v
+
+    @model_validator(mode="after")
+    def _references(self, info: ValidationInfo) -> Scenario:
+        """Cross-reference checks (unknown ids, a site running a process its owner lacks, ...)
+        so that a scenario built in Python is checked like one loaded from YAML; the YAML
+        loader runs them itself on the raw data (to name file lines) and skips this."""
+        if info.context and info.context.get(CROSS_CHECKED):
+            return self
+        from fabnet.scenario.validate import check_references  # validate imports this module
+
+        check_references(self)
+        return self
 
     # Lookups -----------------------------------------------------------------
     def company(self, id_: str) -> Company:

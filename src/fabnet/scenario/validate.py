@@ -22,6 +22,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from fabnet.errors import Problem, ScenarioError
 from fabnet.scenario.schema import Process, Scenario, SiteStatus, site_hit
 
 Loc = tuple[str | int, ...]
@@ -74,6 +75,44 @@ def _num(value: Any) -> float | None:
 def cross_check(raw: Mapping[str, Any]) -> list[Issue]:
     """Every cross-reference problem of a raw scenario (empty when there is none)."""
     return list(_checks(raw))
+
+
+def check_references(scenario: Scenario) -> None:
+    """Raise a :class:`ScenarioError` naming every cross-reference problem of a scenario built
+    in Python (``Scenario.model_validate``); YAML loading checks its raw data instead."""
+    data = scenario.model_dump(mode="python")
+    issues = cross_check(data)
+    if issues:
+        problems = [
+            Problem(i.message, i.hint, field=path_text(data, i.loc) or None) for i in issues
+        ]
+        raise ScenarioError(problems, title=f"invalid scenario {scenario.name}")
+
+
+def path_text(data: Any, loc: Loc) -> str:
+    """A readable field path; list items are named by their id where they have one."""
+    parts: list[str] = []
+    node = data
+    for part in loc:
+        if isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+            item = node[part]
+            if isinstance(item, Mapping) and isinstance(item.get("id"), str):
+                parts.append(item["id"])
+            elif parts:
+                parts[-1] += f"[{part}]"
+            else:
+                parts.append(f"[{part}]")
+            node = item
+        elif isinstance(node, Mapping) and part in node:
+            parts.append(str(part))
+            node = node[part]
+        elif isinstance(node, Mapping) and str(part).isdigit() and int(part) in node:
+            parts.append(str(part))
+            node = node[int(part)]
+        else:
+            parts.append(str(part))
+            node = None
+    return ".".join(parts)
 
 
 def _checks(raw: Mapping[str, Any]) -> Iterator[Issue]:

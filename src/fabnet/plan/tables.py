@@ -1,0 +1,50 @@
+"""The plan's read-out vocabulary: its cost categories and the columns of its tidy tables.
+
+One source for the planner (:mod:`fabnet.plan.solution`), the CLI and the report; it
+imports nothing, so the CLI and the report read a stored plan without loading linopy.
+"""
+
+from __future__ import annotations
+
+#: Cost categories of ``Plan.costs``, in the order they are shown.
+COST_CATEGORIES = (
+    "wafers",
+    "hbm",
+    "packaging",
+    "assembly",
+    "design_partner",
+    "gpus",
+    "energy",
+    "capex",
+    "porting",
+    "unmet_penalty",
+    "salvage",
+)
+
+TABLE_COLUMNS: dict[str, list[str]] = {
+    "supply": [
+        "period", "year", "source_kind", "source", "vendor", "site", "process", "country",
+        "wafers", "good_dies", "units", "pflops_added",
+    ],
+    "compute": [
+        "period", "year", "source", "source_kind", "vendor", "pflops_installed", "pflops_added",
+    ],
+    "shares": ["year", "kind", "key", "share", "cap"],
+    "costs": ["year", "category", "cost_usd", "cost_pv_usd"],
+    "builds": [
+        "site", "name", "country", "tags", "start_period", "online_period", "full_period",
+        "capex_usd", "capacity_wspm",
+    ],
+    "utilisation": [
+        "period", "year", "site", "site_kind", "country", "capacity_wafers", "used_wafers",
+        "utilization",
+    ],
+    "shadow_prices": ["period", "year", "site", "usd_per_wafer", "source"],
+    "unmet": ["period", "year", "demand_id", "kind", "required", "delivered", "unmet"],
+    "binding": ["policy", "year", "period", "slack", "dual_usd", "message"],
+    "why_not": [
+        "kind", "id", "detail", "period", "year", "current_usd", "entry_price_usd",
+        "entry_cost_usd", "unit",
+    ],
+    "programmes": ["programme", "year", "kind", "built", "target"],
+}  # fmt: skip
