@@ -238,6 +238,14 @@ def test_cli_stochastic_plan_json_store_and_risk(
     )  # fmt: skip
     assert code == 0, err
     assert json.loads(out)["plan_run_id"] == obj["run_id"]
+    # its report shows what hedging buys and the first stage beside the deterministic one
+    code, _out, err = run_cli(
+        ["report", obj["run_id"], "-o", str(tmp_path / "sto.html"), "--store", str(store)], capsys
+    )
+    assert code == 0, err
+    page = (tmp_path / "sto.html").read_text(encoding="utf-8")
+    assert "Stochastic plan: what hedging buys" in page and "VSS = EEV" in page
+    assert "First stage: deterministic vs stochastic" in page
     # the terminal view: measures and the first-stage table
     code, out, err = run_cli(
         ["plan", str(toy), "--stochastic", "3", "--oos-samples", "0", "--no-evpi",
@@ -294,7 +302,8 @@ def test_cli_frontier_stores_one_run_per_point(
     store = tmp_path / "runs.duckdb"
     code, out, err = run_cli(
         ["frontier", str(toy), "--points", "3", "--stochastic", "4", "--cvar-alpha", "0.75",
-         "--workers", "1", "--json", "--store", str(store)],
+         "--workers", "1", "--json", "--store", str(store), "--report",
+         str(tmp_path / "frontier.html")],
         capsys,
     )  # fmt: skip
     assert code == 0, err
@@ -308,6 +317,9 @@ def test_cli_frontier_stores_one_run_per_point(
     assert all(b >= a * (1 - 1e-6) for a, b in itertools.pairwise(costs))
     runs = Store(store, create=False).list_runs(kind="plan")
     assert len(runs) == 3
+    page = (tmp_path / "frontier.html").read_text(encoding="utf-8")
+    assert "Risk–cost frontier" in page and 'id="chart-frontier"' in page
+    assert all(str(p["run_id"]) in page for p in pts)
 
 
 def test_stored_builds_of_a_cofunded_site_are_whole_builds() -> None:

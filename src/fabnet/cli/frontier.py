@@ -42,6 +42,9 @@ def frontier_cmd(
     no_store: bool = typer.Option(False, "--no-store", help="Do not store the runs."),
     workers: WorkersOpt = None,
     scheduler: SchedulerOpt = None,
+    report: Path | None = typer.Option(
+        None, "--report", help="Also write an HTML page with the frontier chart here."
+    ),
 ) -> None:
     """Sweep the risk aversion ω of the stochastic plan: expected cost against CVaR95 of
     unmet compute, each point stored as a plan run with its builds."""
@@ -83,6 +86,12 @@ def frontier_cmd(
                 messages=pt.plan.messages,
             )  # fmt: skip
         rows.append({**obj, "run_id": run_id})
+    if report is not None:
+        from fabnet.report import write_report
+        from fabnet.report.stochastic import frontier_report_html
+
+        write_report(report, frontier_report_html(scen.name, jsonable(rows)))
+        err.print(f"[dim]report written to {escape(str(report))}[/]")
     if as_json:
         typer.echo(json.dumps(jsonable(rows), indent=2, ensure_ascii=False))
         return

@@ -1040,6 +1040,9 @@ def plan_report_html(run: RunRecord, risk: RunRecord | None = None) -> str:
         unmet_section(run),
     ]
     sections += [x for x in (programmes_section(run), why_not_section(run)) if x is not None]
+    from fabnet.report.stochastic import stochastic_sections
+
+    sections += stochastic_sections(run)
     if risk is not None:
         from fabnet.report.risk import plan_risk_sections
 

@@ -276,6 +276,9 @@ def plan_body(rec: RunRecord) -> str:
         rp.unmet_section(rec),
     ]
     sections += [x for x in (rp.programmes_section(rec), rp.why_not_section(rec)) if x is not None]
+    from fabnet.report.stochastic import stochastic_sections
+
+    sections += stochastic_sections(rec)
     geo = map_section(rec)
     if geo is not None:
         sections.append(geo)
