@@ -225,6 +225,8 @@ def test_cli_stochastic_plan_json_store_and_risk(
     assert st["scenarios"] == 6 and st["risk_aversion"] == 0.5
     assert st["vss_usd"] >= -1e-6 * abs(st["rp_usd"])  # RP ≤ EEV (the gap allows a little)
     assert st["evpi_usd"] >= -1e-6 * abs(st["rp_usd"])  # WS ≤ RP
+    # the textbook mean-value problem's first stage is no better than the optimum either
+    assert st["mean_value"]["vss_usd"] >= -1e-6 * abs(st["rp_usd"])
     rec = Store(store, create=False).load_run(obj["run_id"])
     assert rec.kind == "plan" and rec.options["stochastic"]["scenarios"] == 6
     assert sorted(rec.table("builds")["site"]) == sorted(

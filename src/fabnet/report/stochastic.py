@@ -84,6 +84,14 @@ def stochastic_sections(run: RunRecord) -> list[Section]:
         ("EEV: the deterministic plan on the same scenarios", money(_f(sto.get("eev_usd")))),
         ("WS: each scenario with its own first stage (mean)", money(_f(sto.get("ws_usd")))),
         ("VSS = EEV − RP", money(_f(sto.get("vss_usd")))),
+        (
+            "EEV of the mean-value plan (the scenarios' mean multipliers)",
+            money(_f((sto.get("mean_value") or {}).get("eev_usd"))),
+        ),
+        (
+            "VSS against the mean-value plan",
+            money(_f((sto.get("mean_value") or {}).get("vss_usd"))),
+        ),
         ("EVPI = RP − WS", money(_f(sto.get("evpi_usd")))),
     ]
     n = int(_f(sto.get("scenarios")) or 0)

@@ -433,6 +433,26 @@ def _first_stage(lay: LpLayout, full: F, relax: bool) -> FirstStage:
     return FirstStage(tuple(builds), tuple(ports))
 
 
+def mean_effects(effects: Sequence[Effects]) -> Effects:
+    """The mean-value scenario: every multiplier averaged over ``effects`` (equal weights),
+    in force from the first period (the expected-value problem of Birge & Louveaux)."""
+    e0 = effects[0]
+
+    def avg(name: str) -> F:
+        out: F = np.mean([getattr(e, name) for e in effects], axis=0)
+        return out
+
+    return Effects(
+        avg("site_capacity"),
+        avg("route_output"),
+        avg("offer_allocation"),
+        avg("compute_demand"),
+        avg("unit_demand"),
+        min(e.first_period for e in effects) if effects else e0.first_period,
+        (),
+    )
+
+
 def solve_extensive(
     scenario: Scenario,
     options: PlanOptions,
@@ -503,6 +523,10 @@ class StochasticResult:
     options: StochasticOptions
     oos: dict[str, dict[str, float]] = field(default_factory=dict)
     timings_s: dict[str, float] = field(default_factory=dict)
+    #: the textbook mean-value problem (Birge & Louveaux): the plan for the scenarios' mean
+    #: multipliers, and its first stage on the same scenarios (None: not solved)
+    mean_value: ExtensiveSolution | None = None
+    eev_mean_value: ExtensiveSolution | None = None
 
     def _risk(self, costs: F) -> float:
         ms = self.options.measure
@@ -554,6 +578,13 @@ class StochasticResult:
             "ws_usd": ws,
             "vss_usd": self.eev_usd - self.rp_usd,
             "evpi_usd": None if ws is None else self.rp_usd - ws,
+            "mean_value": None
+            if self.mean_value is None or self.eev_mean_value is None
+            else {
+                "first_stage": _fs_json(self.mean_value.first_stage),
+                "eev_usd": self.eev_mean_value.risk_objective_usd(),
+                "vss_usd": self.eev_mean_value.risk_objective_usd() - self.rp_usd,
+            },
             "first_stage": _fs_json(rp.first_stage),
             "size": rp.size,
             "out_of_sample": self.oos,
@@ -658,6 +689,12 @@ def stochastic_plan(
     say("EEV: the deterministic first stage on the same scenarios")
     eev = solve_extensive(scenario, options, effects, measure=sto.measure, fixed=det_fs)
     tm["eev"] = time.perf_counter() - t
+    t = time.perf_counter()
+    say("EEV of the mean-value problem (the scenarios' mean multipliers)")
+    mv = solve_extensive(scenario, options, [mean_effects(effects)], start=det_fs)
+    eev_mv = solve_extensive(scenario, options, effects, measure=sto.measure,
+                             fixed=mv.first_stage)  # fmt: skip
+    tm["eev_mean_value"] = time.perf_counter() - t
     ws: F | None = None
     if sto.wait_and_see:
         t = time.perf_counter()
@@ -683,6 +720,8 @@ def stochastic_plan(
         ws_cost_usd=ws,
         options=sto,
         timings_s=tm,
+        mean_value=mv,
+        eev_mean_value=eev_mv,
     )
     if sto.oos_samples > 0:
         t = time.perf_counter()
