@@ -220,6 +220,23 @@ def test_cli_errors_exit_2_without_traceback(
         (["risk", str(toy_file), "--samples", "0", "--store", store], "--samples"),
         (["risk", "toy", "--samples", "5", "--workers", "1", "--store", store], "no disruption"),
         (["risk", "20991231-0000-ffff", "--store", store], "no run"),
+        (["risk", "latest", "--store", str(tmp_path / "none.duckdb")], "no runs store"),
+        (["risk", str(toy_file), "--seed", "-1", "--store", store], "--seed"),
+        (["risk", str(toy_file), "--events", ",,", "--store", store], "names no event"),
+        (
+            [
+                "risk",
+                str(toy_file),
+                "--stress",
+                "--stress-year",
+                "1900",
+                "--workers",
+                "1",
+                "--store",
+                store,
+            ],
+            "outside the horizon",
+        ),
     ]
     for args, text in cases:
         code, _out, err = run_cli(args, capsys)

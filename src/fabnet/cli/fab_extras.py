@@ -34,7 +34,7 @@ def generate_cmd(
     tool_groups: int = typer.Option(20, "--tool-groups", help="Tool families (≥ 4)."),
     steps: int = typer.Option(120, "--steps", help="Steps of the longest route."),
     products: int = typer.Option(2, "--products", help="Products (parts), each with a route."),
-    seed: int = typer.Option(0, "--seed", help="Random seed of the generator."),
+    seed: int = typer.Option(0, "--seed", min=0, help="Random seed of the generator."),
     bottleneck_load: float = typer.Option(
         0.85, "--bottleneck-load", help="Utilisation of the most loaded family at nominal releases."
     ),

@@ -420,7 +420,7 @@ def plan_cmd(
         metavar="N",
         help="Two-stage stochastic plan over N sampled disruption scenarios (docs/stochastic.md).",
     ),
-    seed: int = typer.Option(0, "--seed", help="Sampler seed of the stochastic scenarios."),
+    seed: int = typer.Option(0, "--seed", min=0, help="Sampler seed of the stochastic scenarios."),
     risk_aversion: float = typer.Option(
         0.0, "--risk-aversion", help="ω in (1 − ω)·E[cost] + ω·CVaR(cost), 0–1 (--stochastic)."
     ),
@@ -436,6 +436,7 @@ def plan_cmd(
     oos_samples: int = typer.Option(
         500,
         "--oos-samples",
+        min=0,
         help="Fresh samples to evaluate the stochastic and deterministic plans on (0: none).",
     ),
     no_evpi: bool = typer.Option(

@@ -112,7 +112,15 @@ def _resolve(ref: str, store_path: Path, no_store: bool) -> tuple[RecourseSpec, 
     """(recourse spec, plan run id, what was done) for a run id or a scenario."""
     from fabnet.store import Store
 
-    if _RUN_REF.match(ref) and store_path.exists():
+    if _RUN_REF.match(ref) and not store_path.exists():
+        raise PlanError(
+            Problem(
+                f"{ref!r} looks like a run id, but there is no runs store at {store_path}",
+                "give the store with --store PATH, or a scenario to plan first",
+                file=str(store_path),
+            )
+        )
+    if _RUN_REF.match(ref):
         rec = Store(store_path, create=False).load_run(ref)
         return _spec_from_run(rec), rec.id, f"plan run {rec.id}"
     from fabnet.cli.plan import _solve_one, _store_run
@@ -208,7 +216,7 @@ def risk_cmd(
         ..., help="A stored plan run id (or `latest`), or a scenario to plan (or reuse) first."
     ),
     samples: int = typer.Option(1000, "--samples", "-n", help="Monte Carlo samples."),
-    seed: int = typer.Option(0, "--seed", help="Seed of the random streams (reproducible)."),
+    seed: int = typer.Option(0, "--seed", min=0, help="Seed of the random streams (reproducible)."),
     events: str | None = typer.Option(
         None, "--events", help="Only these catalogue events, comma-separated (e.g. taiwan-quake)."
     ),
@@ -254,7 +262,19 @@ def risk_cmd(
     if problems:
         raise FabnetError(problems, title="invalid risk options")
     selected = tuple(e.strip() for e in events.split(",") if e.strip()) if events else None
+    if events is not None and not selected:
+        raise FabnetError(
+            Problem(f"--events {events!r} names no event", "e.g. --events taiwan-quake,hbm-cut")
+        )
     spec, plan_id, what = _resolve(ref, store, no_store)
+    h = spec.scenario.horizon
+    if stress_year is not None and not h.first_year <= stress_year <= h.last_year:
+        raise FabnetError(
+            Problem(
+                f"--stress-year {stress_year} is outside the horizon {h.first_year}–{h.last_year}",
+                f"give a year in {h.first_year}–{h.last_year}, or leave it out",
+            )
+        )
     opts = RiskOptions(
         samples=samples,
         seed=seed,
