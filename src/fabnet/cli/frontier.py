@@ -26,7 +26,9 @@ def frontier_cmd(
     stochastic: int = typer.Option(
         50, "--stochastic", metavar="N", help="Sampled disruption scenarios of every point."
     ),
-    seed: int = typer.Option(0, "--seed", min=0, help="Sampler seed (the same scenarios at every point)."),
+    seed: int = typer.Option(
+        0, "--seed", min=0, help="Sampler seed (the same scenarios at every point)."
+    ),
     cvar_alpha: float = typer.Option(0.95, "--cvar-alpha", help="CVaR level α of the risk term."),
     unmet_cvar_cap: float | None = typer.Option(
         None, "--unmet-cvar-cap", metavar="PFLOPS", help="Cap on CVaR_α of unmet compute, PFLOP/s."

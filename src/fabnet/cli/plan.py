@@ -176,13 +176,20 @@ def _store_run(store_path: Path, scenario: Scenario, result: Plan, extra: dict[s
     )
 
 
-def _write_report(store_path: Path, run_id: str, path: Path) -> None:
-    """Write the HTML report of a stored run; the run stays stored if this fails."""
-    from fabnet.report import plan_report_html, write_report
+def _write_report(store_path: Path, run_id: str, path: Path, risk_id: str | None = None) -> None:
+    """Write the HTML report of stored run ``run_id``; the run stays stored if this fails.
+
+    A plan's report includes risk run ``risk_id`` (default: its latest risk run, if any).
+    """
+    from fabnet.report import report_html, write_report
     from fabnet.store import Store
 
     st = Store(store_path, create=False)
-    html = plan_report_html(st.load_run(run_id), risk=st.latest_risk_of(run_id))
+    rec = st.load_run(run_id)
+    risk = None
+    if rec.kind == "plan":
+        risk = st.load_run(risk_id) if risk_id else st.latest_risk_of(run_id)
+    html = report_html(rec, risk=risk)
     try:
         write_report(path, html)
     except FabnetError as exc:
@@ -190,7 +197,7 @@ def _write_report(store_path: Path, run_id: str, path: Path) -> None:
         raise PlanError(
             Problem(
                 problem.message,
-                f"the plan is stored as run {run_id}; write its report elsewhere with "
+                f"the {rec.kind} is stored as run {run_id}; write its report elsewhere with "
                 f"`fabnet report {run_id} -o PATH --store {store_path}`",
                 file=problem.file,
             )

@@ -248,6 +248,7 @@ def risk_cmd(
 ) -> None:
     """Evaluate a plan against sampled disruptions: cost and unmet compute, their tails, and
     which events and sites matter (see docs/risk.md)."""
+    from fabnet.cli.plan import _write_report
     from fabnet.risk.run import RiskOptions, run_risk
 
     problems: list[Problem] = []
@@ -332,9 +333,11 @@ def risk_cmd(
         )
         result.summary["run_id"] = run_id
         if report is not None:
-            _write(store, run_id, report, run_id)
+            _write_report(store, run_id, report)
+            err.print(f"[dim]report written to {escape(str(report))}[/]")
         if plan_report is not None and plan_id is not None:
-            _write(store, plan_id, plan_report, run_id)
+            _write_report(store, plan_id, plan_report, risk_id=run_id)
+            err.print(f"[dim]plan report written to {escape(str(plan_report))}[/]")
     if as_json:
         from fabnet.store.record import jsonable
 
@@ -342,26 +345,3 @@ def risk_cmd(
         typer.echo(json.dumps(jsonable(obj), indent=2, ensure_ascii=False))
         return
     _show(result, what, run_id)
-
-
-def _write(store_path: Path, ref: str, path: Path, run_id: str) -> None:
-    """Write the report of run ``ref`` (the risk run, or its plan with the risk run in it)."""
-    from fabnet.report import report_html, write_report
-    from fabnet.store import Store
-
-    st = Store(store_path, create=False)
-    rec = st.load_run(ref)
-    html = report_html(rec, risk=st.load_run(run_id) if rec.kind == "plan" else None)
-    try:
-        write_report(path, html)
-    except FabnetError as exc:
-        p = exc.problems[0]
-        raise FabnetError(
-            Problem(
-                p.message,
-                f"the risk run is stored as {run_id}; write its report elsewhere with "
-                f"`fabnet report {run_id} -o PATH`",
-                file=p.file,
-            )
-        ) from None
-    err.print(f"[dim]report written to {escape(str(path))}[/]")

@@ -191,11 +191,10 @@ def site_shadow_prices(pm: PlanModel) -> F | None:
     return val
 
 
-def candidate_wafer_value(pm: PlanModel) -> F | None:
-    """(C, T) what one more wafer of each candidate's capacity would earn in t, PV USD:
-    ``max(0, max_r (λ_t − ρ_{r,t}))`` over the site's routes (λ the dual of its capacity
-    row, ρ the routes' reduced costs), which does not depend on the degenerate dual of an
-    unbuilt site's ``Σ x ≤ 0``. None without duals."""
+def candidate_duals_and_least_cost(pm: PlanModel) -> tuple[F, F] | None:
+    """``(λ, ρ_min)``, both (C, T) in objective units per wafer: the dual of each candidate's
+    capacity row and the least reduced cost of its routes' wafers (inf when it has none).
+    None without duals."""
     d = pm.data
     dual = _dual(pm, CANDIDATE_CAPACITY)
     rcx = pm.reduced_costs.get(WAFERS)
@@ -208,5 +207,17 @@ def candidate_wafer_value(pm: PlanModel) -> F | None:
         if routes.size:
             vals = np.where(np.isfinite(rcx[routes]), rcx[routes], np.inf)
             least[k] = vals.min(axis=0)
+    return lam, least
+
+
+def candidate_wafer_value(pm: PlanModel) -> F | None:
+    """(C, T) what one more wafer of each candidate's capacity would earn in t, PV USD:
+    ``max(0, max_r (λ_t − ρ_{r,t}))`` over the site's routes (λ the dual of its capacity
+    row, ρ the routes' reduced costs), which does not depend on the degenerate dual of an
+    unbuilt site's ``Σ x ≤ 0``. None without duals."""
+    got = candidate_duals_and_least_cost(pm)
+    if got is None:
+        return None
+    lam, least = got
     out: F = np.maximum(0.0, lam - np.minimum(lam, least)) / OBJECTIVE_SCALE
     return out

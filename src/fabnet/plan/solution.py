@@ -10,7 +10,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from fabnet.plan.constraints import CANDIDATE_CAPACITY
 from fabnet.plan.diagnosis import diagnose
 from fabnet.plan.model import PlanModel
 from fabnet.plan.objective import OBJECTIVE_SCALE, salvage_usd
@@ -18,8 +17,8 @@ from fabnet.plan.programmes import planned_online
 from fabnet.plan.readout import (
     EPS,
     Solution,
-    _dual,
     _shift_rows,
+    candidate_duals_and_least_cost,
     site_capacity_and_use,
     site_could_have_capacity,
     site_shadow_prices,
@@ -624,17 +623,10 @@ def _undegenerate_builds(pm: PlanModel, rcb: F) -> F:
     ``ρ_b = coef − Σ_t λ_t C ρ_{τ,t} + …`` is recomputed with ``v_t`` in its place.
     """
     d = pm.data
-    dual = _dual(pm, CANDIDATE_CAPACITY)
-    rcx = pm.reduced_costs.get(WAFERS)
-    if dual is None or rcx is None:
+    got = candidate_duals_and_least_cost(pm)
+    if got is None:
         return rcb
-    lam = -dual  # (C, T) objective units per wafer
-    least = np.full_like(lam, np.inf)
-    for k, si in enumerate(d.cand_site):
-        routes = np.flatnonzero(d.route_site == si)
-        if routes.size:
-            vals = np.where(np.isfinite(rcx[routes]), rcx[routes], np.inf)
-            least[k] = vals.min(axis=0)
+    lam, least = got  # (C, T) objective units per wafer
     excess = np.minimum(lam, least)  # λ − v
     coeff = d.site_full_wafers[d.cand_site][:, None, :] * d.cand_ramp  # (C, Ts, T)
     out: F = rcb + np.einsum("cst,ct->cs", coeff, excess)
