@@ -259,6 +259,10 @@ def test_cli_stochastic_plan_json_store_and_risk(
     code, _out, err = run_cli(["plan", str(toy), "--stochastic", "3", "--risk-aversion", "2"],
                               capsys)  # fmt: skip
     assert code == 2 and "--risk-aversion" in err
+    # a scenario without a catalogue has nothing to hedge against: said, not planned
+    for cmd in (["plan", "toy", "--stochastic", "3"], ["frontier", "toy", "--points", "2"]):
+        code, _out, err = run_cli([*cmd, "--workers", "1", "--no-store"], capsys)
+        assert code == 2 and "no disruption catalogue" in err, (cmd, err)
 
 
 def test_hedged_plan_has_lower_out_of_sample_cvar() -> None:

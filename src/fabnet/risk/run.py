@@ -20,10 +20,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from fabnet.errors import Problem, ScenarioError
 from fabnet.parallel import parallel_map, worker_cached
 from fabnet.risk.recourse import Method, Outcome, Recourse, RecourseSpec, SampleBatch
-from fabnet.risk.sampler import Sampler
+from fabnet.risk.sampler import catalogue_sampler
 from fabnet.risk.stats import stress_figures, summarise, var_cvar
 
 #: Columns of every table of a risk run (stored as ``risk_<name>``).
@@ -116,7 +115,7 @@ class _Worker:
 
     def __init__(self, task: _Task) -> None:
         self.recourse = Recourse(task.spec)
-        self.sampler = Sampler(self.recourse.data, task.spec.scenario, task.events)
+        self.sampler = catalogue_sampler(self.recourse.data, task.spec.scenario, task.events)
 
 
 def _worker(task: _Task) -> _Worker:
@@ -219,14 +218,6 @@ def run_risk(
     # Build the model and check the event selection here: errors surface before any worker
     # starts, and in-process runs reuse this cached worker.
     w = _worker(task)
-    if not w.sampler.event_ids:
-        raise ScenarioError(
-            Problem(
-                f"scenario {spec.scenario.name} has no disruption catalogue: nothing to sample",
-                "add a `disruptions:` section (docs/risk.md shows the fields and an example)",
-                field="disruptions",
-            )
-        )
     data = w.recourse.data
     base = w.recourse.baseline
     size = max(1, o.chunk_size)

@@ -398,3 +398,21 @@ class Sampler:
                 )
             )
         return out
+
+
+def catalogue_sampler(
+    data: PlanData, scenario: Scenario, events: Sequence[str] | None = None
+) -> Sampler:
+    """The :class:`Sampler` of ``scenario``'s catalogue in the index space of ``data``; a
+    :class:`ScenarioError` when there is nothing to sample, for every command that samples
+    (``fabnet risk``, ``plan --stochastic``, ``frontier``)."""
+    sampler = Sampler(data, scenario, events)
+    if not sampler.event_ids:
+        raise ScenarioError(
+            Problem(
+                f"scenario {scenario.name} has no disruption catalogue: nothing to sample",
+                "add a `disruptions:` section (docs/risk.md shows the fields and an example)",
+                field="disruptions",
+            )
+        )
+    return sampler

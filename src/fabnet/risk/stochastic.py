@@ -30,10 +30,11 @@ from fabnet.errors import PlanError, Problem
 from fabnet.plan import Plan, PlanModel, PlanOptions, build_model, plan, read_solution, solve_model
 from fabnet.plan.model import _silence_banner
 from fabnet.plan.objective import OBJECTIVE_SCALE
+from fabnet.plan.sets import PlanData, build_data
 from fabnet.plan.variables import BUILD, PORT
 from fabnet.risk.effects import Effects
 from fabnet.risk.recourse import FirstStage, LpLayout, RecourseSpec, _put, evaluate_batch
-from fabnet.risk.sampler import Sampler
+from fabnet.risk.sampler import Sampler, catalogue_sampler
 from fabnet.risk.stats import mean, var_cvar
 from fabnet.scenario.schema import Scenario
 
@@ -433,6 +434,11 @@ def _first_stage(lay: LpLayout, full: F, relax: bool) -> FirstStage:
     return FirstStage(tuple(builds), tuple(ports))
 
 
+def _data(scenario: Scenario, options: PlanOptions) -> PlanData:
+    """The planner's index sets and coefficients for ``options`` (no linopy model)."""
+    return build_data(scenario, options.period, options.build_start, options.terminal)
+
+
 def mean_effects(effects: Sequence[Effects]) -> Effects:
     """The mean-value scenario: every multiplier averaged over ``effects`` (equal weights),
     in force from the first period (the expected-value problem of Birge & Louveaux)."""
@@ -680,7 +686,7 @@ def stochastic_plan(
     say("sampling scenarios")
     sampler: Sampler | None = None
     if effects is None:
-        sampler = Sampler(build_model(scenario, options).data, scenario, sto.events)
+        sampler = catalogue_sampler(_data(scenario, options), scenario, sto.events)
         effects = [sampler.draw(sto.seed, i) for i in range(sto.scenarios)]
     say(f"solving the extensive form ({sto.scenarios} scenarios)")
     rp = solve_extensive(scenario, options, effects, measure=sto.measure, start=det_fs)
@@ -727,7 +733,7 @@ def stochastic_plan(
         t = time.perf_counter()
         say(f"out of sample: {sto.oos_samples} fresh samples")
         if sampler is None:
-            sampler = Sampler(build_model(scenario, options).data, scenario, sto.events)
+            sampler = catalogue_sampler(_data(scenario, options), scenario, sto.events)
         fresh = [sampler.draw(sto.seed + OOS_SEED_OFFSET, i) for i in range(sto.oos_samples)]
         result.oos = {
             "stochastic": evaluate_out_of_sample(scenario, options, rp.first_stage, fresh),
@@ -769,7 +775,7 @@ def frontier_point(
 ) -> FrontierPoint:
     """Solve the stochastic plan at one ω (scenarios drawn here: keyed by seed and index,
     so every point, in any process, sees the same scenarios)."""
-    sampler = Sampler(build_model(scenario, options).data, scenario, sto.events)
+    sampler = catalogue_sampler(_data(scenario, options), scenario, sto.events)
     effects = [sampler.draw(sto.seed, i) for i in range(sto.scenarios)]
     measure = replace(sto.measure, risk_aversion=float(risk_aversion))
     sol = solve_extensive(scenario, options, effects, measure=measure)
