@@ -449,6 +449,12 @@ def load_scenario(
 def validate_file(ref: str | Path) -> Scenario:
     """Validate a scenario and every one of its variants; all problems raised together."""
     label, text = resolve(ref)
+    return validate_text(text, label)
+
+
+def validate_text(text: str, label: str) -> Scenario:
+    """Validate scenario YAML held in memory (``label`` names it in messages) and each of its
+    variants; all problems raised together."""
     src = parse_yaml(text, label)
     problems: list[Problem] = []
     scenario: Scenario | None = None

@@ -340,25 +340,6 @@ def _delete_via_process(runner: JobRunner, run_id: str, timeout_s: float = 60.0)
 def validate_text(text: str, label: str) -> Any:
     """Validate scenario YAML held in memory and each of its variants, as
     ``fabnet scenario validate`` does for a file; every problem raised together."""
-    from fabnet.errors import ScenarioError
-    from fabnet.scenario import apply_overrides
-    from fabnet.scenario.io import _variant_assignments, parse_yaml, validate_source
+    from fabnet.scenario.io import validate_text as validate
 
-    src = parse_yaml(text, label)
-    problems: list[Problem] = []
-    scenario = None
-    try:
-        scenario = validate_source(src)
-    except ScenarioError as exc:
-        problems.extend(exc.problems)
-    variants = src.data.get("variants")
-    if isinstance(variants, dict):
-        for name in variants:
-            try:
-                sets = _variant_assignments(src, str(name))
-                validate_source(apply_overrides(src, sets, f"variant {name}:"))
-            except ScenarioError as exc:
-                problems.extend(p for p in exc.problems if p not in problems)
-    if problems:
-        raise ScenarioError(problems, title=f"invalid scenario {label}")
-    return scenario
+    return validate(text, label)
