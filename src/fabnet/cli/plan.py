@@ -197,7 +197,8 @@ def _write_report(store_path: Path, run_id: str, path: Path, risk_id: str | None
         raise PlanError(
             Problem(
                 problem.message,
-                f"the {rec.kind} is stored as run {run_id}; write its report elsewhere with "
+                f"the {'risk analysis' if rec.kind == 'risk' else rec.kind} is stored as run "
+                f"{run_id}; write its report elsewhere with "
                 f"`fabnet report {run_id} -o PATH --store {store_path}`",
                 file=problem.file,
             )
