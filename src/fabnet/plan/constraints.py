@@ -173,16 +173,16 @@ def add_constraints(m: Model, d: PlanData) -> None:
             d.compute_required.sum(axis=0) - d.installed_pflops.sum(axis=0), ("period",), ix
         )
         m.add_constraints(lhs >= rhs, name=COMPUTE_DEMAND)
-    # (14) unit demand: units of every build of the product arriving in the period, plus unmet
+    # (14) unit demand: units of every version of the product arriving in the period, plus unmet
     if d.unit_ids:
         U = len(d.unit_ids)
-        builds = group_terms(d.product_base, len(d.base_product_ids))[d.unit_product]  # (U, K)
-        shift = d.product_arrival_shift[np.clip(builds, 0, None)]
+        versions = group_terms(d.product_base, len(d.base_product_ids))[d.unit_product]  # (U, K)
+        shift = d.product_arrival_shift[np.clip(versions, 0, None)]
         src = t[None, :, None] - shift[:, None, :]  # (U, T, K)
         lhs = gather_sum(
             m,
             [
-                (m.variables[UNITS], builds[:, None, :], src, 1.0),
+                (m.variables[UNITS], versions[:, None, :], src, 1.0),
                 (m.variables[UNMET_UNITS], np.arange(U)[:, None, None], t[None, :, None], 1.0),
             ],
             ("unit_demand", "period"),
@@ -234,17 +234,17 @@ def add_constraints(m: Model, d: PlanData) -> None:
 
 
 def add_product_ramp(m: Model, d: PlanData) -> None:
-    """(21) production ramp: good units of all builds of a product per period ≤ its cap."""
+    """(21) production ramp: good units of all versions of a product per period ≤ its cap."""
     capped = np.isfinite(d.product_max_units)  # (Pb, T)
     if not capped.any():
         return
     ix = index(d)
     T = d.n_periods
     bix = {**ix, "product": pd.Index(d.base_product_ids, name="product", dtype=object)}
-    builds = group_terms(d.product_base, len(d.base_product_ids))  # (Pb, K)
+    versions = group_terms(d.product_base, len(d.base_product_ids))  # (Pb, K)
     t = np.arange(T)
     lhs = gather(
-        m, m.variables[UNITS], builds[:, None, :], t[None, :, None], 1.0, ("product", "period"),
+        m, m.variables[UNITS], versions[:, None, :], t[None, :, None], 1.0, ("product", "period"),
         bix,
     )  # fmt: skip
     rhs = _labelled(np.where(capped, d.product_max_units, 0.0), ("product", "period"), bix)

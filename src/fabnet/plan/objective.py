@@ -55,7 +55,7 @@ def in_service_sum(values: F, shift: np.ndarray, life: np.ndarray) -> F:
 
 def energy_pv_per_unit(d: PlanData) -> tuple[F, F]:
     """Present value of the electricity one unit ordered or assembled in ``t`` draws while
-    in service inside the horizon, USD: (P, T) own builds in the fleet, (O, T) offers.
+    in service inside the horizon, USD: (P, T) own product versions in the fleet, (O, T) offers.
 
     ``power_w × PUE × hours × price(t) × δ(t)`` summed over its service periods (eq. 19).
     """

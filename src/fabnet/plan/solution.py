@@ -232,7 +232,7 @@ def _dtype(col: str) -> str:
 
 
 def _compute(d: PlanData, s: Solution) -> pd.DataFrame:
-    """PFLOP/s in service and added per source and period: own products (their builds
+    """PFLOP/s in service and added per source and period: own products (their versions
     summed), offers, and the installed base (in service, never added)."""
     T = d.n_periods
     fleet = np.flatnonzero(d.product_in_fleet)
