@@ -34,3 +34,8 @@ MAX_FILE_BYTES = 64 * 1024 * 1024
 MAX_COUNT = 1_000_000_000
 #: Start rate of a generated fab, lots per day (HVLM starts about 56; tools are sized from it).
 MAX_LOTS_PER_DAY = 10_000.0
+#: Tool families, route steps and products of a generated fab (``fab generate``; HVLM has
+#: 106 families, 583 steps in its longest route and 2 products).
+MAX_GENERATED_FAMILIES = 1_000
+MAX_GENERATED_STEPS = 10_000
+MAX_GENERATED_PRODUCTS = 100

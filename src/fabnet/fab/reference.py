@@ -7,7 +7,7 @@ Returned with our column names so they line up with :class:`~fabnet.fab.simulate
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pandas as pd
@@ -30,13 +30,31 @@ _TOOL_COLS = {
 }
 
 
+#: Simulated days behind the published reference KPIs: "two-year runs", lots completed "over
+#: the two simulated years" (../shared/smt2020/reference/README.md; Kopp et al. 2020).
+REFERENCE_DAYS = 730.0
+
+
 @dataclass(frozen=True)
 class Reference:
-    """Reference KPIs of one model: per lot type and per tool family."""
+    """Reference KPIs of one model: per lot type and per tool family, over ``horizon_days``
+    simulated days (no warm-up)."""
 
     model: str
     lot_types: pd.DataFrame
     tool_groups: pd.DataFrame
+    horizon_days: float = REFERENCE_DAYS
+
+
+def scaled_to_window(ref: Reference, window_days: float) -> tuple[Reference, float]:
+    """The reference with its lot counts scaled to a statistics window of ``window_days``
+    (counts grow with the window; shares and cycle times are left as they are), and the
+    factor used. A count scaled this way is a like-with-like rate; cycle times of a run
+    shorter than the reference's are not (lots with long cycle times have not finished)."""
+    factor = window_days / ref.horizon_days
+    lots = ref.lot_types.copy()
+    lots["completed"] = lots["completed"] * factor
+    return replace(ref, lot_types=lots), factor
 
 
 def _read(path: Path, cols: dict[str, str]) -> pd.DataFrame:

@@ -895,6 +895,19 @@ def _tables(model: FabModel, ar: _Arrays, opts: SimOptions) -> tuple[pd.DataFram
     return lot_types, tool_groups, wip, lots, steps
 
 
+def kernel_is_compiled() -> bool:
+    """Whether the compiled kernel is at hand: compiled in this process or in numba's
+    on-disk cache for the current source (when not, the first run compiles it, about half
+    a minute). Reads numba's cache index; if that cannot be read, assumes it is there."""
+    run: Any = E.run
+    if run.signatures:
+        return True
+    try:
+        return bool(run._cache._cache_file._load_index())
+    except Exception:  # numba internals changed: say nothing rather than something wrong
+        return True
+
+
 def simulate(
     model: FabModel,
     opts: SimOptions,
