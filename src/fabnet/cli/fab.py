@@ -222,8 +222,9 @@ def _table(
             s = _fmt(v, d)
             if ranges is not None and c in _CI_COLS and row.get("name") in ranges.index:
                 r = ranges.loc[row["name"]]
-                if s and f"{c}_min" in r:
-                    s += f" ({_fmt(r[f'{c}_min'], d)}–{_fmt(r[f'{c}_max'], d)})"
+                lo, hi = _fmt(r.get(f"{c}_min"), d), _fmt(r.get(f"{c}_max"), d)
+                if s and lo != hi:
+                    s += f" ({lo}–{hi})"
             elif c in _CI_COLS:
                 ci = row.get(f"{c}_ci95")
                 if ci is not None and not (isinstance(ci, float) and math.isnan(ci)) and s:
