@@ -421,3 +421,10 @@ def test_tables_two_seeds_show_ranges_and_families_by_utilisation(
 def test_help_keeps_the_warm_up_default() -> None:
     res = fabnet("fab", "curve", "--help")
     assert "default: a quarter of --days" in " ".join(res.stdout.replace("│", " ").split())
+
+
+def test_one_product_is_singular(capsys: Capsys) -> None:
+    """`scenario validate` on the toy scenario (4 sites, 1 product): was "1 products"."""
+    code, out, _ = run(["scenario", "validate", "toy"], capsys)
+    assert code == 0
+    assert "4 sites, 1 product)" in out

@@ -4,7 +4,7 @@ The kernel holds its state in numpy arrays sized from the model and the run (one
 tool, per lot, per setup pair ...). A typo in a file (``STNQTY 1e9``) or a flag
 (``--days 1e9``, ``--seeds 0-100000000``) would otherwise ask for gigabytes and end in a
 ``MemoryError`` after minutes. Each limit is far above the SMT2020 models (HVLM: 1,443 tools,
-400 in its largest family, 57 setups, 926 route steps, about 41,000 lots in the 730 days of
+400 in its largest family, 57 setups, 926 route steps, 44,012 lots in the 730 days of
 the reference protocol) and low enough that the arrays stay within a few hundred MB.
 docs/fab-readings.md ("Limits") lists them with the memory each one bounds.
 """
