@@ -334,6 +334,13 @@ def test_compare_scales_reference_counts_to_the_window(
     assert "scaled × 0.00274 to the 2-day window" in " ".join(out.split())
 
 
+def test_reference_with_nan_names_file_and_line(tiny: Path, tmp_path: Path, capsys: Capsys) -> None:
+    ref = _reference(tmp_path / "ref", 8760)
+    (ref / "lots_tiny.txt").write_text("name th act on_time\nLot_1 8760 nan 100\n")
+    code, _, err = run(["fab", "compare", str(tiny), "--reference", str(ref)], capsys)
+    refused(code, err, "lots_tiny.txt:2:3: act: not a finite number: 'nan'")
+
+
 def test_short_run_warnings_are_derived_from_the_cycle_time() -> None:
     curve = pd.DataFrame(
         {
@@ -428,3 +435,11 @@ def test_one_product_is_singular(capsys: Capsys) -> None:
     code, out, _ = run(["scenario", "validate", "toy"], capsys)
     assert code == 0
     assert "4 sites, 1 product)" in out
+
+
+def test_progress_shows_when_stderr_is_piped(tiny: Path) -> None:
+    """A real process whose stderr is a pipe: progress comes as lines, not a live bar."""
+    res = fabnet("fab", "simulate", str(tiny), "--days", "20")
+    assert res.returncode == 0, res.stderr
+    assert "simulating tiny, seed 0 (days): 10/20" in res.stderr
+    assert "simulating tiny, seed 0 (days): 20/20" in res.stderr

@@ -12,7 +12,14 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 import pandas as pd
 import typer
 from rich import box
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from rich.table import Table
 
 from fabnet.cli.app import app, err, out
@@ -134,8 +141,28 @@ ProcessesOpt = Annotated[
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
 
 
+class _LineProgress(Progress):
+    """Progress for a stderr that is not a terminal (piped, logged): no live bar, one line
+    each time a task passes another tenth of its work."""
+
+    def update(self, task_id: TaskID, **kwargs: Any) -> None:
+        task = self._tasks[task_id]
+        before = task.completed
+        super().update(task_id, **kwargs)
+        total = task.total or 0
+        if total > 0 and int(10 * task.completed / total) > int(10 * before / total):
+            err.print(
+                f"{task.description}: {task.completed:,.0f}/{total:,.0f} "
+                f"({task.elapsed or 0.0:.0f} s)",
+                soft_wrap=True,
+            )
+
+
 def progress_bar(quiet: bool) -> Progress:
-    """The progress bar of the fab commands (on stderr, gone when done; none if ``quiet``)."""
+    """The progress of the fab commands on stderr: a bar that is gone when done, or lines
+    when stderr is not a terminal; none if ``quiet``."""
+    if not quiet and not err.is_terminal:
+        return _LineProgress(TextColumn("{task.description}"), console=err, disable=True)
     return Progress(
         TextColumn("{task.description}"),
         BarColumn(),

@@ -7,6 +7,7 @@ Returned with our column names so they line up with :class:`~fabnet.fab.simulate
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -80,13 +81,20 @@ def _read(path: Path, cols: dict[str, str]) -> pd.DataFrame:
                 row[cols[h]] = v
             else:
                 try:
-                    row[cols[h]] = float(v)
+                    x = float(v)
                 except ValueError:
+                    x = math.nan
+                if not math.isfinite(x):
                     raise FabModelError(
                         Problem(
-                            f"not a number: {v!r}", file=path.name, line=n, column=k + 1, field=h
+                            f"not a finite number: {v!r}",
+                            file=path.name,
+                            line=n,
+                            column=k + 1,
+                            field=h,
                         )
                     ) from None
+                row[cols[h]] = x
         rows.append(row)
     return pd.DataFrame(rows, columns=list(cols.values()))
 
