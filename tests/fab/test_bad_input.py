@@ -314,24 +314,35 @@ def _reference(folder: Path, completed_730d: float) -> Path:
 def test_compare_scales_reference_counts_to_the_window(
     tiny: Path, tmp_path: Path, capsys: Capsys
 ) -> None:
-    """The tiny fab completes 12 lots a day; a reference of 8,760 lots in 730 days is the
-    same rate, so over 2 days the scaled reference says 24 and the difference is 0, not the
-    −99.7 % an unscaled comparison would print."""
+    """The tiny fab releases 12 lots a day, each done 90 min (0.0625 d) later. A reference of
+    8,760 lots in 730 days with that cycle time counts lots released in [0, 730 − 0.0625]
+    d; the like-with-like count of a 2-day run is its rate × (2 − 0.0625) d = 23.25 (the
+    simulation: 24, the lot at t 0 included), not the 8,760 (−99.7 %) of an unscaled
+    comparison."""
     ref = _reference(tmp_path / "ref", 8760)
     args = ["fab", "compare", str(tiny), "--reference", str(ref), "--days", "2", "--seeds", "0"]
     code, out, err = run([*args, "--json"], capsys)
     assert code == 0, err
     obj = json.loads(out)
     lot = obj["lot_types"][0]
-    assert obj["reference_count_scale"] == pytest.approx(2 / 730)
-    assert lot["completed"] == 24 and lot["completed_ref"] == pytest.approx(24.0)
-    assert lot["completed_diff"] == pytest.approx(0.0, abs=1e-9)
-    assert any("scaled" in n for n in obj["notes"])
+    factor = (2 - 0.0625) / (730 - 0.0625)
+    assert obj["reference_count_scale"] == {"Lot_1": pytest.approx(factor)}
+    assert lot["completed"] == 24 and lot["completed_ref"] == pytest.approx(8760 * factor)
+    assert lot["completed_diff"] == pytest.approx(100 * (24 / (8760 * factor) - 1))
+    assert abs(lot["completed_diff"]) < 5
+    assert any("scaled to this run" in n for n in obj["notes"])
     assert any("not like with like" in n for n in obj["notes"])
     code, out, err = run(args, capsys)
     assert code == 0
-    assert "scaled × 0.00274 to this run's 2-day window" in " ".join(err.split())
-    assert "scaled × 0.00274 to the 2-day window" in " ".join(out.split())
+    assert "(× 0.00265 for Lot_1)" in " ".join(err.split())
+    assert "scaled to this run's window [0, 2] d" in " ".join(out.split())
+    # a run shorter than the reference's cycle time: nothing to compare, and it says so
+    (ref / "lots_tiny.txt").write_text("name th act on_time\nLot_1 8760 3 100\n")
+    code, out, err = run([*args, "--json"], capsys)
+    assert code == 0
+    obj = json.loads(out)
+    assert obj["lot_types"][0]["completed_ref"] == 0
+    assert any("Lot_1: the reference's cycle time is longer" in n for n in obj["notes"])
 
 
 def test_reference_with_nan_names_file_and_line(tiny: Path, tmp_path: Path, capsys: Capsys) -> None:

@@ -517,18 +517,29 @@ def compare_cmd(
     from fabnet.fab.reference import compare_tables, load_reference, scaled_to_window
 
     ref = load_reference(reference, directory.name)
-    window = days - warmup_days
-    ref, factor = scaled_to_window(ref, window)
+    protocol = days == ref.horizon_days and warmup_days == 0
+    ref, factors = scaled_to_window(ref, days, warmup_days)
     notes: list[str] = []
-    if window != ref.horizon_days:
+    if not protocol:
         notes.append(
             f"the reference counts lots over {ref.horizon_days:g} days; its counts are scaled "
-            f"× {factor:.3g} to this run's {window:g}-day window"
+            "to this run: its rate (count / (horizon − CT)) × the days of releases whose lots "
+            f"finish in [{warmup_days:g}, {days:g}] d (× "
+            + ", ".join(f"{v:.3g}" for v in factors.values())
+            + " for "
+            + ", ".join(factors)
+            + ")"
+        )
+    none = [n for n, f in factors.items() if not f > 0]
+    if none:
+        notes.append(
+            f"{', '.join(none)}: the reference's cycle time is longer than this run allows, so "
+            "it has no count to compare with"
         )
     if days < ref.horizon_days or warmup_days > 0:
         notes.append(
             f"cycle times and on-time shares are not like with like: the reference ran "
-            f"{ref.horizon_days:g} days from an empty statistics start; in {days:g} days "
+            f"{ref.horizon_days:g} days with no warm-up; in {days:g} days "
             f"(warm-up {warmup_days:g}) lots with long cycle times have not finished, or the "
             f"initial WIP weighs differently — use --days {ref.horizon_days:g} "
             "--warmup-days 0 for the published protocol"
@@ -555,7 +566,7 @@ def compare_cmd(
                     "model": ref.model,
                     "seeds": seed_list,
                     "reference_days": ref.horizon_days,
-                    "reference_count_scale": factor,
+                    "reference_count_scale": factors,
                     "notes": notes,
                     "lot_types": _records(lots),
                     "tool_groups": _records(tools),
@@ -585,7 +596,7 @@ def compare_cmd(
             f"{days:g} d (Δ = ours vs reference)",
             caption=f"done: lots completed, mean over seeds; ref: the reference's "
             f"{ref.horizon_days:g}-day count"
-            + (f" scaled × {factor:.3g} to the {window:g}-day window" if factor != 1 else "")
+            + ("" if protocol else f" scaled to this run's window [{warmup_days:g}, {days:g}] d")
             + ".",
         )
     )

@@ -324,7 +324,8 @@ def short_run_warnings(
         warnings.append(
             f"short run: at load {load:g} a lot takes about {need:.1f} d (G/G/m cycle time); "
             + "; ".join(short)
-            + f". Utilisation and cycle time then reflect {start} more than the load — use a "
+            + f". Utilisation and cycle time then reflect {start.split(' (')[0]} more than "
+            "the load — use a "
             f"warm-up of at least {math.ceil(need)} d and --days of at least "
             f"{math.ceil(max(warmup_days, need) + need)} (with the default warm-up, a quarter "
             f"of --days: --days {math.ceil(4 * need)})"

@@ -47,15 +47,32 @@ class Reference:
     horizon_days: float = REFERENCE_DAYS
 
 
-def scaled_to_window(ref: Reference, window_days: float) -> tuple[Reference, float]:
-    """The reference with its lot counts scaled to a statistics window of ``window_days``
-    (counts grow with the window; shares and cycle times are left as they are), and the
-    factor used. A count scaled this way is a like-with-like rate; cycle times of a run
-    shorter than the reference's are not (lots with long cycle times have not finished)."""
-    factor = window_days / ref.horizon_days
+def release_span_days(days: float, warmup_days: float, cycle_time_days: float) -> float:
+    """Days of releases whose lots complete in the statistics window [warm-up, days] when
+    every lot takes ``cycle_time_days``: releases in [max(0, warm-up − CT), days − CT]."""
+    return max(0.0, days - cycle_time_days) - max(0.0, warmup_days - cycle_time_days)
+
+
+def scaled_to_window(
+    ref: Reference, days: float, warmup_days: float
+) -> tuple[Reference, dict[str, float]]:
+    """The reference with its lot counts scaled to a run of ``days`` with statistics after
+    ``warmup_days``, and the factor used per lot type.
+
+    The reference's count of a lot type is the lots released in [0, horizon − CT] (CT its
+    mean cycle time; docs/fab-readings.md, "KPIs and the comparison protocol"), so its rate
+    is count / (horizon − CT) and the like-with-like count of another window is that rate
+    × :func:`release_span_days` (0 when no lot can finish in the window). Shares and cycle
+    times are left as they are: they cannot be scaled."""
     lots = ref.lot_types.copy()
-    lots["completed"] = lots["completed"] * factor
-    return replace(ref, lot_types=lots), factor
+    factors: dict[str, float] = {}
+    for i, row in lots.iterrows():
+        ct = float(row["cycle_time_mean_days"])
+        full = release_span_days(ref.horizon_days, 0.0, ct)
+        f = release_span_days(days, warmup_days, ct) / full if full > 0 else math.nan
+        factors[str(row["name"])] = f
+        lots.loc[i, "completed"] = float(row["completed"]) * f
+    return replace(ref, lot_types=lots), factors
 
 
 def _read(path: Path, cols: dict[str, str]) -> pd.DataFrame:
