@@ -153,12 +153,23 @@ def test_missing_part_file_is_reported_once(tiny: Path) -> None:
 
 
 @needs_hvlm
-def test_hvlm_without_its_tool_file_is_one_line(tmp_path: Path) -> None:
-    """Was: reported as `tool.txt`, followed by 1,231 "unknown tool family" lines."""
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        ("tool.txt.1l", "file is missing"),  # was: "tool.txt", then 1,231 follow-on lines
+        ("part.txt", "file is missing"),
+        ("route_3.txt", "file is missing"),
+        ("order.txt", "file is missing"),
+        ("pmcal.txt", "file is missing, but attach.txt names 292 of its calendars"),
+        ("downcal.txt", "file is missing, but attach.txt names 11 of its calendars"),
+    ],
+)
+def test_hvlm_without_one_of_its_files_is_one_line(tmp_path: Path, name: str, message: str) -> None:
     d = Path(shutil.copytree(HVLM, tmp_path / "HVLM"))
-    (d / "tool.txt.1l").unlink()
+    (d / name).unlink()
     e = _load_error(d)
-    assert [(p.file, p.message) for p in e.problems] == [("tool.txt.1l", "file is missing")]
+    assert len(e.problems) == 1, e.format()
+    assert e.problems[0].file == name and e.problems[0].message.startswith(message)
 
 
 @needs_hvlm

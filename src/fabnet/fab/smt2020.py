@@ -688,6 +688,7 @@ def _load(src: _Source, name: str, where: str) -> FabModel:
             )
     cal_names = {c.name for c in downs} | {c.name for c in pms}
     atts: list[Attachment] = []
+    missing_cals: dict[str, set[str]] = {}
     if src.has("attach.txt"):
         for r in _read_table(
             src, "attach.txt", ("CALNAME", "CALTYPE", "RESTYPE", "RESNAME"), probs
@@ -696,7 +697,10 @@ def _load(src: _Source, name: str, where: str) -> FabModel:
             ctype = (r.s("CALTYPE", required=True) or "").lower()
             rtype = (r.s("RESTYPE", required=True) or "").lower()
             rname = r.s("RESNAME", required=True) or ""
-            if cal not in cal_names and not probs.broken & {"downcal.txt", "pmcal.txt"}:
+            cal_file = {"down": "downcal.txt", "pm": "pmcal.txt"}.get(ctype)
+            if cal not in cal_names and cal_file is not None and not src.has(cal_file):
+                missing_cals.setdefault(cal_file, set()).add(cal)  # one line per absent file
+            elif cal not in cal_names and not probs.broken & {"downcal.txt", "pmcal.txt"}:
                 probs.add(
                     f"unknown calendar {cal!r}",
                     r.file,
@@ -742,6 +746,13 @@ def _load(src: _Source, name: str, where: str) -> FabModel:
                     r.dist("FOADIST", "FOA", None, scale),
                     in_pieces,
                 )
+            )
+        for cal_file, names in sorted(missing_cals.items()):
+            probs.add(
+                f"file is missing, but attach.txt names {len(names)} of its calendars "
+                f"(e.g. {min(names)!r})",
+                cal_file,
+                hint=f"expected {src.where(cal_file)}",
             )
     else:
         warns.append("attach.txt absent: no breakdowns and no preventive maintenance")
