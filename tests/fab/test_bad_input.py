@@ -194,6 +194,7 @@ def test_hvlm_is_called_hvlm(capsys: Capsys) -> None:
         (["simulate", "--days", "1e9"], ["'--days'", "out of range", f"{MAX_DAYS:g}"]),
         (["simulate", "--days", "-1"], ["'--days'", "above 0"]),
         (["simulate", "--warmup-days", "nan"], ["'--warmup-days'", "not a finite number"]),
+        (["simulate", "--days", "2", "--warmup-days", "3"], ["--warmup-days", "not shorter"]),
         (["simulate", "--processes", "-3"], ["--processes", "-3 is out of range", "[1, 256]"]),
         (["simulate", "--workers", "100000"], ["--workers", "out of range", "[1, 256]"]),
         (

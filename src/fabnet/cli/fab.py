@@ -297,6 +297,18 @@ _TOOL_COLS = [
 ]
 
 
+def check_warmup(days: float, warmup_days: float) -> None:
+    """``--warmup-days`` must end before ``--days`` (statistics are taken after it)."""
+    if warmup_days >= days:
+        raise FabModelError(
+            Problem(
+                f"warm-up {warmup_days:g} d is not shorter than --days {days:g}",
+                field="--warmup-days",
+                hint="statistics are taken after the warm-up; give a shorter --warmup-days",
+            )
+        )
+
+
 def compile_notice() -> None:
     """Say that the simulator is being compiled when numba has no cached kernel yet (the
     first fab command after an install or an upgrade sits still for about half a minute).
@@ -324,6 +336,7 @@ def _run(
     from fabnet.fab.simulate import check_run
 
     seed_list = parse_seeds(seeds)
+    check_warmup(days, warmup_days)
     model = load_model(directory, quiet)
     opts = SimOptions(
         days=days,

@@ -22,6 +22,7 @@ from fabnet.cli.fab import (
     JsonOpt,
     ProcessesOpt,
     SeedsOpt,
+    check_warmup,
     compile_notice,
     fab_app,
     load_model,
@@ -36,7 +37,7 @@ from fabnet.cli.fab_checks import (
     writable_file,
     writable_folder,
 )
-from fabnet.errors import FabModelError, FabnetError, Problem
+from fabnet.errors import FabnetError, Problem
 from fabnet.fab.limits import (
     MAX_GENERATED_FAMILIES,
     MAX_GENERATED_PRODUCTS,
@@ -371,14 +372,7 @@ def curve_cmd(
     seed_list = parse_seeds(seeds)
     if warmup_days is None:
         warmup_days = days / 4.0
-    elif warmup_days >= days:
-        raise FabModelError(
-            Problem(
-                f"warm-up {warmup_days:g} d is not shorter than --days {days:g}",
-                field="--warmup-days",
-                hint="statistics start after the warm-up; leave it out for a quarter of --days",
-            )
-        )
+    check_warmup(days, warmup_days)
     if output is not None:
         writable_file(output, "-o", "curve.html")  # before simulating, not after
     model = load_model(directory, as_json)
