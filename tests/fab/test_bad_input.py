@@ -453,13 +453,6 @@ def test_help_keeps_the_warm_up_default() -> None:
     assert "default: a quarter of --days" in " ".join(res.stdout.replace("│", " ").split())
 
 
-def test_one_product_is_singular(capsys: Capsys) -> None:
-    """`scenario validate` on the toy scenario (4 sites, 1 product): was "1 products"."""
-    code, out, _ = run(["scenario", "validate", "toy"], capsys)
-    assert code == 0
-    assert "4 sites, 1 product)" in out
-
-
 def test_progress_shows_when_stderr_is_piped(tiny: Path) -> None:
     """A real process whose stderr is a pipe: progress comes as lines, not a live bar."""
     res = fabnet("fab", "simulate", str(tiny), "--days", "20")

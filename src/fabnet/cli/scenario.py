@@ -262,11 +262,7 @@ def validate_cmd(
             failed += 1
             err.print(f"[bold red]error:[/] {escape(exc.format())}", soft_wrap=True)
             continue
-        n_s, n_p = len(s.sites), len(s.products)
-        out.print(
-            f"[green]ok[/] {f} ({s.name}: {n_s} site{'s' * (n_s != 1)}, "
-            f"{n_p} product{'s' * (n_p != 1)})"
-        )
+        out.print(f"[green]ok[/] {f} ({s.name}: {len(s.sites)} sites, {len(s.products)} products)")
         if note := research_note(s):
             out.print(f"  [dim]note: {escape(note)}[/]", soft_wrap=True)
     if failed:
