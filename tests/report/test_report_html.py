@@ -18,8 +18,14 @@ from fabnet.report.plan import period_start
 from fabnet.scenario import Period
 from fabnet.store import RunRecord, Store
 
-#: Every chart the plan report draws, by its section key.
-CHARTS = ("compute", "shares", "costs", "builds", "utilisation", "shadow", "unmet")
+#: Every chart the plan report draws, by its section key, in page order.
+CHARTS = (
+    "compute", "flows", "shares", "dependence", "capacity", "costs", "unit_cost", "builds",
+    "utilisation", "shadow", "unmet",
+)  # fmt: skip
+#: The charts of a plan that builds nothing, meets all demand and has no binding capacity:
+#: those three are one-line notes instead of empty panels.
+QUIET = tuple(c for c in CHARTS if c not in ("builds", "shadow", "unmet"))
 
 
 @pytest.fixture(scope="module")
@@ -80,24 +86,31 @@ def test_empty_tables_are_explained_in_words(runs: dict[str, RunRecord]) -> None
     run = runs["base"]  # the toy as shipped: nothing built, all demand met
     assert run.tables["builds"].empty
     html = plan_report_html(run)
-    assert _charts_in(html) == list(CHARTS)
-    assert "No new sites built in this plan" in html
+    assert _charts_in(html) == list(QUIET)  # no empty panels ...
+    # ... but one line each saying why, in place
+    assert (
+        '<p class="note" id="builds"><b>Build schedule:</b> No new sites built in this plan.'
+        in html
+    )
     assert "Candidate sites the plan does <b>not</b> build: fab-b." in html
-    assert "All demand is met in every period" in html
-    assert "No site's capacity limits the plan" in html
+    assert "<b>Unmet demand:</b> All demand is met in every period." in html
+    assert "<b>Shadow prices of capacity:</b> No site&#x27;s capacity limits the plan" in html
     assert "Not shown, as they have no capacity in any period" in html  # fab-b's empty row
+    toc = re.search(r'<nav class="toc">(.*?)</nav>', html)
+    assert toc is not None and "#unmet" not in toc.group(1) and "#flows" in toc.group(1)
 
 
 def test_plan_without_own_products(runs: dict[str, RunRecord]) -> None:
     html = plan_report_html(runs["gpu_only"])
-    assert _charts_in(html) == list(CHARTS)
+    assert _charts_in(html) == [c for c in QUIET if c != "dependence"]
     assert "gpu (gpuco, bought)" in html and "(acme, own)" not in html
+    assert "<b>Country dependence: logic, HBM and packaging:</b> the plan starts no wafers" in html
 
 
 def test_quarterly_plan_with_a_vendor_cap(runs: dict[str, RunRecord]) -> None:
     run = runs["quarterly"]
     html = plan_report_html(run)
-    assert _charts_in(html) == list(CHARTS)
+    assert _charts_in(html) == list(QUIET)
     assert "2025Q1" in html and "by quarter" in html
     shares = run.tables["shares"]
     caps = shares[(shares["kind"] == "vendor") & (shares["key"] == "gpuco")]["cap"]
@@ -130,11 +143,12 @@ def test_report_renders_in_headless_chromium(
     page.write_text(plan_report_html(run), encoding="utf-8")
     dom, log = render_dom(page)  # network blocked: the page must work offline
     # Plotly marks each graph div it has drawn with js-plotly-plot and puts SVGs inside it.
+    charts = CHARTS if name == "busy" else QUIET
     drawn = re.findall(r'<div id="chart-([a-z_]+)" class="[^"]*js-plotly-plot[^"]*"', dom)
-    assert drawn == list(CHARTS), (drawn, log[-2000:])
+    assert drawn == list(charts), (drawn, log[-2000:])
     pieces = re.split(r'<div id="chart-', dom)[1:]
-    assert len(pieces) == len(CHARTS)
-    for key, piece in zip(CHARTS, pieces, strict=True):
+    assert len(pieces) == len(charts)
+    for key, piece in zip(charts, pieces, strict=True):
         assert 'class="main-svg"' in piece, key
     console = [line for line in log.splitlines() if ":CONSOLE" in line]
     assert not [c for c in console if "Uncaught" in c or "Error" in c], console
@@ -150,5 +164,7 @@ def test_runs_stored_with_fewer_columns_still_report(runs: dict[str, RunRecord])
     tables["utilisation"] = tables["utilisation"].drop(columns=["site_kind"])
     del tables["binding"], tables["shadow_prices"]
     html = plan_report_html(dataclasses.replace(run, tables=tables))
-    assert _charts_in(html) == list(CHARTS)
+    gone = ("dependence", "capacity", "shadow")  # need site kinds / shadow prices
+    assert _charts_in(html) == [c for c in CHARTS if c not in gone]
+    assert html.count("stored without site kinds") == 2 and "No shadow prices." in html
     assert "fab-b (US, 500 wspm)" in html and '"name":"cap gpuco"' not in html

@@ -107,7 +107,7 @@ def stochastic_sections(run: RunRecord) -> list[Section]:
     )
     hedging = Section(
         "stochastic", "Stochastic plan: what hedging buys", caption,
-        _layout(fig, 360, "", "bn USD"), table_html(["measure", "value"], rows, (1,)),
+        _layout(fig, 360, "", "bn USD"), table_html(["measure", "value"], rows, (1,), csv="stochastic-measures"),
     )  # fmt: skip
     det_starts = _starts(det.get("first_stage"))
     sto_starts = _starts(sto.get("first_stage"))
@@ -139,7 +139,9 @@ def stochastic_sections(run: RunRecord) -> list[Section]:
         "The build starts of each plan (a diamond per plan and site; a missing diamond: not "
         "built). Sites the stochastic plan builds earlier or instead are its insurance.",
         _layout(gantt, 140 + 26 * max(1, len(sites)), "start year", "") if sites else None,
-        table_html(["site", "deterministic", "stochastic", ""], brows) if brows else "",
+        table_html(["site", "deterministic", "stochastic", ""], brows, csv="first-stage")
+        if brows
+        else "",
     )
     return [hedging, first]
 
@@ -179,7 +181,10 @@ def frontier_report_html(scenario: str, points: Sequence[Mapping[str, Any]]) -> 
         "5 % of scenarios. Points to the left are safer, points below are cheaper.",
         _layout(fig, 420, "CVaR95 of unmet compute (PFLOP/s)", "expected cost (bn USD)"),
         table_html(
-            ["ω", "E[cost]", "CVaR95 cost", "CVaR95 unmet", "builds", "run"], rows, (1, 2, 3)
+            ["ω", "E[cost]", "CVaR95 cost", "CVaR95 unmet", "builds", "run"],
+            rows,
+            (1, 2, 3),
+            csv="frontier",
         ),
     )
     cards = [Card("points", str(len(pts)))]
