@@ -274,24 +274,43 @@ def compare_runs(
 
 @app.command("report")
 def report(
-    run_id: str = typer.Argument("latest", help=_ID_HELP),
+    run_ids: list[str] = typer.Argument(
+        None,
+        help="Run id (default `latest`); 2-6 plan run ids make a comparison report.",
+        show_default=False,
+    ),
     output: Path | None = typer.Option(
-        None, "-o", "--output", help="HTML file to write (default fabnet-<run id>.html)."
+        None,
+        "-o",
+        "--output",
+        help="HTML file to write (default fabnet-<run id>.html, fabnet-compare-<ids>.html).",
     ),
     store: Path = typer.Option(Path("fabnet.duckdb"), "--store", help=_STORE_HELP),
 ) -> None:
     """Write a self-contained HTML report of a stored plan or risk run (opens offline).
 
-    A plan's report includes its latest risk run, when there is one."""
+    A plan's report includes its latest risk run, when there is one. With several plan
+    run ids: one page comparing them (costs, shares, compute, builds, key figures)."""
     from fabnet.report import report_html, write_report
 
     st = _store(store)
-    rec = st.load_run(run_id)
-    path = output or Path(f"fabnet-{rec.id}.html")
-    html = report_html(rec, risk=st.latest_risk_of(rec.id) if rec.kind == "plan" else None)
+    ids = run_ids or ["latest"]
+    if len(ids) > 1:  # a comparison, even of one run named twice (refused: one run)
+        from fabnet.report.compare import check_comparable, compare_report_html
+
+        recs = list({r.id: r for r in (st.load_run(i) for i in ids)}.values())
+        check_comparable(recs)
+        path = output or Path(f"fabnet-compare-{recs[0].id}-{recs[-1].id}.html")
+        html = compare_report_html(recs, st.compare([r.id for r in recs]))
+        what = "runs " + ", ".join(r.id for r in recs)
+    else:
+        rec = st.load_run(ids[0])
+        path = output or Path(f"fabnet-{rec.id}.html")
+        html = report_html(rec, risk=st.latest_risk_of(rec.id) if rec.kind == "plan" else None)
+        what = f"run {rec.id}"
     write_report(path, html)
     out.print(
-        f"wrote {path} ({len(html.encode('utf-8')) / 1e6:.1f} MB) for run {rec.id}",
+        f"wrote {path} ({len(html.encode('utf-8')) / 1e6:.1f} MB) for {what}",
         soft_wrap=True,
         markup=False,
     )

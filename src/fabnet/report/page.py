@@ -108,7 +108,8 @@ class Num:
 
 
 def _cell(c: object, num: bool) -> str:
-    cls = ' class="num"' if num else ""
+    # long text in a numeric column (a list of builds) wraps instead of widening the table
+    cls = ' class="num"' if num and (isinstance(c, Num) or len(str(c)) <= 32) else ""
     if isinstance(c, Num):
         raw = "" if c.value != c.value else repr(float(c.value))  # NaN: an empty CSV cell
         return f'<td{cls} data-v="{esc(raw)}">{esc(c.text)}</td>'
