@@ -13,7 +13,7 @@ from report_helpers import BUSY_TOY, chromium, plan_and_store, render_dom
 from fabnet.errors import StoreError
 from fabnet.report import plan_report_html
 from fabnet.report.fmt import money
-from fabnet.report.page import esc
+from fabnet.report.page import Note, esc
 from fabnet.report.plan import period_start
 from fabnet.scenario import Period
 from fabnet.store import RunRecord, Store
@@ -168,3 +168,77 @@ def test_runs_stored_with_fewer_columns_still_report(runs: dict[str, RunRecord])
     assert _charts_in(html) == [c for c in CHARTS if c not in gone]
     assert html.count("stored without site kinds") == 2 and "No shadow prices." in html
     assert "fab-b (US, 500 wspm)" in html and '"name":"cap gpuco"' not in html
+
+
+CHROMIUM_BIN = Path("/usr/bin/chromium")
+
+
+@pytest.mark.skipif(not CHROMIUM_BIN.exists(), reason="needs Debian's chromium")
+def test_csv_links_download_the_tables_and_the_flow_picture_draws(
+    runs: dict[str, RunRecord], tmp_path: Path
+) -> None:
+    """In a real browser (Playwright, no network): the costs table's CSV link downloads the
+    exact stored values, and the Sankey draws one year's nodes with a year menu."""
+    import csv
+    import io
+
+    from playwright.sync_api import sync_playwright
+
+    run = runs["busy"]
+    page_path = tmp_path / "plan.html"
+    page_path.write_text(plan_report_html(run), encoding="utf-8")
+    with sync_playwright() as p:
+        b = p.chromium.launch(
+            executable_path=str(CHROMIUM_BIN), args=["--headless", "--no-sandbox", "--disable-gpu"]
+        )
+        ctx = b.new_context(accept_downloads=True)
+        pg = ctx.new_page()
+        errors: list[str] = []
+        pg.on("pageerror", lambda e: errors.append(str(e)))
+        pg.goto(page_path.as_uri(), wait_until="load")
+        links = pg.locator("a.csv")
+        assert links.count() == len(re.findall(r'class="csv"', page_path.read_text()))
+        with pg.expect_download() as info:
+            pg.locator("#costs a.csv").click()
+        download = info.value
+        assert download.suggested_filename == f"costs-{run.id}.csv"
+        text = Path(download.path()).read_text(encoding="utf-8-sig")
+        pg.wait_for_selector("#chart-flows .sankey-node", state="attached")
+        nodes = pg.locator("#chart-flows .sankey-node").count()
+        menu = pg.locator("#chart-flows .updatemenu-container").count()
+        b.close()
+    assert not errors, errors
+    rows = list(csv.reader(io.StringIO(text)))
+    assert rows[0][0] == "category" and rows[-1][0] == "total"
+    by_cat = run.tables["costs"].groupby("category")["cost_pv_usd"].sum()
+    got = {r[0]: float(r[2]) for r in rows[1:-1]}
+    assert got == pytest.approx({k: float(v) for k, v in by_cat.items() if k in got})
+    assert float(rows[-1][2]) == pytest.approx(run.summary["objective_usd"], rel=1e-6)
+    # busy toy: fab-a/fab-b logic, mem-a HBM, pack-a packaging, own product and the GPU
+    assert nodes >= 6 and menu == 1
+
+
+def test_flow_picture_follows_the_supply_table(runs: dict[str, RunRecord]) -> None:
+    """The Sankey of each year carries exactly the supply table's units, per source."""
+    from fabnet.report.supply import flow_section
+
+    run = runs["busy"]
+    section = flow_section(run)
+    assert not isinstance(section, Note) and section.figure is not None
+    supply = run.tables["supply"]
+    years = sorted(int(y) for y in supply.loc[supply["units"] > 1e-9, "year"].unique())
+    traces = section.figure.data
+    assert len(traces) == len(years)
+    busiest = int(supply.groupby("year")["units"].sum().idxmax())
+    assert [t.visible for t in traces] == [y == busiest for y in years]
+    for y, tr in zip(years, traces, strict=True):
+        labels = list(tr.node.label)
+        sinks = {i for i, lab in enumerate(labels) if "(own)" in lab or "bought)" in lab}
+        into = sum(v for v, t in zip(tr.link.value, tr.link.target, strict=True) if t in sinks)
+        expect = float(supply.loc[supply["year"] == y, "units"].sum())
+        assert into == pytest.approx(expect, rel=1e-9)
+        # every own unit leaves a logic fab of its country: flow is conserved through the fabs
+        fabs = {i for i, lab in enumerate(labels) if lab.startswith("fab-")}
+        assert fabs
+    html = plan_report_html(run)
+    assert '"type":"sankey"' in html and "the year with the most units" in html

@@ -878,11 +878,12 @@ def unmet_section(run: RunRecord) -> Section:
         )
     order = _period_order(run, unmet["period"])
     kinds = [k for k in ("compute", "units") if (unmet["kind"] == k).any()]
+    scale, unit = compute_unit(unmet.loc[unmet["kind"] == "compute", "unmet"].astype(float))
     fig = make_subplots(
         rows=1,
         cols=len(kinds),
         subplot_titles=[
-            "compute short of demand (PFLOP/s)" if k == "compute" else "units not delivered"
+            f"compute short of demand ({unit})" if k == "compute" else "units not delivered"
             for k in kinds
         ],
     )
@@ -893,15 +894,18 @@ def unmet_section(run: RunRecord) -> Section:
         for did in sorted(part["demand_id"].astype(str).unique()):
             rows = part[part["demand_id"].astype(str) == did].set_index("period").reindex(periods)
             req = rows["required"].astype(float)
+            div = scale if kind == "compute" else 1.0
+            what = unit if kind == "compute" else "units"
             fig.add_trace(
                 go.Bar(
                     x=_xs(run, periods),
-                    y=rows["unmet"].astype(float),
+                    y=rows["unmet"].astype(float) / div,
                     name=did,
                     marker_color=colours[did],
                     customdata=np.where(req > 0, rows["unmet"].astype(float) / req, 0.0),
                     hovertemplate=(
-                        f"{esc(did)} %{{x}}: %{{y:,.0f}} short (%{{customdata:.0%}} of demand)"
+                        f"{esc(did)} %{{x}}: %{{y:,.3~f}} {what} short "
+                        "(%{customdata:.0%} of demand)"
                         "<extra></extra>"
                     ),
                 ),
