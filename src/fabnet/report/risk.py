@@ -13,7 +13,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from fabnet.errors import StoreError
-from fabnet.report.fmt import money, number, percent
+from fabnet.report.fmt import compute, money, percent
 from fabnet.report.page import Card, Section, esc, page, table_html
 from fabnet.store import RunRecord
 
@@ -162,7 +162,7 @@ def events_section(run: RunRecord) -> Section:
         (
             r["event"],
             f"{int(r['samples_hit']):,}",
-            number(_f(r["expected_unmet_pflops"]), "PFLOP/s"),
+            compute(_f(r["expected_unmet_pflops"])),
             money(_f(r["expected_cost_usd"])),
         )
         for r in ev.sort_values("expected_unmet_pflops", ascending=False).to_dict("records")
@@ -219,7 +219,7 @@ def stress_section(run: RunRecord) -> Section:
             r["target"],
             "never short" if not math.isfinite(_f(r["time_to_survive_days"]))
             else f"{_f(r['time_to_survive_days']):,.0f} d",
-            number(_f(r["lost_pflops_years"]), "PFLOP/s·yr"),
+            compute(_f(r["lost_pflops_years"]), per_year=True),
             money(_f(r.get("extra_cost_usd"))),
         )
         for r in st.sort_values("lost_pflops_years", ascending=False).to_dict("records")
@@ -284,13 +284,13 @@ def risk_cards(run: RunRecord) -> list[Card]:
         Card(f"CVaR{a} cost", money(_f(s.get("cvar95_cost_usd"))), pm("cvar95_cost_usd", money)),
         Card(
             "expected unmet",
-            number(_f(s.get("expected_unmet_pflops")), "PFLOP/s"),
-            pm("expected_unmet_pflops", lambda v: number(v, "PFLOP/s")),
+            compute(_f(s.get("expected_unmet_pflops"))),
+            pm("expected_unmet_pflops", compute),
         ),
         Card(
             f"CVaR{a} unmet",
-            number(_f(s.get("cvar95_unmet_pflops")), "PFLOP/s"),
-            pm("cvar95_unmet_pflops", lambda v: number(v, "PFLOP/s")),
+            compute(_f(s.get("cvar95_unmet_pflops"))),
+            pm("cvar95_unmet_pflops", compute),
         ),
         Card(
             "P(service ≥ 95 %)",

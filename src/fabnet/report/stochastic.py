@@ -15,7 +15,7 @@ from typing import Any
 
 import plotly.graph_objects as go
 
-from fabnet.report.fmt import money, number
+from fabnet.report.fmt import compute, money
 from fabnet.report.page import Card, Section, esc, page, table_html
 from fabnet.store import RunRecord
 
@@ -163,7 +163,7 @@ def frontier_report_html(scenario: str, points: Sequence[Mapping[str, Any]]) -> 
             f"{_f(p.get('risk_aversion')):.2f}",
             money(_f(p.get("expected_cost_usd"))),
             money(_f(p.get("cvar95_cost_usd"))),
-            number(_f(p.get("cvar95_unmet_pflops")), "PFLOP/s"),
+            compute(_f(p.get("cvar95_unmet_pflops"))),
             ", ".join(
                 f"{b.get('site')} ({b.get('start_period')})"
                 for b in (p.get("first_stage") or {}).get("builds", [])
@@ -191,7 +191,7 @@ def frontier_report_html(scenario: str, points: Sequence[Mapping[str, Any]]) -> 
     if pts:
         cards += [
             Card("cheapest E[cost]", money(min(y) * 1e9)),
-            Card("lowest CVaR95 unmet", number(min(x), "PFLOP/s")),
+            Card("lowest CVaR95 unmet", compute(min(x))),
         ]
     return page(
         title=f"fabnet frontier · {scenario}",
