@@ -273,7 +273,8 @@ def compute_section(runs: Sequence[RunRecord], labels: Sequence[str]) -> Section
                 ),
                 row=1, col=col,
             )  # fmt: skip
-    fig.update_layout(**_LAYOUT, height=400)
+    fig.update_layout(**_LAYOUT, height=420)
+    fig.update_layout(legend={"orientation": "h", "y": -0.15, "yanchor": "top", "x": 0})
     fig.update_yaxes(rangemode="tozero", tickformat=",")
     fig.update_xaxes(tickformat="d")
     caption = (

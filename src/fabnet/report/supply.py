@@ -414,9 +414,9 @@ def dependence_section(run: RunRecord) -> Section | Note:
     caption = (
         "Each country's share of the wafers the plan starts each year at the designer's "
         "logic fabs, HBM fabs and packaging lines (all products; a year without starts is "
-        "blank). The left panel is the dependence the wafer-country cap acts on; the HBM and "
-        "packaging panels show the dependence no cap limits in this scenario unless it sets "
-        "one. GPUs bought are not in these panels: their country is in the flow picture."
+        "blank). A country cap of the scenario's policies (max_country_share) limits the "
+        "logic wafers only (left); the planner puts no cap on the HBM and packaging "
+        "dependence shown beside it. GPUs bought are not in these panels: their country is in the flow picture."
     )
     missing = [t for k, t in SITE_GROUPS if (k, t) not in groups]
     if missing:
