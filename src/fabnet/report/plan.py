@@ -831,7 +831,7 @@ def shadow_section(run: RunRecord) -> Section:
             },
             xgap=1 if len(periods) <= _MAX_CATEGORIES else 0,
             ygap=1,
-            hovertemplate="%{y}<br>%{x}: $%{customdata:,.0f} per wafer<extra></extra>",
+            hovertemplate="%{y}<br>%{x}: %{customdata:,.0f} USD per wafer<extra></extra>",
         )
     )
     if len(periods) <= 12 and len(shown) <= 30:

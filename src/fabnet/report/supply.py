@@ -495,7 +495,10 @@ def capacity_section(run: RunRecord) -> Section | Note:
         "planned sites at their reservable share, plus the candidates the plan builds, once "
         "they are online and as they ramp). Where the bars reach the line the group is the "
         "bottleneck that year (the shadow-price chart says what one more wafer would be worth). "
-        "Packaging is counted in packaging wafers (interposers), HBM in DRAM wafers."
+        "Packaging is counted in packaging wafers (interposers), HBM in DRAM wafers. In the "
+        "last year or so the plan starts few or no wafers: their units would enter service "
+        "after the horizon, where the plan counts no demand (see “End of the horizon” under "
+        "the cost breakdown)."
     )
     return Section("capacity", title, caption, fig)
 
