@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import time
 from pathlib import Path
 from typing import Any
 
@@ -255,12 +256,19 @@ def curve_cmd(
     ),
     as_json: JsonOpt = False,
     output: Path | None = typer.Option(
-        None, "-o", "--output", help="Write a self-contained HTML chart here."
+        None,
+        "-o",
+        "--output",
+        help="Write the points as CSV (a .csv name) or a self-contained HTML chart here.",
+    ),
+    store: Path | None = typer.Option(
+        None, "--store", help="Also save the points in this runs store (DuckDB file), kind curve."
     ),
 ) -> None:
     """Operating curve: cycle time and x-factor against bottleneck utilisation, simulated at
     each load (mean ± 95 % CI over seeds) beside the G/G/m (Kingman/Sakasegawa) prediction."""
-    from fabnet.fab.curve import ggm_operating_curve, operating_curve
+    from fabnet.cli.fab_curve_out import curve_data
+    from fabnet.fab.curve import ggm_operating_curve, operating_curve, simulate_loads
 
     load_list = parse_loads(loads)
     seed_list = parse_seeds(seeds)
@@ -291,7 +299,8 @@ def curve_cmd(
         def tick(done: int, n: int) -> None:
             prog.update(task, completed=done)
 
-        df = operating_curve(
+        t_sim = time.perf_counter()
+        runs = simulate_loads(
             model,
             load_list,
             days,
@@ -300,13 +309,32 @@ def curve_cmd(
             dispatcher=dispatcher.lower() if dispatcher else None,
             processes=processes,
             progress=tick,
-            setup_share=setup_share,
+        )
+        wall_s = time.perf_counter() - t_sim
+        df = operating_curve(
+            model, load_list, days, warmup_days, seed_list, setup_share=setup_share, runs=runs
         )
     subtitle = (
         f"{days:g} d, warm-up {warmup_days:g} d, "
         f"{len(seed_list)} seed{'s' if len(seed_list) > 1 else ''} per load"
     )
-    _curve_out(df, model.name, subtitle, load_list, days, warmup_days, seed_list, as_json, output)
+    csv = output if output is not None and output.suffix.lower() == ".csv" else None
+    data = curve_data(model, runs, days, warmup_days, directory, csv, store, dispatcher, wall_s)
+    html = None if csv is not None else output
+    _curve_out(
+        df,
+        model.name,
+        subtitle,
+        load_list,
+        days,
+        warmup_days,
+        seed_list,
+        as_json,
+        html,
+        data.json(),
+    )
+    if not as_json:
+        data.show()
 
 
 def _curve_out(
@@ -319,8 +347,10 @@ def _curve_out(
     seeds: list[int],
     as_json: bool,
     output: Path | None,
+    extra: dict[str, Any] | None = None,
 ) -> None:
-    """Write the chart (if asked), then print the JSON object or the table."""
+    """Write the chart (if asked), then print the JSON object or the table (``extra``: the
+    curve's data, :func:`fabnet.cli.fab_curve_out.curve_data`)."""
     title = f"{name}: operating curve ({subtitle})"
     if output is not None:
         fig = curve_figure(df, title)
@@ -337,6 +367,7 @@ def _curve_out(
             "bottleneck_group": bott,
             "rows": _json_rows(df),
             "html": str(output) if output is not None else None,
+            **(extra or {}),
         }
         out.print_json(json.dumps(obj))
         return
