@@ -51,6 +51,7 @@ from fabnet.errors import PlanError, Problem
 F = npt.NDArray[np.float64]
 
 __all__ = [
+    "ClearingData",
     "ClearingFunction",
     "OperatingPoints",
     "curve_from_points",
@@ -396,3 +397,38 @@ def queueing_points(
     if np.any((u <= 0) | (u >= 1)):
         raise _fail("a queueing load is outside (0, 1)", "use loads below 1", None, "load")
     return operating_points(u, u, queueing_flow_factor(u, tools, ca2, ce2))
+
+
+@dataclass
+class ClearingData:
+    """The planner's clearing functions (``--lead-times load``), built from the scenario's
+    curves by :func:`fabnet.plan.clearing_constraints.build_clearing_data`.
+
+    ``routes`` (Rc,) route indices with a curve; ``slopes``/``intercepts`` (Rc, K) their
+    tangent segments (padded with the capacity cap); ``raw_days`` (Rc,) raw process time,
+    days; ``pipeline_periods`` (Rc,) the initial pipeline allowed, in periods of capacity;
+    ``site_curve``/``site_raw_days`` the curve and raw process time of each site index.
+    """
+
+    routes: npt.NDArray[np.int64]
+    slopes: F
+    intercepts: F
+    raw_days: F
+    pipeline_periods: F
+    site_curve: dict[int, ClearingFunction]
+    site_raw_days: dict[int, float]
+    n_routes: int
+
+    @property
+    def is_cf(self) -> npt.NDArray[np.bool_]:
+        """(R,) True for a route with a clearing function."""
+        out = np.zeros(self.n_routes, dtype=bool)
+        out[self.routes] = True
+        return out
+
+    @property
+    def pipeline_by_route(self) -> F:
+        """(R,) ``pipeline_periods`` on the full route index (0 without a curve)."""
+        out = np.zeros(self.n_routes)
+        out[self.routes] = self.pipeline_periods
+        return out

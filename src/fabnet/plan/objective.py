@@ -128,6 +128,10 @@ def add_objective(m: Model, d: PlanData) -> None:
     if len(d.option_ids):
         pv_z = d.option_cost_usd * d.discount[d.option_pay_period] * OBJECTIVE_SCALE
         parts.append(weighted_total(m, m.variables[PORT], pv_z))
+    if d.clearing is not None:  # the initial pipeline of the clearing routes
+        from fabnet.plan.clearing_constraints import objective_parts
+
+        parts += objective_parts(m, d, OBJECTIVE_SCALE)
     total = parts[0]
     for p in parts[1:]:
         total = total + p

@@ -26,6 +26,7 @@ import numpy.typing as npt
 
 from fabnet.economics import d0_learning_factor, die_yield, gross_dies_per_wafer
 from fabnet.economics.cost import HOURS_PER_YEAR
+from fabnet.plan.clearing import ClearingData
 from fabnet.scenario.schema import (
     Period,
     Process,
@@ -175,6 +176,8 @@ class PlanData:
     supplier_caps: dict[str, F] = field(default_factory=dict)  # company -> (Y,) share cap
     #: how units in service after the horizon are valued ("salvage" or "none")
     terminal: str = "salvage"
+    #: clearing functions (``--lead-times load``; fabnet.plan.clearing_constraints), or None
+    clearing: ClearingData | None = None
 
     @property
     def n_periods(self) -> int:
