@@ -173,17 +173,17 @@ def planned_site(
     )
 
 
+#: (column, header, digits); digits -1: text, -2: thousands of wafers
 _COLS = [
     ("period", "period", -1),
     ("load", "load", 3),
-    ("planned_starts", "starts", 0),
-    ("planned_output", "plan out", 0),
-    ("realised_output", "sim out", 0),
+    ("planned_starts", "starts k", -2),
+    ("planned_output", "plan out k", -2),
+    ("realised_output", "sim out k", -2),
     ("output_gap_pct", "gap %", 1),
     ("planned_ct_days", "plan CT d", 1),
     ("realised_ct_days", "sim CT d", 1),
     ("ct_gap_pct", "gap %", 1),
-    ("realised_flow_factor", "sim FF", 2),
 ]
 
 
@@ -204,16 +204,16 @@ def _show(res: CheckResult, planned: PlannedSite, model_name: str, plan_id: str)
         caption_justify="left",
     )
     for _c, head, d in _COLS:
-        tab.add_column(head, justify="left" if d < 0 else "right")
+        tab.add_column(head, justify="left" if d == -1 else "right")
     for _, row in res.table.iterrows():
         cells = []
         for c, _h, d in _COLS:
             v = row[c]
-            if d < 0:
+            if d == -1:
                 cells.append(str(v))
             else:
-                x = float(v)
-                cells.append("" if math.isnan(x) else f"{x:,.{d}f}")
+                x = float(v) / (1000.0 if d == -2 else 1.0)
+                cells.append("" if math.isnan(x) else f"{x:,.{max(d, 1)}f}")
         tab.add_row(*cells)
     out.print(tab)
     t = res.table
