@@ -201,7 +201,7 @@ def check_site_plan(
                 Problem(
                     "the site's raw process time is unknown",
                     field="raw_process_days",
-                    hint="give the days per period",
+                    hint="give days_per_period (the simulated days per plan period)",
                 )
             )
         days_per_period = planned.period_days * m_rpt / planned.raw_process_days
@@ -225,7 +225,7 @@ def check_site_plan(
         t0 = warmup_days + k * days_per_period
         flows = [window_flow(model, r, t0, t0 + days_per_period) for r in multi.results]
         thr_frac = float(np.mean([f["throughput_wpd"] for f in flows])) / cap_wpd
-        ct_model = float(np.nanmean([f["cycle_time_mean_days"] for f in flows]))
+        ct_model = _finite_mean([f["cycle_time_mean_days"] for f in flows])
         wip_model = float(np.mean([f["wip_wafers"] for f in flows]))
         cap_k = float(planned.capacity_wafers[k])
         realised_out = thr_frac * cap_k
@@ -260,6 +260,13 @@ def check_site_plan(
         seeds=seed_list,
         wall_s=multi.wall_s,
     )
+
+
+def _finite_mean(values: Sequence[float]) -> float:
+    """Mean of the finite values (NaN when a window completed no timed lot in any seed)."""
+    arr = np.asarray(values, dtype=float)
+    arr = arr[np.isfinite(arr)]
+    return float(arr.mean()) if len(arr) else math.nan
 
 
 def _gap(realised: float, planned: float) -> float:
