@@ -156,3 +156,40 @@ def test_check_plan_cli_on_a_stored_plan(
         capsys,
     )  # fmt: skip
     assert code == 2 and "1999" in err
+
+
+def test_check_plan_reads_a_clearing_function_plan(
+    fab_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """With --lead-times load the plan's own output, cycle time, WIP and raw process time
+    per period (its ``clearing`` table) are what the simulation is compared with."""
+    db = tmp_path / "runs.duckdb"
+    code, out, err = run_cli(
+        [
+            "plan", "toy", "--lead-times", "load", "--store", str(db), "--json",
+            "--set", "sites.fab-a.capacity_wspm={2025: 1}",
+            "--set", "processes.n3.cycle_time_days=90",
+            "--set", "processes.n3.operating_curve={queueing: {tools: 4}, nominal_load: 0.9}",
+        ],
+        capsys,
+    )  # fmt: skip
+    assert code == 0, err
+    plan_id = json.loads(out)["run_id"]
+    clearing = Store(db, create=False).load_run(plan_id).table("clearing")
+    cl = clearing[clearing["site"] == "fab-a"]
+    cl = cl.set_index(cl["period"].astype(str))
+    args = [
+        "fab", "check-plan", plan_id, str(fab_dir), "--site", "fab-a", "--store", str(db),
+        "--periods", "2025-2026", "--workers", "1", "--json", "--no-store",
+    ]  # fmt: skip
+    code, out, err = run_cli(args, capsys)
+    assert code == 0, err
+    obj = json.loads(out)
+    assert obj["lead_times"] == "load" and "run_id" not in obj
+    assert obj["site_raw_process_days"] == pytest.approx(float(cl["raw_process_days"].iloc[0]))
+    for r in obj["rows"]:
+        row = cl.loc[r["period"]]
+        assert r["planned_output"] == pytest.approx(float(row["output_wafers"]))
+        assert r["planned_ct_days"] == pytest.approx(float(row["cycle_time_days"]))
+        assert r["planned_wip_wafers"] == pytest.approx(float(row["wip_wafers"]))
+        assert r["planned_starts"] == pytest.approx(float(row["starts_wafers"]))

@@ -63,10 +63,9 @@ def _process_raw_days(process: Any) -> float:
     return ct / _curve_flow_factor_at(curve, float(curve.nominal_load))
 
 
-def _parse_periods(text: str | None, labels: list[str]) -> list[str]:
-    """``2033-2036`` or ``2033,2035`` (labels, or years of yearly labels) → the labels kept."""
-    if text is None:
-        return labels
+def _parse_periods(text: str, labels: list[str]) -> list[str]:
+    """``2033-2036`` or ``2033,2035`` (period labels) → the labels kept, simulated one after
+    another in the order given."""
     keep: list[str] = []
     for part in (p.strip() for p in text.split(",")):
         if not part:
@@ -79,7 +78,7 @@ def _parse_periods(text: str | None, labels: list[str]) -> list[str]:
         else:
             raise FabModelError(
                 Problem(
-                    f"period {part!r} is not one the site runs in",
+                    f"period {part!r} is not one in which the site has capacity",
                     field="--periods",
                     hint="choose among " + ", ".join(labels[:8]) + ("…" if len(labels) > 8 else ""),
                 )
@@ -115,11 +114,14 @@ def planned_site(
     s["period"] = s["period"].astype(str)
     starts_by = s.groupby("period")["wafers"].sum()
     u = u.assign(starts=u["period"].map(starts_by).fillna(0.0))
-    u = u[(u["capacity_wafers"] > 0) & (u["starts"] > 0)]
+    u = u[u["capacity_wafers"] > 0].sort_values("period", kind="stable")
     labels = u["period"].tolist()
-    if not labels:
+    active = [p for p, x in zip(labels, u["starts"], strict=True) if x > 0]
+    if not active:
         raise StoreError(Problem(f"plan {rec.id} starts no wafers at {site}", field="--site"))
-    keep = _parse_periods(periods, labels)
+    # default: from the first to the last period with starts (idle periods between: load 0)
+    default = labels[labels.index(active[0]) : labels.index(active[-1]) + 1]
+    keep = default if periods is None else _parse_periods(periods, labels)
     u = u.set_index("period").loc[keep]
     period = scen.horizon.period if scen is not None else None
     period_days = (period.years if period is not None else 1.0) * _DAYS_PER_YEAR
