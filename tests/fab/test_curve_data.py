@@ -112,3 +112,17 @@ def test_fab_curve_above_capacity_still_writes_points_and_says_why_no_fit(
     assert len(pd.read_csv(csv)) == 2
     assert "no clearing-function fit" in err and "outside (0, 1]" in err
     assert "points written to" in out
+
+
+def test_ggm_only_refuses_a_points_csv_or_store(
+    gen_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    csv = tmp_path / "g.csv"
+    code, _, err = run_cli(["fab", "curve", str(gen_dir), "--ggm-only", "-o", str(csv)], capsys)
+    assert code == 2 and "--ggm-only simulates nothing" in err
+    assert not csv.exists()
+    code, _, err = run_cli(
+        ["fab", "curve", str(gen_dir), "--ggm-only", "--store", str(tmp_path / "r.duckdb")],
+        capsys,
+    )
+    assert code == 2 and "--store" in err

@@ -32,7 +32,7 @@ from rich import box
 from rich.table import Table
 
 from fabnet.cli.app import err, out
-from fabnet.errors import FabnetError
+from fabnet.errors import FabModelError, FabnetError, Problem
 
 if TYPE_CHECKING:
     from fabnet.fab.model import FabModel
@@ -41,6 +41,26 @@ if TYPE_CHECKING:
 
 #: The flow-factor error the issue targets for the fit (fraction).
 FIT_ERROR_TARGET = 0.05
+
+
+def check_curve_data_options(ggm_only: bool, output: Path | None, store: Path | None) -> None:
+    """Points come from simulated runs: a CSV or a stored curve with ``--ggm-only`` is refused."""
+    wants = [
+        f
+        for f, on in (
+            ("-o NAME.csv", output is not None and output.suffix.lower() == ".csv"),
+            ("--store", store is not None),
+        )
+        if on
+    ]
+    if ggm_only and wants:
+        raise FabModelError(
+            Problem(
+                f"{' and '.join(wants)} need simulated points; --ggm-only simulates nothing",
+                field="--ggm-only",
+                hint="drop --ggm-only, or write the chart with -o NAME.html",
+            )
+        )
 
 
 def fit_points(points: pd.DataFrame) -> tuple[Any | None, str | None]:

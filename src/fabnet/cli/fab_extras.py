@@ -267,13 +267,14 @@ def curve_cmd(
 ) -> None:
     """Operating curve: cycle time and x-factor against bottleneck utilisation, simulated at
     each load (mean ± 95 % CI over seeds) beside the G/G/m (Kingman/Sakasegawa) prediction."""
-    from fabnet.cli.fab_curve_out import curve_data
+    from fabnet.cli.fab_curve_out import check_curve_data_options, curve_data
     from fabnet.fab.curve import ggm_operating_curve, operating_curve, simulate_loads
 
     load_list = parse_loads(loads)
     seed_list = parse_seeds(seeds)
     if warmup_days is None:
         warmup_days = days / 4.0
+    check_curve_data_options(ggm_only, output, store)
     model = load_model(directory, as_json)
     total = len(load_list) * len(seed_list)
     if ggm_only:
