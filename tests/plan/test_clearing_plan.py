@@ -197,3 +197,30 @@ def test_curve_file_is_read_relative_to_the_scenario(tmp_path) -> None:  # type:
 def test_options_refuse_unknown_lead_times() -> None:
     with pytest.raises(PlanError, match="lead times"):
         PlanOptions(lead_times="sometimes")  # type: ignore[arg-type]
+
+
+def test_stored_plan_report_shows_the_sites_on_their_curves(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from fabnet.report import plan_report_html
+    from fabnet.store import Store
+
+    sc, _ = _scenario(dict.fromkeys(YEARS[3:], 0.9 * K))
+    opts = PlanOptions(lead_times="load")
+    result = plan(sc, opts)
+    store = Store(tmp_path / "runs.duckdb")
+    run_id = store.save_run(
+        kind="plan",
+        scenario=sc,
+        options=opts.as_dict(),
+        status=result.status,
+        timings_s=result.timings_s,
+        summary=result.summary(),
+        tables=result.tables(),
+        messages=result.messages,
+    )
+    run = store.load_run(run_id)
+    back = run.table("clearing")
+    assert len(back) == len(YEARS) and set(back["site"]) == {"fab-a"}
+    assert run.options["lead_times"] == "load"
+    html = plan_report_html(run)
+    assert "Load-dependent lead times: the plan on each site" in html
+    assert "fab-a plan" in html

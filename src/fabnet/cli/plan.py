@@ -329,7 +329,7 @@ def _show_clearing(p: Plan) -> None:
         return
     years = sorted({r["year"] for r in rows})
     shown = sorted({*years[:: max(1, len(years) // 4)], years[-1]})
-    tab = _table("Load-dependent lead times: load · cycle time (days) · WIP (wafers)")
+    tab = _table("Load-dependent lead times: load · cycle time (WIP: --json, report)")
     tab.add_column("site")
     for y in shown:
         tab.add_column(str(y), justify="right")
@@ -339,9 +339,7 @@ def _show_clearing(p: Plan) -> None:
         for y in shown:
             r = by.get(y)
             ct = "–" if r is None or r["cycle_time_days"] is None else _num(r["cycle_time_days"])
-            cells.append(
-                "–" if r is None else f"{_pct(r['load'])} · {ct} · {_num(r['wip_wafers'])}"
-            )
+            cells.append("–" if r is None else f"{_pct(r['load'])} · {ct} d")
         tab.add_row(str(site), *cells)
     out.print(tab)
 
