@@ -7,9 +7,10 @@ What the plan assumed, read from the stored run:
 * capacity per period: the ``utilisation`` table's ``capacity_wafers`` of the site;
 * with ``--lead-times load`` (a ``clearing`` table for the site): its ``output_wafers``,
   output-weighted ``cycle_time_days``, ``wip_wafers`` and ``raw_process_days``;
-* with fixed lead times: output = the starts of ``k`` periods earlier, ``k`` = the site's
-  process cycle time in periods rounded half up (the planner's own shift), cycle time = the
-  process's ``cycle_time_days``; its raw process time by the scenario's rule
+* with fixed lead times (the site's process: the one with most wafers there): output = the
+  starts of ``k`` periods earlier, ``k`` = the process cycle time in periods rounded half up
+  (the planner's own shift), cycle time = the process's ``cycle_time_days``; its raw process
+  time by the scenario's rule
   (``cycle_time_days`` ÷ the operating curve's flow factor at ``nominal_load``; without a
   curve, ``cycle_time_days`` itself) or ``--raw-process-days``.
 
@@ -143,11 +144,11 @@ def planned_site(
         rp = float(agg["rp_w"].sum() / agg["w"].sum())
         lead = "load"
     else:
-        procs = sorted(set(s["process"].dropna().astype(str)))
-        if scen is None or not procs:
+        by_process = s[s["process"].astype(str) != ""].groupby("process")["wafers"].sum()
+        if scen is None or by_process.empty:
             raise StoreError(Problem(f"plan {rec.id}: no process known for {site}"))
         pmap = {p.id: p for p in scen.processes}
-        proc = pmap[procs[0]]
+        proc = pmap[str(by_process.idxmax())]  # the process with most wafers at the site
         ct_days = float(proc.cycle_time_days)
         shift = math.floor(ct_days / period_days + 0.5)  # the planner's rounding
         # every period of the plan, in order (labels sort in time order)

@@ -63,7 +63,7 @@ def check_curve_data_options(ggm_only: bool, output: Path | None, store: Path | 
         )
 
 
-def fit_points(points: pd.DataFrame) -> tuple[Any | None, str | None]:
+def fit_points(points: pd.DataFrame) -> tuple[ClearingFunction | None, str | None]:
     """The clearing function of the points, or ``(None, why not)`` for a curve that cannot be
     fitted (a load above 1, a non-monotone point: the message of the planner's check).
 
