@@ -16,6 +16,13 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from fabnet.cli.app import app, err, out
+from fabnet.cli.checks import (
+    MAX_THREADS,
+    finite_nonnegative,
+    finite_positive,
+    fraction,
+    open_fraction,
+)
 from fabnet.cli.parallel_opts import SchedulerOpt, WorkersOpt
 from fabnet.errors import FabnetError, PlanError, Problem
 from fabnet.scenario.schema import Period
@@ -436,11 +443,18 @@ def plan_cmd(
     relax: bool = typer.Option(
         False, "--relax", help="LP relaxation of build and porting decisions."
     ),
-    gap: float = typer.Option(0.001, "--gap", help="Relative MIP gap to stop at (0.005 = 0.5 %)."),
-    time_limit: float | None = typer.Option(
-        None, "--time-limit", help="Solver time limit, seconds."
+    gap: float = typer.Option(
+        0.001,
+        "--gap",
+        callback=finite_nonnegative(example="0.001"),
+        help="Relative MIP gap to stop at (0.005 = 0.5 %).",
     ),
-    threads: int | None = typer.Option(None, "--threads", help="Solver threads."),
+    time_limit: float | None = typer.Option(
+        None, "--time-limit", callback=finite_positive(), help="Solver time limit, seconds."
+    ),
+    threads: int | None = typer.Option(
+        None, "--threads", min=1, max=MAX_THREADS, help="Solver threads."
+    ),
     terminal: _Terminal = typer.Option(
         _Terminal.salvage,
         "--terminal",
@@ -468,15 +482,22 @@ def plan_cmd(
     ),
     seed: int = typer.Option(0, "--seed", min=0, help="Sampler seed of the stochastic scenarios."),
     risk_aversion: float = typer.Option(
-        0.0, "--risk-aversion", help="ω in (1 − ω)·E[cost] + ω·CVaR(cost), 0–1 (--stochastic)."
+        0.0,
+        "--risk-aversion",
+        callback=fraction(),
+        help="ω in (1 − ω)·E[cost] + ω·CVaR(cost), 0–1 (--stochastic).",
     ),
     cvar_alpha: float = typer.Option(
-        0.95, "--cvar-alpha", help="CVaR level α of the risk term and the unmet cap (--stochastic)."
+        0.95,
+        "--cvar-alpha",
+        callback=open_fraction(),
+        help="CVaR level α of the risk term and the unmet cap (--stochastic).",
     ),
     unmet_cvar_cap: float | None = typer.Option(
         None,
         "--unmet-cvar-cap",
         metavar="PFLOPS",
+        callback=finite_nonnegative(),
         help="Cap on CVaR_α of unmet compute (horizon mean, PFLOP/s) (--stochastic).",
     ),
     oos_samples: int = typer.Option(
