@@ -16,6 +16,8 @@ from fabnet.errors import PlanError, ScenarioError
 from fabnet.plan import PlanOptions, plan
 from fabnet.plan.sets import build_data
 from fabnet.scenario import load_scenario, scenario_from_text
+from fabnet.scenario.io import dump_scenario
+from fabnet.scenario.schema import OperatingCurve, QueueingCurve
 
 K = 1200.0  # wafers a year: 100 wafer starts per month
 YEARS = list(range(2025, 2033))
@@ -139,13 +141,30 @@ def test_high_load_delays_output_by_littles_law() -> None:
 
 
 def test_queueing_curve_and_site_override() -> None:
-    curve = """
-    operating_curve:
-      queueing: {tools: 2, ca2: 1.0, ce2: 1.0}
-"""
-    sc, _ = _scenario(dict.fromkeys(YEARS[2:], 0.5 * K), curve)
-    p = plan(sc, PlanOptions(lead_times="load"))
+    """A site's curve (here G/G/m) wins over its process's (the linear CURVE)."""
+    sc, _ = _scenario(dict.fromkeys(YEARS[2:], 0.5 * K))
+    queueing = sc.model_copy(
+        update={
+            "sites": [
+                sc.sites[0].model_copy(
+                    update={
+                        "operating_curve": OperatingCurve(
+                            queueing=QueueingCurve(tools=2, ca2=1.0, ce2=1.0, loads=[0.3, 0.6, 0.9])
+                        )
+                    }
+                )
+            ]
+        }
+    )
+    # through YAML and back: a site's curve is a scenario field like any other
+    queueing = scenario_from_text(dump_scenario(queueing))
+    assert queueing.sites[0].operating_curve is not None
+    p = plan(queueing, PlanOptions(lead_times="load"))
     assert p.status == "optimal"
+    curve = p.clearing_curve
+    u = np.array([0.3, 0.6, 0.9])
+    # Sakasegawa, m = 2: FF = 1 + u^(√6 − 1) / (2 (1 − u))
+    np.testing.assert_allclose(curve["flow_factor"], 1 + u ** (np.sqrt(6) - 1) / (2 * (1 - u)))
     c = p.clearing.set_index("year")
     # a flow factor above 1 at every load: the cycle time exceeds the raw process time
     assert (c.loc[YEARS[2:-1], "flow_factor"] > 1.0).all()
