@@ -208,6 +208,8 @@ def test_curve_file_is_read_relative_to_the_scenario(tmp_path) -> None:  # type:
     (tmp_path / "curve.csv").write_text("load,flow_factor\n0.5,1.0\n")
     with pytest.raises(ScenarioError, match="lacks column"):
         load_scenario(tmp_path / "s.yaml")
+    with pytest.raises(ScenarioError, match="needs a scenario file"):
+        scenario_from_text(text)  # text (an upload): no folder to read a curve file from
     (tmp_path / "curve.csv").unlink()
     with pytest.raises(ScenarioError, match="cannot read operating curve file"):
         load_scenario(tmp_path / "s.yaml")
