@@ -245,3 +245,30 @@ def test_stored_plan_report_shows_the_sites_on_their_curves(tmp_path) -> None:  
     html = plan_report_html(run)
     assert "Load-dependent lead times: the plan on each site" in html
     assert "fab-a plan" in html
+
+
+def test_cli_lead_times_load_json_and_errors(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    from tests.cli_runner import run_cli
+
+    sc, _ = _scenario(dict.fromkeys(YEARS[3:], 0.9 * K))
+    path = tmp_path / "toy.yaml"
+    path.write_text(dump_scenario(sc))
+    code, out, err = run_cli(
+        ["plan", str(path), "--lead-times", "load", "--json", "--no-store"], capsys
+    )
+    assert code == 0, err
+    sites = json.loads(out)["sites"]
+    row = next(r for r in sites if r["year"] == YEARS[4])
+    assert row["site"] == "fab-a" and row["load"] == pytest.approx(0.9)
+    assert row["cycle_time_days"] == pytest.approx(730.5)
+    assert row["wip_wafers"] == pytest.approx(1.8 * K)
+    code, out, _ = run_cli(["plan", str(path), "--json", "--no-store"], capsys)
+    assert code == 0 and "sites" not in json.loads(out)
+    code, out, err = run_cli(
+        ["plan", str(path), "--lead-times", "load", "--stochastic", "4", "--no-store"], capsys
+    )
+    assert code == 2 and "fixed lead times" in out + err
+    code, out, err = run_cli(["plan", str(path), "--lead-times", "sometimes"], capsys)
+    assert code == 2
