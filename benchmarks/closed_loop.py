@@ -16,6 +16,7 @@ within ±10 %; with ``--lead-times fixed`` the gap is shown (expected: realised 
 well above the fixed assumption).
 
     .venv/bin/python benchmarks/closed_loop.py [--periods 4] [--seeds 0-1] [--store PATH]
+        [--site tsmc-taichung-a14 --capacity nominal]   # a site both plans run at 100 %
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -36,19 +38,20 @@ from fabnet.store import Store
 HVLM = Path(__file__).resolve().parents[1] / ".." / "shared" / "smt2020" / "HVLM"
 
 
-def _fabnet(*args: str) -> dict[str, object]:
+def _fabnet(*args: str) -> dict[str, Any]:
     """Run ``python -m fabnet ARGS --json`` and return its JSON object."""
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
     cmd = [sys.executable, "-m", "fabnet", *args, "--json"]
     res = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
     if res.returncode != 0:
         raise SystemExit(f"{' '.join(cmd)} failed:\n{res.stderr}")
-    obj: dict[str, object] = json.loads(res.stdout)
+    obj: dict[str, Any] = json.loads(res.stdout)
     return obj
 
 
-def _busy_periods(store: Path, run_id: str) -> pd.DataFrame:
-    """Logic sites' periods at a load in [0.9, 1) of a stored plan (load = starts/capacity)."""
+def _busy_periods(store: Path, run_id: str, below_one: bool) -> pd.DataFrame:
+    """Logic sites' periods at a load ≥ 0.9 (and < 1 if ``below_one``) of a stored plan
+    (load = starts / capacity)."""
     rec = Store(store, create=False).load_run(run_id)
     u = rec.table("utilisation")
     s = rec.table("supply")
@@ -59,16 +62,22 @@ def _busy_periods(store: Path, run_id: str) -> pd.DataFrame:
         for site, p, c in zip(u["site"], u["period"], u["capacity_wafers"], strict=True)
     ]
     u["period"] = u["period"].astype(str)
-    return u[(u["load"] >= 0.9) & (u["load"] < 0.999)][["site", "period", "load"]]
+    keep = (u["load"] >= 0.9) & ((u["load"] < 0.999) | (not below_one))
+    return u[keep][["site", "period", "load"]]
 
 
-def _pick(store: Path, fixed_id: str, load_id: str, n: int) -> tuple[str, list[str]]:
-    a = _busy_periods(store, fixed_id)
-    b = _busy_periods(store, load_id)
+def _pick(
+    store: Path, fixed_id: str, load_id: str, n: int, site: str | None
+) -> tuple[str, list[str]]:
+    a = _busy_periods(store, fixed_id, site is None)
+    b = _busy_periods(store, load_id, site is None)
     both = a.merge(b, on=["site", "period"], suffixes=("_fixed", "_load"))
+    if site is not None:
+        both = both[both["site"] == site]
     if both.empty:
-        raise SystemExit("no logic site runs at 90-100 % load in both plans")
-    site = str(both.groupby("site").size().idxmax())
+        raise SystemExit("no logic site runs at ≥ 90 % load in both plans")
+    if site is None:
+        site = str(both.groupby("site").size().idxmax())
     periods = sorted(both.loc[both["site"] == site, "period"])
     run = [periods[0]]
     for p in periods[1:]:  # first run of consecutive periods
@@ -85,6 +94,10 @@ def main() -> None:
     ap.add_argument("--model", type=Path, default=HVLM)
     ap.add_argument("--store", type=Path, default=None, help="runs store [a temporary file]")
     ap.add_argument("--workers", default=None)
+    ap.add_argument(
+        "--site", default=None, help="check this site (periods at ≥ 90 %% load in both plans)"
+    )
+    ap.add_argument("--capacity", default="bottleneck", choices=["bottleneck", "nominal"])
     args = ap.parse_args()
     tmp = tempfile.TemporaryDirectory()
     store = args.store or Path(tmp.name) / "closed_loop.duckdb"
@@ -94,26 +107,26 @@ def main() -> None:
         obj = _fabnet("plan", "openai-2024", "--lead-times", lead, "--store", str(store))
         ids[lead] = str(obj["run_id"])
         print(f"plan --lead-times {lead}: run {ids[lead]} ({time.perf_counter() - t:.1f} s)")
-    site, periods = _pick(store, ids["fixed"], ids["load"], args.periods)
-    print(f"site {site}, periods {periods[0]}-{periods[-1]} (load in [0.9, 1) in both plans)")
-    results: dict[str, dict[str, object]] = {}
+    site, periods = _pick(store, ids["fixed"], ids["load"], args.periods, args.site)
+    print(f"site {site}, periods {periods[0]}-{periods[-1]} (load ≥ 0.9 in both plans)")
+    results: dict[str, dict[str, Any]] = {}
     for lead in ("fixed", "load"):
         t = time.perf_counter()
         extra = ["--workers", args.workers] if args.workers else []
         results[lead] = _fabnet(
             "fab", "check-plan", ids[lead], str(args.model), "--site", site,
             "--store", str(store), "--periods", f"{periods[0]}-{periods[-1]}",
-            "--capacity", "bottleneck", "--seeds", args.seeds, *extra,
+            "--capacity", args.capacity, "--seeds", args.seeds, *extra,
         )  # fmt: skip
         obj = results[lead]
         print(
             f"\n--lead-times {lead}: check-plan {time.perf_counter() - t:.0f} s wall; "
-            f"{float(obj['days_per_period']):.1f} simulated days per period "  # type: ignore[arg-type]
-            f"(+{float(obj['warmup_days']):.1f} d warm-up), site RPT "  # type: ignore[arg-type]
-            f"{float(obj['site_raw_process_days']):.1f} d, HVLM RPT "  # type: ignore[arg-type]
-            f"{float(obj['model_raw_process_days']):.2f} d"  # type: ignore[arg-type]
+            f"{float(obj['days_per_period']):.1f} simulated days per period "
+            f"(+{float(obj['warmup_days']):.1f} d warm-up), site RPT "
+            f"{float(obj['site_raw_process_days']):.1f} d, HVLM RPT "
+            f"{float(obj['model_raw_process_days']):.2f} d"
         )
-        frame = pd.DataFrame(obj["rows"])  # type: ignore[arg-type]
+        frame = pd.DataFrame(obj["rows"])
         cols = [
             "period", "load", "planned_output", "realised_output", "output_gap_pct",
             "planned_ct_days", "realised_ct_days", "ct_gap_pct", "realised_flow_factor",
@@ -122,8 +135,8 @@ def main() -> None:
     print("\nmean gaps (realised vs planned)      throughput     cycle time   targets")
     for lead, target in (("fixed", "show the gap"), ("load", "±5 % / ±10 %")):
         obj = results[lead]
-        thr = float(obj["mean_output_gap_pct"])  # type: ignore[arg-type]
-        ct = float(obj["mean_ct_gap_pct"])  # type: ignore[arg-type]
+        thr = float(obj["mean_output_gap_pct"])
+        ct = float(obj["mean_ct_gap_pct"])
         print(
             f"  --lead-times {lead:<5}                 {thr:+7.1f} %      {ct:+7.1f} %   {target}"
         )
