@@ -5,6 +5,7 @@ from __future__ import annotations
 from fabnet.cli import dashboard as _dashboard  # noqa: F401
 from fabnet.cli import economics as _economics  # noqa: F401
 from fabnet.cli import fab as _fab  # noqa: F401
+from fabnet.cli import fab_check as _fab_check  # noqa: F401
 from fabnet.cli import fab_extras as _fab_extras  # noqa: F401
 from fabnet.cli import frontier as _frontier  # noqa: F401
 from fabnet.cli import plan as _plan  # noqa: F401

@@ -531,6 +531,10 @@ def plan_cmd(
     if stochastic is not None:
         if variant == "all":
             raise PlanError(Problem("--stochastic plans one variant", "drop --variant all"))
+        if lead_times is _LeadTimes.load:
+            raise PlanError(
+                Problem("--stochastic plans with fixed lead times", "drop --lead-times load")
+            )
         from fabnet.risk.stochastic import RiskMeasure, StochasticOptions
 
         sto = StochasticOptions(
