@@ -390,6 +390,11 @@ def curve_cmd(
     check_curve_data_options(ggm_only, output, store)
     if output is not None:
         writable_file(output, "-o", "curve.html")  # before simulating, not after
+    if store is not None:  # a store that cannot take the run is refused before simulating
+        from fabnet.store import Store
+
+        writable_file(store, "--store", "runs.duckdb")
+        Store(store)
     model = load_model(directory, as_json)
     total = len(load_list) * len(seed_list)
     if ggm_only:

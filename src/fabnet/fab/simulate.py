@@ -209,11 +209,17 @@ def _spread(d: Dist, half_width: bool) -> float:
 
 def release_count(model: FabModel, opts: SimOptions) -> int:
     """Lots released by ``order.txt`` within ``opts.days`` at ``opts.release_scale`` (the
-    count :func:`_build` allocates for), computed without listing them."""
+    count :func:`_build` allocates for), computed without listing them; with a release
+    schedule, an upper bound at its largest scale."""
     end = opts.days * MIN_PER_DAY
+    scale = opts.release_scale
+    if opts.release_schedule is not None:
+        scale *= max(opts.release_schedule.scales)
+    if scale <= 0.0:
+        return 0
     total = 0
     for rs in model.releases:
-        iv = rs.interval.mean / opts.release_scale
+        iv = rs.interval.mean / scale
         if rs.start_min > end or rs.repeats <= 0:
             continue
         n = min(float(rs.repeats), math.floor((end - rs.start_min) / iv) + 1.0)
