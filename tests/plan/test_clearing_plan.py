@@ -16,6 +16,8 @@ from fabnet.errors import PlanError, ScenarioError
 from fabnet.plan import PlanOptions, plan
 from fabnet.plan.sets import build_data
 from fabnet.scenario import load_scenario, scenario_from_text
+from fabnet.scenario.io import dump_scenario
+from fabnet.scenario.schema import OperatingCurve, QueueingCurve
 
 K = 1200.0  # wafers a year: 100 wafer starts per month
 YEARS = list(range(2025, 2033))
@@ -139,13 +141,30 @@ def test_high_load_delays_output_by_littles_law() -> None:
 
 
 def test_queueing_curve_and_site_override() -> None:
-    curve = """
-    operating_curve:
-      queueing: {tools: 2, ca2: 1.0, ce2: 1.0}
-"""
-    sc, _ = _scenario(dict.fromkeys(YEARS[2:], 0.5 * K), curve)
-    p = plan(sc, PlanOptions(lead_times="load"))
+    """A site's curve (here G/G/m) wins over its process's (the linear CURVE)."""
+    sc, _ = _scenario(dict.fromkeys(YEARS[2:], 0.5 * K))
+    queueing = sc.model_copy(
+        update={
+            "sites": [
+                sc.sites[0].model_copy(
+                    update={
+                        "operating_curve": OperatingCurve(
+                            queueing=QueueingCurve(tools=2, ca2=1.0, ce2=1.0, loads=[0.3, 0.6, 0.9])
+                        )
+                    }
+                )
+            ]
+        }
+    )
+    # through YAML and back: a site's curve is a scenario field like any other
+    queueing = scenario_from_text(dump_scenario(queueing))
+    assert queueing.sites[0].operating_curve is not None
+    p = plan(queueing, PlanOptions(lead_times="load"))
     assert p.status == "optimal"
+    curve = p.clearing_curve
+    u = np.array([0.3, 0.6, 0.9])
+    # Sakasegawa, m = 2: FF = 1 + u^(√6 − 1) / (2 (1 − u))
+    np.testing.assert_allclose(curve["flow_factor"], 1 + u ** (np.sqrt(6) - 1) / (2 * (1 - u)))
     c = p.clearing.set_index("year")
     # a flow factor above 1 at every load: the cycle time exceeds the raw process time
     assert (c.loc[YEARS[2:-1], "flow_factor"] > 1.0).all()
@@ -189,6 +208,8 @@ def test_curve_file_is_read_relative_to_the_scenario(tmp_path) -> None:  # type:
     (tmp_path / "curve.csv").write_text("load,flow_factor\n0.5,1.0\n")
     with pytest.raises(ScenarioError, match="lacks column"):
         load_scenario(tmp_path / "s.yaml")
+    with pytest.raises(ScenarioError, match="needs a scenario file"):
+        scenario_from_text(text)  # text (an upload): no folder to read a curve file from
     (tmp_path / "curve.csv").unlink()
     with pytest.raises(ScenarioError, match="cannot read operating curve file"):
         load_scenario(tmp_path / "s.yaml")
@@ -224,3 +245,30 @@ def test_stored_plan_report_shows_the_sites_on_their_curves(tmp_path) -> None:  
     html = plan_report_html(run)
     assert "Load-dependent lead times: the plan on each site" in html
     assert "fab-a plan" in html
+
+
+def test_cli_lead_times_load_json_and_errors(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    from tests.cli_runner import run_cli
+
+    sc, _ = _scenario(dict.fromkeys(YEARS[3:], 0.9 * K))
+    path = tmp_path / "toy.yaml"
+    path.write_text(dump_scenario(sc))
+    code, out, err = run_cli(
+        ["plan", str(path), "--lead-times", "load", "--json", "--no-store"], capsys
+    )
+    assert code == 0, err
+    sites = json.loads(out)["sites"]
+    row = next(r for r in sites if r["year"] == YEARS[4])
+    assert row["site"] == "fab-a" and row["load"] == pytest.approx(0.9)
+    assert row["cycle_time_days"] == pytest.approx(730.5)
+    assert row["wip_wafers"] == pytest.approx(1.8 * K)
+    code, out, _ = run_cli(["plan", str(path), "--json", "--no-store"], capsys)
+    assert code == 0 and "sites" not in json.loads(out)
+    code, out, err = run_cli(
+        ["plan", str(path), "--lead-times", "load", "--stochastic", "4", "--no-store"], capsys
+    )
+    assert code == 2 and "fixed lead times" in out + err
+    code, out, err = run_cli(["plan", str(path), "--lead-times", "sometimes"], capsys)
+    assert code == 2

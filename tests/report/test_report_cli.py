@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
+import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -12,6 +15,8 @@ import pytest
 from report_helpers import BUSY_TOY, plan_and_store
 from tests.cli_runner import run_cli as _run
 
+from fabnet.errors import StoreError
+from fabnet.report.compare import check_comparable
 from fabnet.report.fmt import money
 from fabnet.scenario import load_scenario
 from fabnet.store import Store
@@ -160,3 +165,70 @@ def test_other_kinds_show_but_have_no_plan_report(
     )
     assert code == 2 and "made for plan and risk runs" in err
     assert not (tmp_path / "r.html").exists()
+
+
+def test_comparison_report_of_two_real_plans(
+    two_runs: tuple[Path, str, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path, first, second = two_runs
+    target = tmp_path / "compare.html"
+    code, out, err = _run(
+        ["report", first, second, "-o", str(target), "--store", str(path)], capsys
+    )
+    assert code == 0, err
+    assert f"wrote {target}" in out and f"runs {first}, {second}" in out
+    html = target.read_text(encoding="utf-8")
+    assert html.count("* plotly.js v") == 1 and not re.search(r"<script[^>]+src=", html)
+    charts = re.findall(r'<div id="chart-([a-z_]+)" class="plotly-graph-div"', html)
+    assert charts == ["costs", "shares", "compute"]
+    store = Store(path)
+    a, b = store.load_run(first), store.load_run(second)
+    # key figures in the report's units, both objectives, and the busy plan's build
+    assert money(a.summary["objective_usd"]) in html and money(b.summary["objective_usd"]) in html
+    assert "unmet compute (PFLOP/s·yr)" in html and "vendor share max/yr: gpuco" in html
+    assert "fab-b (US)" in html and "2025 → 2026" in html  # only the busy plan builds it
+    # the present value per category adds up to each run's objective (the CSV value is exact)
+    for rec in (a, b):
+        pv = rec.tables["costs"]["cost_pv_usd"].sum()
+        assert pv == pytest.approx(rec.summary["objective_usd"], rel=1e-6)
+        assert f'data-v="{float(pv)!r}"' in html
+    assert html.count('class="csv"') == 3  # key figures, costs, builds: each downloadable
+    # the same ids twice are one run: a comparison needs two different runs
+    code, _, err = _run(["report", second, "latest", "--store", str(path)], capsys)
+    assert code == 2 and "at least two different plan runs" in err and "Traceback" not in err
+
+
+def test_comparison_of_mixed_kinds_is_refused(
+    two_runs: tuple[Path, str, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    src, first, _ = two_runs
+    path = tmp_path / "mixed.duckdb"
+    shutil.copy(src, path)
+    fab_id = Store(path).save_run(
+        kind="fab",
+        scenario=None,
+        input_name="SMT2020 HVLM",
+        input_hash="0" * 64,
+        options={"days": 30},
+        status="ok",
+        timings_s={"simulate": 1.0},
+        summary={"throughput_wafers_per_day": 300.0},
+        tables={},
+    )
+    target = tmp_path / "c.html"
+    code, _, err = _run(["report", first, fab_id, "-o", str(target), "--store", str(path)], capsys)
+    assert code == 2 and "Traceback" not in err
+    assert "cannot compare runs of different kinds" in err
+    assert f"{first} (plan)" in err and f"{fab_id} (fab)" in err and not target.exists()
+
+
+def test_comparison_holds_two_to_six_plan_runs(two_runs: tuple[Path, str, str]) -> None:
+    path, first, second = two_runs
+    a, b = Store(path).load_run(first), Store(path).load_run(second)
+    check_comparable([a, b])
+    seven = [dataclasses.replace(a, meta={**a.meta, "id": f"run-{i}"}) for i in range(7)]
+    check_comparable(seven[:6])
+    with pytest.raises(StoreError, match="at most 6 runs; 7 were given"):
+        check_comparable(seven)
+    with pytest.raises(StoreError, match="at least two different plan runs"):
+        check_comparable([a])

@@ -149,7 +149,7 @@ def test_round_trip_save_list_load_compare(tmp_path: Path, toy: Scenario) -> Non
     assert list(cmp.columns) == [a, b]
     assert cmp.loc["objective (PV, USD)", a] == 3.0e8
     assert cmp.loc["objective (PV, USD)", b] == 2.5e8
-    assert cmp.loc["unmet compute (PFLOP/s·years)", b] == 12.0
+    assert cmp.loc["unmet compute (PFLOP/s·yr)", b] == 12.0
     assert cmp.loc["vendor share max/yr: gpuco", b] == 0.3
     assert cmp.loc["country share max/yr: US", a] == 0.6
     assert cmp.loc["build schedule", a] == "fab-b (2025→2026)"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import time
 from pathlib import Path
 from typing import Any
 
@@ -360,12 +361,25 @@ def curve_cmd(
     ),
     as_json: JsonOpt = False,
     output: Path | None = typer.Option(
-        None, "-o", "--output", help="Write a self-contained HTML page (chart and table) here."
+        None,
+        "-o",
+        "--output",
+        help="Write the points as CSV (a .csv name) or a self-contained HTML page (chart and "
+        "table) here.",
+    ),
+    store: Path | None = typer.Option(
+        None, "--store", help="Also save the points in this runs store (DuckDB file), kind curve."
     ),
 ) -> None:
     """Operating curve: cycle time and x-factor against bottleneck utilisation, simulated at
     each load (mean ± 95 % CI over seeds) beside the G/G/m (Kingman/Sakasegawa) prediction."""
-    from fabnet.fab.curve import ggm_operating_curve, operating_curve, short_run_warnings
+    from fabnet.cli.fab_curve_out import check_curve_data_options, curve_data
+    from fabnet.fab.curve import (
+        ggm_operating_curve,
+        operating_curve,
+        short_run_warnings,
+        simulate_loads,
+    )
     from fabnet.fab.simulate import SimOptions, check_run
 
     load_list = parse_loads(loads)
@@ -373,8 +387,14 @@ def curve_cmd(
     if warmup_days is None:
         warmup_days = days / 4.0
     check_warmup(days, warmup_days)
+    check_curve_data_options(ggm_only, output, store)
     if output is not None:
         writable_file(output, "-o", "curve.html")  # before simulating, not after
+    if store is not None:  # a store that cannot take the run is refused before simulating
+        from fabnet.store import Store
+
+        writable_file(store, "--store", "runs.duckdb")
+        Store(store)
     model = load_model(directory, as_json)
     total = len(load_list) * len(seed_list)
     if ggm_only:
@@ -413,7 +433,8 @@ def curve_cmd(
         def tick(done: int, n: int) -> None:
             prog.update(task, completed=done)
 
-        df = operating_curve(
+        t_sim = time.perf_counter()
+        runs = simulate_loads(
             model,
             load_list,
             days,
@@ -422,13 +443,31 @@ def curve_cmd(
             dispatcher=dispatcher.lower() if dispatcher else None,
             processes=processes,
             progress=tick,
-            setup_share=setup_share,
+        )
+        wall_s = time.perf_counter() - t_sim
+        df = operating_curve(
+            model, load_list, days, warmup_days, seed_list, setup_share=setup_share, runs=runs
         )
     subtitle = f"{days:g} d, warm-up {warmup_days:g} d, {plural(len(seed_list), 'seed')} per load"
     warnings = short_run_warnings(df, days, warmup_days, len(model.wip))
+    csv = output if output is not None and output.suffix.lower() == ".csv" else None
+    data = curve_data(model, runs, days, warmup_days, directory, csv, store, dispatcher, wall_s)
+    html = None if csv is not None else output
     _curve_out(
-        df, model.name, subtitle, load_list, days, warmup_days, seed_list, as_json, output, warnings
+        df,
+        model.name,
+        subtitle,
+        load_list,
+        days,
+        warmup_days,
+        seed_list,
+        as_json,
+        html,
+        warnings,
+        data.json(),
     )
+    if not as_json:
+        data.show()
 
 
 def plural(n: int, noun: str) -> str:
@@ -447,8 +486,10 @@ def _curve_out(
     as_json: bool,
     output: Path | None,
     warnings: list[str],
+    extra: dict[str, Any] | None = None,
 ) -> None:
-    """Write the page (if asked), then print the JSON object or the warnings and table."""
+    """Write the page (if asked), then print the JSON object or the warnings and table
+    (``extra``: the curve's data, :func:`fabnet.cli.fab_curve_out.curve_data`)."""
     title = f"{name}: operating curve ({subtitle})"
     bott = str(df["bottleneck_group"].iloc[0]) if len(df) else None
     n_seeds = len(seeds)
@@ -486,6 +527,7 @@ def _curve_out(
             "warnings": warnings,
             "rows": _json_rows(df),
             "html": str(output) if output is not None else None,
+            **(extra or {}),
         }
         out.print_json(json.dumps(obj))
         return

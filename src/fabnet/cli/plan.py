@@ -56,16 +56,13 @@ class _Run:
 
 
 def _money(v: Any) -> str:
+    """USD in the one money format of CLI and reports (fmt.money: ``694 bn USD``)."""
+    from fabnet.report.fmt import money
+
     try:
-        f = float(v)
+        return money(float(v))
     except (TypeError, ValueError):
         return "–"
-    if not math.isfinite(f):
-        return "–"
-    for scale, unit in ((1e12, " tn"), (1e9, " bn"), (1e6, " M"), (1e3, " k")):
-        if abs(f) >= scale:
-            return f"${f / scale:,.3g}{unit}"
-    return f"${f:,.0f}"
 
 
 def _num(v: Any, digits: int = 0) -> str:
@@ -78,9 +75,9 @@ def _num(v: Any, digits: int = 0) -> str:
     return f"{f:,.{digits}f}"
 
 
-def _eflops(pflops: float) -> str:
-    """PFLOP/s as EFLOP/s: one decimal below 100 EFLOP/s, whole numbers above (narrow tables)."""
-    return _num(pflops / 1000, 1 if abs(pflops) < 1e5 else 0)
+def _compute_cell(pflops: float, scale: float) -> str:
+    """Compute in a column's unit (``scale`` PFLOP/s each, from fmt.compute_unit)."""
+    return _num(pflops / scale, 1 if abs(pflops / scale) < 100 else 0)
 
 
 def _pct(v: Any) -> str:
@@ -240,8 +237,14 @@ def _show(run: _Run) -> None:
     inst_src = set(comp.loc[comp["source_kind"] == "installed", "source"])
     capped = sorted(p.shares.loc[(p.shares["kind"] == "vendor") & p.shares["cap"].notna(), "key"])
     top = comp.groupby("vendor")["pflops_added"].sum().sort_values(ascending=False).index.tolist()
-    vendors = list(dict.fromkeys([*capped, *top]))[:3]
-    tab = _table("Per year: EFLOP/s in service, share of new compute, cost")
+    from fabnet.report.fmt import compute_unit, money_unit, sig3, vendor_order
+
+    vendors = vendor_order(list(dict.fromkeys([*capped, *top]))[:3], run.scenario.designer)
+    scale, unit = compute_unit(
+        [sum(y["compute_pflops"].values()) for y in years] + [y["unmet_pflops"] for y in years]
+    )
+    usd, usd_unit = money_unit(max((abs(y["cost_usd"]) for y in years), default=0.0))
+    tab = _table(f"Per year: {unit} in service, share of new compute, cost in {usd_unit}")
     cols = ("year", "own", "bought", *(["installed"] if inst_src else []), "unmet")
     for col in (*cols, *vendors, "cost"):
         tab.add_column(
@@ -254,12 +257,12 @@ def _show(run: _Run) -> None:
         installed = sum(v for k, v in cp.items() if k in inst_src)
         tab.add_row(
             str(y["year"]),
-            _eflops(own),
-            _eflops(bought),
-            *([_eflops(installed)] if inst_src else []),
-            _eflops(y["unmet_pflops"]),
+            _compute_cell(own, scale),
+            _compute_cell(bought, scale),
+            *([_compute_cell(installed, scale)] if inst_src else []),
+            _compute_cell(y["unmet_pflops"], scale),
             *[_pct(y["vendor_share"].get(v, float("nan"))) for v in vendors],
-            _money(y["cost_usd"]),
+            sig3(y["cost_usd"] / usd) if math.isfinite(y["cost_usd"]) else "–",
         )
     out.print(tab)
     costs = p.costs.groupby("category", sort=False)[["cost_usd", "cost_pv_usd"]].sum()
@@ -528,6 +531,10 @@ def plan_cmd(
     if stochastic is not None:
         if variant == "all":
             raise PlanError(Problem("--stochastic plans one variant", "drop --variant all"))
+        if lead_times is _LeadTimes.load:
+            raise PlanError(
+                Problem("--stochastic plans with fixed lead times", "drop --lead-times load")
+            )
         from fabnet.risk.stochastic import RiskMeasure, StochasticOptions
 
         sto = StochasticOptions(

@@ -196,7 +196,7 @@ def _show(result: RiskResult, what: str, run_id: str | None) -> None:
                    title_justify="left", title_style="bold", box=box.SIMPLE_HEAD,
                    pad_edge=False)  # fmt: skip
         for c, j in (("kind", "left"), ("target", "left"), ("time to survive", "right"),
-                     ("lost PFLOP/s-years", "right"), ("extra cost", "right")):  # fmt: skip
+                     ("lost PFLOP/s·yr", "right"), ("extra cost", "right")):  # fmt: skip
             ts.add_column(c, justify=j)  # type: ignore[arg-type]
         for r in st.sort_values("lost_pflops_years", ascending=False).head(15).to_dict("records"):
             tts = float(r["time_to_survive_days"])

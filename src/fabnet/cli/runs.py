@@ -14,7 +14,7 @@ from rich.table import Table
 
 from fabnet.cli.app import app, out
 from fabnet.errors import FabnetError, Problem
-from fabnet.report.fmt import money
+from fabnet.report.fmt import compute, compute_unit, money, percent, vendor_order
 from fabnet.store import RunRecord, Store
 from fabnet.store.record import jsonable
 
@@ -57,12 +57,12 @@ def _num(x: Any, digits: int = 0) -> str:
     return f"{v:,.{digits}f}"
 
 
-def _shares(shares: Any) -> str:
-    """``a 60%, b 40%``: non-zero shares, largest first."""
+def _shares(shares: Any, designer: str | None = None) -> str:
+    """``a 60%, b 40%``: non-zero shares, in the fixed vendor order (designer first)."""
     if not isinstance(shares, dict):
         return ""
-    items = [(str(k), float(v)) for k, v in shares.items() if v is not None and float(v) > 5e-4]
-    return ", ".join(f"{k} {v:.0%}" for k, v in sorted(items, key=lambda kv: -kv[1])) or "–"
+    items = {str(k): float(v) for k, v in shares.items() if v is not None and float(v) > 5e-4}
+    return ", ".join(f"{k} {items[k]:.0%}" for k in vendor_order(items, designer)) or "–"
 
 
 @runs_app.command("list")
@@ -189,17 +189,19 @@ def show_run(
     out.print(meta)
     years = [y for y in s.get("years") or [] if isinstance(y, dict)]
     if years:
+        totals = [sum(_f(v) for v in (y.get("compute_pflops") or {}).values()) for y in years]
+        scale, unit = compute_unit(totals)
+        designer = rec.scenario.designer if rec.scenario is not None else None
         table = Table(title="By year", title_justify="left", box=box.SIMPLE_HEAD)
-        for col in ("year", "compute PFLOP/s", "vendor share", "country share", "unmet", "cost"):
+        for col in ("year", f"compute {unit}", "vendor share", "country share", f"unmet {unit}", "cost"):  # fmt: skip
             table.add_column(col, justify="left" if "share" in col else "right")
-        for y in years:
-            comp = y.get("compute_pflops") or {}
+        for y, total in zip(years, totals, strict=True):
             table.add_row(
                 str(y.get("year")),
-                _num(sum(float(v) for v in comp.values() if v is not None)),
-                _shares(y.get("vendor_share")),
+                _num(total / scale, 1 if total / scale < 100 else 0),
+                _shares(y.get("vendor_share"), designer),
                 _shares(y.get("country_share")),
-                _num(y.get("unmet_pflops"), 1),
+                _num(_f(y.get("unmet_pflops")) / scale, 1),
                 _money(y.get("cost_usd")),
             )
         out.print(table)
@@ -256,8 +258,10 @@ def compare_runs(
             elif isinstance(v, float):
                 if "USD" in text:
                     cells.append(_money(v))
+                elif "PFLOP/s" in text:
+                    cells.append(compute(v, per_year="·yr" in text))
                 elif "share" in text:
-                    cells.append(f"{v:.1%}")
+                    cells.append(percent(v))
                 elif "(s)" in text:
                     cells.append(f"{v:.2f}")
                 elif text.startswith("option "):
@@ -274,24 +278,43 @@ def compare_runs(
 
 @app.command("report")
 def report(
-    run_id: str = typer.Argument("latest", help=_ID_HELP),
+    run_ids: list[str] = typer.Argument(
+        None,
+        help="Run id (default `latest`); 2-6 plan run ids make a comparison report.",
+        show_default=False,
+    ),
     output: Path | None = typer.Option(
-        None, "-o", "--output", help="HTML file to write (default fabnet-<run id>.html)."
+        None,
+        "-o",
+        "--output",
+        help="HTML file to write (default fabnet-<run id>.html, fabnet-compare-<ids>.html).",
     ),
     store: Path = typer.Option(Path("fabnet.duckdb"), "--store", help=_STORE_HELP),
 ) -> None:
     """Write a self-contained HTML report of a stored plan or risk run (opens offline).
 
-    A plan's report includes its latest risk run, when there is one."""
+    A plan's report includes its latest risk run, when there is one. With several plan
+    run ids: one page comparing them (costs, shares, compute, builds, key figures)."""
     from fabnet.report import report_html, write_report
 
     st = _store(store)
-    rec = st.load_run(run_id)
-    path = output or Path(f"fabnet-{rec.id}.html")
-    html = report_html(rec, risk=st.latest_risk_of(rec.id) if rec.kind == "plan" else None)
+    ids = run_ids or ["latest"]
+    if len(ids) > 1:  # a comparison, even of one run named twice (refused: one run)
+        from fabnet.report.compare import check_comparable, compare_report_html
+
+        recs = list({r.id: r for r in (st.load_run(i) for i in ids)}.values())
+        check_comparable(recs)
+        path = output or Path(f"fabnet-compare-{recs[0].id}-{recs[-1].id}.html")
+        html = compare_report_html(recs, st.compare([r.id for r in recs]))
+        what = "runs " + ", ".join(r.id for r in recs)
+    else:
+        rec = st.load_run(ids[0])
+        path = output or Path(f"fabnet-{rec.id}.html")
+        html = report_html(rec, risk=st.latest_risk_of(rec.id) if rec.kind == "plan" else None)
+        what = f"run {rec.id}"
     write_report(path, html)
     out.print(
-        f"wrote {path} ({len(html.encode('utf-8')) / 1e6:.1f} MB) for run {rec.id}",
+        f"wrote {path} ({len(html.encode('utf-8')) / 1e6:.1f} MB) for {what}",
         soft_wrap=True,
         markup=False,
     )

@@ -30,6 +30,7 @@ __all__ = [
     "operating_curve",
     "product_cycle_times",
     "short_run_warnings",
+    "simulate_loads",
 ]
 
 #: Columns of :func:`operating_curve`'s table, in order.
@@ -75,7 +76,7 @@ def product_cycle_times(result: SimResult) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["product", "completed", "cycle_time_mean_days"])
 
 
-def operating_curve(
+def simulate_loads(
     model: FabModel,
     loads: Sequence[float],
     days: float,
@@ -85,24 +86,10 @@ def operating_curve(
     dispatcher: str | None = None,
     processes: int | None = None,
     progress: Callable[[int, int], None] | None = None,
-    linking: bool = True,
-    setup_share: float | None = None,
-) -> pd.DataFrame:
-    """Simulate ``model`` at every load (× nominal release rates) and add the G/G/m curve.
-
-    Each load runs ``seeds`` replications of ``days`` days, statistics after
-    ``warmup_days`` (lots released by ``order.txt`` and completed in the window).
-    ``progress(done, total)`` counts finished runs over all loads.
-
-    The bottleneck group is the tool family with the highest simulated utilisation (of
-    available time), averaged over the loads; its utilisation is reported at each load,
-    simulated (``bottleneck_utilization_pct``, mean ± 95 % CI over seeds) and predicted
-    (``ggm_bottleneck_utilization_pct``). Per product: lots completed per run, mean cycle
-    time over all its lots (days, ± 95 % CI, Student t over seeds), x-factor = cycle time
-    / raw process time (the simulator's definition, :func:`fabnet.fab.kpi.raw_process_time_days`),
-    and the G/G/m cycle time and x-factor (``inf`` at or beyond saturation).
-    Columns: :data:`CURVE_COLUMNS`, one row per (load, product).
-    """
+) -> list[tuple[float, list[SimResult]]]:
+    """Run ``model`` at every load (``release_scale``) for every seed: ``(load, results)``
+    pairs, the input of :func:`operating_curve` and :func:`fabnet.fab.flow.curve_points`.
+    ``progress(done, total)`` counts finished runs over all loads."""
     load_list = [float(x) for x in loads]
     seed_list = list(seeds)
     problems = [
@@ -114,8 +101,6 @@ def operating_curve(
         problems.append(Problem("no seeds given", field="seeds"))
     if problems:
         raise FabModelError(problems, title="cannot compute the operating curve")
-
-    rpt = raw_process_time_days(model)
     total = len(load_list) * len(seed_list)
     done_runs = 0
     per_load: list[tuple[float, list[SimResult]]] = []
@@ -132,6 +117,53 @@ def operating_curve(
         multi = simulate_seeds(model, opts, seed_list, processes=processes, progress=tick)
         done_runs += len(seed_list)
         per_load.append((load, multi.results))
+    return per_load
+
+
+def operating_curve(
+    model: FabModel,
+    loads: Sequence[float],
+    days: float,
+    warmup_days: float,
+    seeds: Sequence[int],
+    *,
+    dispatcher: str | None = None,
+    processes: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    linking: bool = True,
+    setup_share: float | None = None,
+    runs: Sequence[tuple[float, Sequence[SimResult]]] | None = None,
+) -> pd.DataFrame:
+    """Simulate ``model`` at every load (× nominal release rates) and add the G/G/m curve.
+
+    Each load runs ``seeds`` replications of ``days`` days, statistics after
+    ``warmup_days`` (lots released by ``order.txt`` and completed in the window).
+    ``progress(done, total)`` counts finished runs over all loads. ``runs``: the result of
+    :func:`simulate_loads` for these arguments, when already simulated (not run again).
+
+    The bottleneck group is the tool family with the highest simulated utilisation (of
+    available time), averaged over the loads; its utilisation is reported at each load,
+    simulated (``bottleneck_utilization_pct``, mean ± 95 % CI over seeds) and predicted
+    (``ggm_bottleneck_utilization_pct``). Per product: lots completed per run, mean cycle
+    time over all its lots (days, ± 95 % CI, Student t over seeds), x-factor = cycle time
+    / raw process time (the simulator's definition, :func:`fabnet.fab.kpi.raw_process_time_days`),
+    and the G/G/m cycle time and x-factor (``inf`` at or beyond saturation).
+    Columns: :data:`CURVE_COLUMNS`, one row per (load, product).
+    """
+    if runs is None:
+        runs = simulate_loads(
+            model,
+            loads,
+            days,
+            warmup_days,
+            seeds,
+            dispatcher=dispatcher,
+            processes=processes,
+            progress=progress,
+        )
+    per_load = [(float(load), list(results)) for load, results in runs]
+    load_list = [load for load, _ in per_load]
+    rpt = raw_process_time_days(model)
 
     # bottleneck: highest simulated utilisation, averaged over loads and seeds
     util = pd.concat([r.tool_groups[["name", "utilization_pct"]] for _, rs in per_load for r in rs])

@@ -30,6 +30,7 @@ from fabnet.fab.kpi import (
 )
 from fabnet.fab.limits import MAX_DAYS, MAX_LOTS, MAX_SEEDS, MAX_SETUPS, MAX_TOOLS
 from fabnet.fab.model import Dist, FabModel
+from fabnet.fab.releases import ReleaseSchedule, release_times_min
 from fabnet.parallel import parallel_map
 
 __all__ = [
@@ -87,7 +88,9 @@ class SimOptions:
     ``edd``, ``spt``: replaces the final key of every family's ranking (hot-lot priority and
     the setup ranking of ``rule_LSSU`` families stay unless ``pure_rule``); ``user_rule``: a
     Python ranking key in the same place, overrides ``dispatcher``;
-    ``release_scale``: multiplies every release rate; ``wip_sample_min``: WIP sampling period;
+    ``release_scale``: multiplies every release rate; ``release_schedule``: a further
+    multiplier that changes over time (:class:`~fabnet.fab.releases.ReleaseSchedule`);
+    ``wip_sample_min``: WIP sampling period;
     ``pure_rule``: the override or user rule alone decides (no hot-lot priority, no setup
     ranking); by default it replaces only the final key of each family's ranking.
     ``uniform_half_width``: read ``uniform A B`` as A ± B (True, reading A1) or A ± B/2.
@@ -125,6 +128,7 @@ class SimOptions:
     warmup_days: float = 0.0
     dispatcher: str | None = None
     release_scale: float = 1.0
+    release_schedule: ReleaseSchedule | None = None
     include_initial_wip: bool = True
     wip_sample_min: float = 1440.0
     user_rule: UserRule | None = None
@@ -152,7 +156,7 @@ class SimResult:
     statistics window). ``tool_groups`` (one row per tool family): name, group, n_tools,
     availability_pct, utilization_pct, down_pct, pm_pct, setup_pct, busy_pct, jobs, setups.
     ``wip``: t_days, wip_lots (lots in the fab). ``lots``: one row per lot (stream, part,
-    initial_wip, release_min, due_min, done_min (NaN if in the fab), steps, reworks, wait_min,
+    initial_wip, pieces, release_min, due_min, done_min (NaN if in the fab), steps, reworks, wait_min,
     cqt_violations: queue-time windows exceeded, counted only).
     ``steps`` (one row per route step): part, step, desc, family, visits_regular,
     wait_regular_mean_min, visits_hot, wait_hot_mean_min (queue waits that began after the
@@ -205,11 +209,17 @@ def _spread(d: Dist, half_width: bool) -> float:
 
 def release_count(model: FabModel, opts: SimOptions) -> int:
     """Lots released by ``order.txt`` within ``opts.days`` at ``opts.release_scale`` (the
-    count :func:`_build` allocates for), computed without listing them."""
+    count :func:`_build` allocates for), computed without listing them; with a release
+    schedule, an upper bound at its largest scale."""
     end = opts.days * MIN_PER_DAY
+    scale = opts.release_scale
+    if opts.release_schedule is not None:
+        scale *= max(opts.release_schedule.scales)
+    if scale <= 0.0:
+        return 0
     total = 0
     for rs in model.releases:
-        iv = rs.interval.mean / opts.release_scale
+        iv = rs.interval.mean / scale
         if rs.start_min > end or rs.repeats <= 0:
             continue
         n = min(float(rs.repeats), math.floor((end - rs.start_min) / iv) + 1.0)
@@ -579,16 +589,19 @@ def _build(model: FabModel, opts: SimOptions, seed: int) -> _Arrays:
     rel: list[tuple[float, int, int]] = []
     open_streams = 0
     for k, rs_ in enumerate(model.releases):
-        iv = rs_.interval.mean / opts.release_scale
-        j = 0
-        while j < rs_.repeats:
-            tr = rs_.start_min + j * iv
-            if tr > end:
-                open_streams += 1  # this stream goes on after the horizon
-                break
+        times = release_times_min(
+            rs_.start_min,
+            rs_.interval.mean,
+            rs_.repeats,
+            end,
+            opts.release_scale,
+            opts.release_schedule,
+        )
+        if len(times) < rs_.repeats:
+            open_streams += 1  # this stream goes on after the horizon
+        for tr in times.tolist():
             for _ in range(max(rs_.lots_per_release, 1)):
                 rel.append((tr, k, len(rel)))
-            j += 1
     rel.sort()
     wips = list(model.wip) if opts.include_initial_wip else []
     n_wip = len(wips)
@@ -831,6 +844,7 @@ def _tables(model: FabModel, ar: _Arrays, opts: SimOptions) -> tuple[pd.DataFram
             "stream": [ar.stream_names[int(s)] for s in li[:n, E.L_STREAM]],
             "part": ar.lot_part[:n],
             "initial_wip": li[:n, E.L_WIP] == 1,
+            "pieces": li[:n, E.L_PIECES],
             "release_min": lf[:n, E.LF_RELEASE],
             "due_min": lf[:n, E.LF_DUE],
             "done_min": np.where(done, lf[:n, E.LF_DONE_T], np.nan),

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
+import xarray as xr
 from linopy import LinearExpression, Model
 
 from fabnet.plan.clearing import (
@@ -138,12 +139,12 @@ def add_clearing_variables(m: Model, d: PlanData) -> None:
     ix = index(d)
     mask = np.zeros((len(d.route_ids), d.n_periods), dtype=bool)
     mask[c.routes] = True
-    import xarray as xr
-
     m_da = xr.DataArray(mask, dims=("route", "period"), coords=[ix["route"], ix["period"]])
     for name in (OUTPUT, WIP, ALLOCATION):
         m.add_variables(lower=0.0, coords=[ix["route"], ix["period"]], name=name, mask=m_da)
-    m0 = xr.DataArray(c.is_cf & (c.pipeline_by_route > 0), dims=("route",), coords=[ix["route"]])
+    # a candidate site has no pipeline at the start of the horizon (it is not built yet)
+    has_pipe = c.is_cf & (c.pipeline_by_route > 0) & ~d.site_is_candidate[d.route_site]
+    m0 = xr.DataArray(has_pipe, dims=("route",), coords=[ix["route"]])
     m.add_variables(lower=0.0, coords=[ix["route"]], name=WIP_INITIAL, mask=m0)
 
 
@@ -229,8 +230,6 @@ def add_clearing_constraints(m: Model, d: PlanData) -> None:
             ("site", "period"),
             fix_ix,
         )
-        import xarray as xr
-
         cap = xr.DataArray(
             d.site_cap_wafers[fixed], dims=("site", "period"), coords=[fix_ix["site"], ix["period"]]
         )
@@ -261,8 +260,6 @@ def add_clearing_constraints(m: Model, d: PlanData) -> None:
         pix = {**ix, "site": ix["site"][pipe_sites]}
         members = group_terms(np.where(c.is_cf & (c.pipeline_by_route > 0), d.route_site, -1), S)
         lhs = gather(m, w0, 0, members[pipe_sites], 1.0, ("site",), pix)
-        import xarray as xr
-
         rhs = xr.DataArray(bound[pipe_sites], dims=("site",), coords=[pix["site"]])
         m.add_constraints(lhs <= rhs, name=PIPELINE)
 

@@ -6,6 +6,8 @@ imports nothing, so the CLI and the report read a stored plan without loading li
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 #: Cost categories of ``Plan.costs``, in the order they are shown.
 COST_CATEGORIES = (
     "wafers",
@@ -55,3 +57,13 @@ TABLE_COLUMNS: dict[str, list[str]] = {
     # ... and the operating-curve points of those sites, with the fit's flow factor
     "clearing_curve": ["site", "load", "throughput_frac", "flow_factor", "fitted_flow_factor"],
 }  # fmt: skip
+
+
+def vendor_order(vendors: Iterable[object], designer: str | None = None) -> list[str]:
+    """Vendors in the one order every table and chart uses: the designer first, then the
+    others by name (conventions §13). ``vendors`` is any iterable of names; repeats dropped."""
+    names = sorted({str(v) for v in vendors})
+    if designer is not None and designer in names:
+        names.remove(designer)
+        names.insert(0, designer)
+    return names

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -54,6 +55,11 @@ details summary { cursor: pointer; color: #1d4ed8; margin: 6px 0; }
 nav.toc a { color: #1d4ed8; text-decoration: none; margin-right: 14px; }
 footer { color: var(--muted); font-size: 12.5px; margin-top: 24px; }
 .chart { width: 100%; }
+.tbl { position: relative; overflow-x: auto; }
+a.csv { font-size: 12px; color: #1d4ed8; text-decoration: none; border: 1px solid var(--line);
+        border-radius: 4px; padding: 1px 6px; display: inline-block; margin: 4px 0 0; }
+a.csv:hover { background: #eef2ff; }
+.note { color: var(--muted); font-size: 13.5px; margin: 0 0 14px; }
 @media print { body { background: #fff; } section { break-inside: avoid; } nav.toc { display: none; } }
 """
 
@@ -79,29 +85,104 @@ class Section:
     extra_html: str = ""
 
 
+@dataclass(frozen=True)
+class Note:
+    """A section left out because the plan has nothing to draw there: one line saying why."""
+
+    title: str
+    text: str
+
+
 def esc(text: object) -> str:
     """HTML-escaped text."""
     return html.escape(str(text), quote=True)
 
 
+@dataclass(frozen=True)
+class Num:
+    """A table cell shown as ``text`` whose CSV download holds the exact ``value``
+    (``694 bn USD`` on the page, ``693981234567.8`` in the file)."""
+
+    value: float
+    text: str
+
+
+def _cell(c: object, num: bool) -> str:
+    # long text in a numeric column (a list of builds) wraps instead of widening the table
+    cls = ' class="num"' if num and (isinstance(c, Num) or len(str(c)) <= 32) else ""
+    if isinstance(c, Num):
+        raw = "" if c.value != c.value else repr(float(c.value))  # NaN: an empty CSV cell
+        return f'<td{cls} data-v="{esc(raw)}">{esc(c.text)}</td>'
+    return f"<td{cls}>{esc(c)}</td>"
+
+
 def table_html(
-    header: Sequence[str], rows: Sequence[Sequence[object]], numeric: Sequence[int] = ()
+    header: Sequence[str],
+    rows: Sequence[Sequence[object]],
+    numeric: Sequence[int] = (),
+    *,
+    csv: str | None = None,
 ) -> str:
-    """A small HTML table; columns listed in ``numeric`` are right-aligned."""
+    """A small HTML table; columns listed in ``numeric`` are right-aligned.
+
+    With ``csv`` (a file name without extension) a "CSV" link above the table downloads it
+    (the page's inline script, :data:`CSV_JS`, turns the table into a file in the browser;
+    :class:`Num` cells give their exact value).
+    """
     head = "".join(
         f'<th class="num">{esc(h)}</th>' if i in numeric else f"<th>{esc(h)}</th>"
         for i, h in enumerate(header)
     )
     body = "".join(
-        "<tr>"
-        + "".join(
-            f'<td class="num">{esc(c)}</td>' if i in numeric else f"<td>{esc(c)}</td>"
-            for i, c in enumerate(row)
-        )
-        + "</tr>"
+        "<tr>" + "".join(_cell(c, i in numeric) for i, c in enumerate(row)) + "</tr>"
         for row in rows
     )
-    return f'<table class="t"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+    table = f'<table class="t"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+    if csv is None:
+        return table
+    name = re.sub(r"[^A-Za-z0-9_.-]+", "-", csv).strip("-") or "table"
+    return (
+        f'<div class="tbl"><a class="csv" href="#" download="{esc(name)}.csv" '
+        f'title="Download this table as CSV" onclick="return fabnetCsv(this)">↓ CSV</a>'
+        f"{table}</div>"
+    )
+
+
+#: The inline script behind the "CSV" links: the table next to the link becomes a CSV file
+#: (RFC 4180 quoting, a cell's ``data-v`` value where it has one), downloaded as a blob, so
+#: the page needs no server.
+CSV_JS = r"""
+function fabnetCsv(a) {
+  var t = a.parentNode.querySelector("table"); if (!t) return false;
+  var q = function (s) { s = String(s).replace(/\s+/g, " ").trim();
+    return /[",\n]/.test(s) ? '"' + s.replace(/"/g, '""') + '"' : s; };
+  var lines = [];
+  t.querySelectorAll("tr").forEach(function (tr) {
+    var cells = [];
+    tr.querySelectorAll("th,td").forEach(function (c) {
+      cells.push(q(c.hasAttribute("data-v") ? c.getAttribute("data-v") : c.textContent)); });
+    lines.push(cells.join(","));
+  });
+  var blob = new Blob(["\ufeff" + lines.join("\r\n") + "\r\n"], {type: "text/csv;charset=utf-8"});
+  var url = URL.createObjectURL(blob);
+  var link = document.createElement("a");
+  link.href = url; link.download = a.getAttribute("download") || "table.csv";
+  document.body.appendChild(link); link.click(); document.body.removeChild(link);
+  setTimeout(function () { URL.revokeObjectURL(url); }, 1000);
+  return false;
+}
+"""
+
+
+def _is_empty(s: Section | Note) -> bool:
+    """A section whose chart has no data (only a "nothing to show" message), or a note."""
+    return isinstance(s, Note) or (s.figure is not None and not s.figure.data)
+
+
+def _empty_reason(s: Section) -> str:
+    """The message of an empty chart (its annotation), without a final full stop."""
+    notes = [str(a.text) for a in (s.figure.layout.annotations if s.figure is not None else ())]
+    return ("; ".join(n for n in notes if n) or "nothing to show").rstrip(".")
 
 
 @cache
@@ -116,10 +197,13 @@ def page(
     subtitle: str,
     cards: Sequence[Card],
     intro_html: str,
-    sections: Sequence[Section],
+    sections: Sequence[Section | Note],
 ) -> str:
-    """The whole report: one HTML document with plotly.js inlined once."""
-    toc = "".join(f'<a href="#{esc(s.key)}">{esc(s.title)}</a>' for s in sections)
+    """The whole report: one HTML document with plotly.js inlined once.
+
+    No empty panels: a section whose chart has no data is shown as one line (its title and
+    why), like a :class:`Note`.
+    """
     card_html = "".join(
         f'<div class="card"><div class="k">{esc(c.label)}</div>'
         f'<div class="v {esc(c.css)}">{esc(c.value)}</div>'
@@ -128,7 +212,20 @@ def page(
         for c in cards
     )
     blocks: list[str] = []
+    shown = [s for s in sections if isinstance(s, Section) and not _is_empty(s)]
+    toc = "".join(f'<a href="#{esc(s.key)}">{esc(s.title)}</a>' for s in shown)
     for s in sections:
+        if isinstance(s, Note):
+            blocks.append(f'<p class="note"><b>{esc(s.title)}:</b> {esc(s.text)}</p>')
+            continue
+        if _is_empty(s):
+            # No empty panels: a chart with nothing to draw becomes one line saying why.
+            blocks.append(
+                f'<p class="note" id="{esc(s.key)}"><b>{esc(s.title)}:</b> '
+                f"{esc(_empty_reason(s))}.</p>"
+                + (s.extra_html and f'<div class="note">{s.extra_html}</div>')
+            )
+            continue
         chart = ""
         if s.figure is not None:
             chart = s.figure.to_html(
@@ -155,7 +252,8 @@ def page(
         '<html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>{esc(title)}</title><style>{_CSS}</style>"
-        f'<script type="text/javascript">{js}</script></head><body><main>'
+        f'<script type="text/javascript">{js}</script>'
+        f'<script type="text/javascript">{CSV_JS}</script></head><body><main>'
         f'<h1>{esc(title)}</h1><p class="sub">{subtitle}</p>'
         f'<div class="cards">{card_html}</div>{intro_html}'
         f'<nav class="toc">{toc}</nav>{"".join(blocks)}'

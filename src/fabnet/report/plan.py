@@ -22,8 +22,16 @@ from plotly.subplots import make_subplots
 
 from fabnet.errors import StoreError
 from fabnet.plan.tables import COST_CATEGORIES, TABLE_COLUMNS
-from fabnet.report.fmt import money, number, percent
-from fabnet.report.page import Card, Section, esc, page, table_html
+from fabnet.report.fmt import (
+    compute,
+    compute_unit,
+    money,
+    money_unit,
+    number,
+    percent,
+    vendor_order,
+)
+from fabnet.report.page import Card, Note, Num, Section, esc, page, table_html
 from fabnet.scenario import Period, Scenario, period_labels, period_midpoints, series_at
 from fabnet.store.record import RunRecord
 
@@ -38,6 +46,8 @@ COST_COLOURS: dict[str, str] = {
     "capex": "#9d755d",
     "porting": "#b279a2",
     "unmet_penalty": "#e45756",
+    "design_partner": "#8f6bb3",
+    "salvage": "#9a9a9a",
 }
 _PALETTE = qualitative.Plotly + qualitative.D3
 #: Legend to the right of the plot, top to bottom (for charts with many series).
@@ -163,10 +173,8 @@ _FAMILIES = (
 
 
 def _vendor_families(run: RunRecord, vendors: Iterable[str]) -> dict[str, Sequence[str]]:
-    """Colour family of each vendor: the designer gets blues, the others in name order."""
-    designer = _scenario(run).designer
-    names = sorted(set(vendors) - {designer})
-    ordered = [designer, *names]
+    """Colour family of each vendor, in :func:`vendor_order` (the designer gets blues)."""
+    ordered = vendor_order(vendors, _scenario(run).designer)
     return {v: _FAMILIES[i % len(_FAMILIES)] for i, v in enumerate(ordered)}
 
 
@@ -175,18 +183,65 @@ def _vendor_colour(family: Sequence[str]) -> str:
     return family[6]
 
 
-def _source_colours(run: RunRecord, vendor_of: dict[str, str]) -> dict[str, str]:
-    """A shade of its vendor's family for each source (product or offer)."""
-    families = _vendor_families(run, vendor_of.values())
-    out: dict[str, str] = {}
-    for vendor, family in families.items():
+#: Colour of the installed base (compute in service before the plan starts): neutral grey,
+#: hatched, so it never reads as one of the vendors' new purchases.
+INSTALLED_COLOUR = "#8d99a6"
+#: Fill patterns that tell the sources of one vendor apart beyond their shade.
+_PATTERNS = ("", "/", ".", "x", "\\", "+", "-", "|")
+
+
+#: Distinct colours for the sources (products, offers) of one vendor, one set per colour
+#: family of :data:`_FAMILIES` (same hue range, different lightness and tint), so that four
+#: offers of one vendor never look alike.
+_SOURCE_SETS = (
+    ("#08306b", "#2b8cbe", "#7fb8e6", "#0e7c86", "#5b6fb5", "#9ecae1"),
+    ("#a63603", "#f28e2b", "#d4a017", "#7f3b08", "#fdb462", "#e15759"),
+    ("#3f007d", "#8c6bb1", "#c51b7d", "#5e3c99", "#de77ae", "#b2abd2"),
+    ("#00441b", "#41ab5d", "#8c9d2c", "#1b7837", "#a6d96a", "#66c2a4"),
+    ("#99000d", "#ef3b2c", "#fc9272", "#7a0177", "#cb181d", "#f768a1"),
+    ("#252525", "#737373", "#a6761d", "#525252", "#bdbdbd", "#666666"),
+    ("#662506", "#cc4c02", "#fe9929", "#8c510a", "#ec7014", "#fec44f"),
+    ("#67001f", "#ce1256", "#df65b0", "#980043", "#c994c7", "#e7298a"),
+)
+
+
+def source_colours(run: RunRecord, frame: pd.DataFrame) -> dict[str, str]:
+    """A colour per source (``frame`` has ``source`` and ``vendor``, optionally
+    ``source_kind``): each vendor has its colour set (the designer's blues first, then in
+    :func:`vendor_order`), its sources take distinct colours of it by name; the installed
+    base is grey."""
+    cols = [c for c in ("source", "vendor", "source_kind") if c in frame.columns]
+    meta = frame[cols].drop_duplicates("source")
+    installed = set()
+    if "source_kind" in meta.columns:
+        installed = set(meta.loc[meta["source_kind"] == "installed", "source"].astype(str))
+    vendor_of = {
+        str(r["source"]): str(r["vendor"])
+        for r in meta.to_dict("records")
+        if str(r["source"]) not in installed
+    }
+    ordered = vendor_order(vendor_of.values(), _scenario(run).designer)
+    out: dict[str, str] = dict.fromkeys(installed, INSTALLED_COLOUR)
+    for i, vendor in enumerate(ordered):
+        colours = _SOURCE_SETS[i % len(_SOURCE_SETS)]
         sources = sorted(s for s, v in vendor_of.items() if v == vendor)
-        if not sources:
-            continue
-        shades = np.linspace(7, 3, len(sources)) if len(sources) > 1 else np.array([6.0])
-        # First source (alphabetically, usually the oldest product) darkest.
-        for source, shade in zip(sources, shades, strict=True):
-            out[source] = family[round(float(shade))]
+        for k, source in enumerate(sources):
+            out[source] = colours[k % len(colours)]
+    return out
+
+
+def source_patterns(frame: pd.DataFrame) -> dict[str, str]:
+    """A fill pattern per source: none for a vendor's first, then hatches, so that four
+    offers of one vendor stay apart even where their shades are close; the installed
+    base hatched."""
+    out: dict[str, str] = {}
+    for _vendor, part in frame.drop_duplicates("source").groupby("vendor", sort=True):
+        srcs = sorted(str(s) for s in part["source"])
+        for i, src in enumerate(srcs):
+            out[src] = _PATTERNS[i % len(_PATTERNS)]
+    if "source_kind" in frame.columns:
+        for src in frame.loc[frame["source_kind"] == "installed", "source"].astype(str):
+            out[src] = "/"
     return out
 
 
@@ -234,11 +289,12 @@ def compute_section(run: RunRecord) -> Section:
     """Stacked area of installed compute by source, with the demand line."""
     comp = _table(run, "compute")
     caption = (
-        "Compute in service (dense BF16 PFLOP/s) at each period, stacked by where it came "
-        "from: the designer's own accelerators (made from wafers), GPUs bought from "
-        "vendors and the installed base (compute in service before the plan starts, retiring "
-        "over time; it is not new compute). The dashed black line is the demand. Where the stack stays below the line, "
-        "the gap is unmet demand (last chart)."
+        "Compute in service (dense BF16) at each period, stacked by where it came from: the "
+        "designer's own accelerators (made from wafers; blues), GPUs bought from vendors (one "
+        "colour family per vendor, each offer its own shade and hatching) and, at the bottom "
+        "in hatched grey, the installed base: compute in service before the plan starts, "
+        "retiring over time (it is not new compute). The dashed black line is the demand. "
+        "Where the stack stays below the line, the gap is unmet demand (see “Unmet demand”)."
     )
     if comp.empty:
         return Section("compute", "Compute by source", caption, _empty_figure("No compute in plan"))
@@ -247,48 +303,79 @@ def compute_section(run: RunRecord) -> Section:
         index="period", columns="source", values="pflops_installed", aggfunc="sum", fill_value=0.0
     ).reindex(_present(order, comp["period"]), fill_value=0.0)
     meta = comp.drop_duplicates("source").set_index("source")
-    colours = _source_colours(run, {str(k): str(meta.loc[k, "vendor"]) for k in pivot.columns})
+    colours = source_colours(run, comp)
+    patterns = source_patterns(comp)
     fig = go.Figure()
-    # Installed base at the bottom, then own products, then offers; larger sources lower.
-    totals = pivot.sum(axis=0)
+    # Installed base at the bottom, then own products, then offers by vendor (fixed order).
     rank = {"installed": 0, "own": 1}
+    vorder = {
+        v: i
+        for i, v in enumerate(vendor_order(meta["vendor"].astype(str), _scenario(run).designer))
+    }
     ordered = sorted(
         pivot.columns,
-        key=lambda s: (rank.get(str(meta.loc[s, "source_kind"]), 2), -_f(totals[s])),
+        key=lambda s: (
+            rank.get(str(meta.loc[s, "source_kind"]), 2),
+            vorder.get(str(meta.loc[s, "vendor"]), 99),
+            str(s),
+        ),
     )
+    demand = _demand_series(run, list(pivot.index))
+    top = float(pivot.sum(axis=1).max())
+    if demand is not None and len(demand):
+        top = max(top, float(np.nanmax(demand.to_numpy(dtype=float))))
+    scale, unit = compute_unit(top)
     words = {"own": "own", "installed": "installed before the plan"}
+    xs = _xs(run, list(pivot.index))
     for source in ordered:
         kind = str(meta.loc[source, "source_kind"])
         vendor = str(meta.loc[source, "vendor"])
+        values = pivot[source].to_numpy(dtype=float)
+        if not (np.abs(values) > 1e-9).any():
+            continue
         label = f"{source} ({vendor}, {words.get(kind, 'bought')})"
         fig.add_trace(
             go.Scatter(
-                x=_xs(run, list(pivot.index)),
-                y=pivot[source].to_numpy(),
+                x=xs,
+                y=values / scale,
                 name=label,
                 stackgroup="compute",
                 mode="lines",
                 line={"width": 0.5, "color": "white"},
                 fillcolor=colours[source],
-                hovertemplate=f"{esc(label)}<br>%{{x}}: %{{y:,.0f}} PFLOP/s<extra></extra>",
+                fillpattern={
+                    "shape": patterns.get(source, ""),
+                    "fgcolor": "rgba(255,255,255,0.55)" if kind != "installed" else "#4b5563",
+                    "size": 7,
+                    "solidity": 0.25,
+                },
+                hovertemplate=f"{esc(label)}<br>%{{x}}: %{{y:,.3~f}} {unit}<extra></extra>",
             )
         )
-    demand = _demand_series(run, list(pivot.index))
     if demand is not None and len(demand):
         fig.add_trace(
             go.Scatter(
                 x=_xs(run, list(demand.index)),
-                y=demand.to_numpy(),
+                y=demand.to_numpy(dtype=float) / scale,
                 name="demand",
                 mode="lines+markers",
                 line={"color": "black", "width": 2.5, "dash": "dash"},
                 marker={"size": 5},
-                hovertemplate="demand<br>%{x}: %{y:,.0f} PFLOP/s<extra></extra>",
+                hovertemplate=f"demand<br>%{{x}}: %{{y:,.3~f}} {unit}<extra></extra>",
             )
         )
+    inst = [s for s in ordered if str(meta.loc[s, "source_kind"]) == "installed"]
+    if inst:
+        first = float(pivot[inst].iloc[0].sum())
+        if first > 0:
+            fig.add_annotation(  # on a category axis x is the index ("2024" would be #2024)
+                x=0 if len(pivot.index) <= _MAX_CATEGORIES else xs[0], y=first / scale, text=f"installed before the plan: {compute(first)}",
+                showarrow=True, arrowhead=2, ax=60, ay=-40, font={"size": 12},
+                bgcolor="rgba(255,255,255,0.85)",
+            )  # fmt: skip
     fig.update_layout(**_LAYOUT, height=460)
     fig.update_layout(legend=_SIDE_LEGEND, margin={"t": 20})
-    fig.update_yaxes(title_text="PFLOP/s in service", rangemode="tozero")
+    fig.update_yaxes(title_text=f"{unit} in service", rangemode="tozero", tickformat=",")
     fig.update_xaxes(**_period_axis(run, list(pivot.index)))
     return Section("compute", "Compute by source", caption, fig)
 
@@ -324,7 +411,9 @@ def shares_section(run: RunRecord) -> Section:
     years = sorted(int(y) for y in shares["year"].unique())
     for col, kind in ((1, "vendor"), (2, "country")):
         part = shares[shares["kind"] == kind]
-        for key in sorted(part["key"].astype(str).unique()):
+        keys = part["key"].astype(str).unique()
+        ordered = vendor_order(keys, _scenario(run).designer) if kind == "vendor" else sorted(keys)
+        for key in ordered:
             rows = part[part["key"].astype(str) == key].sort_values("year")
             fig.add_trace(
                 go.Scatter(
@@ -365,19 +454,48 @@ def shares_section(run: RunRecord) -> Section:
     return Section("shares", "Dependence on vendors and countries", caption, fig)
 
 
+def _payment_caption(run: RunRecord) -> str:
+    """When each cost is paid, and how the end of the horizon is valued (salvage or not)."""
+    terminal = str(run.options.get("terminal") or "salvage")
+    last = _scenario(run).horizon.last_year
+    text = (
+        "<b>When money is paid.</b> Each cost falls in the period of the decision, not when "
+        "the goods arrive: GPUs are paid when ordered (they enter service a lead time later); "
+        "wafers, HBM and packaging when started; a committed GPU not taken is still paid in its "
+        "year; a new site's capex is spread over its construction; porting and tape-out when "
+        "the design is ported. Energy is paid while a unit is in service. "
+    )
+    if terminal == "salvage":
+        text += (
+            f"<b>End of the horizon ({last}).</b> A unit whose service life runs past "
+            f"{last} is credited the share of its cost that falls after it (“salvage”, "
+            "negative, in the year of the decision), so the last years are not charged for "
+            "service the plan never counts. Sites built are not credited. Wafers started in "
+            "the last period or so feed units that enter service after the horizon, so the "
+            "plan starts few or none then."
+        )
+    else:
+        text += (
+            f"<b>End of the horizon ({last}).</b> This run was made with <code>--terminal "
+            "none</code>: a unit bought near the end pays its full price but serves only the "
+            "years left, so late purchases look dear and the plan buys less in its last years."
+        )
+    return text
+
+
 def costs_section(run: RunRecord) -> Section:
     """Stacked bars of undiscounted cost by year and category; PV totals in a table."""
     costs = _table(run, "costs")
     rate = _scenario(run).discount_rate
     first = _scenario(run).horizon.first_year
     caption = (
-        f"What the plan spends each year (USD, not discounted), stacked by category. The "
+        f"What the plan spends each year (not discounted), stacked by category. The "
         f"objective the planner minimises is the present value: each year's spending "
         f"discounted at {rate:.0%} per year to {first} (table below the chart). "
         "“energy” is the electricity of the accelerators the plan adds while in service "
         "(power × PUE × price; the installed base's is not counted). "
         "“unmet_penalty” is not money paid: it is the price the scenario puts on each "
-        "PFLOP/s of demand left unmet."
+        "PFLOP/s of demand left unmet.<br>" + _payment_caption(run)
     )
     if costs.empty:
         return Section("costs", "Cost breakdown", caption, _empty_figure("No costs in plan"))
@@ -388,6 +506,9 @@ def costs_section(run: RunRecord) -> Section:
         c for c in pivot.columns if c not in COST_CATEGORIES
     )
     colours = _colours(c for c in cats if c not in COST_COLOURS) | COST_COLOURS
+    totals = pivot[cats].sum(axis=1)
+    positive = pivot[cats].clip(lower=0).sum(axis=1)
+    scale, unit = money_unit(float(positive.max()) if len(positive) else 0.0)
     fig = go.Figure()
     for cat in cats:
         values = pivot[cat].to_numpy(dtype=float)
@@ -396,20 +517,19 @@ def costs_section(run: RunRecord) -> Section:
         fig.add_trace(
             go.Bar(
                 x=[str(y) for y in pivot.index],
-                y=values,
+                y=values / scale,
                 name=cat,
                 marker_color=colours[cat],
-                hovertemplate=f"{cat} %{{x}}: $%{{y:,.3s}}<extra></extra>",
+                hovertemplate=f"{cat} %{{x}}: %{{y:,.3~f}} {unit}<extra></extra>",
             )
         )
-    totals = pivot[cats].sum(axis=1)
     if len(totals) <= 12:  # with more bars the labels overlap; hover shows them
         fig.add_trace(
             go.Scatter(
                 x=[str(y) for y in pivot.index],
-                y=totals.to_numpy(dtype=float),
+                y=positive.to_numpy(dtype=float) / scale,
                 mode="text",
-                text=[money(v) for v in totals],
+                text=[f"net {money(v)}" for v in totals],
                 textposition="top center",
                 showlegend=False,
                 hoverinfo="skip",
@@ -417,20 +537,31 @@ def costs_section(run: RunRecord) -> Section:
         )
     fig.update_layout(**_LAYOUT, barmode="relative", height=440)
     fig.update_layout(legend=_SIDE_LEGEND, margin={"t": 20})
-    fig.update_yaxes(title_text="USD per year (undiscounted)", tickprefix="$", tickformat="~s")
-    fig.update_yaxes(range=[0, float(totals.max()) * 1.15 if totals.max() > 0 else 1])
+    fig.update_yaxes(title_text=f"{unit} per year (undiscounted)")
+    low = float(pivot[cats].clip(upper=0).sum(axis=1).min())
+    fig.update_yaxes(
+        range=[
+            min(0.0, low / scale * 1.1),
+            float(positive.max()) / scale * 1.15 if positive.max() > 0 else 1,
+        ]
+    )
     fig.update_xaxes(title_text="year", type="category")
     by_cat = costs.groupby("category")[["cost_usd", "cost_pv_usd"]].sum()
-    rows = [
-        (cat, money(_f(by_cat.loc[cat, "cost_usd"])), money(_f(by_cat.loc[cat, "cost_pv_usd"])))
+
+    def cell(v: Any) -> Num:
+        return Num(_f(v), money(_f(v)))
+
+    rows: list[list[object]] = [
+        [cat, cell(by_cat.loc[cat, "cost_usd"]), cell(by_cat.loc[cat, "cost_pv_usd"])]
         for cat in cats
         if cat in by_cat.index
     ]
-    rows.append(
-        ("total", money(_f(by_cat["cost_usd"].sum())), money(_f(by_cat["cost_pv_usd"].sum())))
-    )
+    rows.append(["total", cell(by_cat["cost_usd"].sum()), cell(by_cat["cost_pv_usd"].sum())])
     extra = table_html(
-        ["category", "total (undiscounted)", f"present value ({first})"], rows, numeric=(1, 2)
+        ["category", "total (undiscounted, USD)", f"present value ({first}, USD)"],
+        rows,
+        numeric=(1, 2),
+        csv=f"costs-{run.id}",
     )
     return Section("costs", "Cost breakdown", caption, fig, extra)
 
@@ -528,16 +659,17 @@ def builds_section(run: RunRecord) -> Section:
             r.get("start_period", ""),
             r.get("online_period", ""),
             r.get("full_period", "") or "",
-            money(_f(r.get("capex_usd"))),
-            number(_f(r.get("capacity_wspm"))),
+            Num(_f(r.get("capex_usd")), money(_f(r.get("capex_usd")))),
+            Num(_f(r.get("capacity_wspm")), number(_f(r.get("capacity_wspm")))),
         )
         for r in builds.sort_values("start_period").to_dict("records")
     ]
     extra = (
         table_html(
-            ["site", "name", "country", "start", "online", "full", "capex", "wspm"],
+            ["site", "name", "country", "start", "online", "full", "capex (USD)", "wspm"],
             rows,
             numeric=(6, 7),
+            csv=f"builds-{run.id}",
         )
         + extra
     )
@@ -664,7 +796,7 @@ def shadow_section(run: RunRecord) -> Section:
             "shadow",
             "Shadow prices of capacity",
             caption,
-            _empty_figure("No site's capacity limits the plan: extra capacity is worth $0"),
+            _empty_figure("No site's capacity limits the plan: extra capacity is worth 0 USD"),
         )
     part = sp[sp["site"].astype(str).isin(active)]
     order = _period_order(run, sp["period"])
@@ -699,7 +831,7 @@ def shadow_section(run: RunRecord) -> Section:
             },
             xgap=1 if len(periods) <= _MAX_CATEGORIES else 0,
             ygap=1,
-            hovertemplate="%{y}<br>%{x}: $%{customdata:,.0f} per wafer<extra></extra>",
+            hovertemplate="%{y}<br>%{x}: %{customdata:,.0f} USD per wafer<extra></extra>",
         )
     )
     if len(periods) <= 12 and len(shown) <= 30:
@@ -746,11 +878,12 @@ def unmet_section(run: RunRecord) -> Section:
         )
     order = _period_order(run, unmet["period"])
     kinds = [k for k in ("compute", "units") if (unmet["kind"] == k).any()]
+    scale, unit = compute_unit(unmet.loc[unmet["kind"] == "compute", "unmet"].astype(float))
     fig = make_subplots(
         rows=1,
         cols=len(kinds),
         subplot_titles=[
-            "compute short of demand (PFLOP/s)" if k == "compute" else "units not delivered"
+            f"compute short of demand ({unit})" if k == "compute" else "units not delivered"
             for k in kinds
         ],
     )
@@ -761,15 +894,18 @@ def unmet_section(run: RunRecord) -> Section:
         for did in sorted(part["demand_id"].astype(str).unique()):
             rows = part[part["demand_id"].astype(str) == did].set_index("period").reindex(periods)
             req = rows["required"].astype(float)
+            div = scale if kind == "compute" else 1.0
+            what = unit if kind == "compute" else "units"
             fig.add_trace(
                 go.Bar(
                     x=_xs(run, periods),
-                    y=rows["unmet"].astype(float),
+                    y=rows["unmet"].astype(float) / div,
                     name=did,
                     marker_color=colours[did],
                     customdata=np.where(req > 0, rows["unmet"].astype(float) / req, 0.0),
                     hovertemplate=(
-                        f"{esc(did)} %{{x}}: %{{y:,.0f}} short (%{{customdata:.0%}} of demand)"
+                        f"{esc(did)} %{{x}}: %{{y:,.3~f}} {what} short "
+                        "(%{customdata:.0%} of demand)"
                         "<extra></extra>"
                     ),
                 ),
@@ -838,7 +974,10 @@ def programmes_section(run: RunRecord) -> Section | None:
          number(float(r.built)), "–" if not math.isfinite(float(r.target)) else number(float(r.target))]
         for r in last.itertuples()
     ]  # fmt: skip
-    extra = table_html(["programme", "fabs", "year", "built", "target"], rows, (2, 3, 4))
+    extra = table_html(
+        ["programme", "fabs", "year", "built", "target"], rows, (2, 3, 4),
+        csv=f"programmes-{run.id}",
+    )  # fmt: skip
     return Section(
         "programmes", "Programmes: fabs built against their targets", caption, fig, extra
     )
@@ -915,12 +1054,13 @@ def why_not_section(run: RunRecord) -> Section | None:
         now = _f(r.current_usd)
         rows.append(
             [str(r.kind), str(r.id), str(r.detail), str(r.period),
-             money(now) if math.isfinite(now) else "–",
-             money(entry) if math.isfinite(entry) else "no option", str(r.unit)]
+             Num(now, money(now) if math.isfinite(now) else "–"),
+             Num(entry, money(entry) if math.isfinite(entry) else "no option"), str(r.unit)]
         )  # fmt: skip
     extra = table_html(
-        ["kind", "id", "what", "period", "price now", "enters at ≤", "unit"], rows, (4, 5)
-    )
+        ["kind", "id", "what", "period", "price now (USD)", "enters at ≤ (USD)", "per"], rows,
+        (4, 5), csv=f"why-not-{run.id}",
+    )  # fmt: skip
     return Section("why_not", "Why not: what would make the plan use more", caption, None, extra)
 
 
@@ -960,15 +1100,13 @@ def _cards(run: RunRecord) -> list[Card]:
     if years:
         last = years[-1]
         installed = sum(_f(v) for v in (last.get("compute_pflops") or {}).values())
-        cards.append(
-            Card(f"Compute in service {last.get('year')}", number(installed, "PFLOP/s"), "")
-        )
+        cards.append(Card(f"Compute in service {last.get('year')}", compute(installed), ""))
         unmet = [(int(y["year"]), _f(y.get("unmet_pflops"))) for y in years if "year" in y]
         short = [(yr, u) for yr, u in unmet if u > 1e-9]
         cards.append(
             Card(
                 "Unmet compute",
-                "none" if not short else number(max(u for _, u in short), "PFLOP/s"),
+                "none" if not short else compute(max(u for _, u in short)),
                 "demand met every year"
                 if not short
                 else f"worst year {max(short, key=lambda t: t[1])[0]}; short in {len(short)} "
@@ -1036,12 +1174,15 @@ def _intro(run: RunRecord) -> str:
                 r.get("policy", ""),
                 _when(r),
                 number(_f(r.get("slack"))),
-                money(_f(r.get("dual_usd"))),
+                Num(_f(r.get("dual_usd")), money(_f(r.get("dual_usd")))),
                 r.get("message", ""),
             )
             for r in binding.to_dict("records")
         ]
-        table = table_html(["policy", "when", "slack", "value", "what it means"], rows, (2, 3))
+        table = table_html(
+            ["policy", "when", "slack", "value (USD)", "what it means"], rows, (2, 3),
+            csv=f"binding-{run.id}",
+        )  # fmt: skip
         intro = (
             "Policies that bind (the plan would be cheaper without them); “value” is what "
             "relaxing the policy by one unit would save."
@@ -1080,10 +1221,21 @@ def plan_report_html(run: RunRecord, risk: RunRecord | None = None) -> str:
         + (f" · options: {esc(opt_text)}" if opt_text else "")
         + (f"<br>{esc(scen.description)}" if scen.description else "")
     )
-    sections = [
+    from fabnet.report.supply import (
+        capacity_section,
+        dependence_section,
+        flow_section,
+        unit_cost_section,
+    )
+
+    sections: list[Section | Note] = [
         compute_section(run),
+        flow_section(run),
         shares_section(run),
+        dependence_section(run),
+        capacity_section(run),
         costs_section(run),
+        unit_cost_section(run),
         builds_section(run),
         utilisation_section(run),
         shadow_section(run),

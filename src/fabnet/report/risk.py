@@ -13,7 +13,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from fabnet.errors import StoreError
-from fabnet.report.fmt import money, number, percent
+from fabnet.report.fmt import compute, money, percent
 from fabnet.report.page import Card, Section, esc, page, table_html
 from fabnet.store import RunRecord
 
@@ -162,7 +162,7 @@ def events_section(run: RunRecord) -> Section:
         (
             r["event"],
             f"{int(r['samples_hit']):,}",
-            number(_f(r["expected_unmet_pflops"]), "PFLOP/s"),
+            compute(_f(r["expected_unmet_pflops"])),
             money(_f(r["expected_cost_usd"])),
         )
         for r in ev.sort_values("expected_unmet_pflops", ascending=False).to_dict("records")
@@ -173,8 +173,9 @@ def events_section(run: RunRecord) -> Section:
         "events, so the bars overlap and do not add up."
     )
     extra = table_html(
-        ["event", "samples hit", "mean unmet when hit", "mean cost when hit"], rows, (1, 2, 3)
-    )
+        ["event", "samples hit", "mean unmet when hit", "mean cost when hit"], rows, (1, 2, 3),
+        csv=f"events-{run.id}",
+    )  # fmt: skip
     return Section(
         "events", title, caption, _layout(fig, 120 + 28 * len(ev), "unmet PFLOP/s", ""), extra
     )
@@ -208,7 +209,7 @@ def stress_section(run: RunRecord) -> Section:
         go.Bar(
             y=label, x=st["lost_pflops_years"], orientation="h", marker_color=_RED,
             customdata=st[["time_to_survive_days"]].to_numpy(),
-            hovertemplate="%{y}: %{x:,.0f} PFLOP/s-years lost; survives %{customdata[0]:,.0f} "
+            hovertemplate="%{y}: %{x:,.0f} PFLOP/s·yr lost; survives %{customdata[0]:,.0f} "
             "days<extra></extra>",
         )
     )  # fmt: skip
@@ -218,7 +219,7 @@ def stress_section(run: RunRecord) -> Section:
             r["target"],
             "never short" if not math.isfinite(_f(r["time_to_survive_days"]))
             else f"{_f(r['time_to_survive_days']):,.0f} d",
-            number(_f(r["lost_pflops_years"]), "PFLOP/s-yr"),
+            compute(_f(r["lost_pflops_years"]), per_year=True),
             money(_f(r.get("extra_cost_usd"))),
         )
         for r in st.sort_values("lost_pflops_years", ascending=False).to_dict("records")
@@ -226,17 +227,18 @@ def stress_section(run: RunRecord) -> Section:
     caption = (
         "Time-to-survive analysis (Simchi-Levi et al. 2015): each production site and each HBM "
         "or packaging supplier is taken out alone for its recovery time and the plan's flows "
-        "are re-optimised. Bars: compute lost (PFLOP/s-years of extra unmet demand); hover for "
+        "are re-optimised. Bars: compute lost (PFLOP/s·yr of extra unmet demand); hover for "
         "the time to survive (days from the outage until demand first goes unmet)."
     )
     extra = table_html(
-        ["kind", "target", "time to survive", "lost compute", "extra cost"], rows, (2, 3, 4)
-    )
+        ["kind", "target", "time to survive", "lost compute", "extra cost"], rows, (2, 3, 4),
+        csv=f"stress-{run.id}",
+    )  # fmt: skip
     return Section(
         "stress",
         title,
         caption,
-        _layout(fig, 140 + 24 * len(st), "PFLOP/s-years lost", ""),
+        _layout(fig, 140 + 24 * len(st), "PFLOP/s·yr lost", ""),
         extra + note,
     )
 
@@ -282,13 +284,13 @@ def risk_cards(run: RunRecord) -> list[Card]:
         Card(f"CVaR{a} cost", money(_f(s.get("cvar95_cost_usd"))), pm("cvar95_cost_usd", money)),
         Card(
             "expected unmet",
-            number(_f(s.get("expected_unmet_pflops")), "PFLOP/s"),
-            pm("expected_unmet_pflops", lambda v: number(v, "PFLOP/s")),
+            compute(_f(s.get("expected_unmet_pflops"))),
+            pm("expected_unmet_pflops", compute),
         ),
         Card(
             f"CVaR{a} unmet",
-            number(_f(s.get("cvar95_unmet_pflops")), "PFLOP/s"),
-            pm("cvar95_unmet_pflops", lambda v: number(v, "PFLOP/s")),
+            compute(_f(s.get("cvar95_unmet_pflops"))),
+            pm("cvar95_unmet_pflops", compute),
         ),
         Card(
             "P(service ≥ 95 %)",

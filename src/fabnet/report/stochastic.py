@@ -15,7 +15,7 @@ from typing import Any
 
 import plotly.graph_objects as go
 
-from fabnet.report.fmt import money, number
+from fabnet.report.fmt import compute, money
 from fabnet.report.page import Card, Section, esc, page, table_html
 from fabnet.store import RunRecord
 
@@ -107,7 +107,7 @@ def stochastic_sections(run: RunRecord) -> list[Section]:
     )
     hedging = Section(
         "stochastic", "Stochastic plan: what hedging buys", caption,
-        _layout(fig, 360, "", "bn USD"), table_html(["measure", "value"], rows, (1,)),
+        _layout(fig, 360, "", "bn USD"), table_html(["measure", "value"], rows, (1,), csv="stochastic-measures"),
     )  # fmt: skip
     det_starts = _starts(det.get("first_stage"))
     sto_starts = _starts(sto.get("first_stage"))
@@ -139,7 +139,9 @@ def stochastic_sections(run: RunRecord) -> list[Section]:
         "The build starts of each plan (a diamond per plan and site; a missing diamond: not "
         "built). Sites the stochastic plan builds earlier or instead are its insurance.",
         _layout(gantt, 140 + 26 * max(1, len(sites)), "start year", "") if sites else None,
-        table_html(["site", "deterministic", "stochastic", ""], brows) if brows else "",
+        table_html(["site", "deterministic", "stochastic", ""], brows, csv="first-stage")
+        if brows
+        else "",
     )
     return [hedging, first]
 
@@ -161,7 +163,7 @@ def frontier_report_html(scenario: str, points: Sequence[Mapping[str, Any]]) -> 
             f"{_f(p.get('risk_aversion')):.2f}",
             money(_f(p.get("expected_cost_usd"))),
             money(_f(p.get("cvar95_cost_usd"))),
-            number(_f(p.get("cvar95_unmet_pflops")), "PFLOP/s"),
+            compute(_f(p.get("cvar95_unmet_pflops"))),
             ", ".join(
                 f"{b.get('site')} ({b.get('start_period')})"
                 for b in (p.get("first_stage") or {}).get("builds", [])
@@ -179,14 +181,17 @@ def frontier_report_html(scenario: str, points: Sequence[Mapping[str, Any]]) -> 
         "5 % of scenarios. Points to the left are safer, points below are cheaper.",
         _layout(fig, 420, "CVaR95 of unmet compute (PFLOP/s)", "expected cost (bn USD)"),
         table_html(
-            ["ω", "E[cost]", "CVaR95 cost", "CVaR95 unmet", "builds", "run"], rows, (1, 2, 3)
+            ["ω", "E[cost]", "CVaR95 cost", "CVaR95 unmet", "builds", "run"],
+            rows,
+            (1, 2, 3),
+            csv="frontier",
         ),
     )
     cards = [Card("points", str(len(pts)))]
     if pts:
         cards += [
             Card("cheapest E[cost]", money(min(y) * 1e9)),
-            Card("lowest CVaR95 unmet", number(min(x), "PFLOP/s")),
+            Card("lowest CVaR95 unmet", compute(min(x))),
         ]
     return page(
         title=f"fabnet frontier · {scenario}",

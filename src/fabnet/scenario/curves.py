@@ -61,8 +61,9 @@ def read_curve_csv(path: Path, label: str) -> tuple[list[dict[str, float]], list
                 value = float(raw)
             except ValueError:
                 problems.append(
-                    Problem(f"{c} '{raw}' is not a number", "give a number", label, lineno, None, c)
-                )
+                    Problem(f"{c} '{raw[:20]}' is not a number", "give a number", label, lineno,
+                            None, c)
+                )  # fmt: skip
                 continue
             bad = (
                 not math.isfinite(value)
@@ -115,7 +116,7 @@ def resolve_curve_files(
 ) -> tuple[dict[str, Any], list[Problem]]:
     """A copy of raw scenario ``data`` with every ``operating_curve.file`` read into
     ``points`` (paths relative to the scenario file's folder), and the problems found."""
-    base = Path(scenario_name).parent if Path(scenario_name).is_file() else Path.cwd()
+    base = Path(scenario_name).parent if Path(scenario_name).is_file() else None
     out = data
     problems: list[Problem] = []
     copied = False
@@ -131,6 +132,16 @@ def resolve_curve_files(
                 out, copied = copy.deepcopy(data), True
             target = out[section][i]["operating_curve"]
             name = str(target.pop("file"))
+            if base is None:  # text (an upload, --set): no folder to read files from
+                problems.append(
+                    Problem(
+                        "operating_curve.file needs a scenario file to be relative to",
+                        "load the scenario from its file, or give the curve's points",
+                        scenario_name,
+                        field=f"{section}[{i}].operating_curve.file",
+                    )
+                )
+                continue
             path = base / name if not Path(name).is_absolute() else Path(name)
             label = str(path)
             if "points" in target:

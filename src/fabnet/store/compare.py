@@ -12,6 +12,8 @@ from typing import Any
 
 import pandas as pd
 
+from fabnet.plan.tables import vendor_order
+
 
 def _years(summary: Mapping[str, Any]) -> list[Mapping[str, Any]]:
     years = summary.get("years") or []
@@ -42,8 +44,9 @@ def key_figures(row: Mapping[str, Any]) -> dict[str, Any]:
     """Key figures of one ``runs`` row (JSON columns still as text), in display order.
 
     Plan runs: objective (discounted USD), total undiscounted cost, total unmet
-    compute (PFLOP/s summed over years), installed compute in the last year, the
-    largest yearly share of new compute per vendor and of wafers per country, the
+    compute (PFLOP/s summed over years: PFLOP/s·yr), installed compute in the last year,
+    the largest yearly share of new compute per vendor (in :func:`vendor_order`, the
+    designer first when the row has a ``designer``) and of wafers per country, the
     builds (site, start → online period) and the step timings in seconds.
     """
     summary: dict[str, Any] = json.loads(row.get("summary_json") or "{}")
@@ -66,14 +69,16 @@ def key_figures(row: Mapping[str, Any]) -> dict[str, Any]:
         costs = [_num(y.get("cost_usd")) for y in years]
         fig["cost (undiscounted, USD)"] = sum(c for c in costs if c is not None)
         unmet = [_num(y.get("unmet_pflops")) for y in years]
-        fig["unmet compute (PFLOP/s·years)"] = sum(u for u in unmet if u is not None)
+        fig["unmet compute (PFLOP/s·yr)"] = sum(u for u in unmet if u is not None)
         last = years[-1]
         installed = last.get("compute_pflops") or {}
         if isinstance(installed, Mapping):
             total = sum(v for v in (_num(x) for x in installed.values()) if v is not None)
             fig[f"installed compute {last.get('year')} (PFLOP/s)"] = total
-        for vendor, share in sorted(_max_share(years, "vendor_share").items()):
-            fig[f"vendor share max/yr: {vendor}"] = share
+        vmax = _max_share(years, "vendor_share")
+        designer = row.get("designer")
+        for vendor in vendor_order(vmax, str(designer) if designer else None):
+            fig[f"vendor share max/yr: {vendor}"] = vmax[vendor]
         for country, share in sorted(_max_share(years, "country_share").items()):
             fig[f"country share max/yr: {country}"] = share
     builds = summary.get("builds")

@@ -614,7 +614,9 @@ class Store:
             found: dict[str, dict[str, Any]] = {
                 str(r["id"]): {str(k): v for k, v in r.items()}
                 for r in con.execute(
-                    "SELECT * EXCLUDE (scenario_json) FROM runs WHERE list_contains(?, id)", [ids]
+                    "SELECT * EXCLUDE (scenario_json), json_extract_string(scenario_json, "
+                    "'$.designer') AS designer FROM runs WHERE list_contains(?, id)",
+                    [ids],
                 )
                 .df()
                 .to_dict("records")

@@ -1,0 +1,174 @@
+"""Flow of wafers through a fab over a time window: throughput, WIP, cycle time, flow factor.
+
+The planner sees a fab as one site with a capacity (wafers per day) and, with clearing
+functions, an operating curve: throughput and flow factor against load
+(:mod:`fabnet.plan.clearing`). This module measures those quantities on simulated runs, so
+``fab curve`` writes them as data and ``fab check-plan`` compares a plan with them.
+
+Definitions, for a window ``[t0, t1)`` of a run (days):
+
+* **capacity** of a model, ``nominal_release_wpd``: its wafer starts per day at the order
+  file's rates (``release_scale = 1``); a *load* is a multiple of it, so
+  ``throughput_frac = throughput_wpd / nominal_release_wpd``.
+* ``throughput_wpd``: wafers of lots completed in the window (released ones and initial WIP)
+  ÷ window length.
+* ``wip_wafers``: time-average of the wafers in the fab over the window (exact, from each
+  lot's release and completion; initial WIP counts from 0).
+* ``cycle_time_mean_days``: wafer-weighted mean cycle time of the lots released by the order
+  file and completed in the window (initial WIP has no release time);
+  ``cycle_time_p90_days``: 90th percentile over those lots.
+* ``raw_process_time_days``: wafer-weighted mean raw process time
+  (:func:`fabnet.fab.kpi.raw_process_time_days`) of the same lots, so the product mix of the
+  window weighs it; ``flow_factor = cycle_time_mean_days / raw_process_time_days``.
+
+With these, Little's law reads ``wip_wafers ≈ throughput_wpd × cycle_time_mean_days`` in
+steady state, and ``flow_factor × throughput_frac`` is the normalised WIP of the clearing
+function.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from fabnet.fab.kpi import MIN_PER_DAY, raw_process_time_days
+from fabnet.fab.model import FabModel
+from fabnet.fab.simulate import SimResult
+
+__all__ = [
+    "CURVE_POINT_COLUMNS",
+    "curve_points",
+    "nominal_release_wpd",
+    "window_flow",
+]
+
+#: Columns of :func:`curve_points`, in order (one row per load; ``seeds``: runs averaged).
+CURVE_POINT_COLUMNS: tuple[str, ...] = (
+    "load",
+    "throughput_wpd",
+    "throughput_frac",
+    "cycle_time_mean_days",
+    "cycle_time_p90_days",
+    "wip_wafers",
+    "raw_process_time_days",
+    "flow_factor",
+    "seeds",
+)
+
+
+def nominal_release_wpd(model: FabModel) -> float:
+    """Wafers released per day at the order file's rates: Σ over streams of pieces × lots per
+    release ÷ interval (days). A stream whose interval is 0 adds nothing (one-off releases)."""
+    total = 0.0
+    for r in model.releases:
+        iv_days = r.interval.mean / MIN_PER_DAY
+        if iv_days > 0:
+            total += r.pieces * max(r.lots_per_release, 1) / iv_days
+    return total
+
+
+def _lots_in_window(
+    result: SimResult, t0_min: float, t1_min: float
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """All lots completed in ``[t0, t1)``, and those of them released by the order file."""
+    lots = result.lots
+    done = lots["done_min"].to_numpy(dtype=float)
+    sel = (done >= t0_min) & (done < t1_min)
+    out = lots.loc[sel]
+    return out, out.loc[~out["initial_wip"].to_numpy(dtype=bool)]
+
+
+def window_flow(
+    model: FabModel, result: SimResult, t0_days: float, t1_days: float
+) -> dict[str, float]:
+    """Flow measures of one run over ``[t0_days, t1_days)`` (module docstring).
+
+    Keys: ``throughput_wpd``, ``wip_wafers``, ``cycle_time_mean_days``,
+    ``cycle_time_p90_days``, ``raw_process_time_days``, ``flow_factor``, ``completed_wafers``,
+    ``released_wafers`` (wafers released in the window). NaN where no lot qualifies.
+    """
+    t0, t1 = t0_days * MIN_PER_DAY, t1_days * MIN_PER_DAY
+    span_days = t1_days - t0_days
+    lots = result.lots
+    pieces = lots["pieces"].to_numpy(dtype=float)
+    init = lots["initial_wip"].to_numpy(dtype=bool)
+    rel = np.where(init, 0.0, lots["release_min"].to_numpy(dtype=float))
+    done = lots["done_min"].to_numpy(dtype=float)
+    end = np.where(np.isnan(done), np.inf, done)
+    overlap = np.clip(np.minimum(end, t1) - np.maximum(rel, t0), 0.0, None)
+    wip = float((pieces * overlap).sum() / (t1 - t0))
+    in_win, timed = _lots_in_window(result, t0, t1)
+    completed = float(in_win["pieces"].sum())
+    released = float(pieces[(~init) & (rel >= t0) & (rel < t1)].sum())
+    rpt_part = raw_process_time_days(model)
+    if len(timed):
+        w = timed["pieces"].to_numpy(dtype=float)
+        ct = (timed["done_min"] - timed["release_min"]).to_numpy(dtype=float) / MIN_PER_DAY
+        rpt = timed["part"].map(rpt_part).to_numpy(dtype=float)
+        ct_mean = float(np.average(ct, weights=w))
+        ct_p90 = float(np.percentile(ct, 90.0))
+        rpt_mean = float(np.average(rpt, weights=w))
+    else:
+        ct_mean = ct_p90 = rpt_mean = math.nan
+    return {
+        "throughput_wpd": completed / span_days,
+        "wip_wafers": wip,
+        "cycle_time_mean_days": ct_mean,
+        "cycle_time_p90_days": ct_p90,
+        "raw_process_time_days": rpt_mean,
+        "flow_factor": ct_mean / rpt_mean if rpt_mean > 0 else math.nan,
+        "completed_wafers": completed,
+        "released_wafers": released,
+    }
+
+
+def curve_points(
+    model: FabModel,
+    runs: Sequence[tuple[float, Sequence[SimResult]]],
+    days: float,
+    warmup_days: float,
+) -> pd.DataFrame:
+    """One operating-curve point per load from simulated runs (``(load, results)`` pairs).
+
+    Each run is measured over its statistics window ``[warmup_days, days)``
+    (:func:`window_flow`); a point is the mean over its seeds of throughput and WIP, and the
+    cycle-time figures of all their timed lots pooled (wafer-weighted mean, lot P90).
+    Columns: :data:`CURVE_POINT_COLUMNS`, sorted by load.
+    """
+    cap = nominal_release_wpd(model)
+    rpt_part = raw_process_time_days(model)
+    rows: list[dict[str, float]] = []
+    for load, results in runs:
+        flows = [window_flow(model, r, warmup_days, days) for r in results]
+        timed = pd.concat(
+            [_lots_in_window(r, warmup_days * MIN_PER_DAY, days * MIN_PER_DAY)[1] for r in results],
+            ignore_index=True,
+        )
+        if len(timed):
+            w = timed["pieces"].to_numpy(dtype=float)
+            ct = (timed["done_min"] - timed["release_min"]).to_numpy(dtype=float) / MIN_PER_DAY
+            ct_mean = float(np.average(ct, weights=w))
+            ct_p90 = float(np.percentile(ct, 90.0))
+            rpt = float(np.average(timed["part"].map(rpt_part).to_numpy(dtype=float), weights=w))
+        else:
+            ct_mean = ct_p90 = rpt = math.nan
+        thr = float(np.mean([f["throughput_wpd"] for f in flows]))
+        rows.append(
+            {
+                "load": float(load),
+                "throughput_wpd": thr,
+                "throughput_frac": thr / cap if cap > 0 else math.nan,
+                "cycle_time_mean_days": ct_mean,
+                "cycle_time_p90_days": ct_p90,
+                "wip_wafers": float(np.mean([f["wip_wafers"] for f in flows])),
+                "raw_process_time_days": rpt,
+                "flow_factor": ct_mean / rpt if rpt > 0 else math.nan,
+                "seeds": float(len(results)),
+            }
+        )
+    df = pd.DataFrame(rows, columns=list(CURVE_POINT_COLUMNS))
+    df["seeds"] = df["seeds"].astype("int64")
+    return df.sort_values("load", kind="stable").reset_index(drop=True)
