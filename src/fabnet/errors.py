@@ -74,6 +74,11 @@ class FabModelError(FabnetError):
     """A wafer-fab model (SMT2020 files) is missing, malformed or inconsistent."""
 
 
+class SimOptionsError(FabModelError):
+    """A simulation option (:class:`fabnet.fab.SimOptions`) is invalid; the problem names
+    the field."""
+
+
 class PlanError(FabnetError):
     """The planner cannot produce a plan (bad options, infeasible policies, solver failure)."""
 

@@ -12,14 +12,15 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
+from enum import StrEnum
 from functools import partial
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
 
-from fabnet.errors import FabModelError, Problem
+from fabnet.errors import FabModelError, Problem, SimOptionsError
 from fabnet.fab import engine as E
 from fabnet.fab.kpi import (
     MIN_PER_DAY,
@@ -35,8 +36,10 @@ from fabnet.parallel import parallel_map
 
 __all__ = [
     "DISPATCHERS",
+    "Dispatcher",
     "LotView",
     "MultiSimResult",
+    "RuleReading",
     "SimOptions",
     "SimResult",
     "UserRule",
@@ -45,8 +48,31 @@ __all__ = [
     "simulate_seeds",
 ]
 
+
+class Dispatcher(StrEnum):
+    """A dispatching rule that replaces every family's final ranking key
+    (``SimOptions.dispatcher``)."""
+
+    FIFO = "fifo"  # first in, first out (queue arrival)
+    CR = "cr"  # critical ratio (due - now) / remaining work, formed at each decision
+    EDD = "edd"  # earliest due date
+    SPT = "spt"  # shortest processing time of the step
+
+
+class RuleReading(StrEnum):
+    """How a family's ranking is read from the data (``SimOptions.rule_reading``)."""
+
+    RULE = "rule"  # the RULE column decides (rule_HotLotFIRST / rule_LSSU)
+    FWLRANK = "fwlrank"  # the whole FWLRANK chain on every family (FORMAT.md §8)
+
+
 #: Dispatcher overrides: name -> final ranking key of the kernel.
-DISPATCHERS: dict[str, int] = {"fifo": E.K_FIFO, "cr": E.K_CR, "edd": E.K_EDD, "spt": E.K_SPT}
+DISPATCHERS: dict[str, int] = {
+    Dispatcher.FIFO: E.K_FIFO,
+    Dispatcher.CR: E.K_CR,
+    Dispatcher.EDD: E.K_EDD,
+    Dispatcher.SPT: E.K_SPT,
+}
 _DIST_KIND = {"constant": E.D_CONST, "uniform": E.D_UNIFORM, "exponential": E.D_EXP}
 
 
@@ -126,7 +152,7 @@ class SimOptions:
 
     days: float
     warmup_days: float = 0.0
-    dispatcher: str | None = None
+    dispatcher: Dispatcher | str | None = None  # a string is read into its Dispatcher
     release_scale: float = 1.0
     release_schedule: ReleaseSchedule | None = None
     include_initial_wip: bool = True
@@ -143,8 +169,67 @@ class SimOptions:
     cr_at_arrival: bool = False
     rank_setup_with_route_stime: bool = False
     pure_rule: bool = False
-    rule_reading: str = "rule"
+    rule_reading: RuleReading | str = RuleReading.RULE  # a string: read into its RuleReading
     chunk_days: float = 10.0
+
+    def __post_init__(self) -> None:
+        """Check every field on construction (also after ``dataclasses.replace``): the
+        switches are booleans, the numbers finite and in range, ``dispatcher`` and
+        ``rule_reading`` known names (a string is read case-insensitively into its enum).
+        Raises :class:`~fabnet.errors.SimOptionsError` naming the field."""
+        for f in fields(self):
+            v = getattr(self, f.name)
+            if f.type == "bool" and not isinstance(v, bool):
+                _bad(f.name, f"{f.name} must be True or False, not {v!r}")
+            if f.type == "float" and (
+                isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v)
+            ):
+                _bad(f.name, f"{f.name} must be a finite number, not {v!r}")
+        object.__setattr__(self, "dispatcher", _enum(Dispatcher, "dispatcher", self.dispatcher))
+        object.__setattr__(
+            self, "rule_reading", _enum(RuleReading, "rule_reading", self.rule_reading)
+        )
+        if not 0 < self.days <= MAX_DAYS:
+            _bad(
+                "days",
+                f"days {self.days:g} must be a number in (0, {MAX_DAYS:,.0f}]",
+                "see docs/fab-readings.md, section Limits",
+            )
+        if not 0 <= self.warmup_days < self.days:
+            _bad("warmup_days", f"warm-up {self.warmup_days:g} must be in [0, days)")
+        if not self.release_scale > 0:
+            _bad(
+                "release_scale",
+                f"release_scale {self.release_scale:g} must be a positive finite number",
+            )
+        for name in ("wip_sample_min", "chunk_days"):
+            if not getattr(self, name) > 0:
+                _bad(name, f"{name} {getattr(self, name):g} must be positive")
+        if self.user_rule is not None and not callable(self.user_rule):
+            _bad("user_rule", f"user_rule must be a function of a LotView, not {self.user_rule!r}")
+
+
+def _bad(name: str, message: str, hint: str = "") -> None:
+    """Raise the :class:`SimOptionsError` of field ``name``."""
+    raise SimOptionsError(Problem(message, hint, field=name), title="simulation options")
+
+
+_E = TypeVar("_E", bound=StrEnum)
+
+
+def _enum(kind: type[_E], name: str, value: object) -> _E | None:
+    """``value`` as a member of ``kind`` (None stays None; strings case-insensitively)."""
+    if value is None and kind is Dispatcher:
+        return None
+    if isinstance(value, kind):
+        return value
+    if isinstance(value, str):
+        try:
+            return kind(value.lower())
+        except ValueError:
+            pass
+    _bad(name, f"unknown {name} {value!r}", "use " + ", ".join(m.value for m in kind))
+    return None  # not reached
 
 
 @dataclass
@@ -256,43 +341,9 @@ def _check_size(model: FabModel, opts: SimOptions) -> None:
 
 def check_run(model: FabModel, opts: SimOptions) -> None:
     """Raise :class:`FabModelError` if ``opts`` are invalid for ``model`` or the run would
-    exceed :mod:`fabnet.fab.limits`; cheap, so callers run it before starting workers."""
-    if not 0 < opts.days <= MAX_DAYS:
-        raise FabModelError(
-            Problem(
-                f"days {opts.days:g} must be a number in (0, {MAX_DAYS:,.0f}]",
-                field="days",
-                hint="see docs/fab-readings.md, section Limits",
-            )
-        )
-    if not 0 <= opts.warmup_days < opts.days:
-        raise FabModelError(
-            Problem(f"warm-up {opts.warmup_days:g} must be in [0, days)", field="warmup_days")
-        )
-    if not 0 < opts.release_scale < math.inf:
-        raise FabModelError(
-            Problem(
-                f"release_scale {opts.release_scale:g} must be a positive finite number",
-                field="release_scale",
-            )
-        )
+    exceed :mod:`fabnet.fab.limits`; cheap, so callers run it before starting workers.
+    (``opts`` checked its own fields when it was made.)"""
     _check_size(model, opts)
-    if opts.rule_reading not in ("fwlrank", "rule"):
-        raise FabModelError(
-            Problem(
-                f"unknown rule_reading {opts.rule_reading!r}",
-                hint="use fwlrank or rule",
-                field="rule_reading",
-            )
-        )
-    if opts.dispatcher is not None and opts.dispatcher not in DISPATCHERS:
-        raise FabModelError(
-            Problem(
-                f"unknown dispatcher {opts.dispatcher!r}",
-                hint="use " + ", ".join(DISPATCHERS),
-                field="dispatcher",
-            )
-        )
 
 
 def _build(model: FabModel, opts: SimOptions, seed: int) -> _Arrays:
