@@ -138,7 +138,8 @@ def test_fifo_fast_path_gives_the_same_trajectory(hvlm) -> None:  # type: ignore
     """The kernel's FIFO shortcut (first eligible lot of an arrival-ordered queue) must pick
     exactly what the full ranking scan picks."""
     from fabnet.fab import engine as E
-    from fabnet.fab.simulate import _build, _run, _tables
+    from fabnet.fab.kpi import result_tables
+    from fabnet.fab.simulate import _build, _run
 
     opts = SimOptions(days=3.0)
     lots = []
@@ -147,7 +148,7 @@ def test_fifo_fast_path_gives_the_same_trajectory(hvlm) -> None:  # type: ignore
         if not fast:
             ar.a["fam_i"][:, E.FA_FASTFIFO] = 0
         _run(ar, opts)
-        lots.append(_tables(hvlm, ar, opts)[3])
+        lots.append(result_tables(hvlm, ar, opts.wip_sample_min)[3])
     pd.testing.assert_frame_equal(lots[0], lots[1])
 
 

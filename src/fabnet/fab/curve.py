@@ -18,10 +18,10 @@ import numpy as np
 import pandas as pd
 
 from fabnet.errors import FabModelError, Problem
-from fabnet.fab.kpi import raw_process_time_days
+from fabnet.fab.kpi import raw_process_time_days, t975
 from fabnet.fab.model import FabModel
 from fabnet.fab.queueing import network_from_model, solve_network
-from fabnet.fab.simulate import SimOptions, SimResult, simulate_seeds, t975
+from fabnet.fab.simulate import SimOptions, SimResult, simulate_seeds
 
 __all__ = [
     "CURVE_COLUMNS",

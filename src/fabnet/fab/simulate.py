@@ -26,8 +26,9 @@ from fabnet.fab.kpi import (
     MIN_PER_DAY,
     lone_lot_time_coeffs_min,
     lone_lot_time_min,
-    lot_type_table,
     raw_process_time_days,
+    result_tables,
+    summarize,
 )
 from fabnet.fab.limits import MAX_DAYS, MAX_LOTS, MAX_SEEDS, MAX_SETUPS, MAX_TOOLS
 from fabnet.fab.model import Dist, FabModel
@@ -36,6 +37,8 @@ from fabnet.parallel import parallel_map
 
 __all__ = [
     "DISPATCHERS",
+    "MULTI_TABLES",
+    "SIM_TABLES",
     "Dispatcher",
     "LotView",
     "MultiSimResult",
@@ -258,6 +261,10 @@ class SimResult:
     seed: int
     counters: dict[str, int] = field(default_factory=dict)
 
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """Every tidy table by name (:data:`SIM_TABLES`), like ``Plan.tables()``."""
+        return {name: getattr(self, name) for name in SIM_TABLES}
+
 
 @dataclass
 class MultiSimResult:
@@ -270,6 +277,16 @@ class MultiSimResult:
     tool_groups: pd.DataFrame
     events: int
     wall_s: float
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """The summary tables by name (:data:`MULTI_TABLES`): means and 95 % half-widths."""
+        return {name: getattr(self, name) for name in MULTI_TABLES}
+
+
+#: Names of the tables :meth:`SimResult.tables` returns (one replication).
+SIM_TABLES = ("lot_types", "tool_groups", "wip", "lots", "steps")
+#: Names of the tables :meth:`MultiSimResult.tables` returns (summary over seeds).
+MULTI_TABLES = ("lot_types", "tool_groups")
 
 
 # ---------------------------------------------------------------- model -> arrays
@@ -885,81 +902,6 @@ def _run(
         progress(ar.end_min / MIN_PER_DAY, ar.end_min / MIN_PER_DAY)
 
 
-def _tables(model: FabModel, ar: _Arrays, opts: SimOptions) -> tuple[pd.DataFrame, ...]:
-    a = ar.a
-    li, lf = a["lot_i"], a["lot_f"]
-    n = a["st"][E.ST_NWIP] + a["st"][E.ST_NREL]
-    done = li[:n, E.L_DONE] == 1
-    lots = pd.DataFrame(
-        {
-            "stream": [ar.stream_names[int(s)] for s in li[:n, E.L_STREAM]],
-            "part": ar.lot_part[:n],
-            "initial_wip": li[:n, E.L_WIP] == 1,
-            "pieces": li[:n, E.L_PIECES],
-            "release_min": lf[:n, E.LF_RELEASE],
-            "due_min": lf[:n, E.LF_DUE],
-            "done_min": np.where(done, lf[:n, E.LF_DONE_T], np.nan),
-            "steps": li[:n, E.L_NSTEPS],
-            "reworks": li[:n, E.L_REWORKS],
-            "wait_min": lf[:n, E.LF_WAIT],
-            "cqt_violations": li[:n, E.L_CQVIOL],
-        }
-    )
-    # lots not yet released (stream -1) never exist: n counts only created ones
-    lot_types = lot_type_table(
-        lots[lots["stream"].isin(ar.stream_names)],
-        raw_process_time_days(model),
-        ar.warm_min,
-        ar.end_min,
-    )
-    ti, tf = a["tool_i"], a["tool_f"]
-    win = ar.end_min - ar.warm_min
-    rows = []
-    for k, name in enumerate(ar.family_names):
-        sel = ti[:, E.T_FAM] == k
-        nt = int(sel.sum())
-        tot = nt * win
-        down = float(tf[sel, E.TF_DOWN].sum())
-        pm = float(tf[sel, E.TF_PM].sum())
-        busy = float(tf[sel, E.TF_BUSY].sum() - tf[sel, E.TF_DOWNBUSY].sum())
-        setup = float(tf[sel, E.TF_SETUP].sum())
-        avail = tot - down - pm
-        rows.append(
-            {
-                "name": name,
-                "group": ar.family_groups[k],
-                "n_tools": nt,
-                "availability_pct": 100.0 * avail / tot if tot else float("nan"),
-                "utilization_pct": 100.0 * busy / avail if avail > 0 else float("nan"),
-                "down_pct": 100.0 * down / tot if tot else float("nan"),
-                "pm_pct": 100.0 * pm / tot if tot else float("nan"),
-                "setup_pct": 100.0 * setup / tot if tot else float("nan"),
-                "busy_pct": 100.0 * busy / tot if tot else float("nan"),
-                "jobs": int(ti[sel, E.T_NJOBS].sum()),
-                "setups": int(ti[sel, E.T_NSETUPS].sum()),
-            }
-        )
-    tool_groups = pd.DataFrame(rows)
-    sf = a["step_f"]
-    steps = pd.DataFrame(
-        {
-            "part": [r[0] for r in ar.step_ref],
-            "step": [r[1] for r in ar.step_ref],
-            "desc": [r[2] for r in ar.step_ref],
-            "family": [r[3] for r in ar.step_ref],
-            "visits_regular": sf[:, E.F_WN_REG].astype(np.int64),
-            "wait_regular_mean_min": sf[:, E.F_WSUM_REG] / np.maximum(sf[:, E.F_WN_REG], 1),
-            "visits_hot": sf[:, E.F_WN_HOT].astype(np.int64),
-            "wait_hot_mean_min": sf[:, E.F_WSUM_HOT] / np.maximum(sf[:, E.F_WN_HOT], 1),
-        }
-    )
-    ns = int(a["st"][E.ST_NSAMPLE])
-    wip = pd.DataFrame(
-        {"t_days": np.arange(ns) * opts.wip_sample_min / MIN_PER_DAY, "wip_lots": a["wip_out"][:ns]}
-    )
-    return lot_types, tool_groups, wip, lots, steps
-
-
 def kernel_is_compiled() -> bool:
     """Whether the compiled kernel is at hand: compiled in this process or in numba's
     on-disk cache for the current source (when not, the first run compiles it, about half
@@ -987,7 +929,7 @@ def simulate(
     t_start = time.perf_counter()
     ar = _build(model, opts, seed)
     _run(ar, opts, progress)
-    lot_types, tool_groups, wip, lots, steps = _tables(model, ar, opts)
+    lot_types, tool_groups, wip, lots, steps = result_tables(model, ar, opts.wip_sample_min)
     st = ar.a["st"]
     counters = {
         "released": int(st[E.ST_NREL]),
@@ -1014,77 +956,6 @@ def simulate(
         seed,
         counters,
     )
-
-
-#: Two-sided 95 % Student t quantiles t(0.975, df) for df = 1..30 (beyond: 1.96).
-_T975 = (
-    12.706,
-    4.303,
-    3.182,
-    2.776,
-    2.571,
-    2.447,
-    2.365,
-    2.306,
-    2.262,
-    2.228,
-    2.201,
-    2.179,
-    2.160,
-    2.145,
-    2.131,
-    2.120,
-    2.110,
-    2.101,
-    2.093,
-    2.086,
-    2.080,
-    2.074,
-    2.069,
-    2.064,
-    2.060,
-    2.056,
-    2.052,
-    2.048,
-    2.045,
-    2.042,
-)
-
-
-def t975(df: int) -> float:
-    """Student t quantile for a 95 % two-sided confidence interval with ``df`` degrees: the
-    table up to 30, beyond it the Cornish-Fisher expansion about the normal quantile (error
-    below 1e-4 there), so no scipy is needed at run time."""
-    if df < 1:
-        return math.nan
-    if df <= len(_T975):
-        return _T975[df - 1]
-    z = 1.959963984540054
-    return (
-        z
-        + (z**3 + z) / (4 * df)
-        + (5 * z**5 + 16 * z**3 + 3 * z) / (96 * df**2)
-        + (3 * z**7 + 19 * z**5 + 17 * z**3 - 15 * z) / (384 * df**3)
-    )
-
-
-def summarize(frames: list[pd.DataFrame], key: str) -> pd.DataFrame:
-    """One row per ``key``: the mean over seeds of every numeric column ``x`` and its 95 %
-    confidence half-width ``x_ci95`` (Student t; NaN for one seed)."""
-    allf = pd.concat(frames, keys=range(len(frames)), names=["seed_ix", "row"])
-    num = [c for c in frames[0].columns if c != key and pd.api.types.is_numeric_dtype(frames[0][c])]
-    g = allf.groupby(key, sort=False)
-    mean = g[num].mean()
-    n = len(frames)
-    half = g[num].std(ddof=1) * t975(n - 1) / math.sqrt(n) if n > 1 else mean * np.nan
-    out = mean.copy()
-    for c in num:
-        out[f"{c}_ci95"] = half[c]
-    first = frames[0].set_index(key)
-    for c in frames[0].columns:
-        if c != key and c not in num:
-            out[c] = first[c]
-    return out.reset_index()
 
 
 def simulate_seeds(
