@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import pickle
+from pathlib import Path
 
 import pytest
 
@@ -49,3 +50,18 @@ def test_a_bad_field_is_named(kwargs: dict[str, object], field: str, words: str)
 def test_replace_checks_again() -> None:
     with pytest.raises(SimOptionsError, match="dispatcher"):
         dataclasses.replace(SimOptions(days=1.0), dispatcher="nope")
+
+
+def test_dispatch_rules_are_typed_in_the_model(tmp_path: Path) -> None:
+    from tests.fab.test_loader import write_tiny
+
+    from fabnet.fab import load_smt2020
+    from fabnet.fab.model import FamilyRule, RankKey, WakeRule
+
+    model = load_smt2020(write_tiny(tmp_path / "tiny"))
+    assert model.families
+    for f in model.families:
+        assert isinstance(f.rule, FamilyRule)
+        assert isinstance(f.wake_rule, WakeRule)
+        assert f.ranks and all(isinstance(k, RankKey) for k in f.ranks)
+        assert f.final_key in (RankKey.CR, RankKey.EDD, RankKey.SPT, RankKey.FIFO)

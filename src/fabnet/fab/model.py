@@ -8,6 +8,7 @@ minutes (``*_min``), every batch size and PM count in wafers (``*_pieces``).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Literal
 
 DistKind = Literal["constant", "uniform", "exponential"]
@@ -28,6 +29,35 @@ class Dist:
         return self.mean - self.spread if self.kind == "uniform" else self.mean
 
 
+class FamilyRule(StrEnum):
+    """A family's dispatching rule (``tool.txt`` ``RULE``; docs/fab-readings.md)."""
+
+    HOT_LOT_FIRST = "rule_HotLotFIRST"  # priority, then the final FWLRANK key
+    LSSU = "rule_LSSU"  # priority, least setup, final key, with MINRUN
+
+
+class RankKey(StrEnum):
+    """One component of a family's ranking chain (``tool.txt`` ``FWLRANK``)."""
+
+    HP = "rank_HP"  # higher priority first
+    RSETUP = "rank_RSETUP"  # least setup time first
+    CR = "rank_CR"  # critical ratio
+    EDD = "rank_EDD"  # earliest due date
+    SPT = "rank_SPT"  # shortest processing time
+    FIFO = "rank_FIFO"  # first in, first out
+
+
+#: Final ranking keys in the order the simulator looks for them in a chain.
+FINAL_KEYS = (RankKey.CR, RankKey.EDD, RankKey.SPT, RankKey.FIFO)
+
+
+class WakeRule(StrEnum):
+    """Which available tool an arriving lot goes to (``tool.txt`` ``WAKERESRANK``)."""
+
+    IDLE_LONGEST = ""  # none given: the tool idle longest
+    LEAST_SETUP = "wake_LeastSetupTime"  # the tool needing the least setup
+
+
 @dataclass(frozen=True)
 class ToolFamily:
     """A family of identical tools (``tool.txt.1l`` row); ``n_tools`` of them (``STNQTY``)."""
@@ -35,9 +65,9 @@ class ToolFamily:
     name: str
     station: str
     group: str
-    rule: str
-    ranks: tuple[str, ...]
-    wake_rule: str
+    rule: FamilyRule
+    ranks: tuple[RankKey, ...]  # known components only, in the data's order
+    wake_rule: WakeRule
     batch_criterion: str
     batch_per: str
     load_min: float
@@ -46,6 +76,11 @@ class ToolFamily:
     n_tools: int
     location: str
     setup_group: str
+
+    @property
+    def final_key(self) -> RankKey:
+        """The chain's final key: the first of CR, EDD, SPT, FIFO it holds (FIFO if none)."""
+        return next((k for k in FINAL_KEYS if k in self.ranks), RankKey.FIFO)
 
 
 @dataclass(frozen=True)

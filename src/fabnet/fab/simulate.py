@@ -31,7 +31,7 @@ from fabnet.fab.kpi import (
     summarize,
 )
 from fabnet.fab.limits import MAX_DAYS, MAX_LOTS, MAX_SEEDS, MAX_SETUPS, MAX_TOOLS
-from fabnet.fab.model import Dist, FabModel
+from fabnet.fab.model import Dist, FabModel, FamilyRule, RankKey, WakeRule
 from fabnet.fab.releases import ReleaseSchedule, release_times_min
 from fabnet.parallel import parallel_map
 
@@ -68,6 +68,14 @@ class RuleReading(StrEnum):
     RULE = "rule"  # the RULE column decides (rule_HotLotFIRST / rule_LSSU)
     FWLRANK = "fwlrank"  # the whole FWLRANK chain on every family (FORMAT.md §8)
 
+
+#: A family's final ranking key (FWLRANK) -> final ranking key of the kernel.
+_FINAL_CODE = {
+    RankKey.CR: E.K_CR,
+    RankKey.EDD: E.K_EDD,
+    RankKey.SPT: E.K_SPT,
+    RankKey.FIFO: E.K_FIFO,
+}
 
 #: Dispatcher overrides: name -> final ranking key of the kernel.
 DISPATCHERS: dict[str, int] = {
@@ -485,21 +493,12 @@ def _build(model: FabModel, opts: SimOptions, seed: int) -> _Arrays:
         fam_i[k, E.FA_FIRST] = t0
         fam_i[k, E.FA_N] = f.n_tools
         fam_i[k, E.FA_CASC] = 1 if f.cascading else 0
-        fam_i[k, E.FA_WAKE_LST] = 1 if f.wake_rule == "wake_LeastSetupTime" else 0
-        hp = 1 if "rank_HP" in f.ranks else 0
-        rs = 1 if "rank_RSETUP" in f.ranks else 0
-        if opts.rule_reading == "rule" and f.rule != "rule_LSSU":
+        fam_i[k, E.FA_WAKE_LST] = 1 if f.wake_rule is WakeRule.LEAST_SETUP else 0
+        hp = 1 if RankKey.HP in f.ranks else 0
+        rs = 1 if RankKey.RSETUP in f.ranks else 0
+        if opts.rule_reading is RuleReading.RULE and f.rule is not FamilyRule.LSSU:
             rs = 0  # rule_HotLotFIRST: hot lots first, then FIFO / CR (no setup rank)
-        fin = E.K_FIFO
-        for rk, code in (
-            ("rank_CR", E.K_CR),
-            ("rank_EDD", E.K_EDD),
-            ("rank_SPT", E.K_SPT),
-            ("rank_FIFO", E.K_FIFO),
-        ):
-            if rk in f.ranks:
-                fin = code
-                break
+        fin = _FINAL_CODE[f.final_key]
         # overrides replace the final ranking key; a pure rule also drops priority and setups
         if opts.user_rule is not None or opts.dispatcher is not None:
             fin = E.K_USER if opts.user_rule is not None else DISPATCHERS[opts.dispatcher or ""]

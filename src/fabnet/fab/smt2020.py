@@ -33,16 +33,19 @@ from fabnet.fab.model import (
     Dist,
     DownCalendar,
     FabModel,
+    FamilyRule,
     MinRun,
     PerKind,
     PmCalendar,
     Product,
+    RankKey,
     ReleaseStream,
     Route,
     SetupChange,
     Step,
     ToolFamily,
     Transport,
+    WakeRule,
     WipLot,
 )
 
@@ -57,8 +60,8 @@ TIME_UNITS_MIN: dict[str, float] = {
     "week": 10080.0,
 }
 _DATE_FORMAT = "%m/%d/%y %H:%M:%S"
-_KNOWN_RANKS = {"rank_HP", "rank_RSETUP", "rank_FIFO", "rank_CR", "rank_EDD", "rank_SPT"}
-_KNOWN_RULES = {"rule_HotLotFIRST", "rule_LSSU"}
+_KNOWN_RANKS = {k.value for k in RankKey}
+_KNOWN_RULES = {r.value for r in FamilyRule}
 
 
 class _Problems:
@@ -347,18 +350,21 @@ def _families(src: _Source, probs: _Problems, warns: list[str]) -> list[ToolFami
         cap = r.f("STNCAP")
         if cap is not None and cap not in (1.0, 2.0):
             unknown[f"STNCAP {cap:g} (read as cascading, two lots at most)"] += 1
-        rule = r.s("RULE") or "rule_HotLotFIRST"
-        if rule not in _KNOWN_RULES:
-            unknown[f"RULE {rule} (read as rule_HotLotFIRST)"] += 1
-        ranks = tuple(
+        rule_s = r.s("RULE") or FamilyRule.HOT_LOT_FIRST.value
+        if rule_s not in _KNOWN_RULES:
+            unknown[f"RULE {rule_s} (read as rule_HotLotFIRST)"] += 1
+        rule = FamilyRule(rule_s) if rule_s in _KNOWN_RULES else FamilyRule.HOT_LOT_FIRST
+        tokens = [
             x.strip() for x in (r.s("FWLRANK") or "rank_HP;rank_FIFO").split(";") if x.strip()
-        )
-        for x in ranks:
+        ]
+        for x in tokens:
             if x not in _KNOWN_RANKS:
                 unknown[f"FWLRANK component {x} (ignored)"] += 1
-        wake = r.s("WAKERESRANK") or ""
-        if wake and wake != "wake_LeastSetupTime":
-            unknown[f"WAKERESRANK {wake} (idle-longest tool chosen)"] += 1
+        ranks = tuple(RankKey(x) for x in tokens if x in _KNOWN_RANKS)
+        wake_s = r.s("WAKERESRANK") or ""
+        if wake_s and wake_s != WakeRule.LEAST_SETUP.value:
+            unknown[f"WAKERESRANK {wake_s} (idle-longest tool chosen)"] += 1
+        wake = WakeRule.LEAST_SETUP if wake_s == WakeRule.LEAST_SETUP else WakeRule.IDLE_LONGEST
         crit = r.s("BATCHCRITF") or ""
         if crit and crit != "crit_sameroutestep":
             unknown[f"BATCHCRITF {crit} (read as same route and step)"] += 1
