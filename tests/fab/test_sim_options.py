@@ -65,3 +65,15 @@ def test_dispatch_rules_are_typed_in_the_model(tmp_path: Path) -> None:
         assert isinstance(f.wake_rule, WakeRule)
         assert f.ranks and all(isinstance(k, RankKey) for k in f.ranks)
         assert f.final_key in (RankKey.CR, RankKey.EDD, RankKey.SPT, RankKey.FIFO)
+
+
+def test_reader_and_writer_share_one_table_of_files() -> None:
+    from fabnet.fab import files, generate
+
+    assert generate.HEADERS is files.HEADERS and generate.ROUTE_HEADER is files.ROUTE_HEADER
+    for name, cols in files.REQUIRED.items():
+        assert set(cols) <= set(files.HEADERS[name]), name  # the writer writes what we need
+    assert set(files.ROUTE_REQUIRED) <= set(files.ROUTE_HEADER)
+    assert set(files.REQUIRED) == set(files.HEADERS)
+    assert files.required_columns("tool.txt") == files.REQUIRED["tool.txt.1l"]
+    assert files.required_columns("route_7.txt") == files.ROUTE_REQUIRED

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from fabnet.errors import FabModelError, Problem
+from fabnet.fab.files import HEADERS, ROUTE_HEADER
 from fabnet.fab.limits import (
     MAX_GENERATED_FAMILIES,
     MAX_GENERATED_PRODUCTS,
@@ -55,43 +56,6 @@ __all__ = [
 ]
 
 Row = Mapping[str, "str | int | float | None"]
-
-#: Column headers of every SMT2020 file, exactly as in the testbed.
-HEADERS: dict[str, tuple[str, ...]] = {
-    "tool.txt.1l": (
-        "STNFAM", "STN", "RULE", "FWLRANK", "WAKERESRANK", "BATCHCRITF", "BATCHPER",
-        "LTIME", "LTUNITS", "ULTIME", "ULTUNITS", "STNCAP", "STNQTY", "STNGRP",
-        "STNFAMSTEP_ACTLIST", "STNFAMLOC", "PRERULERWL", "SETUPGRP",
-    ),
-    "part.txt": ("PARTGRP", "PARTFAM", "PART", "ROUTEFILE", "ROUTE"),
-    "order.txt": (
-        "LOT", "PART", "PRIOR", "PIECES", "START", "RDIST", "REPEAT", "RUNITS", "RPT#",
-        "LOTSPERRPT", "DUE", "ORDER", "HOTLOT",
-    ),
-    "WIP.txt": (
-        "LOT", "PART", "PRIOR", "PIECES", "START", "CURSTEP", "DUE", "ORDER", "HOTLOT", "TRACE",
-    ),
-    "setup.txt": ("CURSETUP", "NEWSETUP", "STIME", "STUNITS", "IGNORE"),
-    "setupgrp.txt": ("SETUPGRP", "SETUP", "MINRUN", "IGNORE"),
-    "downcal.txt": (
-        "DOWNCALNAME", "DOWNCALTYPE", "MTTFDIST", "MTTF", "MTTFUNITS", "MTTRDIST", "MTTR",
-        "MTTRUNITS", "IGNORE",
-    ),
-    "pmcal.txt": (
-        "PMCALNAME", "PMCALTYPE", "MTBPM", "MTBPMUNITS", "MTTRDIST", "MTTR", "MTTR2",
-        "MTTRUNITS", "IGNORE",
-    ),
-    "attach.txt": ("CALNAME", "CALTYPE", "RESTYPE", "RESNAME", "FOADIST", "FOA", "FOAUNITS"),
-    "fromto.txt": ("FROMLOC", "TOLOC", "DDIST", "DTIME", "DTIME2", "DUNITS"),
-}  # fmt: skip
-
-#: Column header of every ``route_N.txt``.
-ROUTE_HEADER: tuple[str, ...] = (
-    "ROUTE", "STEP", "DESC", "STNFAM", "PDIST", "PTIME", "PTIME2", "PTUNITS", "PTPER",
-    "BATCHMN", "BATCHMX", "SETUP", "WHEN", "STIME", "STUNITS", "SVESTN", "FORSTEP",
-    "BatchInterval", "BatchIntUnits", "PartInterval", "PartIntUnits", "RWKSTEP", "REWORK",
-    "RWKTYPE", "StepPercent", "STEP_CQT", "CQT", "CQTUNITS", "IGNORE",
-)  # fmt: skip
 
 #: Simulation time 0 as written in the files.
 START_TIMESTAMP = "01/01/18 00:00:00"

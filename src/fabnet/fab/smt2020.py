@@ -19,6 +19,7 @@ from datetime import datetime
 from pathlib import Path
 
 from fabnet.errors import FabModelError, Problem
+from fabnet.fab.files import required_columns
 from fabnet.fab.limits import (
     MAX_COUNT,
     MAX_FILE_BYTES,
@@ -272,11 +273,11 @@ class _Source:
         return str(self.folder / name) if self.folder is not None else name
 
 
-def _read_table(
-    src: _Source, name: str, required_cols: tuple[str, ...], probs: _Problems
-) -> list[_Row]:
-    """Rows of one TSV table; missing file or header columns are reported (and the file is
-    marked broken, see :class:`_Problems`)."""
+def _read_table(src: _Source, name: str, probs: _Problems) -> list[_Row]:
+    """Rows of one TSV table; a missing file or a missing required column
+    (:func:`fabnet.fab.files.required_columns`) is reported (and the file is marked broken,
+    see :class:`_Problems`)."""
+    required_cols = required_columns(name)
     if not src.has(name):
         probs.add("file is missing", name, hint=f"expected {src.where(name)}")
         probs.broken.add(name)
@@ -331,7 +332,7 @@ def _yes(v: str | None) -> bool:
 def _families(src: _Source, probs: _Problems, warns: list[str]) -> list[ToolFamily]:
     # SMT2020 names the file tool.txt.1l; tool.txt is read when it is the only one
     fname = "tool.txt" if src.has("tool.txt") and not src.has("tool.txt.1l") else "tool.txt.1l"
-    rows = _read_table(src, fname, ("STNFAM", "STNQTY", "STNGRP"), probs)
+    rows = _read_table(src, fname, probs)
     if fname in probs.broken:
         probs.broken.add(_TOOL_FILE)
     out: list[ToolFamily] = []
@@ -421,7 +422,7 @@ def _route(
     probs: _Problems,
     warns: list[str],
 ) -> Route | None:
-    rows = _read_table(src, fname, ("ROUTE", "STEP", "DESC", "STNFAM", "PTIME", "PTPER"), probs)
+    rows = _read_table(src, fname, probs)
     if not rows:
         return None
     steps: list[Step] = []
@@ -605,7 +606,7 @@ def _load(src: _Source, name: str, where: str) -> FabModel:
     # products and routes
     products: list[Product] = []
     routes: dict[str, Route] = {}
-    for r in _read_table(src, "part.txt", ("PART", "ROUTEFILE", "ROUTE"), probs):
+    for r in _read_table(src, "part.txt", probs):
         part = r.s("PART", required=True) or ""
         rfile = r.s("ROUTEFILE", required=True) or ""
         rname = r.s("ROUTE", required=True) or ""
@@ -630,7 +631,7 @@ def _load(src: _Source, name: str, where: str) -> FabModel:
     # setups
     setups: list[SetupChange] = []
     if src.has("setup.txt"):
-        for r in _read_table(src, "setup.txt", ("CURSETUP", "NEWSETUP", "STIME"), probs):
+        for r in _read_table(src, "setup.txt", probs):
             t = (r.f("STIME", required=True, default=0.0, low=0.0) or 0.0) * r.unit_min(
                 "STUNITS", "min"
             )
@@ -640,7 +641,7 @@ def _load(src: _Source, name: str, where: str) -> FabModel:
     min_runs: list[MinRun] = []
     if src.has("setupgrp.txt"):
         grp = ""
-        for r in _read_table(src, "setupgrp.txt", ("SETUPGRP", "SETUP", "MINRUN"), probs):
+        for r in _read_table(src, "setupgrp.txt", probs):
             grp = r.s("SETUPGRP") or grp
             mr = r.i("MINRUN", default=0, low=0) or 0
             min_runs.append(MinRun(grp, r.s("SETUP", required=True) or "", mr))
@@ -648,7 +649,7 @@ def _load(src: _Source, name: str, where: str) -> FabModel:
     # calendars
     downs: list[DownCalendar] = []
     if src.has("downcal.txt"):
-        for r in _read_table(src, "downcal.txt", ("DOWNCALNAME", "MTTF", "MTTR"), probs):
+        for r in _read_table(src, "downcal.txt", probs):
             kind = r.s("DOWNCALTYPE") or "mttf_by_cal"
             if kind != "mttf_by_cal":
                 warns.append(
@@ -665,7 +666,7 @@ def _load(src: _Source, name: str, where: str) -> FabModel:
             )
     pms: list[PmCalendar] = []
     if src.has("pmcal.txt"):
-        for r in _read_table(src, "pmcal.txt", ("PMCALNAME", "PMCALTYPE", "MTBPM", "MTTR"), probs):
+        for r in _read_table(src, "pmcal.txt", probs):
             kind = r.s("PMCALTYPE", required=True) or ""
             unit = (r.s("MTBPMUNITS") or "").lower()
             by_pieces = kind == "mtbpm_by_pieces" or unit in ("pieces", "piece", "")
@@ -696,9 +697,7 @@ def _load(src: _Source, name: str, where: str) -> FabModel:
     atts: list[Attachment] = []
     missing_cals: dict[str, set[str]] = {}
     if src.has("attach.txt"):
-        for r in _read_table(
-            src, "attach.txt", ("CALNAME", "CALTYPE", "RESTYPE", "RESNAME"), probs
-        ):
+        for r in _read_table(src, "attach.txt", probs):
             cal = r.s("CALNAME", required=True) or ""
             ctype = (r.s("CALTYPE", required=True) or "").lower()
             rtype = (r.s("RESTYPE", required=True) or "").lower()
@@ -764,7 +763,7 @@ def _load(src: _Source, name: str, where: str) -> FabModel:
         warns.append("attach.txt absent: no breakdowns and no preventive maintenance")
     transports: list[Transport] = []
     if src.has("fromto.txt"):
-        for r in _read_table(src, "fromto.txt", ("FROMLOC", "TOLOC", "DTIME"), probs):
+        for r in _read_table(src, "fromto.txt", probs):
             transports.append(
                 Transport(
                     r.s("FROMLOC", required=True) or "",
@@ -774,9 +773,7 @@ def _load(src: _Source, name: str, where: str) -> FabModel:
             )
 
     # releases; t0 = earliest START of order.txt
-    orows = _read_table(
-        src, "order.txt", ("LOT", "PART", "PRIOR", "PIECES", "START", "REPEAT", "DUE"), probs
-    )
+    orows = _read_table(src, "order.txt", probs)
     t0: datetime | None = None
     for r in orows:
         v = r.s("START")
@@ -834,9 +831,7 @@ def _load(src: _Source, name: str, where: str) -> FabModel:
 
     wip: list[WipLot] = []
     if src.has("WIP.txt"):
-        for r in _read_table(
-            src, "WIP.txt", ("LOT", "PART", "PRIOR", "PIECES", "CURSTEP", "DUE"), probs
-        ):
+        for r in _read_table(src, "WIP.txt", probs):
             part = r.s("PART", required=True) or ""
             prod = next((p for p in products if p.name == part), None)
             if prod is None and "part.txt" not in probs.broken:
