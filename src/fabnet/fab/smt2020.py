@@ -596,14 +596,10 @@ def load_smt2020_tables(texts: Mapping[str, str], name: str) -> FabModel:
     return _load(_Source(texts=texts), name, name)
 
 
-def _load(src: _Source, name: str, where: str) -> FabModel:
-    probs = _Problems()
-    warns: list[str] = []
-    fam_list = _families(src, probs, warns)
-    fams = {f.name: f for f in fam_list}
-    groups = {f.group for f in fam_list}
-
-    # products and routes
+def _parts(
+    src: _Source, fams: dict[str, ToolFamily], probs: _Problems, warns: list[str]
+) -> tuple[list[Product], dict[str, Route]]:
+    """``part.txt``, and the route file each part names (:func:`_route`)."""
     products: list[Product] = []
     routes: dict[str, Route] = {}
     for r in _read_table(src, "part.txt", probs):
@@ -626,9 +622,11 @@ def _load(src: _Source, name: str, where: str) -> FabModel:
             route = _route(src, rfile, rname, fams, probs, warns)
             if route is not None:
                 routes[rname] = route
-    part_names = {p.name for p in products}
+    return products, routes
 
-    # setups
+
+def _setups(src: _Source, probs: _Problems, warns: list[str]) -> list[SetupChange]:
+    """``setup.txt``: changeover times (absent: only the routes' own STIME)."""
     setups: list[SetupChange] = []
     if src.has("setup.txt"):
         for r in _read_table(src, "setup.txt", probs):
@@ -638,6 +636,11 @@ def _load(src: _Source, name: str, where: str) -> FabModel:
             setups.append(SetupChange(r.s("CURSETUP"), r.s("NEWSETUP", required=True) or "", t))
     else:
         warns.append("setup.txt absent: changeovers cost only the routes' own STIME")
+    return setups
+
+
+def _min_runs(src: _Source, probs: _Problems) -> list[MinRun]:
+    """``setupgrp.txt``: minimum runs after a setup change."""
     min_runs: list[MinRun] = []
     if src.has("setupgrp.txt"):
         grp = ""
@@ -645,8 +648,11 @@ def _load(src: _Source, name: str, where: str) -> FabModel:
             grp = r.s("SETUPGRP") or grp
             mr = r.i("MINRUN", default=0, low=0) or 0
             min_runs.append(MinRun(grp, r.s("SETUP", required=True) or "", mr))
+    return min_runs
 
-    # calendars
+
+def _down_calendars(src: _Source, probs: _Problems, warns: list[str]) -> list[DownCalendar]:
+    """``downcal.txt``: breakdown calendars."""
     downs: list[DownCalendar] = []
     if src.has("downcal.txt"):
         for r in _read_table(src, "downcal.txt", probs):
@@ -664,6 +670,11 @@ def _load(src: _Source, name: str, where: str) -> FabModel:
                     r.dist("MTTRDIST", "MTTR", None, r.unit_min("MTTRUNITS", "min")),
                 )
             )
+    return downs
+
+
+def _pm_calendars(src: _Source, probs: _Problems) -> list[PmCalendar]:
+    """``pmcal.txt``: preventive-maintenance calendars."""
     pms: list[PmCalendar] = []
     if src.has("pmcal.txt"):
         for r in _read_table(src, "pmcal.txt", probs):
@@ -693,7 +704,18 @@ def _load(src: _Source, name: str, where: str) -> FabModel:
                     r.dist("MTTRDIST", "MTTR", "MTTR2", r.unit_min("MTTRUNITS", "hr")),
                 )
             )
-    cal_names = {c.name for c in downs} | {c.name for c in pms}
+    return pms
+
+
+def _attachments(
+    src: _Source,
+    probs: _Problems,
+    warns: list[str],
+    cal_names: set[str],
+    groups: set[str],
+    fams: dict[str, ToolFamily],
+) -> list[Attachment]:
+    """``attach.txt``: which calendar applies to which tool group or family."""
     atts: list[Attachment] = []
     missing_cals: dict[str, set[str]] = {}
     if src.has("attach.txt"):
@@ -761,6 +783,11 @@ def _load(src: _Source, name: str, where: str) -> FabModel:
             )
     else:
         warns.append("attach.txt absent: no breakdowns and no preventive maintenance")
+    return atts
+
+
+def _transports(src: _Source, probs: _Problems) -> list[Transport]:
+    """``fromto.txt``: transport times between locations."""
     transports: list[Transport] = []
     if src.has("fromto.txt"):
         for r in _read_table(src, "fromto.txt", probs):
@@ -771,7 +798,13 @@ def _load(src: _Source, name: str, where: str) -> FabModel:
                     r.dist("DDIST", "DTIME", "DTIME2", r.unit_min("DUNITS", "min")),
                 )
             )
+    return transports
 
+
+def _releases(
+    src: _Source, probs: _Problems, warns: list[str], part_names: set[str]
+) -> tuple[list[ReleaseStream], datetime | None]:
+    """``order.txt``: release streams; time 0 is the earliest START (also returned)."""
     # releases; t0 = earliest START of order.txt
     orows = _read_table(src, "order.txt", probs)
     t0: datetime | None = None
@@ -827,8 +860,20 @@ def _load(src: _Source, name: str, where: str) -> FabModel:
                 f"order.txt:{r.line}: HOTLOT yes: no tool reservation is modelled "
                 "(priority PRIOR only)"
             )
-    stream_names = {s.name for s in releases}
+    return releases, t0
 
+
+def _wip(
+    src: _Source,
+    probs: _Problems,
+    warns: list[str],
+    products: list[Product],
+    routes: dict[str, Route],
+    releases: list[ReleaseStream],
+    t0: datetime | None,
+) -> list[WipLot]:
+    """``WIP.txt``: the lots in the fab at time 0."""
+    stream_names = {s.name for s in releases}
     wip: list[WipLot] = []
     if src.has("WIP.txt"):
         for r in _read_table(src, "WIP.txt", probs):
@@ -866,7 +911,30 @@ def _load(src: _Source, name: str, where: str) -> FabModel:
             )
     else:
         warns.append("WIP.txt absent: the fab starts empty")
+    return wip
 
+
+def _load(src: _Source, name: str, where: str) -> FabModel:
+    """The model from every file, one reader per file (in this order, so problems and
+    warnings come file by file), then the checks across files."""
+    probs = _Problems()
+    warns: list[str] = []
+    fam_list = _families(src, probs, warns)
+    fams = {f.name: f for f in fam_list}
+    groups = {f.group for f in fam_list}
+
+    products, routes = _parts(src, fams, probs, warns)
+    part_names = {p.name for p in products}
+
+    setups = _setups(src, probs, warns)
+    min_runs = _min_runs(src, probs)
+    downs = _down_calendars(src, probs, warns)
+    pms = _pm_calendars(src, probs)
+    cal_names = {c.name for c in downs} | {c.name for c in pms}
+    atts = _attachments(src, probs, warns, cal_names, groups, fams)
+    transports = _transports(src, probs)
+    releases, t0 = _releases(src, probs, warns, part_names)
+    wip = _wip(src, probs, warns, products, routes, releases, t0)
     # cross-file checks
     setup_names = {s.setup for rt in routes.values() for s in rt.steps if s.setup}
     n_setups = len(setup_names | {sc.new for sc in setups} | {m.setup for m in min_runs})
