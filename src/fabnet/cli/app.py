@@ -2,15 +2,36 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import sys
 import traceback
+from collections.abc import Iterator
+from typing import Any, TextIO
 
 import typer
-from rich.console import Console
+import typer.core
+from rich.console import Console, ConsoleRenderable, RenderHook
 from rich.markup import escape
+from rich.table import Table
+from rich.text import Text
 
 from fabnet import __version__
 from fabnet.errors import FabnetError
+
+
+def _flag_type_rich(self: typer.core.TyperOption, ctx: Any) -> str | None:
+    """The type shown in ``--help``: none for a flag (``--relax``, ``--json``, ``--help``).
+
+    Typer's rich help prints ``<bool>`` beside every flag although a flag takes no value;
+    its plain help leaves the type out for flags, and so does this."""
+    if self.is_flag and self.metavar is None:
+        return None
+    return _option_type_rich(self, ctx)
+
+
+_option_type_rich = typer.core.TyperOption.display_type_rich
+typer.core.TyperOption.display_type_rich = _flag_type_rich  # type: ignore[method-assign]
 
 app = typer.Typer(
     name="fabnet",
@@ -20,10 +41,55 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
+
+def _cell_width(cell: Any) -> int:
+    """Width of a table cell on one line (markup not counted); 0 for other renderables."""
+    if isinstance(cell, str):
+        return max((Text.from_markup(line).cell_len for line in cell.splitlines()), default=0)
+    if isinstance(cell, Text):
+        return max((line.cell_len for line in cell.split("\n")), default=0)
+    return 0
+
+
+def readable(table: Table) -> Table:
+    """Make ``table`` lose no text at any width, also at 80 columns and when piped.
+
+    Rich's default cuts a word wider than its column with "…" ("nvidia-o…", "DefM…"):
+    here such a word folds onto the next line instead, and a column marked ``no_wrap``
+    (ids, amounts such as "$4.49 bn") is never narrower than its widest cell, so
+    the other columns wrap around it. Applied to every table the CLI prints."""
+    for column in table.columns:
+        if column.overflow == "ellipsis":
+            column.overflow = "fold"
+        if column.no_wrap:
+            widest = max((_cell_width(c) for c in column.cells), default=0)
+            column.min_width = max(column.min_width or 0, widest)
+        for cell in column.cells:
+            if isinstance(cell, Table):
+                readable(cell)
+    return table
+
+
+class _Readable(RenderHook):
+    """Console hook: every table printed goes through :func:`readable` first."""
+
+    def process_renderables(self, renderables: list[ConsoleRenderable]) -> list[ConsoleRenderable]:
+        for r in renderables:
+            if isinstance(r, Table):
+                readable(r)
+        return renderables
+
+
+def _console(**kwargs: Any) -> Console:
+    console = Console(highlight=False, **kwargs)
+    console.push_render_hook(_Readable())
+    return console
+
+
 #: Console for tables and progress (stdout).
-out = Console(highlight=False)
+out = _console()
 #: Console for errors and warnings (stderr).
-err = Console(stderr=True, highlight=False)
+err = _console(stderr=True)
 
 
 def _version(value: bool) -> None:
@@ -42,8 +108,66 @@ def _root(
     """Plan and simulate the semiconductor supply network behind AI chips."""
 
 
+class _ReaderMayLeave:
+    """A text stream whose reader may go away (``fabnet runs list | head``).
+
+    When the pipe closes, the rest of the output goes to the null device and the command
+    carries on: it still stores its run and exits with its own status (0, or 2 for a user
+    error), never a ``BrokenPipeError`` traceback or typer's blanket status 1."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        try:
+            return self._stream.write(text)
+        except BrokenPipeError:
+            self._to_null()
+            return len(text)
+
+    def flush(self) -> None:
+        try:
+            self._stream.flush()
+        except BrokenPipeError:
+            self._to_null()
+
+    def _to_null(self) -> None:
+        """Point the stream's file descriptor at the null device; drop what is buffered."""
+        with contextlib.suppress(OSError, ValueError):
+            null = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(null, self._stream.fileno())
+            os.close(null)
+        with contextlib.suppress(OSError, ValueError):
+            self._stream.flush()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
+@contextlib.contextmanager
+def _pipes_may_close() -> Iterator[None]:
+    """stdout and stderr wrapped in :class:`_ReaderMayLeave` for the length of a command."""
+    saved = sys.stdout, sys.stderr
+    sys.stdout = _ReaderMayLeave(sys.stdout)
+    sys.stderr = _ReaderMayLeave(sys.stderr)
+    try:
+        yield
+    finally:
+        for stream in (sys.stdout, sys.stderr):
+            stream.flush()
+        sys.stdout, sys.stderr = saved
+
+
 def main(argv: list[str] | None = None) -> None:
-    """Run the CLI; user errors print without a traceback and exit with status 2."""
+    """Run the CLI; user errors print without a traceback and exit with status 2.
+
+    A reader that closes the pipe early (``| head``) ends nothing: see
+    :class:`_ReaderMayLeave`."""
+    with _pipes_may_close():
+        _main(argv)
+
+
+def _main(argv: list[str] | None) -> None:
     args = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args
     try:

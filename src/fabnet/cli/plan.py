@@ -18,6 +18,7 @@ from rich.table import Table
 from fabnet.cli.app import app, err, out
 from fabnet.cli.parallel_opts import SchedulerOpt, WorkersOpt
 from fabnet.errors import FabnetError, PlanError, Problem
+from fabnet.plan.tables import fraction_text
 from fabnet.scenario.schema import Period
 
 if TYPE_CHECKING:
@@ -258,13 +259,28 @@ def _show(run: _Run) -> None:
             ctab.add_row(str(cat), _money(row["cost_usd"]), _money(row["cost_pv_usd"]))
     out.print(ctab)
     if len(p.builds):
-        btab = _table("New sites")
+        relaxed = any(fraction_text(f) for f in p.builds["fraction"])
+        btab = _table(
+            "New sites"
+            + (
+                " (relaxed plan: part = the part of a fab built, 1 = a whole fab)"
+                if relaxed
+                else ""
+            )
+        )
         for col in ("site", "country", "start", "online", "full", "capex", "wspm"):
-            btab.add_column(col, justify="right" if col in ("capex", "wspm") else "left")
+            btab.add_column(
+                col,
+                justify="right" if col in ("capex", "wspm") else "left",
+                no_wrap=col in ("site", "capex"),
+            )
+        if relaxed:
+            btab.add_column("part", justify="right")
         for r in p.builds.itertuples():
             btab.add_row(
                 str(r.site), str(r.country), str(r.start_period), str(r.online_period),
                 str(r.full_period), _money(r.capex_usd), _num(r.capacity_wspm),
+                *([f"{r.fraction:.2f}"] if relaxed else []),
             )  # fmt: skip
         out.print(btab)
     else:
@@ -283,6 +299,12 @@ def _show(run: _Run) -> None:
     _show_why_not(p)
     for m in p.messages:
         out.print(f"[yellow]•[/] {escape(m)}", soft_wrap=True)
+
+
+def _build_text(build: dict[str, Any]) -> str:
+    """``site (2026)``, or ``site (2026, 0.37 of a fab (relaxed))`` for part of a fab."""
+    part = fraction_text(build.get("fraction"))
+    return f"{build['site']} ({build['start_period']}{', ' + part if part else ''})"
 
 
 #: Rows of the "why not" table shown in the terminal (all are in --json and the report).
@@ -376,7 +398,7 @@ def _compare(runs: list[_Run]) -> None:
         )  # fmt: skip
     out.print(tab)
     for r, sm in zip(runs, sums, strict=True):
-        built = ", ".join(f"{b['site']} ({b['start_period']})" for b in sm["builds"]) or "none"
+        built = ", ".join(_build_text(b) for b in sm["builds"]) or "none"
         out.print(f"[dim]{escape(r.label)}: run {r.run_id or '–'}; builds {escape(built)}[/]")
 
 
