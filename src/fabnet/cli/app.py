@@ -51,38 +51,66 @@ def _cell_width(cell: Any) -> int:
     return 0
 
 
-def readable(table: Table) -> Table:
-    """Make ``table`` lose no text at any width, also at 80 columns and when piped.
+#: Widest first-column name kept on one line (longer ones fold), characters.
+KEY_WIDTH = 24
+
+
+def readable(table: Table, width: int) -> Table:
+    """Make ``table`` lose no text at ``width`` columns (80 in a pipe, or ``COLUMNS``).
 
     Rich's default cuts a word wider than its column with "…" ("nvidia-o…", "DefM…"):
-    here such a word folds onto the next line instead, and a column marked ``no_wrap``
-    (ids, amounts such as "$4.49 bn") is never narrower than its widest cell, so
-    the other columns wrap around it. Applied to every table the CLI prints."""
-    for column in table.columns:
-        if column.overflow == "ellipsis":
-            column.overflow = "fold"
-        if column.no_wrap:
-            widest = max((_cell_width(c) for c in column.cells), default=0)
-            column.min_width = max(column.min_width or 0, widest)
-        for cell in column.cells:
+    here such a word folds onto the next line instead. Columns marked ``no_wrap`` (ids,
+    amounts such as "$4.49 bn") and the first column, which names the rows (a site, a
+    process, a run id; when its names are at most :data:`KEY_WIDTH` characters), are kept
+    whole and the other columns wrap around them, as long as they fit the width with a
+    few characters left for every other column. Applied to every table the CLI prints."""
+    columns = table.columns
+    if not columns:
+        return table
+    widest = [max((_cell_width(c) for c in col.cells), default=0) for col in columns]
+    pad = table.padding[1] + table.padding[3]  # left and right of each cell
+    edges = len(columns) + 1 if table.box is not None else 0
+    pinned = {i for i, col in enumerate(columns) if col.no_wrap}
+    if not columns[0].no_wrap and 0 < widest[0] <= KEY_WIDTH:
+        pinned.add(0)
+
+    def need(keep: set[int]) -> int:
+        return edges + sum(
+            (max(widest[i], columns[i].min_width or 0) if i in keep else 4) + pad
+            for i in range(len(columns))
+        )
+
+    if need(pinned) > width:
+        pinned.discard(0)
+    fits = need(pinned) <= width
+    for i, col in enumerate(columns):
+        if i in pinned and fits:
+            col.no_wrap = True
+            col.min_width = max(col.min_width or 0, widest[i])
+        elif col.overflow == "ellipsis" and not col.no_wrap:
+            col.overflow = "fold"
+        for cell in col.cells:
             if isinstance(cell, Table):
-                readable(cell)
+                readable(cell, width)
     return table
 
 
 class _Readable(RenderHook):
     """Console hook: every table printed goes through :func:`readable` first."""
 
+    def __init__(self, console: Console) -> None:
+        self.console = console
+
     def process_renderables(self, renderables: list[ConsoleRenderable]) -> list[ConsoleRenderable]:
         for r in renderables:
             if isinstance(r, Table):
-                readable(r)
+                readable(r, r.width or self.console.width)
         return renderables
 
 
 def _console(**kwargs: Any) -> Console:
     console = Console(highlight=False, **kwargs)
-    console.push_render_hook(_Readable())
+    console.push_render_hook(_Readable(console))
     return console
 
 
