@@ -93,6 +93,24 @@ def test_runs_list_table_at_80_columns_in_a_pipe(store: Path) -> None:
     assert max(len(line) for line in r.stdout.splitlines()) <= 80
 
 
+def test_risk_run_shows_its_plan_samples_and_seed(tmp_path: Path) -> None:
+    """A real risk run of the toy with a disruption catalogue (the risk tests' file)."""
+    from tests.risk.test_run import CATALOGUE, TOY
+
+    head, tail = TOY.read_text(encoding="utf-8").split("variants:", 1)
+    scenario = tmp_path / "toy-risk.yaml"
+    scenario.write_text(head + CATALOGUE.lstrip() + "variants:" + tail, encoding="utf-8")
+    db = tmp_path / "runs.duckdb"
+    r = _run("risk", str(scenario), "-n", "10", "--seed", "4", "--workers", "1", "--store", str(db))
+    assert r.returncode == 0, r.stderr
+    risk, plan = json.loads(_run("runs", "list", "--store", str(db), "--json").stdout)
+    assert risk["kind"] == "risk" and plan["kind"] == "plan"
+    assert risk["parameters"] == [f"plan {plan['id']}", "samples 10", "seed 4"]
+    table = _run("runs", "list", "--store", str(db), columns=80).stdout
+    assert risk["id"] in table and plan["id"] in table
+    assert "samples 10, seed 4" in " ".join(table.split())
+
+
 def test_run_parameters_of_risk_and_fab_runs() -> None:
     """The options dicts `fabnet risk` and `fab simulate` store, as the list shows them."""
     risk = {
