@@ -16,6 +16,13 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from fabnet.cli.app import app, err, out
+from fabnet.cli.checks import (
+    MAX_THREADS,
+    finite_nonnegative,
+    finite_positive,
+    fraction,
+    open_fraction,
+)
 from fabnet.cli.parallel_opts import SchedulerOpt, WorkersOpt
 from fabnet.errors import FabnetError, PlanError, Problem
 from fabnet.plan.tables import fraction_text
@@ -32,6 +39,13 @@ class _Terminal(StrEnum):
 
     salvage = "salvage"
     none = "none"
+
+
+class _LeadTimes(StrEnum):
+    """``--lead-times``: fixed cycle times, or load-dependent ones (PlanOptions.lead_times)."""
+
+    fixed = "fixed"
+    load = "load"
 
 
 @dataclass
@@ -296,6 +310,7 @@ def _show(run: _Run) -> None:
                 stab.add_row(str(site), _num(val))
         out.print(stab)
     _show_programmes(p)
+    _show_clearing(p)
     _show_why_not(p)
     for m in p.messages:
         out.print(f"[yellow]•[/] {escape(m)}", soft_wrap=True)
@@ -331,6 +346,30 @@ def _show_programmes(p: Plan) -> None:
             built, target = _num(by.at[y, "built"], 0), float(str(by.at[y, "target"]))
             cells.append(built + ("" if not math.isfinite(target) else f"/{_num(target, 0)}"))
         tab.add_row(str(prog), kinds.get(str(kind), str(kind)), *cells)
+    out.print(tab)
+
+
+def _show_clearing(p: Plan) -> None:
+    """--lead-times load: busy sites' load, cycle time and WIP in a few years."""
+    from fabnet.plan.solution import clearing_summary
+
+    rows = [r for r in clearing_summary(p.clearing) if r["load"] > 0.05]
+    if not rows:
+        return
+    years = sorted({r["year"] for r in rows})
+    shown = sorted({*years[:: max(1, len(years) // 4)], years[-1]})
+    tab = _table("Load-dependent lead times: load · cycle time (WIP: --json, report)")
+    tab.add_column("site")
+    for y in shown:
+        tab.add_column(str(y), justify="right")
+    for site in dict.fromkeys(r["site"] for r in rows):
+        by = {r["year"]: r for r in rows if r["site"] == site}
+        cells = []
+        for y in shown:
+            r = by.get(y)
+            ct = "–" if r is None or r["cycle_time_days"] is None else _num(r["cycle_time_days"])
+            cells.append("–" if r is None else f"{_pct(r['load'])} · {ct} d")
+        tab.add_row(str(site), *cells)
     out.print(tab)
 
 
@@ -426,15 +465,28 @@ def plan_cmd(
     relax: bool = typer.Option(
         False, "--relax", help="LP relaxation of build and porting decisions."
     ),
-    gap: float = typer.Option(0.001, "--gap", help="Relative MIP gap to stop at (0.005 = 0.5 %)."),
-    time_limit: float | None = typer.Option(
-        None, "--time-limit", help="Solver time limit, seconds."
+    gap: float = typer.Option(
+        0.001,
+        "--gap",
+        callback=finite_nonnegative(example="0.001"),
+        help="Relative MIP gap to stop at (0.005 = 0.5 %).",
     ),
-    threads: int | None = typer.Option(None, "--threads", help="Solver threads."),
+    time_limit: float | None = typer.Option(
+        None, "--time-limit", callback=finite_positive(), help="Solver time limit, seconds."
+    ),
+    threads: int | None = typer.Option(
+        None, "--threads", min=1, max=MAX_THREADS, help="Solver threads."
+    ),
     terminal: _Terminal = typer.Option(
         _Terminal.salvage,
         "--terminal",
         help="End of the horizon: credit the service life left after it (salvage) or not.",
+    ),
+    lead_times: _LeadTimes = typer.Option(
+        _LeadTimes.fixed,
+        "--lead-times",
+        help="Fab lead times: fixed cycle times, or load-dependent from the scenario's "
+        "operating curves (clearing functions; docs/planner.md).",
     ),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
     store: Path = typer.Option(
@@ -452,15 +504,22 @@ def plan_cmd(
     ),
     seed: int = typer.Option(0, "--seed", min=0, help="Sampler seed of the stochastic scenarios."),
     risk_aversion: float = typer.Option(
-        0.0, "--risk-aversion", help="ω in (1 − ω)·E[cost] + ω·CVaR(cost), 0–1 (--stochastic)."
+        0.0,
+        "--risk-aversion",
+        callback=fraction(),
+        help="ω in (1 − ω)·E[cost] + ω·CVaR(cost), 0–1 (--stochastic).",
     ),
     cvar_alpha: float = typer.Option(
-        0.95, "--cvar-alpha", help="CVaR level α of the risk term and the unmet cap (--stochastic)."
+        0.95,
+        "--cvar-alpha",
+        callback=open_fraction(),
+        help="CVaR level α of the risk term and the unmet cap (--stochastic).",
     ),
     unmet_cvar_cap: float | None = typer.Option(
         None,
         "--unmet-cvar-cap",
         metavar="PFLOPS",
+        callback=finite_nonnegative(),
         help="Cap on CVaR_α of unmet compute (horizon mean, PFLOP/s) (--stochastic).",
     ),
     oos_samples: int = typer.Option(
@@ -484,6 +543,7 @@ def plan_cmd(
         time_limit_s=time_limit,
         threads=threads,
         terminal="none" if terminal is _Terminal.none else "salvage",
+        lead_times="load" if lead_times is _LeadTimes.load else "fixed",
     )
     if report is not None and no_store:
         raise PlanError(Problem("--report needs the stored run", "drop --no-store"))
