@@ -150,6 +150,21 @@ def test_runs_compare_keeps_ids_whole_at_80_columns(store: Path) -> None:
     assert wide.stdout.startswith("Key figures") and "runs 1–" not in wide.stdout
 
 
+def test_variants_side_by_side_split_to_fit_the_width() -> None:
+    """`plan --variant all` at 36 columns: one variant per table, names and amounts whole;
+    at 80 both side by side."""
+    narrow = _run("plan", "toy", "--variant", "all", "--no-store", "--workers", "1", columns=36)
+    assert narrow.returncode == 0, narrow.stderr
+    part = narrow.stdout[narrow.stdout.index("Variants side by side") :]
+    assert "Variants side by side (1 of 2)" in part and "(2 of 2)" in part
+    assert "design_partner (PV)" in part and "$4.38 M" in part
+    assert max(len(line) for line in part.splitlines()) <= 36
+    assert not _CUT.search(part)
+    wide = _run("plan", "toy", "--variant", "all", "--no-store", "--workers", "1", columns=80)
+    assert re.search(r"Variants side by side *\n", wide.stdout)
+    assert "(1 of 2)" not in wide.stdout
+
+
 def test_scenario_show_cuts_no_word_at_80_columns() -> None:
     """The sites table of openai-2024 had "samsung-…" and "negativ…" at 80 columns."""
     r = _run("scenario", "show", "openai-2024", columns=80)

@@ -392,14 +392,11 @@ def _show_why_not(p: Plan) -> None:
 
 
 def _compare(runs: list[_Run]) -> None:
-    tab = _table("Variants side by side")
-    tab.add_column("")
-    for r in runs:
-        tab.add_column(r.label, justify="right")
     sums = [r.plan.summary(r.run_id) for r in runs]
+    rows: list[tuple[str, list[str]]] = []
 
     def row(name: str, vals: list[str]) -> None:
-        tab.add_row(name, *vals)
+        rows.append((name, vals))
 
     row("status", [s["status"] for s in sums])
     row("cost (PV)", [_money(s["objective_usd"]) for s in sums])
@@ -435,10 +432,33 @@ def _compare(runs: list[_Run]) -> None:
             [_money(r.plan.costs.loc[r.plan.costs["category"] == cat, "cost_pv_usd"].sum())
              for r in runs],
         )  # fmt: skip
-    out.print(tab)
+    _print_side_by_side("Variants side by side", [r.label for r in runs], rows)
     for r, sm in zip(runs, sums, strict=True):
         built = ", ".join(_build_text(b) for b in sm["builds"]) or "none"
         out.print(f"[dim]{escape(r.label)}: run {r.run_id or '–'}; builds {escape(built)}[/]")
+
+
+def _print_side_by_side(title: str, labels: list[str], rows: list[tuple[str, list[str]]]) -> None:
+    """A figure × variant table; the variants in as many tables as the width needs, so no
+    name or amount is broken at 80 columns or in a pipe."""
+    name_w = min(28, max((len(n) for n, _ in rows), default=4))
+    widths = [max([len(lbl), *(len(v[i]) for _, v in rows)]) for i, lbl in enumerate(labels)]
+    chunks: list[list[int]] = [[]]
+    used = name_w + 4  # each column: its text, 2 of padding, 1 rule; and one edge
+    for i, w in enumerate(widths):
+        if chunks[-1] and used + w + 3 > out.width:
+            chunks.append([])
+            used = name_w + 4
+        chunks[-1].append(i)
+        used += w + 3
+    for k, chunk in enumerate(chunks):
+        tab = _table(title + (f" ({k + 1} of {len(chunks)})" if len(chunks) > 1 else ""))
+        tab.add_column("", max_width=name_w)
+        for i in chunk:
+            tab.add_column(labels[i], justify="right", no_wrap=True)
+        for name, vals in rows:
+            tab.add_row(name, *(vals[i] for i in chunk))
+        out.print(tab)
 
 
 def _report_path(base: Path, label: str, many: bool) -> Path:
