@@ -25,6 +25,7 @@ from fabnet.cli.checks import (
 )
 from fabnet.cli.parallel_opts import SchedulerOpt, WorkersOpt
 from fabnet.errors import FabnetError, PlanError, Problem
+from fabnet.plan.tables import fraction_text
 from fabnet.scenario.schema import Period
 
 if TYPE_CHECKING:
@@ -275,13 +276,28 @@ def _show(run: _Run) -> None:
             ctab.add_row(str(cat), _money(row["cost_usd"]), _money(row["cost_pv_usd"]))
     out.print(ctab)
     if len(p.builds):
-        btab = _table("New sites")
+        relaxed = any(fraction_text(f) for f in p.builds["fraction"])
+        btab = _table(
+            "New sites"
+            + (
+                " (relaxed plan: part = the part of a fab built, 1 = a whole fab)"
+                if relaxed
+                else ""
+            )
+        )
         for col in ("site", "country", "start", "online", "full", "capex", "wspm"):
-            btab.add_column(col, justify="right" if col in ("capex", "wspm") else "left")
+            btab.add_column(
+                col,
+                justify="right" if col in ("capex", "wspm") else "left",
+                no_wrap=col in ("site", "capex"),
+            )
+        if relaxed:
+            btab.add_column("part", justify="right")
         for r in p.builds.itertuples():
             btab.add_row(
                 str(r.site), str(r.country), str(r.start_period), str(r.online_period),
                 str(r.full_period), _money(r.capex_usd), _num(r.capacity_wspm),
+                *([f"{r.fraction:.2f}"] if relaxed else []),
             )  # fmt: skip
         out.print(btab)
     else:
@@ -301,6 +317,12 @@ def _show(run: _Run) -> None:
     _show_why_not(p)
     for m in p.messages:
         out.print(f"[yellow]•[/] {escape(m)}", soft_wrap=True)
+
+
+def _build_text(build: dict[str, Any]) -> str:
+    """``site (2026)``, or ``site (2026, 0.37 of a fab (relaxed))`` for part of a fab."""
+    part = fraction_text(build.get("fraction"))
+    return f"{build['site']} ({build['start_period']}{', ' + part if part else ''})"
 
 
 #: Rows of the "why not" table shown in the terminal (all are in --json and the report).
@@ -373,14 +395,11 @@ def _show_why_not(p: Plan) -> None:
 
 
 def _compare(runs: list[_Run]) -> None:
-    tab = _table("Variants side by side")
-    tab.add_column("")
-    for r in runs:
-        tab.add_column(r.label, justify="right")
     sums = [r.plan.summary(r.run_id) for r in runs]
+    rows: list[tuple[str, list[str]]] = []
 
     def row(name: str, vals: list[str]) -> None:
-        tab.add_row(name, *vals)
+        rows.append((name, vals))
 
     row("status", [s["status"] for s in sums])
     row("cost (PV)", [_money(s["objective_usd"]) for s in sums])
@@ -416,10 +435,33 @@ def _compare(runs: list[_Run]) -> None:
             [_money(r.plan.costs.loc[r.plan.costs["category"] == cat, "cost_pv_usd"].sum())
              for r in runs],
         )  # fmt: skip
-    out.print(tab)
+    _print_side_by_side("Variants side by side", [r.label for r in runs], rows)
     for r, sm in zip(runs, sums, strict=True):
-        built = ", ".join(f"{b['site']} ({b['start_period']})" for b in sm["builds"]) or "none"
+        built = ", ".join(_build_text(b) for b in sm["builds"]) or "none"
         out.print(f"[dim]{escape(r.label)}: run {r.run_id or '–'}; builds {escape(built)}[/]")
+
+
+def _print_side_by_side(title: str, labels: list[str], rows: list[tuple[str, list[str]]]) -> None:
+    """A figure × variant table; the variants in as many tables as the width needs, so no
+    name or amount is broken at 80 columns or in a pipe."""
+    name_w = min(28, max((len(n) for n, _ in rows), default=4))
+    widths = [max([len(lbl), *(len(v[i]) for _, v in rows)]) for i, lbl in enumerate(labels)]
+    chunks: list[list[int]] = [[]]
+    used = name_w + 4  # each column: its text, 2 of padding, 1 rule; and one edge
+    for i, w in enumerate(widths):
+        if chunks[-1] and used + w + 3 > out.width:
+            chunks.append([])
+            used = name_w + 4
+        chunks[-1].append(i)
+        used += w + 3
+    for k, chunk in enumerate(chunks):
+        tab = _table(title + (f" ({k + 1} of {len(chunks)})" if len(chunks) > 1 else ""))
+        tab.add_column("", max_width=name_w)
+        for i in chunk:
+            tab.add_column(labels[i], justify="right", no_wrap=True)
+        for name, vals in rows:
+            tab.add_row(name, *(vals[i] for i in chunk))
+        out.print(tab)
 
 
 def _report_path(base: Path, label: str, many: bool) -> Path:

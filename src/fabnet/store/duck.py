@@ -39,7 +39,7 @@ from pydantic import ValidationError
 from fabnet import __version__
 from fabnet.errors import Problem, StoreError
 from fabnet.scenario import Scenario
-from fabnet.store.record import RunRecord, jsonable
+from fabnet.store.record import RunRecord, jsonable, run_variant
 
 #: Version of the store's layout; bumped when the ``runs`` table changes incompatibly.
 SCHEMA_VERSION = 1
@@ -441,7 +441,10 @@ class Store:
 
         Columns: ``id``, ``kind``, ``created_at`` (UTC), ``scenario``, ``status``,
         ``objective_usd``, ``unmet_pflops`` (summed over years), ``time_s`` (sum of the
-        step timings), ``scenario_hash`` (first 12 hex digits), ``fabnet_version``.
+        step timings), ``scenario_hash`` (first 12 hex digits), ``fabnet_version``,
+        ``variant`` (a plan's scenario variant, ``base`` without one; None when the run
+        did not record it) and ``options`` (the dict the run was stored with: what tells
+        runs of one scenario apart, see :func:`fabnet.store.record.run_parameters`).
         """
         with self._connect(read_only=True) as con:
             raw = self._runs_frame(con, kind)
@@ -449,6 +452,8 @@ class Store:
         for rec in raw.to_dict("records"):
             summary = json.loads(rec["summary_json"] or "{}")
             timings = json.loads(rec["timings_json"] or "{}")
+            options = json.loads(rec["options_json"] or "{}")
+            options = options if isinstance(options, dict) else {}
             years = summary.get("years") or []
             unmet = [y.get("unmet_pflops") for y in years if isinstance(y, Mapping)]
             rows.append(
@@ -465,6 +470,8 @@ class Store:
                     "time_s": float(sum(float(v) for v in timings.values())),
                     "scenario_hash": str(rec["scenario_hash"] or "")[:12],
                     "fabnet_version": rec["fabnet_version"],
+                    "variant": run_variant(rec["kind"], options),
+                    "options": options,
                 }
             )
         columns = [
@@ -478,6 +485,8 @@ class Store:
             "time_s",
             "scenario_hash",
             "fabnet_version",
+            "variant",
+            "options",
         ]
         return pd.DataFrame(rows, columns=columns)
 
