@@ -11,6 +11,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from fabnet.cli.app import app, err, out
+from fabnet.cli.checks import finite_nonnegative, finite_positive, open_fraction
 from fabnet.cli.parallel_opts import SchedulerOpt, WorkersOpt
 from fabnet.cli.plan import _money, _num, _table
 from fabnet.scenario.schema import Period
@@ -29,16 +30,26 @@ def frontier_cmd(
     seed: int = typer.Option(
         0, "--seed", min=0, help="Sampler seed (the same scenarios at every point)."
     ),
-    cvar_alpha: float = typer.Option(0.95, "--cvar-alpha", help="CVaR level α of the risk term."),
+    cvar_alpha: float = typer.Option(
+        0.95, "--cvar-alpha", callback=open_fraction(), help="CVaR level α of the risk term."
+    ),
     unmet_cvar_cap: float | None = typer.Option(
-        None, "--unmet-cvar-cap", metavar="PFLOPS", help="Cap on CVaR_α of unmet compute, PFLOP/s."
+        None,
+        "--unmet-cvar-cap",
+        metavar="PFLOPS",
+        callback=finite_nonnegative(),
+        help="Cap on CVaR_α of unmet compute, PFLOP/s.",
     ),
     variant: str | None = typer.Option(None, "--variant", "-v", help="A named variant."),
     set_: list[str] = typer.Option([], "--set", "-s", help="Override PATH=VALUE (repeatable)."),
     period: Period | None = typer.Option(None, "--period", help="Period length."),
     relax: bool = typer.Option(False, "--relax", help="LP relaxation of builds and ports."),
-    gap: float = typer.Option(0.001, "--gap", help="Relative MIP gap to stop at."),
-    time_limit: float | None = typer.Option(None, "--time-limit", help="Per point, seconds."),
+    gap: float = typer.Option(
+        0.001, "--gap", callback=finite_nonnegative(), help="Relative MIP gap to stop at."
+    ),
+    time_limit: float | None = typer.Option(
+        None, "--time-limit", callback=finite_positive(), help="Per point, seconds."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the points as JSON."),
     store: Path = typer.Option(Path("fabnet.duckdb"), "--store", help="The runs store."),
     no_store: bool = typer.Option(False, "--no-store", help="Do not store the runs."),
