@@ -17,6 +17,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from fabnet.cli.app import app, err, out
+from fabnet.cli.saving import RunSaver
 from fabnet.errors import FabnetError, PlanError, Problem
 
 if TYPE_CHECKING:
@@ -267,6 +268,9 @@ def risk_cmd(
         raise FabnetError(
             Problem(f"--events {events!r} names no event", "e.g. --events taiwan-quake,hbm-cut")
         )
+    saver = None if no_store else RunSaver(store)
+    if saver is not None:
+        saver.check()  # before planning and sampling: a store that cannot be written fails now
     spec, plan_id, what = _resolve(ref, store, no_store)
     h = spec.scenario.horizon
     if stress_year is not None and not h.first_year <= stress_year <= h.last_year:
@@ -303,10 +307,8 @@ def risk_cmd(
         result = run_risk(spec, opts, progress=tick)
     result.summary["plan_run_id"] = plan_id
     run_id = None
-    if not no_store:
-        from fabnet.store import Store
-
-        run_id = Store(store).save_run(
+    if saver is not None:
+        run_id = saver.save(
             kind="risk",
             scenario=spec.scenario,
             options={
@@ -332,10 +334,11 @@ def risk_cmd(
             messages=result.messages,
         )
         result.summary["run_id"] = run_id
-        if report is not None:
-            _write_report(store, run_id, report)
+        if report is not None and run_id is not None:
+            _write_report(saver.path, run_id, report)
             err.print(f"[dim]report written to {escape(str(report))}[/]")
-        if plan_report is not None and plan_id is not None:
+        # the plan's report needs the plan and its risk run in one store
+        if plan_report is not None and plan_id is not None and saver.failure is None:
             _write_report(store, plan_id, plan_report, risk_id=run_id)
             err.print(f"[dim]plan report written to {escape(str(plan_report))}[/]")
     if as_json:
@@ -343,5 +346,7 @@ def risk_cmd(
 
         obj = {"run_id": run_id, "plan_run_id": plan_id, **result.summary}
         typer.echo(json.dumps(jsonable(obj), indent=2, ensure_ascii=False))
-        return
-    _show(result, what, run_id)
+    else:
+        _show(result, what, run_id)
+    if saver is not None:
+        saver.finish()  # the store failed after the work: name where the run went (exit 2)
