@@ -185,3 +185,35 @@ def test_non_finite_and_negative_numeric_flags_are_refused(
     assert code == 2 and "Traceback" not in err
     assert flag in _one_line(err)
     assert out == "" and not store.exists()  # refused before anything ran
+
+
+_FIRE = """disruptions:
+  - id: fire
+    kind: fire
+    rate_per_year: 0.5
+    hits: {sites: [fab-a]}
+    capacity_loss: 1.0
+    recovery: [[0, 0], [29, 0], [73, 0.88], [98, 1]]
+"""
+
+
+def test_risk_saves_its_plan_and_risk_run_to_the_rescue_store(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from fabnet.scenario.io import builtin_text
+
+    scen = tmp_path / "toy-risk.yaml"
+    scen.write_text(builtin_text("toy") + _FIRE, "utf-8")
+    store = _store_failing_after_solve(tmp_path / "runs.duckdb")
+    code, out, err = run_cli(
+        ["risk", str(scen), "--samples", "10", "--workers", "1", "--store", str(store),
+         "--json"],
+        capsys,
+    )  # fmt: skip
+    assert code == 2 and "Traceback" not in err
+    (rescue,) = tmp_path.glob("runs-unsaved-*.duckdb")
+    assert str(rescue) in _one_line(err)
+    runs = Store(rescue).list_runs()
+    assert sorted(runs["kind"]) == ["plan", "risk"]
+    obj = json.loads(out)
+    assert obj["run_id"] in set(runs["id"]) and obj["plan_run_id"] in set(runs["id"])
