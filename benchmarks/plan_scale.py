@@ -8,17 +8,17 @@ each run in a fresh process so the peak resident memory is its own):
 * ``milp``: 30 candidate sites as binaries on a quarterly 24-year horizon, builds may
   start in any quarter (``build_start=quarter``: one binary per candidate and quarter);
   target: within 1 % of optimal in < 120 s;
-* ``lp-builds``: ``lp`` with a performance and power of its own on every process option
-  (each product splits into 5 builds, with their own HBM and packaging routes) and power
+* ``lp-versions``: ``lp`` with a performance and power of its own on every process option
+  (each product splits into 5 versions, with their own HBM and packaging routes) and power
   on the offers (energy in the objective): the worst case of per-process performance; no
   target, for information (not in ``all``);
 * ``openai``: ``fabnet plan openai-2024 --no-store`` end to end (Python start
   included); target < 15 s; ``openai-quarter``: the same with ``--period quarter``
   (no target, for information); ``openai-month``: ``--period month``, target < 60 s.
 
-Usage: ``python benchmarks/plan_scale.py [lp|lp-builds|milp|openai|openai-quarter|
+Usage: ``python benchmarks/plan_scale.py [lp|lp-versions|milp|openai|openai-quarter|
 openai-month|all]
-[--repeats N]``.
+[--repeats N]`` (``lp-builds``, the name of ``lp-versions`` before issue 7, still works).
 """
 
 from __future__ import annotations
@@ -212,9 +212,9 @@ def synthetic(
     }
 
 
-def with_builds(data: dict[str, Any]) -> dict[str, Any]:
+def with_versions(data: dict[str, Any]) -> dict[str, Any]:
     """Give every process option its own performance (-10 % per option after the first)
-    and power (+10 %), and the offers a power draw: every option becomes a build."""
+    and power (+10 %), and the offers a power draw: every option becomes a product version."""
     for p in data["products"]:
         for k, opt in enumerate(p["process_options"]):
             opt["pflops_bf16"] = p["pflops_bf16"] * (1 - 0.1 * k)
@@ -232,8 +232,8 @@ def _single(case: str) -> dict[str, Any]:
     if case == "lp":
         sc = Scenario.model_validate(synthetic())
         opts = PlanOptions(relax=True)
-    elif case == "lp-builds":
-        sc = Scenario.model_validate(with_builds(synthetic()))
+    elif case == "lp-versions":
+        sc = Scenario.model_validate(with_versions(synthetic()))
         opts = PlanOptions(relax=True)
     elif case == "milp":
         sc = Scenario.model_validate(
@@ -307,15 +307,19 @@ def main() -> None:
         "case",
         nargs="?",
         default="all",
-        choices=["lp", "lp-builds", "milp", "openai", "openai-quarter", "openai-month", "all"],
-    )
+        choices=[
+            "lp", "lp-versions", "lp-builds", "milp", "openai", "openai-quarter", "openai-month",
+            "all",
+        ],
+    )  # fmt: skip
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--single", help=argparse.SUPPRESS)
     a = ap.parse_args()
     if a.single:
         print(json.dumps(_single(a.single)))
         return
-    cases = ["openai", "lp", "milp"] if a.case == "all" else [a.case]
+    case = "lp-versions" if a.case == "lp-builds" else a.case  # deprecated name
+    cases = ["openai", "lp", "milp"] if case == "all" else [case]
     for case in cases:
         runs = [_run(case) for _ in range(a.repeats)]
         print(f"== {case}: {a.repeats} runs (median, [min–max])")

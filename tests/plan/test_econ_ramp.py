@@ -7,7 +7,7 @@ per PFLOP/s), a GPU at 30 000 USD per PFLOP/s, 1000 PFLOP/s in service every yea
 * design partner: ``design_partner_markup`` on wafers (logic, HBM, packaging) and assembly;
 * NRE: the process's ``tapeout_usd`` and the option's ``porting_cost_usd``, paid once;
 * yield learning: ``d0_learning`` multiplies the process's D0 by years since first wafers;
-* production ramp: ``max_units_per_year`` caps good units of all builds of a product;
+* production ramp: ``max_units_per_year`` caps good units of all versions of a product;
 * supplier share: ``policies.max_supplier_share`` caps the designer's wafers at a company's
   existing and planned sites per process kind, against their whole capacity;
 * co-funding: a ``cofunded`` candidate costs the designer capex × its reservable share.
@@ -114,8 +114,8 @@ def test_max_units_per_year_caps_the_ramp_and_gpus_fill_the_rest() -> None:
     assert own.to_dict() == pytest.approx({"2025": 400, "2026": 700, "2027": 700})
 
 
-def test_max_units_per_year_counts_every_build_of_the_product() -> None:
-    """Two process options with their own performance are two builds; the cap covers both."""
+def test_max_units_per_year_counts_every_version_of_the_product() -> None:
+    """Two process options with their own performance are two versions; the cap covers both."""
     base = {
         **BASE,
         "processes": [

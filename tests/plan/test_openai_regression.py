@@ -178,8 +178,8 @@ def test_own_chips_ramp(result: Plan) -> None:
     assert units[2026] == pytest.approx(276000, rel=0.05)  # wafer starts of 2026, in 2027
     assert units[units.index <= 2028].sum() <= 1378000 + 403000 + 1210000 + 1
     # accelerator power of the units made from wafers of 2026-2028 (in service by 2029)
-    by_build = own[own["year"] <= 2028].groupby("source")["units"].sum()
-    watts = by_build.get("openai-xpu1", 0) * 620 + by_build.get("openai-xpu2", 0) * 1060
+    by_product = own[own["year"] <= 2028].groupby("source")["units"].sum()
+    watts = by_product.get("openai-xpu1", 0) * 620 + by_product.get("openai-xpu2", 0) * 1060
     assert watts * 2.34 <= 10e9  # facility W of the programme by end-2029
 
 

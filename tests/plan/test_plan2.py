@@ -194,7 +194,7 @@ def test_energy_makes_the_efficient_gpu_cheaper() -> None:
 
 
 def test_energy_uses_the_process_options_power_and_stops_at_the_horizon() -> None:
-    """Units live 3 years; the n2 build draws 2 kW (the product 1 kW) at 1 USD/kWh, PUE 1.
+    """Units live 3 years; the n2 version draws 2 kW (the product 1 kW) at 1 USD/kWh, PUE 1.
     All 1000 units are made in 2025 on n3 (n2 is dearer to run: 17 532 vs 8 766 USD a year
     against 27.97 USD cheaper wafers per unit) and run three years."""
     base = _two_nodes({"power_w": 2000})

@@ -12,16 +12,27 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 import pandas as pd
 import typer
 from rich import box
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from rich.table import Table
 
 from fabnet.cli.app import app, err, out
+from fabnet.cli.fab_checks import days_check, warmup_check, workers_check, writable_file
 from fabnet.cli.parallel_opts import WORKERS_HELP, SchedulerOpt
 from fabnet.errors import FabModelError, Problem
+from fabnet.fab.limits import MAX_DAYS, MAX_SEEDS
+from fabnet.fab.reference import REFERENCE_DAYS
 
 if TYPE_CHECKING:
     from fabnet.fab.model import FabModel
     from fabnet.fab.simulate import MultiSimResult
+    from fabnet.store import Store
 
 fab_app = typer.Typer(help="Wafer-fab simulator (SMT2020 models).", no_args_is_help=True)
 app.add_typer(fab_app, name="fab")
@@ -56,6 +67,10 @@ def _seed_part(part: str) -> list[int]:
         lo, hi = int(a), int(b)
         if hi < lo:
             raise ValueError(f"seed range {part} runs backwards")
+        if hi - lo + 1 > MAX_SEEDS:
+            raise ValueError(
+                f"seed range {part} holds {hi - lo + 1:,} seeds; the limit is {MAX_SEEDS:,}"
+            )
         return list(range(lo, hi + 1))
     if not part.isdigit():
         raise ValueError(f"bad seed {part!r}")
@@ -73,8 +88,18 @@ def _load_part(part: str) -> list[float]:
 
 
 def parse_seeds(text: str) -> list[int]:
-    """``"0-9"``, ``"1,3,5"``, ``"0-4,10"`` or ``"7"`` as a list of seeds."""
-    return _parse_list(text, "--seeds", "write e.g. 0-9 or 1,2,3", _seed_part)
+    """``"0-9"``, ``"1,3,5"``, ``"0-4,10"`` or ``"7"`` as a list of seeds (at most
+    :data:`~fabnet.fab.limits.MAX_SEEDS`)."""
+    seeds = _parse_list(text, "--seeds", "write e.g. 0-9 or 1,2,3", _seed_part)
+    if len(seeds) > MAX_SEEDS:
+        raise FabModelError(
+            Problem(
+                f"{len(seeds):,} seeds given; the limit is {MAX_SEEDS:,}",
+                field="--seeds",
+                hint="see docs/fab-readings.md, section Limits",
+            )
+        )
+    return seeds
 
 
 def parse_loads(text: str) -> list[float]:
@@ -83,10 +108,22 @@ def parse_loads(text: str) -> list[float]:
 
 
 # Options shared by the fab commands (each command gives its own default).
-DaysOpt = Annotated[float, typer.Option("--days", help="Simulated days per run.")]
-SeedsOpt = Annotated[str, typer.Option("--seeds", help="Seeds: 0-9, 1,2,3 or 7.")]
+DaysOpt = Annotated[
+    float,
+    typer.Option(
+        "--days", help=f"Simulated days per run (at most {MAX_DAYS:,.0f}).", callback=days_check
+    ),
+]
+SeedsOpt = Annotated[
+    str, typer.Option("--seeds", help=f"Seeds: 0-9, 1,2,3 or 7 (at most {MAX_SEEDS:,}).")
+]
 WarmupOpt = Annotated[
-    float, typer.Option("--warmup-days", help="KPIs count lots completed after this many days.")
+    float,
+    typer.Option(
+        "--warmup-days",
+        help="KPIs count lots completed after this many days.",
+        callback=warmup_check,
+    ),
 ]
 DispatcherOpt = Annotated[
     str | None,
@@ -97,13 +134,35 @@ DispatcherOpt = Annotated[
 #: ``--workers`` (``--processes`` is its older spelling).
 ProcessesOpt = Annotated[
     int | None,
-    typer.Option("--workers", "--processes", metavar="N", help=WORKERS_HELP),
+    typer.Option(
+        "--workers", "--processes", metavar="N", help=WORKERS_HELP, callback=workers_check
+    ),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
 
 
+class _LineProgress(Progress):
+    """Progress for a stderr that is not a terminal (piped, logged): no live bar, one line
+    each time a task passes another tenth of its work."""
+
+    def update(self, task_id: TaskID, **kwargs: Any) -> None:
+        task = self._tasks[task_id]
+        before = task.completed
+        super().update(task_id, **kwargs)
+        total = task.total or 0
+        if total > 0 and int(10 * task.completed / total) > int(10 * before / total):
+            err.print(
+                f"{task.description}: {task.completed:,.0f}/{total:,.0f} "
+                f"({task.elapsed or 0.0:.0f} s)",
+                soft_wrap=True,
+            )
+
+
 def progress_bar(quiet: bool) -> Progress:
-    """The progress bar of the fab commands (on stderr, gone when done; none if ``quiet``)."""
+    """The progress of the fab commands on stderr: a bar that is gone when done, or lines
+    when stderr is not a terminal; none if ``quiet``."""
+    if not quiet and not err.is_terminal:
+        return _LineProgress(TextColumn("{task.description}"), console=err, disable=True)
     return Progress(
         TextColumn("{task.description}"),
         BarColumn(),
@@ -134,10 +193,49 @@ def _fmt(v: Any, digits: int = 2) -> str:
     return str(v)
 
 
-def _table(frame: pd.DataFrame, cols: list[tuple[str, str, int]], title: str) -> Table:
-    """A rich table of ``frame``: (column, header, digits) each; ``col_ci95`` shown as ±."""
+#: Fewest seeds for which a 95 % confidence interval is shown: with 2 the Student t
+#: quantile is 12.7 and the interval says nothing (e.g. "41.5 ± 196.9"), so the range
+#: (min–max over the seeds) is shown instead.
+MIN_SEEDS_FOR_CI = 3
+
+
+def spread_note(n_seeds: int) -> str:
+    """How the tables show the spread over ``n_seeds`` seeds (for titles and captions)."""
+    if n_seeds >= MIN_SEEDS_FOR_CI:
+        return f"mean ± 95 % CI (Student t) over {n_seeds} seeds"
+    if n_seeds == 2:
+        return "mean (min–max) over 2 seeds; a 95 % CI needs 3 or more"
+    return "one seed, no spread"
+
+
+def seed_ranges(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    """Per ``name``: ``c_min`` and ``c_max`` over the seeds of every numeric column ``c``."""
+    allf = pd.concat(frames, ignore_index=True)
+    num = [c for c in allf.columns if c != "name" and pd.api.types.is_numeric_dtype(allf[c])]
+    g = allf.groupby("name", sort=False)[num]
+    lo = g.min().add_suffix("_min")
+    hi = g.max().add_suffix("_max")
+    return lo.join(hi)
+
+
+def _table(
+    frame: pd.DataFrame,
+    cols: list[tuple[str, str, int]],
+    title: str,
+    ranges: pd.DataFrame | None = None,
+    caption: str | None = None,
+) -> Table:
+    """A rich table of ``frame``: (column, header, digits) each. Columns in ``_CI_COLS`` show
+    their spread: ``c_ci95`` as ±, or with ``ranges`` (:func:`seed_ranges`, fewer than
+    :data:`MIN_SEEDS_FOR_CI` seeds) the min–max over the seeds."""
     tab = Table(
-        title=title, title_justify="left", title_style="bold", box=box.SIMPLE_HEAD, pad_edge=False
+        title=title,
+        title_justify="left",
+        title_style="bold",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+        caption=caption,
+        caption_justify="left",
     )
     for _c, head, _d in cols:
         tab.add_column(head, justify="left" if _d < 0 else "right")
@@ -149,12 +247,25 @@ def _table(frame: pd.DataFrame, cols: list[tuple[str, str, int]], title: str) ->
                 cells.append(str(v))
                 continue
             s = _fmt(v, d)
-            ci = row.get(f"{c}_ci95") if c in _CI_COLS else None
-            if ci is not None and not (isinstance(ci, float) and math.isnan(ci)) and s:
-                s += f" ±{_fmt(ci, d)}"
+            if ranges is not None and c in _CI_COLS and row.get("name") in ranges.index:
+                r = ranges.loc[row["name"]]
+                lo, hi = _fmt(r.get(f"{c}_min"), d), _fmt(r.get(f"{c}_max"), d)
+                if s and lo != hi:
+                    s += f" ({lo}–{hi})"
+            elif c in _CI_COLS:
+                ci = row.get(f"{c}_ci95")
+                if ci is not None and not (isinstance(ci, float) and math.isnan(ci)) and s:
+                    s += f" ±{_fmt(ci, d)}"
             cells.append(s)
         tab.add_row(*cells)
     return tab
+
+
+def by_utilisation(frame: pd.DataFrame) -> pd.DataFrame:
+    """Tool families, most utilised first (the bottleneck at the top)."""
+    if "utilization_pct" not in frame:
+        return frame
+    return frame.sort_values("utilization_pct", ascending=False, kind="stable")
 
 
 #: Columns shown with their 95 % confidence half-width.
@@ -168,7 +279,7 @@ def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
 
 _LOT_COLS = [
     ("name", "lot type", -1),
-    ("completed", "completed", 1),
+    ("completed", "completed", 0),
     ("cycle_time_mean_days", "CT mean d", 2),
     ("cycle_time_p50_days", "p50 d", 2),
     ("cycle_time_p90_days", "p90 d", 2),
@@ -186,6 +297,28 @@ _TOOL_COLS = [
 ]
 
 
+def check_warmup(days: float, warmup_days: float) -> None:
+    """``--warmup-days`` must end before ``--days`` (statistics are taken after it)."""
+    if warmup_days >= days:
+        raise FabModelError(
+            Problem(
+                f"warm-up {warmup_days:g} d is not shorter than --days {days:g}",
+                field="--warmup-days",
+                hint="statistics are taken after the warm-up; give a shorter --warmup-days",
+            )
+        )
+
+
+def compile_notice() -> None:
+    """Say that the simulator is being compiled when numba has no cached kernel yet (the
+    first fab command after an install or an upgrade sits still for about half a minute).
+    Printed on stderr, so also when the output is piped and beside ``--json``."""
+    from fabnet.fab.simulate import kernel_is_compiled
+
+    if not kernel_is_compiled():
+        err.print("compiling the simulator (once, about 30 s)…")
+
+
 def _run(
     directory: Path,
     days: float,
@@ -197,10 +330,13 @@ def _run(
     rule_reading: str = "rule",
     pure_rule: bool = False,
     scheduler: str | None = None,
-) -> tuple[Any, list[int]]:
+) -> tuple[Any, list[int], str]:
+    """Simulate ``directory`` for every seed; (results, seeds, model name)."""
     from fabnet.fab import SimOptions, simulate, simulate_seeds
+    from fabnet.fab.simulate import check_run
 
     seed_list = parse_seeds(seeds)
+    check_warmup(days, warmup_days)
     model = load_model(directory, quiet)
     opts = SimOptions(
         days=days,
@@ -209,6 +345,8 @@ def _run(
         rule_reading=rule_reading,
         pure_rule=pure_rule,
     )
+    check_run(model, opts)
+    compile_notice()
     with progress_bar(quiet) as prog:
         if len(seed_list) == 1:
             task = prog.add_task(
@@ -234,7 +372,7 @@ def _run(
             multi = simulate_seeds(
                 model, opts, seed_list, processes=processes, progress=done, scheduler=scheduler
             )
-    return multi, seed_list
+    return multi, seed_list, model.name
 
 
 @fab_app.command("simulate")
@@ -262,7 +400,8 @@ def simulate_cmd(
     ),
 ) -> None:
     """Simulate a fab for several seeds in parallel; KPI tables per lot type and tool family."""
-    multi, seed_list = _run(
+    runs_store = _open_store(store)  # before simulating: a bad --store fails at once
+    multi, seed_list, name = _run(
         directory,
         days,
         seeds,
@@ -291,22 +430,34 @@ def simulate_cmd(
             "pure_rule": pure_rule,
             "model_dir": str(directory),
         }
-        obj["run_id"] = _store_run(store, directory, multi, obj, options)
+        assert runs_store is not None
+        obj["run_id"] = _store_run(runs_store, directory, multi, obj, options)
     if as_json:
         out.print_json(json.dumps(obj))
         return
     n = len(seed_list)
-    note = f"mean ± 95 % CI over {n} seeds" if n > 1 else f"seed {seed_list[0]}"
+    note = spread_note(n) if n > 1 else f"seed {seed_list[0]}"
+    ranges_lt = ranges_tg = None
+    if 1 < n < MIN_SEEDS_FOR_CI:
+        ranges_lt = seed_ranges([r.lot_types for r in multi.results])
+        ranges_tg = seed_ranges([r.tool_groups for r in multi.results])
     out.print(
         _table(
             multi.lot_types,
             _LOT_COLS,
-            f"Lot types ({note}; order.txt lots completed in [{warmup_days:g}, {days:g}] d)",
+            f"{name}: lot types ({note})",
+            ranges_lt,
+            caption=f"Lots released by order.txt and completed in [{warmup_days:g}, {days:g}] "
+            "days (initial WIP not counted); CT: cycle time; x-factor: CT / raw process time.",
         )
     )
     out.print(
         _table(
-            multi.tool_groups, _TOOL_COLS, "Tool families (% of calendar time; util % of available)"
+            by_utilisation(multi.tool_groups),
+            _TOOL_COLS,
+            f"{name}: tool families, most utilised first",
+            ranges_tg,
+            caption="avail, down, PM, setup: % of calendar time; util: % of available time.",
         )
     )
     ev_s = multi.events / max(sum(r.wall_s for r in multi.results), 1e-9)
@@ -317,8 +468,19 @@ def simulate_cmd(
         out.print(f"stored as run {obj['run_id']} in {store}")
 
 
+def _open_store(path: Path | None) -> Store | None:
+    """The runs store at ``path`` (created if new), checked before any simulating; None
+    without ``--store``."""
+    if path is None:
+        return None
+    from fabnet.store import Store
+
+    writable_file(path, "--store", "runs.duckdb")
+    return Store(path)
+
+
 def _store_run(
-    store_path: Path,
+    runs_store: Store,
     directory: Path,
     multi: MultiSimResult,
     summary: dict[str, Any],
@@ -328,13 +490,11 @@ def _store_run(
     the store. Tables: ``lot_types`` and ``tool_groups`` (the summary tables shown), ``wip``
     (t_days, wip_lots per seed). The run is filed under the model's folder name with the
     SHA-256 of its files, so runs of the same fab data can be found and compared."""
-    from fabnet.store import Store
-
     digest = hashlib.sha256()
     for path in sorted(p for p in directory.iterdir() if p.is_file()):
         digest.update(path.name.encode("utf-8") + b"\0" + path.read_bytes())
     wip = pd.concat([r.wip.assign(seed=r.seed) for r in multi.results], ignore_index=True)
-    return Store(store_path).save_run(
+    saved = runs_store.save_run(
         kind="fab",
         scenario=None,
         input_name=str(summary["model"]),
@@ -348,6 +508,7 @@ def _store_run(
         summary={k: v for k, v in summary.items() if k not in ("lot_types", "tool_groups")},
         tables={"lot_types": multi.lot_types, "tool_groups": multi.tool_groups, "wip": wip},
     )
+    return saved
 
 
 @fab_app.command("compare")
@@ -356,7 +517,7 @@ def compare_cmd(
     reference: Path = typer.Option(
         ..., "--reference", help="Folder with lots_<MODEL>.txt, machines_<MODEL>.txt."
     ),
-    days: DaysOpt = 730.0,
+    days: DaysOpt = REFERENCE_DAYS,
     seeds: SeedsOpt = "0-4",
     warmup_days: WarmupOpt = 0.0,
     processes: ProcessesOpt = None,
@@ -364,11 +525,39 @@ def compare_cmd(
     as_json: JsonOpt = False,
 ) -> None:
     """Our KPIs beside the published reference (default protocol: 730 days, no warm-up, lots
-    released by order.txt and completed within the horizon)."""
-    from fabnet.fab.reference import compare_tables, load_reference
+    released by order.txt and completed within the horizon). With another window the
+    reference's lot counts are scaled to it, and cycle times are flagged as not comparable."""
+    from fabnet.fab.reference import compare_tables, load_reference, scaled_to_window
 
     ref = load_reference(reference, directory.name)
-    multi, seed_list = _run(
+    protocol = days == ref.horizon_days and warmup_days == 0
+    ref, factors = scaled_to_window(ref, days, warmup_days)
+    notes: list[str] = []
+    if not protocol:
+        notes.append(
+            f"the reference counts lots over {ref.horizon_days:g} days; its counts are scaled "
+            "to this run: its rate (count / (horizon − CT)) × the days of releases whose lots "
+            f"finish in [{warmup_days:g}, {days:g}] d (× "
+            + ", ".join(f"{v:.3g}" for v in factors.values())
+            + " for "
+            + ", ".join(factors)
+            + ")"
+        )
+    none = [n for n, f in factors.items() if not f > 0]
+    if none:
+        notes.append(
+            f"{', '.join(none)}: the reference's cycle time is longer than this run allows, so "
+            "it has no count to compare with"
+        )
+    if days < ref.horizon_days or warmup_days > 0:
+        notes.append(
+            f"cycle times and on-time shares are not like with like: the reference ran "
+            f"{ref.horizon_days:g} days with no warm-up; in {days:g} days "
+            f"(warm-up {warmup_days:g}) lots with long cycle times have not finished, or the "
+            f"initial WIP weighs differently — use --days {ref.horizon_days:g} "
+            "--warmup-days 0 for the published protocol"
+        )
+    multi, seed_list, _name = _run(
         directory, days, seeds, warmup_days, None, processes, as_json, scheduler=scheduler
     )
     lots = compare_tables(
@@ -389,6 +578,9 @@ def compare_cmd(
                 {
                     "model": ref.model,
                     "seeds": seed_list,
+                    "reference_days": ref.horizon_days,
+                    "reference_count_scale": factors,
+                    "notes": notes,
                     "lot_types": _records(lots),
                     "tool_groups": _records(tools),
                     "events": multi.events,
@@ -397,6 +589,8 @@ def compare_cmd(
             )
         )
         return
+    for note in notes:
+        err.print(f"[yellow]note:[/] {note}", soft_wrap=True)
     out.print(
         _table(
             lots,
@@ -411,12 +605,17 @@ def compare_cmd(
                 ("on_time_pct", "on time %", 1),
                 ("on_time_pct_ref", "ref", 1),
             ],
-            f"{ref.model}: lot types, {len(seed_list)} seeds, {days:g} d (Δ = ours vs reference)",
+            f"{ref.model}: lot types, {len(seed_list)} seed{'s' * (len(seed_list) != 1)}, "
+            f"{days:g} d (Δ = ours vs reference)",
+            caption=f"done: lots completed, mean over seeds; ref: the reference's "
+            f"{ref.horizon_days:g}-day count"
+            + ("" if protocol else f" scaled to this run's window [{warmup_days:g}, {days:g}] d")
+            + ".",
         )
     )
     out.print(
         _table(
-            tools,
+            by_utilisation(tools),
             [
                 ("name", "tool family", -1),
                 ("availability_pct", "avail", 1),

@@ -41,6 +41,13 @@ class _Terminal(StrEnum):
     none = "none"
 
 
+class _LeadTimes(StrEnum):
+    """``--lead-times``: fixed cycle times, or load-dependent ones (PlanOptions.lead_times)."""
+
+    fixed = "fixed"
+    load = "load"
+
+
 @dataclass
 class _Run:
     label: str
@@ -292,6 +299,7 @@ def _show(run: _Run) -> None:
                 stab.add_row(str(site), _num(val))
         out.print(stab)
     _show_programmes(p)
+    _show_clearing(p)
     _show_why_not(p)
     for m in p.messages:
         out.print(f"[yellow]•[/] {escape(m)}", soft_wrap=True)
@@ -321,6 +329,30 @@ def _show_programmes(p: Plan) -> None:
             built, target = _num(by.at[y, "built"], 0), float(str(by.at[y, "target"]))
             cells.append(built + ("" if not math.isfinite(target) else f"/{_num(target, 0)}"))
         tab.add_row(str(prog), kinds.get(str(kind), str(kind)), *cells)
+    out.print(tab)
+
+
+def _show_clearing(p: Plan) -> None:
+    """--lead-times load: busy sites' load, cycle time and WIP in a few years."""
+    from fabnet.plan.solution import clearing_summary
+
+    rows = [r for r in clearing_summary(p.clearing) if r["load"] > 0.05]
+    if not rows:
+        return
+    years = sorted({r["year"] for r in rows})
+    shown = sorted({*years[:: max(1, len(years) // 4)], years[-1]})
+    tab = _table("Load-dependent lead times: load · cycle time (WIP: --json, report)")
+    tab.add_column("site")
+    for y in shown:
+        tab.add_column(str(y), justify="right")
+    for site in dict.fromkeys(r["site"] for r in rows):
+        by = {r["year"]: r for r in rows if r["site"] == site}
+        cells = []
+        for y in shown:
+            r = by.get(y)
+            ct = "–" if r is None or r["cycle_time_days"] is None else _num(r["cycle_time_days"])
+            cells.append("–" if r is None else f"{_pct(r['load'])} · {ct} d")
+        tab.add_row(str(site), *cells)
     out.print(tab)
 
 
@@ -433,6 +465,12 @@ def plan_cmd(
         "--terminal",
         help="End of the horizon: credit the service life left after it (salvage) or not.",
     ),
+    lead_times: _LeadTimes = typer.Option(
+        _LeadTimes.fixed,
+        "--lead-times",
+        help="Fab lead times: fixed cycle times, or load-dependent from the scenario's "
+        "operating curves (clearing functions; docs/planner.md).",
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
     store: Path = typer.Option(
         Path("fabnet.duckdb"), "--store", help="The runs store (DuckDB file)."
@@ -488,6 +526,7 @@ def plan_cmd(
         time_limit_s=time_limit,
         threads=threads,
         terminal="none" if terminal is _Terminal.none else "salvage",
+        lead_times="load" if lead_times is _LeadTimes.load else "fixed",
     )
     if report is not None and no_store:
         raise PlanError(Problem("--report needs the stored run", "drop --no-store"))

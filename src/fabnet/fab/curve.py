@@ -29,6 +29,7 @@ __all__ = [
     "lead_time_days",
     "operating_curve",
     "product_cycle_times",
+    "short_run_warnings",
 ]
 
 #: Columns of :func:`operating_curve`'s table, in order.
@@ -270,3 +271,63 @@ def _column_value(frame: pd.DataFrame, key: str, name: str, column: str) -> floa
     """``frame[column]`` in the first row whose ``key`` is ``name`` (NaN if none)."""
     values = frame.loc[frame[key] == name, column].to_numpy(dtype=float)
     return float(values[0]) if len(values) else math.nan
+
+
+def short_run_warnings(
+    curve: pd.DataFrame, days: float, warmup_days: float, initial_wip_lots: int
+) -> list[str]:
+    """Why an operating curve from ``days`` simulated days (statistics after
+    ``warmup_days``) may not show the loads it names; empty when the run is long enough.
+
+    Derived, not tuned: a lot takes about its cycle time CT in the fab, so the initial WIP
+    (or, without one, the empty start) shapes the fab until about CT has passed — the
+    warm-up must be at least CT — and a lot released after the warm-up finishes about CT
+    later — the statistics window must be at least CT long, or only the fast lots are
+    counted. CT at each load is the G/G/m prediction of ``curve`` (at least the raw process
+    time); the longest over products and loads is used. Loads the G/G/m model predicts to be
+    saturated are named: their queue grows for the whole run.
+    """
+    if curve.empty:
+        return []
+    rpt = curve["raw_process_time_days"].to_numpy(dtype=float)
+    ggm = curve["ggm_cycle_time_days"].to_numpy(dtype=float)
+    ct = np.fmax(np.where(np.isfinite(ggm), ggm, np.nan), rpt)
+    warnings: list[str] = []
+    saturated = sorted({float(x) for x in curve.loc[np.isposinf(ggm), "load"]})
+    if saturated:
+        warnings.append(
+            "at load " + ", ".join(f"{x:g}" for x in saturated) + " the G/G/m model predicts "
+            "a saturated bottleneck: the queue grows for the whole run, so the simulated cycle "
+            "time there depends on --days"
+        )
+    if not np.isfinite(ct).any():
+        return warnings
+    k = int(np.nanargmax(ct))
+    need = float(ct[k])
+    load = float(curve["load"].iloc[k])
+    start = (
+        f"the initial WIP ({initial_wip_lots:,} lots)" if initial_wip_lots else "the empty start"
+    )
+    window = days - warmup_days
+    if warmup_days < need or window < need:
+        short = []
+        if warmup_days < need:
+            short.append(
+                f"the warm-up ({warmup_days:g} d) is shorter, so {start} still fills "
+                "the fab while statistics are taken"
+            )
+        if window < need:
+            short.append(
+                f"the statistics window ({window:g} d) is shorter, so only lots "
+                "faster than it are counted"
+            )
+        warnings.append(
+            f"short run: at load {load:g} a lot takes about {need:.1f} d (G/G/m cycle time); "
+            + "; ".join(short)
+            + f". Utilisation and cycle time then reflect {start.split(' (')[0]} more than "
+            "the load — use a "
+            f"warm-up of at least {math.ceil(need)} d and --days of at least "
+            f"{math.ceil(max(warmup_days, need) + need)} (with the default warm-up, a quarter "
+            f"of --days: --days {math.ceil(4 * need)})"
+        )
+    return warnings

@@ -29,6 +29,14 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from fabnet.errors import FabModelError, Problem
+from fabnet.fab.limits import (
+    MAX_GENERATED_FAMILIES,
+    MAX_GENERATED_PRODUCTS,
+    MAX_GENERATED_STEPS,
+    MAX_LOTS,
+    MAX_LOTS_PER_DAY,
+    MAX_TOOLS,
+)
 
 if TYPE_CHECKING:
     from fabnet.fab.model import FabModel
@@ -364,6 +372,20 @@ def generate_fab(
         )
     if products < 1:
         problems.append(Problem("products must be at least 1", field="products"))
+    for value, limit, what in (
+        (tool_groups, MAX_GENERATED_FAMILIES, "tool_groups"),
+        (steps, MAX_GENERATED_STEPS, "steps"),
+        (products, MAX_GENERATED_PRODUCTS, "products"),
+        (initial_wip_lots, MAX_LOTS, "initial_wip_lots"),
+    ):
+        if value > limit:
+            problems.append(
+                Problem(
+                    f"{what}={value:,} exceeds the limit of {limit:,}",
+                    hint="see docs/fab-readings.md, section Limits",
+                    field=what,
+                )
+            )
     if not 0.0 < bottleneck_load < 1.0:
         problems.append(
             Problem(
@@ -372,8 +394,14 @@ def generate_fab(
         )
     if lots_per_day is None:
         lots_per_day = 6.0 * max(products, 1)
-    if lots_per_day <= 0:
-        problems.append(Problem("lots_per_day must be positive", field="lots_per_day"))
+    if not 0 < lots_per_day <= MAX_LOTS_PER_DAY:
+        problems.append(
+            Problem(
+                f"lots_per_day={lots_per_day:g} must be a number in (0, {MAX_LOTS_PER_DAY:,.0f}]",
+                hint="see docs/fab-readings.md, section Limits",
+                field="lots_per_day",
+            )
+        )
     if not 0.0 <= hot_lot_share < 1.0:
         problems.append(Problem("hot_lot_share must be in [0, 1)", field="hot_lot_share"))
     if min_run_lots < 1:
@@ -462,6 +490,17 @@ def generate_fab(
         )
         need = load_min_per_day / (fam.availability * day * target)
         fam.tools = max(1, round(need) if fam.role.kind == "litho" else math.ceil(need))
+    n_tools = sum(f.tools for f in families)
+    if n_tools > MAX_TOOLS:
+        raise FabModelError(
+            Problem(
+                f"at {lots_per_day:g} lots per day the fab needs {n_tools:,} tools; the limit is "
+                f"{MAX_TOOLS:,}",
+                hint="lower lots_per_day; see docs/fab-readings.md, section Limits",
+                field="lots_per_day",
+            ),
+            title="cannot generate a fab",
+        )
     util_per_lot_day = {
         f.name: work_min[f.name] / (f.tools * f.availability * day) for f in families
     }

@@ -7,7 +7,8 @@ Returned with our column names so they line up with :class:`~fabnet.fab.simulate
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pandas as pd
@@ -30,13 +31,48 @@ _TOOL_COLS = {
 }
 
 
+#: Simulated days behind the published reference KPIs: "two-year runs", lots completed "over
+#: the two simulated years" (../shared/smt2020/reference/README.md; Kopp et al. 2020).
+REFERENCE_DAYS = 730.0
+
+
 @dataclass(frozen=True)
 class Reference:
-    """Reference KPIs of one model: per lot type and per tool family."""
+    """Reference KPIs of one model: per lot type and per tool family, over ``horizon_days``
+    simulated days (no warm-up)."""
 
     model: str
     lot_types: pd.DataFrame
     tool_groups: pd.DataFrame
+    horizon_days: float = REFERENCE_DAYS
+
+
+def release_span_days(days: float, warmup_days: float, cycle_time_days: float) -> float:
+    """Days of releases whose lots complete in the statistics window [warm-up, days] when
+    every lot takes ``cycle_time_days``: releases in [max(0, warm-up − CT), days − CT]."""
+    return max(0.0, days - cycle_time_days) - max(0.0, warmup_days - cycle_time_days)
+
+
+def scaled_to_window(
+    ref: Reference, days: float, warmup_days: float
+) -> tuple[Reference, dict[str, float]]:
+    """The reference with its lot counts scaled to a run of ``days`` with statistics after
+    ``warmup_days``, and the factor used per lot type.
+
+    The reference's count of a lot type is the lots released in [0, horizon − CT] (CT its
+    mean cycle time; docs/fab-readings.md, "KPIs and the comparison protocol"), so its rate
+    is count / (horizon − CT) and the like-with-like count of another window is that rate
+    × :func:`release_span_days` (0 when no lot can finish in the window). Shares and cycle
+    times are left as they are: they cannot be scaled."""
+    lots = ref.lot_types.copy()
+    factors: dict[str, float] = {}
+    for i, row in lots.iterrows():
+        ct = float(row["cycle_time_mean_days"])
+        full = release_span_days(ref.horizon_days, 0.0, ct)
+        f = release_span_days(days, warmup_days, ct) / full if full > 0 else math.nan
+        factors[str(row["name"])] = f
+        lots.loc[i, "completed"] = float(row["completed"]) * f
+    return replace(ref, lot_types=lots), factors
 
 
 def _read(path: Path, cols: dict[str, str]) -> pd.DataFrame:
@@ -62,13 +98,20 @@ def _read(path: Path, cols: dict[str, str]) -> pd.DataFrame:
                 row[cols[h]] = v
             else:
                 try:
-                    row[cols[h]] = float(v)
+                    x = float(v)
                 except ValueError:
+                    x = math.nan
+                if not math.isfinite(x):
                     raise FabModelError(
                         Problem(
-                            f"not a number: {v!r}", file=path.name, line=n, column=k + 1, field=h
+                            f"not a finite number: {v!r}",
+                            file=path.name,
+                            line=n,
+                            column=k + 1,
+                            field=h,
                         )
                     ) from None
+                row[cols[h]] = x
         rows.append(row)
     return pd.DataFrame(rows, columns=list(cols.values()))
 

@@ -28,6 +28,7 @@ from fabnet.fab.kpi import (
     lot_type_table,
     raw_process_time_days,
 )
+from fabnet.fab.limits import MAX_DAYS, MAX_LOTS, MAX_SEEDS, MAX_SETUPS, MAX_TOOLS
 from fabnet.fab.model import Dist, FabModel
 from fabnet.parallel import parallel_map
 
@@ -202,13 +203,70 @@ def _spread(d: Dist, half_width: bool) -> float:
     return d.spread if half_width else d.spread / 2.0
 
 
-def _build(model: FabModel, opts: SimOptions, seed: int) -> _Arrays:
-    if opts.days <= 0:
-        raise FabModelError(Problem("days must be positive", field="days"))
+def release_count(model: FabModel, opts: SimOptions) -> int:
+    """Lots released by ``order.txt`` within ``opts.days`` at ``opts.release_scale`` (the
+    count :func:`_build` allocates for), computed without listing them."""
+    end = opts.days * MIN_PER_DAY
+    total = 0
+    for rs in model.releases:
+        iv = rs.interval.mean / opts.release_scale
+        if rs.start_min > end or rs.repeats <= 0:
+            continue
+        n = min(float(rs.repeats), math.floor((end - rs.start_min) / iv) + 1.0)
+        total += int(n) * max(rs.lots_per_release, 1)
+    return total
+
+
+def _check_size(model: FabModel, opts: SimOptions) -> None:
+    """Refuse a run whose arrays would exceed :mod:`fabnet.fab.limits` (before allocating)."""
+    hint = "see docs/fab-readings.md, section Limits"
+    n_tools = sum(f.n_tools for f in model.families)
+    if n_tools > MAX_TOOLS:
+        raise FabModelError(
+            Problem(f"{n_tools:,} tools exceed the limit of {MAX_TOOLS:,}", hint, field="STNQTY")
+        )
+    n_setups = len({s.setup for r in model.routes.values() for s in r.steps if s.setup})
+    if n_setups > MAX_SETUPS:
+        raise FabModelError(
+            Problem(f"{n_setups:,} setups exceed the limit of {MAX_SETUPS:,}", hint, field="SETUP")
+        )
+    n_wip = len(model.wip) if opts.include_initial_wip else 0
+    n_rel = release_count(model, opts)
+    if n_wip + n_rel > MAX_LOTS:
+        raise FabModelError(
+            Problem(
+                f"the run would hold {n_wip + n_rel:,} lots ({n_wip:,} initial WIP, {n_rel:,} "
+                f"released in {opts.days:g} days at {opts.release_scale:g} × the order "
+                f"rates); the limit is {MAX_LOTS:,}",
+                "shorten --days or lower the load; " + hint,
+                field="days",
+            )
+        )
+
+
+def check_run(model: FabModel, opts: SimOptions) -> None:
+    """Raise :class:`FabModelError` if ``opts`` are invalid for ``model`` or the run would
+    exceed :mod:`fabnet.fab.limits`; cheap, so callers run it before starting workers."""
+    if not 0 < opts.days <= MAX_DAYS:
+        raise FabModelError(
+            Problem(
+                f"days {opts.days:g} must be a number in (0, {MAX_DAYS:,.0f}]",
+                field="days",
+                hint="see docs/fab-readings.md, section Limits",
+            )
+        )
     if not 0 <= opts.warmup_days < opts.days:
-        raise FabModelError(Problem("warm-up must be in [0, days)", field="warmup_days"))
-    if opts.release_scale <= 0:
-        raise FabModelError(Problem("release_scale must be positive", field="release_scale"))
+        raise FabModelError(
+            Problem(f"warm-up {opts.warmup_days:g} must be in [0, days)", field="warmup_days")
+        )
+    if not 0 < opts.release_scale < math.inf:
+        raise FabModelError(
+            Problem(
+                f"release_scale {opts.release_scale:g} must be a positive finite number",
+                field="release_scale",
+            )
+        )
+    _check_size(model, opts)
     if opts.rule_reading not in ("fwlrank", "rule"):
         raise FabModelError(
             Problem(
@@ -225,6 +283,10 @@ def _build(model: FabModel, opts: SimOptions, seed: int) -> _Arrays:
                 field="dispatcher",
             )
         )
+
+
+def _build(model: FabModel, opts: SimOptions, seed: int) -> _Arrays:
+    check_run(model, opts)
     end = opts.days * MIN_PER_DAY
     hw = opts.uniform_half_width
     fams = list(model.families)
@@ -833,6 +895,19 @@ def _tables(model: FabModel, ar: _Arrays, opts: SimOptions) -> tuple[pd.DataFram
     return lot_types, tool_groups, wip, lots, steps
 
 
+def kernel_is_compiled() -> bool:
+    """Whether the compiled kernel is at hand: compiled in this process or in numba's
+    on-disk cache for the current source (when not, the first run compiles it, about half
+    a minute). Reads numba's cache index; if that cannot be read, assumes it is there."""
+    run: Any = E.run
+    if run.signatures:
+        return True
+    try:
+        return bool(run._cache._cache_file._load_index())
+    except Exception:  # numba internals changed: say nothing rather than something wrong
+        return True
+
+
 def simulate(
     model: FabModel,
     opts: SimOptions,
@@ -966,6 +1041,15 @@ def simulate_seeds(
     seeds = list(seeds)
     if not seeds:
         raise FabModelError(Problem("no seeds given", field="seeds"))
+    if len(seeds) > MAX_SEEDS:
+        raise FabModelError(
+            Problem(
+                f"{len(seeds):,} seeds exceed the limit of {MAX_SEEDS:,}",
+                "see docs/fab-readings.md, section Limits",
+                field="seeds",
+            )
+        )
+    check_run(model, opts)
     serial = opts.user_rule is not None
     results = parallel_map(
         partial(simulate, model, opts),

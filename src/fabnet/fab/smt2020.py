@@ -10,6 +10,7 @@ simulator does not model are listed in ``FabModel.warnings``.
 
 from __future__ import annotations
 
+import math
 import re
 from collections import Counter
 from collections.abc import Iterator, Mapping
@@ -18,6 +19,15 @@ from datetime import datetime
 from pathlib import Path
 
 from fabnet.errors import FabModelError, Problem
+from fabnet.fab.limits import (
+    MAX_COUNT,
+    MAX_FILE_BYTES,
+    MAX_LOCATIONS,
+    MAX_LOTS,
+    MAX_SETUPS,
+    MAX_STEPS,
+    MAX_TOOLS,
+)
 from fabnet.fab.model import (
     Attachment,
     Dist,
@@ -56,6 +66,9 @@ class _Problems:
 
     def __init__(self) -> None:
         self.items: list[Problem] = []
+        #: files that could not be read (missing, unreadable, bad header): checks that refer
+        #: to their rows are skipped, so one missing file is reported once, not once per use
+        self.broken: set[str] = set()
 
     def add(
         self,
@@ -93,24 +106,64 @@ class _Row:
             self.probs.add("required value is empty", self.file, self.line, self.col(name), name)
         return None
 
-    def f(self, name: str, required: bool = False, default: float | None = None) -> float | None:
-        """Column ``name`` as a float; None (or ``default``) when empty."""
+    def f(
+        self,
+        name: str,
+        required: bool = False,
+        default: float | None = None,
+        low: float | None = None,
+    ) -> float | None:
+        """Column ``name`` as a finite float; None (or ``default``) when empty or wrong.
+
+        NaN and infinities are refused (a ``PTIME nan`` would simulate with normal-looking
+        results), and so is a value below ``low`` when given."""
         v = self.s(name, required)
         if v is None:
             return default
         try:
-            return float(v)
+            x = float(v)
         except ValueError:
             self.probs.add(f"not a number: {v!r}", self.file, self.line, self.col(name), name)
             return default
+        if not math.isfinite(x):
+            self.probs.add(
+                f"not a finite number: {v!r}",
+                self.file,
+                self.line,
+                self.col(name),
+                name,
+                hint="write a number such as 12.5",
+            )
+            return default
+        if low is not None and x < low:
+            self.probs.add(f"{v} is below {low:g}", self.file, self.line, self.col(name), name)
+            return default
+        return x
 
-    def i(self, name: str, required: bool = False, default: int | None = None) -> int | None:
-        """Column ``name`` as an integer count (written ``25`` or ``25.0``)."""
-        v = self.f(name, required)
+    def i(
+        self,
+        name: str,
+        required: bool = False,
+        default: int | None = None,
+        low: int | None = None,
+        high: int = MAX_COUNT,
+    ) -> int | None:
+        """Column ``name`` as an integer count (written ``25`` or ``25.0``) in [low, high]."""
+        v = self.f(name, required, low=low)
         if v is None:
             return default
         if v != int(v):
             self.probs.add(f"not a whole number: {v}", self.file, self.line, self.col(name), name)
+        if abs(v) > high:
+            self.probs.add(
+                f"{v:.10g} exceeds the limit of {high:,}",
+                self.file,
+                self.line,
+                self.col(name),
+                name,
+                hint="see docs/fab-readings.md, section Limits",
+            )
+            return default
         return int(v)
 
     def unit_min(self, name: str, default: str | None = None) -> float:
@@ -199,6 +252,13 @@ class _Source:
             return name in self.texts
         return self.folder is not None and (self.folder / name).is_file()
 
+    def size(self, name: str) -> int:
+        """Bytes of file ``name`` (characters for a text held in memory)."""
+        if self.texts is not None:
+            return len(self.texts[name])
+        assert self.folder is not None
+        return (self.folder / name).stat().st_size
+
     def read(self, name: str) -> str:
         if self.texts is not None:
             return self.texts[name]
@@ -212,18 +272,30 @@ class _Source:
 def _read_table(
     src: _Source, name: str, required_cols: tuple[str, ...], probs: _Problems
 ) -> list[_Row]:
-    """Rows of one TSV table; missing file or header columns are reported."""
+    """Rows of one TSV table; missing file or header columns are reported (and the file is
+    marked broken, see :class:`_Problems`)."""
     if not src.has(name):
         probs.add("file is missing", name, hint=f"expected {src.where(name)}")
+        probs.broken.add(name)
         return []
     try:
+        if src.size(name) > MAX_FILE_BYTES:
+            probs.add(
+                f"file is larger than the limit of {MAX_FILE_BYTES // 2**20} MB",
+                name,
+                hint="SMT2020 files are a few hundred kB; see docs/fab-readings.md, Limits",
+            )
+            probs.broken.add(name)
+            return []
         text = src.read(name)
     except (OSError, UnicodeDecodeError) as exc:
         probs.add(f"cannot read file: {exc}", name)
+        probs.broken.add(name)
         return []
     lines = text.replace("\r\n", "\n").split("\n")
     if not lines or not lines[0].strip():
         probs.add("file is empty (no header line)", name, 1)
+        probs.broken.add(name)
         return []
     header = [h.strip() for h in lines[0].split("\t")]
     cols: dict[str, int] = {}
@@ -234,6 +306,7 @@ def _read_table(
     for c in missing:
         probs.add(f"header lacks column {c!r}", name, 1, None, c)
     if missing:
+        probs.broken.add(name)
         return []
     rows: list[_Row] = []
     for n, ln in enumerate(lines[1:], start=2):
@@ -253,11 +326,15 @@ def _yes(v: str | None) -> bool:
 
 
 def _families(src: _Source, probs: _Problems, warns: list[str]) -> list[ToolFamily]:
-    fname = "tool.txt.1l" if src.has("tool.txt.1l") else "tool.txt"
+    # SMT2020 names the file tool.txt.1l; tool.txt is read when it is the only one
+    fname = "tool.txt" if src.has("tool.txt") and not src.has("tool.txt.1l") else "tool.txt.1l"
     rows = _read_table(src, fname, ("STNFAM", "STNQTY", "STNGRP"), probs)
+    if fname in probs.broken:
+        probs.broken.add(_TOOL_FILE)
     out: list[ToolFamily] = []
     seen: set[str] = set()
     unknown: Counter[str] = Counter()
+    n_tools = 0
     for r in rows:
         name = r.s("STNFAM", required=True) or ""
         if name in seen:
@@ -265,9 +342,8 @@ def _families(src: _Source, probs: _Problems, warns: list[str]) -> list[ToolFami
                 f"tool family {name!r} defined twice", r.file, r.line, r.col("STNFAM"), "STNFAM"
             )
         seen.add(name)
-        qty = r.i("STNQTY", required=True, default=0) or 0
-        if qty <= 0:
-            probs.add("STNQTY must be at least 1", r.file, r.line, r.col("STNQTY"), "STNQTY")
+        qty = r.i("STNQTY", required=True, default=0, low=1, high=MAX_TOOLS) or 0
+        n_tools += qty
         cap = r.f("STNCAP")
         if cap is not None and cap not in (1.0, 2.0):
             unknown[f"STNCAP {cap:g} (read as cascading, two lots at most)"] += 1
@@ -291,8 +367,8 @@ def _families(src: _Source, probs: _Problems, warns: list[str]) -> list[ToolFami
             unknown[f"BATCHPER {per} (batch sizes read as wafers)"] += 1
         if (r.s("PRERULERWL") or "no").lower() != "no":
             unknown["PRERULERWL other than 'no' (ignored)"] += 1
-        lt = (r.f("LTIME", default=0.0) or 0.0) * (r.unit_min("LTUNITS", "min"))
-        ut = (r.f("ULTIME", default=0.0) or 0.0) * (r.unit_min("ULTUNITS", "min"))
+        lt = (r.f("LTIME", default=0.0, low=0.0) or 0.0) * (r.unit_min("LTUNITS", "min"))
+        ut = (r.f("ULTIME", default=0.0, low=0.0) or 0.0) * (r.unit_min("ULTUNITS", "min"))
         out.append(
             ToolFamily(
                 name=name,
@@ -313,6 +389,21 @@ def _families(src: _Source, probs: _Problems, warns: list[str]) -> list[ToolFami
         )
     for k, n in sorted(unknown.items()):
         warns.append(f"{fname}: {n} row(s) with {k}")
+    if n_tools > MAX_TOOLS:
+        probs.add(
+            f"{n_tools:,} tools in all exceed the limit of {MAX_TOOLS:,}",
+            fname,
+            field="STNQTY",
+            hint="see docs/fab-readings.md, section Limits",
+        )
+    n_locs = len({f.location for f in out})
+    if n_locs > MAX_LOCATIONS:
+        probs.add(
+            f"{n_locs:,} locations exceed the limit of {MAX_LOCATIONS:,}",
+            fname,
+            field="STNFAMLOC",
+            hint="see docs/fab-readings.md, section Limits",
+        )
     return out
 
 
@@ -351,7 +442,7 @@ def _route(
                 hint="steps must run 1..n without gaps",
             )
         fam = r.s("STNFAM", required=True) or ""
-        if fam and fam not in fams:
+        if fam and fam not in fams and _TOOL_FILE not in probs.broken:
             probs.add(
                 f"unknown tool family {fam!r}",
                 r.file,
@@ -374,8 +465,8 @@ def _route(
             )
             per = "lot"
         pt = r.dist("PDIST", "PTIME", "PTIME2", r.unit_min("PTUNITS", "min"))
-        bmin = r.i("BATCHMN")
-        bmax = r.i("BATCHMX")
+        bmin = r.i("BATCHMN", low=1)
+        bmax = r.i("BATCHMX", low=1)
         if per == "batch" and bmax is None:
             probs.add("per_batch step without BATCHMX", r.file, r.line, r.col("BATCHMX"), "BATCHMX")
         if bmin is not None and bmax is not None and bmin > bmax:
@@ -390,13 +481,13 @@ def _route(
         when = r.s("WHEN")
         if setup and when and when.lower() != "need":
             odd[f"WHEN {when} (setup done when needed)"] += 1
-        st = r.f("STIME")
+        st = r.f("STIME", low=0.0)
         st_min = None if st is None else st * r.unit_min("STUNITS", "min")
         save = _yes(r.s("SVESTN"))
         fs = r.i("FORSTEP")
-        bi = r.f("BatchInterval")
+        bi = r.f("BatchInterval", low=0.0)
         bi_min = None if bi is None else bi * r.unit_min("BatchIntUnits", "min")
-        pi = r.f("PartInterval")
+        pi = r.f("PartInterval", low=0.0)
         pi_min = None if pi is None else pi * r.unit_min("PartIntUnits", "min")
         rw_pct = r.f("REWORK", default=0.0) or 0.0
         rws = r.i("RWKSTEP")
@@ -409,7 +500,7 @@ def _route(
         if not 0.0 <= samp <= 100.0 or not 0.0 <= rw_pct <= 100.0:
             probs.add("percentage outside 0..100", r.file, r.line, r.col("StepPercent"))
         cqs = r.i("STEP_CQT")
-        cq = r.f("CQT")
+        cq = r.f("CQT", low=0.0)
         cq_min = None if cq is None else cq * r.unit_min("CQTUNITS", "hr")
         if cqs is not None:
             n_cqt += 1
@@ -467,6 +558,10 @@ def _route(
     return Route(route_name, tuple(steps))
 
 
+#: Key under which a broken tool file is marked, whatever its name (tool.txt.1l, tool.txt).
+_TOOL_FILE = "<tool file>"
+#: Problems listed at most (one wrong column can repeat on every row of a route).
+_MAX_SHOWN = 40
 _WIP_NAME = re.compile(r"^Init_(.+)_\d+$")
 
 
@@ -530,7 +625,9 @@ def _load(src: _Source, name: str, where: str) -> FabModel:
     setups: list[SetupChange] = []
     if src.has("setup.txt"):
         for r in _read_table(src, "setup.txt", ("CURSETUP", "NEWSETUP", "STIME"), probs):
-            t = (r.f("STIME", required=True, default=0.0) or 0.0) * r.unit_min("STUNITS", "min")
+            t = (r.f("STIME", required=True, default=0.0, low=0.0) or 0.0) * r.unit_min(
+                "STUNITS", "min"
+            )
             setups.append(SetupChange(r.s("CURSETUP"), r.s("NEWSETUP", required=True) or "", t))
     else:
         warns.append("setup.txt absent: changeovers cost only the routes' own STIME")
@@ -539,7 +636,7 @@ def _load(src: _Source, name: str, where: str) -> FabModel:
         grp = ""
         for r in _read_table(src, "setupgrp.txt", ("SETUPGRP", "SETUP", "MINRUN"), probs):
             grp = r.s("SETUPGRP") or grp
-            mr = r.i("MINRUN", default=0) or 0
+            mr = r.i("MINRUN", default=0, low=0) or 0
             min_runs.append(MinRun(grp, r.s("SETUP", required=True) or "", mr))
 
     # calendars
@@ -575,10 +672,11 @@ def _load(src: _Source, name: str, where: str) -> FabModel:
                     "PMCALTYPE",
                     hint="use mtbpm_by_cal or mtbpm_by_pieces",
                 )
-            iv = r.f("MTBPM", required=True, default=0.0) or 0.0
+            mtbpm = r.f("MTBPM", required=True)
+            iv = mtbpm or 0.0
             if not by_pieces:
                 iv *= r.unit_min("MTBPMUNITS", "day")
-            if iv <= 0:
+            if mtbpm is not None and iv <= 0:
                 probs.add("MTBPM must be positive", r.file, r.line, r.col("MTBPM"), "MTBPM")
             pms.append(
                 PmCalendar(
@@ -590,6 +688,7 @@ def _load(src: _Source, name: str, where: str) -> FabModel:
             )
     cal_names = {c.name for c in downs} | {c.name for c in pms}
     atts: list[Attachment] = []
+    missing_cals: dict[str, set[str]] = {}
     if src.has("attach.txt"):
         for r in _read_table(
             src, "attach.txt", ("CALNAME", "CALTYPE", "RESTYPE", "RESNAME"), probs
@@ -598,7 +697,10 @@ def _load(src: _Source, name: str, where: str) -> FabModel:
             ctype = (r.s("CALTYPE", required=True) or "").lower()
             rtype = (r.s("RESTYPE", required=True) or "").lower()
             rname = r.s("RESNAME", required=True) or ""
-            if cal not in cal_names:
+            cal_file = {"down": "downcal.txt", "pm": "pmcal.txt"}.get(ctype)
+            if cal not in cal_names and cal_file is not None and not src.has(cal_file):
+                missing_cals.setdefault(cal_file, set()).add(cal)  # one line per absent file
+            elif cal not in cal_names and not probs.broken & {"downcal.txt", "pmcal.txt"}:
                 probs.add(
                     f"unknown calendar {cal!r}",
                     r.file,
@@ -617,8 +719,9 @@ def _load(src: _Source, name: str, where: str) -> FabModel:
                     hint="use down or pm",
                 )
                 continue
-            if (rtype == "stngrp" and rname not in groups) or (
-                rtype == "stnfam" and rname not in fams
+            if _TOOL_FILE not in probs.broken and (
+                (rtype == "stngrp" and rname not in groups)
+                or (rtype == "stnfam" and rname not in fams)
             ):
                 probs.add(f"unknown {rtype} {rname!r}", r.file, r.line, r.col("RESNAME"), "RESNAME")
             if rtype not in ("stngrp", "stnfam"):
@@ -643,6 +746,13 @@ def _load(src: _Source, name: str, where: str) -> FabModel:
                     r.dist("FOADIST", "FOA", None, scale),
                     in_pieces,
                 )
+            )
+        for cal_file, names in sorted(missing_cals.items()):
+            probs.add(
+                f"file is missing, but attach.txt names {len(names)} of its calendars "
+                f"(e.g. {min(names)!r})",
+                cal_file,
+                hint=f"expected {src.where(cal_file)}",
             )
     else:
         warns.append("attach.txt absent: no breakdowns and no preventive maintenance")
@@ -672,7 +782,7 @@ def _load(src: _Source, name: str, where: str) -> FabModel:
     releases: list[ReleaseStream] = []
     for r in orows:
         part = r.s("PART", required=True) or ""
-        if part not in part_names:
+        if part not in part_names and "part.txt" not in probs.broken:
             probs.add(
                 f"unknown part {part!r}",
                 r.file,
@@ -683,17 +793,16 @@ def _load(src: _Source, name: str, where: str) -> FabModel:
             )
         start = r.date_min("START", t0)
         due = r.date_min("DUE", t0)
+        n_before = len(probs.items)
         rel_iv = r.dist("RDIST", "REPEAT", None, r.unit_min("RUNITS", "min"))
-        if rel_iv.mean <= 0:
+        if rel_iv.mean <= 0 and len(probs.items) == n_before:
             probs.add("REPEAT must be positive", r.file, r.line, r.col("REPEAT"), "REPEAT")
         if rel_iv.kind != "constant":
             warns.append(
                 f"order.txt:{r.line}: RDIST {rel_iv.kind} is read as its mean (releases "
                 "are deterministic)"
             )
-        pieces = r.i("PIECES", required=True, default=25) or 25
-        if pieces <= 0:
-            probs.add("PIECES must be positive", r.file, r.line, r.col("PIECES"), "PIECES")
+        pieces = r.i("PIECES", required=True, default=25, low=1) or 25
         hot = _yes(r.s("HOTLOT"))
         releases.append(
             ReleaseStream(
@@ -703,8 +812,8 @@ def _load(src: _Source, name: str, where: str) -> FabModel:
                 pieces=pieces,
                 start_min=start,
                 interval=rel_iv,
-                repeats=r.i("RPT#", default=1_000_000) or 0,
-                lots_per_release=r.i("LOTSPERRPT", default=1) or 1,
+                repeats=r.i("RPT#", default=1_000_000, low=0) or 0,
+                lots_per_release=r.i("LOTSPERRPT", default=1, low=1, high=MAX_LOTS) or 1,
                 due_offset_min=due - start,
                 order=r.s("ORDER") or "",
                 hotlot=hot,
@@ -724,7 +833,7 @@ def _load(src: _Source, name: str, where: str) -> FabModel:
         ):
             part = r.s("PART", required=True) or ""
             prod = next((p for p in products if p.name == part), None)
-            if prod is None:
+            if prod is None and "part.txt" not in probs.broken:
                 probs.add(f"unknown part {part!r}", r.file, r.line, r.col("PART"), "PART")
             cur = r.i("CURSTEP", required=True, default=1) or 1
             route = routes.get(prod.route) if prod else None
@@ -736,18 +845,18 @@ def _load(src: _Source, name: str, where: str) -> FabModel:
                     r.col("CURSTEP"),
                     "CURSTEP",
                 )
-            name = r.s("LOT", required=True) or ""
-            m = _WIP_NAME.match(name)
+            lot_name = r.s("LOT", required=True) or ""
+            m = _WIP_NAME.match(lot_name)
             stream = m.group(1) if m and m.group(1) in stream_names else ""
             if not stream:
                 cand = [s.name for s in releases if s.part == part]
                 stream = cand[0] if len(cand) == 1 else f"WIP_{part}"
             wip.append(
                 WipLot(
-                    name,
+                    lot_name,
                     part,
                     r.i("PRIOR", default=10) or 0,
-                    r.i("PIECES", default=25) or 25,
+                    r.i("PIECES", default=25, low=1) or 25,
                     r.date_min("START", t0) if r.s("START") else 0.0,
                     cur,
                     r.date_min("DUE", t0),
@@ -759,11 +868,33 @@ def _load(src: _Source, name: str, where: str) -> FabModel:
 
     # cross-file checks
     setup_names = {s.setup for rt in routes.values() for s in rt.steps if s.setup}
+    n_setups = len(setup_names | {sc.new for sc in setups} | {m.setup for m in min_runs})
+    if n_setups > MAX_SETUPS:
+        probs.add(
+            f"{n_setups:,} distinct setups exceed the limit of {MAX_SETUPS:,}",
+            "setup.txt",
+            field="SETUP",
+            hint="see docs/fab-readings.md, section Limits",
+        )
+    n_steps = sum(len(rt.steps) for rt in routes.values())
+    if n_steps > MAX_STEPS:
+        probs.add(
+            f"{n_steps:,} route steps in all exceed the limit of {MAX_STEPS:,}",
+            "part.txt",
+            field="ROUTEFILE",
+            hint="see docs/fab-readings.md, section Limits",
+        )
     for sc in setups:
         if sc.new not in setup_names:
             warns.append(f"setup.txt: setup {sc.new!r} is used by no route step")
     if probs.items:
-        raise FabModelError(probs.items, title=f"cannot load SMT2020 model {where}")
+        items = probs.items
+        if len(items) > _MAX_SHOWN:
+            items = [
+                *items[:_MAX_SHOWN],
+                Problem(f"... and {len(items) - _MAX_SHOWN:,} more problems", "fix these first"),
+            ]
+        raise FabModelError(items, title=f"cannot load SMT2020 model {where}")
     warns.append(
         "columns without model content are not used: IGNORE, STN, "
         "STNFAMSTEP_ACTLIST, PARTGRP, ORDER, TRACE"

@@ -11,6 +11,8 @@ import pandas as pd
 import xarray as xr
 from linopy import Model
 
+from fabnet.plan.clearing_constraints import add_clearing_constraints
+from fabnet.plan.clearing_constraints import supply_parts as clearing_supply_parts
 from fabnet.plan.policies import periods_of_years
 from fabnet.plan.sets import B, F, I, PlanData
 from fabnet.plan.terms import Part, gather, gather_sum, group_terms, window_terms
@@ -68,8 +70,9 @@ def _packages_parts(m: Model, d: PlanData, scale: F) -> list[Part]:
     ]
 
 
-def _shifted_supply_part(m: Model, d: PlanData, kind: int, sign: float) -> Part:
-    """Terms of Σ over routes of ``kind``: output per wafer × wafers started ``shift`` earlier."""
+def _shifted_supply_part(m: Model, d: PlanData, kind: int, sign: float) -> list[Part]:
+    """Terms of Σ over routes of ``kind``: output per wafer × wafers started ``shift`` earlier
+    (routes with a clearing function: × wafers coming out of the fab, clearing_constraints)."""
     T = d.n_periods
     t = np.arange(T)
     members = _members(d, kind)  # (P, K)
@@ -80,7 +83,11 @@ def _shifted_supply_part(m: Model, d: PlanData, kind: int, sign: float) -> Part:
         d.route_yield_units[mem[:, None, :], np.clip(src_t, 0, T - 1)],
         0.0,
     )
-    return (m.variables[WAFERS], members[:, None, :], src_t, sign * coeff)
+    if d.clearing is not None:
+        coeff = np.where(d.clearing.is_cf[mem][:, None, :], 0.0, coeff)
+        return [(m.variables[WAFERS], members[:, None, :], src_t, sign * coeff),
+                *clearing_supply_parts(m, d, members, sign)]  # fmt: skip
+    return [(m.variables[WAFERS], members[:, None, :], src_t, sign * coeff)]
 
 
 def _labelled(values: B | F, dims: tuple[str, ...], ix: dict[str, pd.Index]) -> xr.DataArray:
@@ -134,14 +141,14 @@ def add_constraints(m: Model, d: PlanData) -> None:
     if P:
         ones = np.ones(P)
         lhs = gather_sum(
-            m, [*_packages_parts(m, d, ones), _shifted_supply_part(m, d, 0, -1.0)], pt, ix
+            m, [*_packages_parts(m, d, ones), *_shifted_supply_part(m, d, 0, -1.0)], pt, ix
         )
         m.add_constraints(lhs <= 0, name=PRODUCT_DIES)
         hbm = d.product_hbm_stacks > 0
         if hbm.any():
             parts = [
                 *_packages_parts(m, d, d.product_hbm_stacks),
-                _shifted_supply_part(m, d, 1, -1.0),
+                *_shifted_supply_part(m, d, 1, -1.0),
             ]
             lhs = gather_sum(m, parts, pt, ix)
             mask = _labelled(np.repeat(hbm[:, None], T, axis=1), pt, ix)
@@ -173,16 +180,16 @@ def add_constraints(m: Model, d: PlanData) -> None:
             d.compute_required.sum(axis=0) - d.installed_pflops.sum(axis=0), ("period",), ix
         )
         m.add_constraints(lhs >= rhs, name=COMPUTE_DEMAND)
-    # (14) unit demand: units of every build of the product arriving in the period, plus unmet
+    # (14) unit demand: units of every version of the product arriving in the period, plus unmet
     if d.unit_ids:
         U = len(d.unit_ids)
-        builds = group_terms(d.product_base, len(d.base_product_ids))[d.unit_product]  # (U, K)
-        shift = d.product_arrival_shift[np.clip(builds, 0, None)]
+        versions = group_terms(d.product_base, len(d.base_product_ids))[d.unit_product]  # (U, K)
+        shift = d.product_arrival_shift[np.clip(versions, 0, None)]
         src = t[None, :, None] - shift[:, None, :]  # (U, T, K)
         lhs = gather_sum(
             m,
             [
-                (m.variables[UNITS], builds[:, None, :], src, 1.0),
+                (m.variables[UNITS], versions[:, None, :], src, 1.0),
                 (m.variables[UNMET_UNITS], np.arange(U)[:, None, None], t[None, :, None], 1.0),
             ],
             ("unit_demand", "period"),
@@ -231,20 +238,22 @@ def add_constraints(m: Model, d: PlanData) -> None:
         m.add_constraints(lhs >= min_units, name=OFFER_COMMITMENT, mask=mask)
 
     add_product_ramp(m, d)
+    if d.clearing is not None:  # --lead-times load: WIP balance and clearing functions
+        add_clearing_constraints(m, d)
 
 
 def add_product_ramp(m: Model, d: PlanData) -> None:
-    """(21) production ramp: good units of all builds of a product per period ≤ its cap."""
+    """(21) production ramp: good units of all versions of a product per period ≤ its cap."""
     capped = np.isfinite(d.product_max_units)  # (Pb, T)
     if not capped.any():
         return
     ix = index(d)
     T = d.n_periods
     bix = {**ix, "product": pd.Index(d.base_product_ids, name="product", dtype=object)}
-    builds = group_terms(d.product_base, len(d.base_product_ids))  # (Pb, K)
+    versions = group_terms(d.product_base, len(d.base_product_ids))  # (Pb, K)
     t = np.arange(T)
     lhs = gather(
-        m, m.variables[UNITS], builds[:, None, :], t[None, :, None], 1.0, ("product", "period"),
+        m, m.variables[UNITS], versions[:, None, :], t[None, :, None], 1.0, ("product", "period"),
         bix,
     )  # fmt: skip
     rhs = _labelled(np.where(capped, d.product_max_units, 0.0), ("product", "period"), bix)

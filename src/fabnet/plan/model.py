@@ -72,6 +72,10 @@ def build_model(
     if progress:
         progress("computing coefficients", 0.0)
     data = build_data(scenario, opts.period, opts.build_start, opts.terminal)
+    if opts.lead_times == "load":  # clearing functions from the scenario's operating curves
+        from fabnet.plan.clearing_constraints import build_clearing_data
+
+        data.clearing = build_clearing_data(data)
     if not data.product_ids and not data.offer_ids:
         raise PlanError(
             Problem(

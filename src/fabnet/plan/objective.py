@@ -55,7 +55,7 @@ def in_service_sum(values: F, shift: np.ndarray, life: np.ndarray) -> F:
 
 def energy_pv_per_unit(d: PlanData) -> tuple[F, F]:
     """Present value of the electricity one unit ordered or assembled in ``t`` draws while
-    in service inside the horizon, USD: (P, T) own builds in the fleet, (O, T) offers.
+    in service inside the horizon, USD: (P, T) own product versions in the fleet, (O, T) offers.
 
     ``power_w × PUE × hours × price(t) × δ(t)`` summed over its service periods (eq. 19).
     """
@@ -128,6 +128,10 @@ def add_objective(m: Model, d: PlanData) -> None:
     if len(d.option_ids):
         pv_z = d.option_cost_usd * d.discount[d.option_pay_period] * OBJECTIVE_SCALE
         parts.append(weighted_total(m, m.variables[PORT], pv_z))
+    if d.clearing is not None:  # the initial pipeline of the clearing routes
+        from fabnet.plan.clearing_constraints import objective_parts
+
+        parts += objective_parts(m, d, OBJECTIVE_SCALE)
     total = parts[0]
     for p in parts[1:]:
         total = total + p

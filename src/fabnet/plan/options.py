@@ -13,6 +13,9 @@ from fabnet.scenario.schema import Period
 #: "End of the horizon"): ``salvage`` credits the share of their cost that pays for service
 #: after the last period; ``none`` charges every decision in full.
 Terminal = Literal["salvage", "none"]
+#: Lead times of the fabs (docs/planner.md, "Clearing functions"): ``fixed`` the process's
+#: cycle time; ``load`` from the scenario's operating curves (WIP and Little's law).
+LeadTimes = Literal["fixed", "load"]
 
 #: A progress callback: ``(step description, fraction done 0..1 or None)``.
 Progress = Callable[[str, float | None], None]
@@ -30,6 +33,7 @@ class PlanOptions:
     than the period; None: a year, on 1 January); ``terminal`` how the end of the horizon
     is valued;
     ``mip_start``: a quarterly or monthly MILP starts from the builds of the yearly plan.
+    ``lead_times``: ``fixed`` cycle times, or ``load``-dependent ones from clearing functions.
     """
 
     period: Period | None = None
@@ -40,6 +44,7 @@ class PlanOptions:
     build_start: Period | None = None
     terminal: Terminal = "salvage"
     mip_start: bool = True
+    lead_times: LeadTimes = "fixed"
 
     def __post_init__(self) -> None:
         problems: list[Problem] = []
@@ -56,6 +61,10 @@ class PlanOptions:
         if self.terminal not in ("salvage", "none"):
             problems.append(
                 Problem(f"terminal value '{self.terminal}' is unknown", "use salvage or none")
+            )
+        if self.lead_times not in ("fixed", "load"):
+            problems.append(
+                Problem(f"lead times '{self.lead_times}' are unknown", "use fixed or load")
             )
         if problems:
             raise PlanError(problems, title="invalid plan options")

@@ -90,7 +90,7 @@ class Solution:
     own_fleet: F
     offer_added: F  # (O, T)
     offer_fleet: F
-    own_units_fleet: F  # (P, T) units in service (fleet builds only)
+    own_units_fleet: F  # (P, T) units in service (product versions in the fleet only)
     offer_units_fleet: F  # (O, T)
     untaken: F  # (O, Y) committed units paid for and not taken
     cand_capacity: F  # (C, T) wafers per period available from builds

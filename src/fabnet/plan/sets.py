@@ -12,20 +12,29 @@ loop over periods or sites in Python. Names follow docs/planner.md:
 * products ``p`` (own designs), offers ``o`` (GPUs for sale), porting options ``z``.
 
 A product whose process options differ in performance or power (``ProcessOption.pflops_bf16``
-/ ``power_w``) is split into *builds*, one per group of options with the same performance;
-the model's ``product`` dimension runs over builds (``product_ids``; the scenario's product is
-``product_source``). A product without such overrides is one build with its own id.
+/ ``power_w``) is split into *versions*, one per group of options with the same performance;
+the model's ``product`` dimension runs over versions (``product_ids``; the scenario's product is
+``product_source``). A product without such overrides is one version with its own id. ("Build"
+means only the build of a candidate site.)
+
+:func:`build_data` assembles :class:`PlanData` from one small typed part per entity
+(:class:`PeriodSets`, :class:`SiteSets`, :class:`CandidateSets`, :class:`ProductSets`,
+:class:`OptionSets`, :class:`RouteSets`, :class:`OfferSets`, :class:`DemandSets`,
+:class:`PolicySets`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from fabnet.economics import d0_learning_factor, die_yield, gross_dies_per_wafer
 from fabnet.economics.cost import HOURS_PER_YEAR
+from fabnet.plan.clearing import ClearingData
 from fabnet.scenario.schema import (
     Period,
     Process,
@@ -102,9 +111,9 @@ class PlanData:
     cand_ramp: F  # (C, Ts, T) share of full capacity in t when built in Ts
     cand_capex_usd: F  # (C,)
     cand_capex_share: F  # (C, Ts, T) share of capex paid in t when built in Ts
-    # products (builds: one per group of process options with the same performance) and offers
-    product_ids: list[str]  # build ids: the product id, or "<product>@<process>[+...]"
-    product_source: list[str]  # the scenario product of each build
+    # product versions (one per group of process options with the same performance), offers
+    product_ids: list[str]  # version ids: the product id, or "<product>@<process>[+...]"
+    product_source: list[str]  # the scenario product of each version
     product_base: I  # (P,) index of the scenario product (into base_product_ids)
     base_product_ids: list[str]
     product_vendor: list[str]
@@ -175,6 +184,8 @@ class PlanData:
     supplier_caps: dict[str, F] = field(default_factory=dict)  # company -> (Y,) share cap
     #: how units in service after the horizon are valued ("salvage" or "none")
     terminal: str = "salvage"
+    #: clearing functions (``--lead-times load``; fabnet.plan.clearing_constraints), or None
+    clearing: ClearingData | None = None
 
     @property
     def n_periods(self) -> int:
@@ -222,60 +233,209 @@ def build_start_step(period: Period, build_start: Period | None) -> float:
     return max(period.years, (build_start or Period.year).years)
 
 
-def build_data(
-    scenario: Scenario,
-    period: Period | None = None,
-    build_start: Period | None = None,
-    terminal: str = "salvage",
-) -> PlanData:
-    """Compute every index set and coefficient of the planner for ``scenario``.
+@dataclass(frozen=True)
+class PeriodSets:
+    """Periods and years of the model (the ``period`` and ``year`` dimensions)."""
 
-    ``build_start`` and ``terminal`` are :class:`~fabnet.plan.options.PlanOptions` fields.
-    """
-    sc = scenario
-    per = period or sc.horizon.period
+    labels: list[str]
+    years: I  # (T,) calendar year of each period
+    mid: F  # (T,) calendar time of the period middle, years
+    start: F  # (T,) calendar time of the period start, years
+    length_years: float
+    discount: F  # (T,) discount factor to the first year at the period middle
+    year_list: list[int]
+    year_index: I  # (T,) index into year_list
+    energy_usd_per_w: F  # (T,) USD per W in service for one period (PUE and price in)
+
+
+@dataclass(frozen=True)
+class SiteSets:
+    """Sites: their capacity (existing and planned) and full capacity (candidates when built)."""
+
+    site_ids: list[str]
+    site_kind: list[str]
+    site_country: list[str]
+    site_share: F
+    site_cap_wafers: F
+    site_full_wafers: F
+    site_is_candidate: B
+    site_owner: list[str]
+    site_total_wafers: F
+
+
+@dataclass(frozen=True)
+class CandidateSets:
+    """Candidate sites: allowed build starts, ramp and capex (eqs. 4, 12, 13, 18, 19)."""
+
+    cand_site: I
+    cand_ids: list[str]
+    cand_allowed: B
+    cand_ramp: F
+    cand_capex_usd: F
+    cand_capex_share: F
+
+
+@dataclass(frozen=True)
+class ProductSets:
+    """Product versions (one per group of process options with the same performance)."""
+
+    product_ids: list[str]
+    product_source: list[str]
+    product_base: I
+    base_product_ids: list[str]
+    product_vendor: list[str]
+    product_pflops: F
+    product_power_w: F
+    product_hbm_stacks: F
+    product_packaged: B
+    product_assembly_usd: F
+    product_arrival_shift: I
+    product_life: I
+    product_in_fleet: B
+    product_partner_usd: F
+    product_max_units: F
+
+
+@dataclass(frozen=True)
+class OptionSets:
+    """Process options that need a porting decision (an NRE, or single sourcing)."""
+
+    option_ids: list[str]
+    option_product: I
+    option_process: list[str]
+    option_cost_usd: F
+    option_pay_period: I
+
+
+@dataclass(frozen=True)
+class RouteSets:
+    """Routes: logic, HBM and packaging wafers of each product version at each site."""
+
+    route_ids: list[str]
+    route_kind: I
+    route_site: I
+    route_product: I
+    route_process: list[str]
+    route_available: B
+    route_cost_usd: F
+    route_yield_units: F
+    route_good_units: F
+    route_good_dies: F
+    route_shift: I
+    route_option: I
+    route_partner_usd: F
+    option_big_m: F
+
+
+@dataclass(frozen=True)
+class OfferSets:
+    """GPU offers: price, allocation, sale years, commitments, lead time and life."""
+
+    offer_ids: list[str]
+    offer_vendor: list[str]
+    offer_country: list[str]
+    offer_pflops: F
+    offer_power_w: F
+    offer_price_usd: F
+    offer_min_units: F
+    offer_upper: F
+    offer_available: B
+    offer_shift: I
+    offer_life: I
+
+
+@dataclass(frozen=True)
+class DemandSets:
+    """Compute demand with its installed base, and unit demand."""
+
+    compute_ids: list[str]
+    compute_required: F
+    compute_penalty_usd: F
+    installed_ids: list[str]
+    installed_vendor: list[str]
+    installed_pflops: F
+    unit_ids: list[str]
+    unit_required: F
+    unit_penalty_usd: F
+    unit_product: I
+
+
+@dataclass(frozen=True)
+class PolicySets:
+    """Share caps per year and the capital budget."""
+
+    vendor_caps: dict[str, F]
+    country_caps: dict[str, F]
+    supplier_caps: dict[str, F]
+    capex_budget_usd: F | None
+    allow_multi_sourcing: bool
+
+
+def _periods(sc: Scenario, per: Period) -> PeriodSets:
     L = per.years
-    labels = period_labels(sc.horizon, per)
     mid = period_midpoints(sc.horizon, per)
-    T = len(labels)
     start = mid - L / 2
     years = np.floor(start + 1e-9).astype(np.int64)
     first = sc.horizon.first_year
-    discount = (1.0 + sc.discount_rate) ** -(mid - first)
-    year_list = sc.horizon.years
-    year_index = years - first
-    period_days = DAYS_PER_YEAR * L
-    months = per.months
-    warnings: list[str] = horizon_notes(sc)
-    proc = {p.id: p for p in sc.processes}
-
-    # Sites -------------------------------------------------------------------------
-    S = len(sc.sites)
-    site_ids = [s.id for s in sc.sites]
-    site_kind = [proc[s.processes[0]].kind.value for s in sc.sites]
-    site_country = [s.country for s in sc.sites]
-    default_share = sc.policies.default_reservable_share
-    site_share = np.array(
-        [s.reservable_share if s.reservable_share is not None else default_share for s in sc.sites]
+    # a W in service for a period draws W x PUE x hours, at the period's price
+    energy = series_at(sc.electricity_usd_per_kwh, mid) / 1000.0 * sc.pue * HOURS_PER_YEAR * L
+    return PeriodSets(
+        labels=period_labels(sc.horizon, per),
+        years=years,
+        mid=mid,
+        start=start,
+        length_years=L,
+        discount=(1.0 + sc.discount_rate) ** -(mid - first),
+        year_list=sc.horizon.years,
+        year_index=years - first,
+        energy_usd_per_w=energy,
     )
-    site_full = np.zeros((S, T))
+
+
+def _sites(sc: Scenario, ps: PeriodSets, months: float) -> SiteSets:
+    proc = {p.id: p for p in sc.processes}
+    S, T = len(sc.sites), len(ps.labels)
+    default_share = sc.policies.default_reservable_share
+    share = np.array(
+        [s.reservable_share if s.reservable_share is not None else default_share for s in sc.sites]
+    ).reshape(S)
+    full = np.zeros((S, T))
+    total = np.zeros((S, T))
     for i, s in enumerate(sc.sites):
         if s.purpose == "production":
-            site_full[i] = series_at(s.capacity_wspm, mid) * months * site_share[i]
+            whole = series_at(s.capacity_wspm, ps.mid) * months
+            full[i] = whole * share[i]
+            if s.status is not SiteStatus.candidate:
+                total[i] = whole
     is_cand = np.array([s.status is SiteStatus.candidate for s in sc.sites], dtype=bool)
-    site_cap = np.where(is_cand[:, None], 0.0, site_full)
+    return SiteSets(
+        site_ids=[s.id for s in sc.sites],
+        site_kind=[proc[s.processes[0]].kind.value for s in sc.sites],
+        site_country=[s.country for s in sc.sites],
+        site_share=share,
+        site_cap_wafers=np.where(is_cand[:, None], 0.0, full),
+        site_full_wafers=full,
+        site_is_candidate=is_cand,
+        site_owner=[s.owner for s in sc.sites],
+        site_total_wafers=total,
+    )
 
-    # Candidates ----------------------------------------------------------------------
-    cand_site = np.flatnonzero(is_cand).astype(np.int64)
+
+def _candidates(
+    sc: Scenario, ps: PeriodSets, sites: SiteSets, per: Period, build_start: Period | None
+) -> CandidateSets:
+    L, T = ps.length_years, len(ps.labels)
+    first = sc.horizon.first_year
+    cand_site = np.flatnonzero(sites.site_is_candidate).astype(np.int64)
+    start = ps.start
     step = build_start_step(per, build_start)
     steps = (start - first) / step
     on_step = np.isclose(steps, np.round(steps))
     C = len(cand_site)
-    cand_ids = [site_ids[i] for i in cand_site]
-    cand_allowed = np.zeros((C, T), dtype=bool)
-    cand_ramp = np.zeros((C, T, T))
-    cand_share = np.zeros((C, T, T))
-    cand_capex = np.zeros(C)
+    allowed = np.zeros((C, T), dtype=bool)
+    ramp = np.zeros((C, T, T))
+    capex_share = np.zeros((C, T, T))
+    capex = np.zeros(C)
     for k, i in enumerate(cand_site.tolist()):
         s = sc.sites[i]
         esy = s.earliest_start_year if s.earliest_start_year is not None else first
@@ -283,34 +443,40 @@ def build_data(
         # Builds start at the first period of each build step (1 January by default, any
         # period on request: see build_start_step), and a build that cannot give capacity
         # inside the horizon is never worth starting.
-        cand_allowed[k] = (
-            (years >= esy) & on_step & (start + build < sc.horizon.last_year + 1 - 1e-9)
-        )
+        allowed[k] = (ps.years >= esy) & on_step & (start + build < sc.horizon.last_year + 1 - 1e-9)
         online = start[:, None] + build  # (Ts, 1)
-        cand_ramp[k] = ramp_average(
-            online, np.asarray(s.ramp_years), start[None, :], start[None, :] + L
-        )
+        ramp[k] = ramp_average(online, np.asarray(s.ramp_years), start[None, :], start[None, :] + L)
         # a co-funded site: the designer pays the share of capex it may reserve
-        cand_capex[k] = float(s.capex_usd or 0.0) * (site_share[i] if s.cofunded else 1.0)
+        capex[k] = float(s.capex_usd or 0.0) * (sites.site_share[i] if s.cofunded else 1.0)
         nb = max(1, int(round_half_up(np.asarray(build / L))))
         ts = np.arange(T)
         for j in range(nb):  # spread evenly over the build periods (eqs. 18, 19)
             tt = np.minimum(ts + j, T - 1)
-            cand_share[k, ts, tt] += 1.0 / nb
+            capex_share[k, ts, tt] += 1.0 / nb
+    return CandidateSets(
+        cand_site=cand_site,
+        cand_ids=[sites.site_ids[i] for i in cand_site],
+        cand_allowed=allowed,
+        cand_ramp=ramp,
+        cand_capex_usd=capex,
+        cand_capex_share=capex_share,
+    )
 
-    # Products and their builds -----------------------------------------------------------
+
+def _products(
+    sc: Scenario, ps: PeriodSets, period_days: float
+) -> tuple[ProductSets, list[set[str]], F]:
+    """Product versions, the processes of each version, and each version's packaging cycle
+    time and lead time, days ((2, P): the part of a wafer's lead time after its fab cycle)."""
+    proc = {p.id: p for p in sc.processes}
     products = sc.products
     base_ids = [p.id for p in products]
     unit_products = {u.product for u in sc.demand.units}
-    pk_ct_base = np.array(
-        [max((proc[k].cycle_time_days for k in p.packaging_options), default=0.0) for p in products]
-    )
-    lead_base = np.array([p.lead_time_days for p in products])
-    b_ids: list[str] = []
-    b_base: list[int] = []
-    b_pflops: list[float] = []
-    b_power: list[float] = []
-    b_procs: list[set[str]] = []
+    v_ids: list[str] = []
+    v_base: list[int] = []
+    v_pflops: list[float] = []
+    v_power: list[float] = []
+    v_procs: list[set[str]] = []
     for pi, p in enumerate(products):
         groups: dict[tuple[float, float], list[str]] = {}
         for opt in p.process_options:
@@ -320,23 +486,99 @@ def build_data(
             )
             groups.setdefault(perf, []).append(opt.process)
         for (pf, pw), procs in groups.items():
-            b_ids.append(p.id if len(groups) == 1 else f"{p.id}@{'+'.join(procs)}")
-            b_base.append(pi)
-            b_pflops.append(pf)
-            b_power.append(pw)
-            b_procs.append(set(procs))
-    P = len(b_ids)
-    base_idx = np.array(b_base, dtype=np.int64)
-    product_ids = b_ids
-    pk_ct = pk_ct_base[base_idx] if P else np.zeros(0)
-    lead = lead_base[base_idx] if P else np.zeros(0)
-    arrival_shift = _to_periods(pk_ct + lead, period_days)
+            v_ids.append(p.id if len(groups) == 1 else f"{p.id}@{'+'.join(procs)}")
+            v_base.append(pi)
+            v_pflops.append(pf)
+            v_power.append(pw)
+            v_procs.append(set(procs))
+    P, T = len(v_ids), len(ps.labels)
+    base_idx = np.array(v_base, dtype=np.int64).reshape(P)
+    of = [products[i] for i in v_base]
+    pk_ct = np.array(
+        [max((proc[k].cycle_time_days for k in p.packaging_options), default=0.0) for p in of]
+    ).reshape(P)
+    lead = np.array([p.lead_time_days for p in of], dtype=float).reshape(P)
+    after_fab = np.stack([pk_ct, lead]) if P else np.zeros((2, 0))
     life = np.maximum(
         1,
-        round_half_up(np.array([products[i].service_life_years for i in b_base], dtype=float) / L),
+        round_half_up(np.array([p.service_life_years for p in of], dtype=float) / ps.length_years),
     )
+    assembly = np.array([p.assembly_cost_usd for p in of], dtype=float).reshape(P)
+    markup = np.array([p.design_partner_markup for p in of], dtype=float).reshape(P)
+    max_units = np.full((len(products), T), np.inf)
+    for pi, p in enumerate(products):
+        if p.max_units_per_year is not None:
+            max_units[pi] = series_at(p.max_units_per_year, ps.mid) * ps.length_years
+    sets = ProductSets(
+        product_ids=v_ids,
+        product_source=[base_ids[i] for i in v_base],
+        product_base=base_idx,
+        base_product_ids=base_ids,
+        product_vendor=[p.designer for p in of],
+        product_pflops=np.array(v_pflops, dtype=float),
+        product_power_w=np.array(v_power, dtype=float),
+        product_hbm_stacks=np.array([p.hbm_stacks for p in of], dtype=float),
+        product_packaged=np.array([bool(p.packaging_options) for p in of], dtype=bool),
+        product_assembly_usd=assembly,
+        product_arrival_shift=_to_periods(pk_ct + lead, period_days).reshape(P),
+        product_life=life.reshape(P),
+        product_in_fleet=np.array([p.id not in unit_products for p in of], dtype=bool),
+        product_partner_usd=assembly * markup,
+        product_max_units=max_units,
+    )
+    return sets, v_procs, after_fab
 
-    # Routes ----------------------------------------------------------------------------
+
+def _options(sc: Scenario, ps: PeriodSets) -> tuple[OptionSets, dict[tuple[int, str], int]]:
+    """Porting options that need a binary (an NRE, or single sourcing), and their index by
+    (scenario product index, process)."""
+    proc = {p.id: p for p in sc.processes}
+    first, T = sc.horizon.first_year, len(ps.labels)
+    ids: list[str] = []
+    prod: list[int] = []
+    procs: list[str] = []
+    cost: list[float] = []
+    pay: list[int] = []
+    index: dict[tuple[int, str], int] = {}
+    for pi, p in enumerate(sc.products):
+        for opt in p.process_options:
+            nre = opt.porting_cost_usd + proc[opt.process].tapeout_usd  # design port + tape-out
+            if nre > 0 or not sc.policies.allow_multi_sourcing:
+                index[(pi, opt.process)] = len(ids)
+                ids.append(f"{p.id}|{opt.process}")
+                prod.append(pi)
+                procs.append(opt.process)
+                cost.append(nre)
+                pay_year = max(first, opt.available_from_year or first)
+                pay.append(
+                    int(np.searchsorted(ps.years, pay_year)) if pay_year <= ps.years[-1] else T - 1
+                )
+    sets = OptionSets(
+        option_ids=ids,
+        option_product=np.array(prod, dtype=np.int64),
+        option_process=procs,
+        option_cost_usd=np.array(cost, dtype=float),
+        option_pay_period=np.array(pay, dtype=np.int64),
+    )
+    return sets, index
+
+
+def _routes(
+    sc: Scenario,
+    ps: PeriodSets,
+    sites: SiteSets,
+    prods: ProductSets,
+    version_procs: list[set[str]],
+    after_fab_days: F,
+    option_index: dict[tuple[int, str], int],
+    period_days: float,
+) -> RouteSets:
+    """Every (site, product version, process) a wafer can be started on."""
+    proc = {p.id: p for p in sc.processes}
+    products = sc.products
+    first, T = sc.horizon.first_year, len(ps.labels)
+    mid, years = ps.mid, ps.years
+    P = len(prods.product_ids)
     r_ids: list[str] = []
     r_kind: list[int] = []
     r_site: list[int] = []
@@ -349,41 +591,28 @@ def build_data(
     r_dies: list[F] = []
     r_shift: list[int] = []
     r_opt: list[int] = []
-    # porting options that need a binary: a cost, or single sourcing
-    o_ids: list[str] = []
-    o_prod: list[int] = []
-    o_proc: list[str] = []
-    o_cost: list[float] = []
-    o_pay: list[int] = []
-    option_index: dict[tuple[int, str], int] = {}
-    for pi, p in enumerate(products):
-        for opt in p.process_options:
-            nre = opt.porting_cost_usd + proc[opt.process].tapeout_usd  # design port + tape-out
-            if nre > 0 or not sc.policies.allow_multi_sourcing:
-                option_index[(pi, opt.process)] = len(o_ids)
-                o_ids.append(f"{p.id}|{opt.process}")
-                o_prod.append(pi)
-                o_proc.append(opt.process)
-                o_cost.append(nre)
-                pay_year = max(first, opt.available_from_year or first)
-                o_pay.append(
-                    int(np.searchsorted(years, pay_year)) if pay_year <= years[-1] else T - 1
-                )
-
     logic_cache: dict[tuple[int, str], tuple[F, F]] = {}
     price_cache: dict[str, F] = {}
     for si, s in enumerate(sc.sites):
         factor = s.wafer_price_factor
         for n in s.processes:
             pr = proc[n]
-            for bi in range(P):
-                pi = b_base[bi]
+            for vi in range(P):
+                pi = int(prods.product_base[vi])
                 p = products[pi]
                 avail = np.ones(T, dtype=bool)
                 dies = np.zeros(T)
+                # the whole chain from wafer start to service is rounded once (docs/planner.md)
+                shift = int(
+                    _to_periods(
+                        pr.cycle_time_days + after_fab_days[0, vi] + after_fab_days[1, vi],
+                        period_days,
+                    )
+                    - prods.product_arrival_shift[vi]
+                )
                 if pr.kind is ProcessKind.logic:
                     popt = next((o for o in p.process_options if o.process == n), None)
-                    if popt is None or n not in b_procs[bi]:
+                    if popt is None or n not in version_procs[vi]:
                         continue
                     if popt.available_from_year is not None:
                         avail &= years >= popt.available_from_year
@@ -399,10 +628,6 @@ def build_data(
                         price_cache[n] = series_at(pr.wafer_price_usd, mid)
                     cost = price_cache[n] * factor
                     good = 0.0
-                    shift = int(
-                        _to_periods(pr.cycle_time_days + pk_ct[bi] + lead[bi], period_days)
-                        - arrival_shift[bi]
-                    )
                     ropt = option_index.get((pi, n), -1)
                 elif pr.kind is ProcessKind.hbm:
                     if p.hbm_stacks == 0 or p.hbm_generation != pr.generation:
@@ -411,10 +636,6 @@ def build_data(
                     units = np.full(T, pr.good_stacks_per_wafer)
                     cost = series_at(pr.stack_price_usd, mid) * pr.good_stacks_per_wafer * factor
                     good = 0.0
-                    shift = int(
-                        _to_periods(pr.cycle_time_days + pk_ct[bi] + lead[bi], period_days)
-                        - arrival_shift[bi]
-                    )
                     ropt = -1
                 else:
                     if n not in p.packaging_options:
@@ -425,203 +646,179 @@ def build_data(
                     good = p.packages_per_wafer * pr.assembly_yield
                     shift = 0
                     ropt = -1
-                r_ids.append(f"{s.id}|{b_ids[bi]}|{n}")
+                r_ids.append(f"{s.id}|{prods.product_ids[vi]}|{n}")
                 r_kind.append(KINDS.index(pr.kind.value))
                 r_site.append(si)
-                r_prod.append(bi)
+                r_prod.append(vi)
                 r_proc.append(n)
-                r_avail.append(avail & (site_full[si] > 0))
+                r_avail.append(avail & (sites.site_full_wafers[si] > 0))
                 r_cost.append(np.asarray(cost, dtype=float))
                 r_units.append(np.asarray(units, dtype=float))
                 r_good.append(good)
                 r_dies.append(np.asarray(dies, dtype=float))
                 r_shift.append(max(0, shift))
                 r_opt.append(ropt)
-
     R = len(r_ids)
     route_site = np.array(r_site, dtype=np.int64)
-    option_big_m = np.zeros((len(o_ids), T))
-    r_opt_arr = np.array(r_opt, dtype=np.int64)
-    for r in range(R):
-        if r_opt_arr[r] >= 0:
-            option_big_m[r_opt_arr[r]] += site_full[route_site[r]]
+    route_prod = np.array(r_prod, dtype=np.int64)
+    route_opt = np.array(r_opt, dtype=np.int64)
+    n_opt = len(option_index)
+    big_m = np.zeros((n_opt, T))
+    used = route_opt >= 0
+    np.add.at(big_m, route_opt[used], sites.site_full_wafers[route_site[used]])
+    cost_rt = _stack(r_cost, T)
+    markup = np.array([p.design_partner_markup for p in products], dtype=float)
+    partner = cost_rt * markup[prods.product_base[route_prod]][:, None] if R else cost_rt
+    return RouteSets(
+        route_ids=r_ids,
+        route_kind=np.array(r_kind, dtype=np.int64),
+        route_site=route_site,
+        route_product=route_prod,
+        route_process=r_proc,
+        route_available=np.array(r_avail, dtype=bool).reshape(R, T),
+        route_cost_usd=cost_rt,
+        route_yield_units=_stack(r_units, T),
+        route_good_units=np.array(r_good, dtype=float),
+        route_good_dies=_stack(r_dies, T),
+        route_shift=np.array(r_shift, dtype=np.int64),
+        route_option=route_opt,
+        route_partner_usd=partner.reshape(R, T),
+        option_big_m=big_m,
+    )
 
-    for pi, p in enumerate(products):
-        kinds = {r_kind[r] for r in range(R) if b_base[r_prod[r]] == pi}
+
+def _route_warnings(sc: Scenario, prods: ProductSets, routes: RouteSets) -> list[str]:
+    """A product with no logic, HBM or packaging route it needs."""
+    out: list[str] = []
+    base_of_route = prods.product_base[routes.route_product]
+    for pi, p in enumerate(sc.products):
+        kinds = set(routes.route_kind[base_of_route == pi].tolist())
         if 0 not in kinds:
-            warnings.append(f"product {p.id}: no production site runs any of its processes")
+            out.append(f"product {p.id}: no production site runs any of its processes")
         if p.hbm_stacks > 0 and 1 not in kinds:
-            warnings.append(f"product {p.id}: no site makes its HBM ({p.hbm_generation})")
+            out.append(f"product {p.id}: no site makes its HBM ({p.hbm_generation})")
         if p.packaging_options and 2 not in kinds:
-            warnings.append(f"product {p.id}: no site runs its packaging ({p.packaging_options})")
+            out.append(f"product {p.id}: no site runs its packaging ({p.packaging_options})")
+    return out
 
-    # Offers ----------------------------------------------------------------------------
+
+def _offers(sc: Scenario, ps: PeriodSets, period_days: float) -> OfferSets:
     offers = sc.offers
-    n_off = len(offers)
-    offer_price = np.zeros((n_off, T))
-    offer_upper = np.full((n_off, T), np.inf)
-    offer_avail = np.ones((n_off, T), dtype=bool)
-    for oi, o in enumerate(offers):
-        offer_price[oi] = series_at(o.price_usd, mid)
-        if o.max_units_per_year is not None:
-            offer_upper[oi] = series_at(o.max_units_per_year, mid) * L
-        if o.available_from_year is not None:
-            offer_avail[oi] &= years >= o.available_from_year
-        if o.available_to_year is not None:
-            offer_avail[oi] &= years <= o.available_to_year
-    offer_shift = _to_periods(
-        np.array([o.lead_time_days for o in offers], dtype=float), period_days
-    )
-    offer_life = np.maximum(
-        1, round_half_up(np.array([o.service_life_years for o in offers], dtype=float) / L)
-    )
+    n_off, T = len(offers), len(ps.labels)
+    first, L = sc.horizon.first_year, ps.length_years
+    price = np.zeros((n_off, T))
+    upper = np.full((n_off, T), np.inf)
+    avail = np.ones((n_off, T), dtype=bool)
     # committed purchases: only the years listed (a contract, not an interpolated series)
-    offer_min = np.zeros((n_off, len(year_list)))
+    min_units = np.zeros((n_off, len(ps.year_list)))
     for oi, o in enumerate(offers):
+        price[oi] = series_at(o.price_usd, ps.mid)
+        if o.max_units_per_year is not None:
+            upper[oi] = series_at(o.max_units_per_year, ps.mid) * L
+        if o.available_from_year is not None:
+            avail[oi] &= ps.years >= o.available_from_year
+        if o.available_to_year is not None:
+            avail[oi] &= ps.years <= o.available_to_year
         for y, n_units in o.min_units_per_year.items():
             if first <= y <= sc.horizon.last_year:
-                offer_min[oi, y - first] = n_units
-
-    # Demand ----------------------------------------------------------------------------
-    comp = sc.demand.compute
-    compute_required = np.array([series_at(d.installed_pflops, mid) for d in comp]).reshape(
-        len(comp), T
+                min_units[oi, y - first] = n_units
+    shift = _to_periods(np.array([o.lead_time_days for o in offers], dtype=float), period_days)
+    life = np.maximum(
+        1, round_half_up(np.array([o.service_life_years for o in offers], dtype=float) / L)
     )
-    bases = [b for dm in comp for b in dm.installed_base]
-    installed = np.array([series_at(b.pflops, mid) for b in bases]).reshape(len(bases), T)
-    udem = sc.demand.units
-    unit_required = np.array([series_at(u.units_per_year, mid) * L for u in udem]).reshape(
-        len(udem), T
-    )
-
-    # Policies --------------------------------------------------------------------------
-    ymid = np.array(year_list, dtype=float) + 0.5
-    pol = sc.policies
-    vendor_caps = {v: series_at(share_cap_series(c), ymid) for v, c in pol.max_vendor_share.items()}
-    country_caps = {
-        c: series_at(share_cap_series(v), ymid) for c, v in pol.max_country_share.items()
-    }
-    budget = (
-        series_at(pol.capex_budget_usd_per_year, ymid)
-        if pol.capex_budget_usd_per_year is not None
-        else None
-    )
-
-    # Own-chip economics and ramps: design-partner markup, unit caps, supplier shares
-    markup = np.array([products[i].design_partner_markup for i in b_base], dtype=float)
-    r_markup = markup[np.array(r_prod, dtype=np.int64)][:, None]
-    route_partner = np.array(r_cost, dtype=float).reshape(R, T) * r_markup
-    product_max = np.full((len(products), T), np.inf)
-    for pi, p in enumerate(products):
-        if p.max_units_per_year is not None:
-            product_max[pi] = series_at(p.max_units_per_year, mid) * L
-    site_total = np.zeros((S, T))
-    for i, s in enumerate(sc.sites):
-        if s.purpose == "production" and s.status is not SiteStatus.candidate:
-            site_total[i] = series_at(s.capacity_wspm, mid) * months
-    supplier_caps = {
-        c: series_at(share_cap_series(v), ymid) for c, v in pol.max_supplier_share.items()
-    }
-
-    # Energy: a W in service for a period draws W x PUE x hours; at the period's price.
-    energy_usd_per_w = (
-        series_at(sc.electricity_usd_per_kwh, mid) / 1000.0 * sc.pue * HOURS_PER_YEAR * L
-    )
-
-    def stack(rows: list[F], width: int) -> F:
-        return np.array(rows, dtype=float).reshape(len(rows), width)
-
-    return PlanData(
-        scenario=sc,
-        period=per,
-        labels=labels,
-        years=years,
-        mid=mid,
-        start=start,
-        length_years=L,
-        discount=discount,
-        year_list=year_list,
-        year_index=year_index,
-        site_ids=site_ids,
-        site_kind=site_kind,
-        site_country=site_country,
-        site_share=site_share,
-        site_cap_wafers=site_cap,
-        site_full_wafers=site_full,
-        site_is_candidate=is_cand,
-        cand_site=cand_site,
-        cand_ids=cand_ids,
-        cand_allowed=cand_allowed,
-        cand_ramp=cand_ramp,
-        cand_capex_usd=cand_capex,
-        cand_capex_share=cand_share,
-        product_ids=product_ids,
-        product_source=[base_ids[i] for i in b_base],
-        product_base=base_idx.reshape(P),
-        base_product_ids=base_ids,
-        product_vendor=[products[i].designer for i in b_base],
-        product_pflops=np.array(b_pflops, dtype=float),
-        product_power_w=np.array(b_power, dtype=float),
-        product_hbm_stacks=np.array([products[i].hbm_stacks for i in b_base], dtype=float),
-        product_packaged=np.array([bool(products[i].packaging_options) for i in b_base], bool),
-        product_assembly_usd=np.array([products[i].assembly_cost_usd for i in b_base], float),
-        product_arrival_shift=arrival_shift.reshape(P),
-        product_life=life.reshape(P),
-        product_in_fleet=np.array([base_ids[i] not in unit_products for i in b_base], bool),
+    return OfferSets(
         offer_ids=[o.id for o in offers],
         offer_vendor=[o.vendor for o in offers],
         offer_country=[o.country or "" for o in offers],
         offer_pflops=np.array([o.pflops_bf16 for o in offers], dtype=float),
         offer_power_w=np.array([o.power_w for o in offers], dtype=float),
-        offer_price_usd=offer_price,
-        offer_min_units=offer_min,
-        offer_upper=offer_upper,
-        offer_available=offer_avail,
-        offer_shift=offer_shift.reshape(n_off),
-        offer_life=offer_life.reshape(n_off),
-        route_ids=r_ids,
-        route_kind=np.array(r_kind, dtype=np.int64),
-        route_site=route_site,
-        route_product=np.array(r_prod, dtype=np.int64),
-        route_process=r_proc,
-        route_available=np.array(r_avail, dtype=bool).reshape(R, T),
-        route_cost_usd=stack(r_cost, T),
-        route_yield_units=stack(r_units, T),
-        route_good_units=np.array(r_good, dtype=float),
-        route_good_dies=stack(r_dies, T),
-        route_shift=np.array(r_shift, dtype=np.int64),
-        route_option=r_opt_arr,
-        option_ids=o_ids,
-        option_product=np.array(o_prod, dtype=np.int64),
-        option_process=o_proc,
-        option_cost_usd=np.array(o_cost, dtype=float),
-        option_pay_period=np.array(o_pay, dtype=np.int64),
-        option_big_m=option_big_m,
+        offer_price_usd=price,
+        offer_min_units=min_units,
+        offer_upper=upper,
+        offer_available=avail,
+        offer_shift=shift.reshape(n_off),
+        offer_life=life.reshape(n_off),
+    )
+
+
+def _demand(sc: Scenario, ps: PeriodSets) -> DemandSets:
+    T, mid = len(ps.labels), ps.mid
+    comp = sc.demand.compute
+    bases = [b for dm in comp for b in dm.installed_base]
+    udem = sc.demand.units
+    base_ids = [p.id for p in sc.products]
+    return DemandSets(
         compute_ids=[d.id for d in comp],
-        compute_required=compute_required,
-        compute_penalty_usd=np.array([d.unmet_penalty_usd_per_pflops_year for d in comp]),
+        compute_required=_stack([series_at(d.installed_pflops, mid) for d in comp], T),
+        compute_penalty_usd=np.array(
+            [d.unmet_penalty_usd_per_pflops_year for d in comp], dtype=float
+        ),
         installed_ids=[b.id for b in bases],
         installed_vendor=[b.vendor for b in bases],
-        installed_pflops=installed,
-        energy_usd_per_w=energy_usd_per_w,
+        installed_pflops=_stack([series_at(b.pflops, mid) for b in bases], T),
         unit_ids=[u.id for u in udem],
-        unit_product=np.array([base_ids.index(u.product) for u in udem], dtype=np.int64),
-        unit_required=unit_required,
+        unit_required=_stack([series_at(u.units_per_year, mid) * ps.length_years for u in udem], T),
         unit_penalty_usd=np.array([u.unmet_penalty_usd_per_unit for u in udem], dtype=float),
-        vendor_caps=vendor_caps,
-        country_caps=country_caps,
-        capex_budget_usd=budget,
+        unit_product=np.array([base_ids.index(u.product) for u in udem], dtype=np.int64),
+    )
+
+
+def _policies(sc: Scenario, ps: PeriodSets) -> PolicySets:
+    ymid = np.array(ps.year_list, dtype=float) + 0.5
+    pol = sc.policies
+
+    def caps(by_key: Mapping[str, Any]) -> dict[str, F]:
+        return {k: series_at(share_cap_series(v), ymid) for k, v in by_key.items()}
+
+    budget = pol.capex_budget_usd_per_year
+    return PolicySets(
+        vendor_caps=caps(pol.max_vendor_share),
+        country_caps=caps(pol.max_country_share),
+        supplier_caps=caps(pol.max_supplier_share),
+        capex_budget_usd=series_at(budget, ymid) if budget is not None else None,
         allow_multi_sourcing=pol.allow_multi_sourcing,
-        warnings=warnings,
-        route_partner_usd=route_partner.reshape(R, T),
-        product_partner_usd=np.array(
-            [products[i].assembly_cost_usd for i in b_base], dtype=float
-        ).reshape(P)
-        * markup.reshape(P),
-        product_max_units=product_max,
-        site_owner=[s.owner for s in sc.sites],
-        site_total_wafers=site_total,
-        supplier_caps=supplier_caps,
+    )
+
+
+def _stack(rows: list[F], width: int) -> F:
+    """Rows of equal width as one (N, width) array (N may be 0)."""
+    return np.array(rows, dtype=float).reshape(len(rows), width)
+
+
+def build_data(
+    scenario: Scenario,
+    period: Period | None = None,
+    build_start: Period | None = None,
+    terminal: str = "salvage",
+) -> PlanData:
+    """Compute every index set and coefficient of the planner for ``scenario``, entity by
+    entity (periods, sites, candidates, product versions, porting options, routes, offers,
+    demand, policies).
+
+    ``build_start`` and ``terminal`` are :class:`~fabnet.plan.options.PlanOptions` fields.
+    """
+    sc = scenario
+    per = period or sc.horizon.period
+    period_days = DAYS_PER_YEAR * per.years
+    ps = _periods(sc, per)
+    sites = _sites(sc, ps, per.months)
+    cands = _candidates(sc, ps, sites, per, build_start)
+    prods, version_procs, after_fab = _products(sc, ps, period_days)
+    opts, option_index = _options(sc, ps)
+    routes = _routes(sc, ps, sites, prods, version_procs, after_fab, option_index, period_days)
+    return PlanData(
+        scenario=sc,
+        period=per,
+        **vars(ps),
+        **vars(sites),
+        **vars(cands),
+        **vars(prods),
+        **vars(opts),
+        **vars(routes),
+        **vars(_offers(sc, ps, period_days)),
+        **vars(_demand(sc, ps)),
+        **vars(_policies(sc, ps)),
+        warnings=horizon_notes(sc) + _route_warnings(sc, prods, routes),
         terminal=terminal,
     )
 

@@ -61,6 +61,13 @@ class Plan:
     options: dict[str, Any] = field(default_factory=dict)
     #: Porting decisions, option id (``product|process``) → 0/1 (the risk layer's first stage).
     ports: dict[str, float] = field(default_factory=dict)
+    #: --lead-times load: load, WIP and cycle time per site and period, and the sites' curves
+    clearing: pd.DataFrame = field(
+        default_factory=lambda: pd.DataFrame(columns=TABLE_COLUMNS["clearing"])
+    )
+    clearing_curve: pd.DataFrame = field(
+        default_factory=lambda: pd.DataFrame(columns=TABLE_COLUMNS["clearing_curve"])
+    )
 
     def tables(self) -> dict[str, pd.DataFrame]:
         """Every tidy table by name (the keys of :data:`TABLE_COLUMNS`)."""
@@ -121,6 +128,7 @@ class Plan:
                 for r in self.programmes.itertuples()
             ],
             "why_not": [_why_not_json(r) for r in self.why_not.itertuples()],
+            **({"sites": clearing_summary(self.clearing)} if len(self.clearing) else {}),
         }
 
 
@@ -232,7 +240,7 @@ def _dtype(col: str) -> str:
 
 
 def _compute(d: PlanData, s: Solution) -> pd.DataFrame:
-    """PFLOP/s in service and added per source and period: own products (their builds
+    """PFLOP/s in service and added per source and period: own products (their versions
     summed), offers, and the installed base (in service, never added)."""
     T = d.n_periods
     fleet = np.flatnonzero(d.product_in_fleet)
@@ -742,6 +750,40 @@ def read_solution(pm: PlanModel) -> Plan:
         programmes=programmes(d, s),
         options=pm.options.as_dict(),
         ports={k: float(v) + 0.0 for k, v in zip(d.option_ids, s.z, strict=True)},
+        **_clearing(pm, s),
     )
     timings["read"] = time.perf_counter() - t0
     return plan
+
+
+def _clearing(pm: PlanModel, s: Solution) -> dict[str, pd.DataFrame]:
+    if pm.data.clearing is None:
+        return {}
+    from fabnet.plan.clearing_constraints import clearing_tables
+
+    table, curve = clearing_tables(pm, site_capacity_and_use(pm.data, s)[0])
+    return {"clearing": table, "clearing_curve": curve}
+
+
+def clearing_summary(table: pd.DataFrame) -> list[dict[str, Any]]:
+    """``--json`` ``sites``: per site and year the load (output / capacity), the cycle time
+    (output-weighted mean, days) and the mean WIP (wafers) of a clearing-function plan."""
+    out: list[dict[str, Any]] = []
+    for (site, year), g in table.groupby(["site", "year"], sort=True):
+        output = float(g["output_wafers"].sum())
+        cap = float(g["capacity_wafers"].sum())
+        ct = g["cycle_time_days"].to_numpy(dtype=float)
+        w = g["output_wafers"].to_numpy(dtype=float)
+        ok = np.isfinite(ct) & (w > 0)
+        out.append(
+            {
+                "site": str(site),
+                "year": int(str(year)),
+                "load": output / cap if cap > 0 else 0.0,
+                "cycle_time_days": float(np.sum(ct[ok] * w[ok]) / np.sum(w[ok]))
+                if ok.any()
+                else None,
+                "wip_wafers": float(g["wip_wafers"].mean()),
+            }
+        )
+    return out

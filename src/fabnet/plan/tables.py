@@ -47,4 +47,11 @@ TABLE_COLUMNS: dict[str, list[str]] = {
         "entry_cost_usd", "unit",
     ],
     "programmes": ["programme", "year", "kind", "built", "target"],
+    # --lead-times load (empty otherwise): per site with a clearing function and period
+    "clearing": [
+        "period", "year", "site", "capacity_wafers", "starts_wafers", "output_wafers", "load",
+        "wip_wafers", "cycle_time_days", "raw_process_days", "flow_factor",
+    ],
+    # ... and the operating-curve points of those sites, with the fit's flow factor
+    "clearing_curve": ["site", "load", "throughput_frac", "flow_factor", "fitted_flow_factor"],
 }  # fmt: skip

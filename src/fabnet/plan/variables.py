@@ -97,3 +97,7 @@ def add_variables(m: Model, d: PlanData, relax: bool) -> None:
         coords=[ix["unit_demand"], ix["period"]],
         name=UNMET_UNITS,
     )
+    if d.clearing is not None:  # --lead-times load: output, WIP, capacity allocation
+        from fabnet.plan.clearing_constraints import add_clearing_variables
+
+        add_clearing_variables(m, d)

@@ -844,6 +844,56 @@ def programmes_section(run: RunRecord) -> Section | None:
     )
 
 
+def clearing_section(run: RunRecord) -> Section | None:
+    """--lead-times load: each busy site's plan on its operating curve (flow factor vs load)."""
+    plan_pts, curve = _table(run, "clearing"), _table(run, "clearing_curve")
+    if plan_pts.empty or curve.empty:
+        return None
+    busy = plan_pts[plan_pts["output_wafers"].astype(float) > 0]
+    sites = [
+        str(s) for s, g in busy.groupby("site", sort=True) if g["load"].astype(float).max() >= 0.5
+    ]
+    if not sites:
+        return None
+    caption = (
+        "Each busy site's plan (load ≥ 50 % in some period) on its operating curve: measured "
+        "or computed points (markers), the clearing function's tangent-segment fit the planner "
+        "uses (dashed) and the plan's periods (dots, labelled with the period): load = output "
+        "/ capacity, flow factor = cycle time / raw process time, the cycle time from Little's "
+        "law (WIP at the start of the period / output). A plan point above the curve holds "
+        "more WIP than its output needs (wafers started early)."
+    )
+    fig = go.Figure()
+    colours = _colours(sites)
+    for site in sites:
+        c = curve[curve["site"] == site].sort_values("throughput_frac")
+        p = busy[busy["site"] == site]
+        col = colours[site]
+        fig.add_trace(go.Scatter(
+            x=c["throughput_frac"].astype(float), y=c["flow_factor"].astype(float),
+            name=f"{site} curve", mode="markers", marker={"color": col, "symbol": "diamond"},
+            legendgroup=site,
+        ))  # fmt: skip
+        fig.add_trace(go.Scatter(
+            x=c["throughput_frac"].astype(float), y=c["fitted_flow_factor"].astype(float),
+            name=f"{site} fit", mode="lines", line={"color": col, "dash": "dash"},
+            legendgroup=site, showlegend=False,
+        ))  # fmt: skip
+        fig.add_trace(go.Scatter(
+            x=p["load"].astype(float), y=p["flow_factor"].astype(float), name=f"{site} plan",
+            mode="markers", marker={"color": col, "size": 7}, legendgroup=site,
+            text=p["period"].astype(str),
+            hovertemplate=f"{esc(site)} %{{text}}: load %{{x:.0%}}, flow factor %{{y:.2f}}"
+            "<extra></extra>",
+        ))  # fmt: skip
+    fig.update_layout(**_LAYOUT, height=420)
+    fig.update_layout(legend=_SIDE_LEGEND)
+    fig.update_xaxes(title_text="load (output / capacity)", tickformat=".0%", range=[0, 1.05])
+    fig.update_yaxes(title_text="flow factor (cycle time / raw process time)", rangemode="tozero")
+    return Section("clearing", "Load-dependent lead times: the plan on each site's curve",
+                   caption, fig)  # fmt: skip
+
+
 def why_not_section(run: RunRecord) -> Section | None:
     """The unused sites, process options, offers and candidates and the price to enter."""
     wn = _table(run, "why_not")
@@ -1040,6 +1090,7 @@ def plan_report_html(run: RunRecord, risk: RunRecord | None = None) -> str:
         unmet_section(run),
     ]
     sections += [x for x in (programmes_section(run), why_not_section(run)) if x is not None]
+    sections += [x for x in (clearing_section(run),) if x is not None]
     from fabnet.report.stochastic import stochastic_sections
 
     sections += stochastic_sections(run)

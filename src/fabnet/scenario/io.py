@@ -21,6 +21,7 @@ from pydantic import BaseModel, ValidationError
 from ruamel.yaml import YAML
 
 from fabnet.errors import Problem, ScenarioError
+from fabnet.scenario.curves import resolve_curve_files
 from fabnet.scenario.schema import CROSS_CHECKED, Scenario
 from fabnet.scenario.validate import Issue, Loc, cross_check, did_you_mean, path_text
 from fabnet.scenario.yamlread import Pos, load_yaml, read_text
@@ -449,6 +450,10 @@ def validate_source(src: Source) -> Scenario:
     issues: list[Issue] = []
     scenario: Scenario | None = None
     more = False
+    data, curve_problems = resolve_curve_files(src.data, src.name)  # operating_curve.file
+    if curve_problems:
+        raise ScenarioError(curve_problems, title=f"invalid scenario {src.name}")
+    src = Source(src.name, data, src.tree, src.overridden)
     try:
         # the cross-reference checks run below on the raw data, with file lines
         scenario = Scenario.model_validate(src.data, context={CROSS_CHECKED: True})

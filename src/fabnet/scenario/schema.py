@@ -173,6 +173,61 @@ class YieldModel(StrEnum):
     negative_binomial = "negative_binomial"
 
 
+class CurvePoint(_Model):
+    """One point of an operating curve, measured (``fabnet fab curve``) or computed."""
+
+    load: Annotated[Real, Field(gt=0.0, le=1.0)]
+    """Wafers released / capacity (0–1]."""
+    throughput_frac: Annotated[Real, Field(gt=0.0, le=1.0)]
+    """Wafers put out / capacity (0–1]."""
+    flow_factor: Annotated[Real, Field(ge=1.0)]
+    """Mean cycle time / raw process time (≥ 1)."""
+
+
+class QueueingCurve(_Model):
+    """A G/G/m queueing approximation of an operating curve (Sakasegawa 1977; Hopp &
+    Spearman, *Factory Physics*, eq. 8.12): flow factor
+    ``1 + (ca2 + ce2)/2 · u^(√(2(m+1)) − 1) / (m (1 − u))`` at load ``u``."""
+
+    tools: Annotated[Real, Field(ge=1.0)]
+    """Parallel tools per station, m."""
+    ca2: NonNegative = 1.0
+    """Squared coefficient of variation of inter-arrival times."""
+    ce2: NonNegative = 1.0
+    """Squared coefficient of variation of effective process times."""
+    loads: list[Annotated[Real, Field(gt=0.0, lt=1.0)]] = Field(
+        default_factory=lambda: [0.3, 0.5, 0.7, 0.8, 0.85, 0.9, 0.95]
+    )
+    """Loads at which the curve is evaluated and fitted."""
+
+
+class OperatingCurve(_Model):
+    """A site's (or process's) operating curve: cycle time against load, for the planner's
+    clearing functions (``fabnet plan --lead-times load``; docs/planner.md).
+
+    Give ``points`` (or, in a YAML file, ``file:`` a CSV with columns ``load``,
+    ``throughput_frac`` and ``flow_factor``, read by the loader into ``points``) or
+    ``queueing``. The raw process time is the process's ``cycle_time_days`` divided by the
+    curve's flow factor at ``nominal_load`` (interpolated in the points); without
+    ``nominal_load``, ``cycle_time_days`` is the raw process time.
+    """
+
+    points: list[CurvePoint] | None = None
+    queueing: QueueingCurve | None = None
+    nominal_load: Annotated[Real, Field(gt=0.0, le=1.0)] | None = None
+    """Load at which the process's ``cycle_time_days`` is the cycle time (0–1]."""
+    max_segments: Annotated[Whole, Field(ge=2, le=20)] = 6
+    """Tangent segments of the fitted clearing function (the capacity cap included)."""
+
+    @model_validator(mode="after")
+    def _one_source(self) -> OperatingCurve:
+        if (self.points is None) == (self.queueing is None):
+            raise ValueError(
+                "an operating curve needs exactly one of points (or file) and queueing — give one"
+            )
+        return self
+
+
 class Process(_Model):
     """A manufacturing process run by one company: a logic node, an HBM line or a packaging line.
 
@@ -220,6 +275,8 @@ class Process(_Model):
     """Logic: one-off cost of a tape-out on this process (mask set and first silicon), USD,
     paid when a product first uses the process (with the option's ``porting_cost_usd``,
     which counts only the design work beyond the tape-out)."""
+    operating_curve: OperatingCurve | None = None
+    """Cycle time against load of the sites running this process (``--lead-times load``)."""
 
     @model_validator(mode="after")
     def _kind_fields(self) -> Process:
@@ -295,6 +352,8 @@ class Site(_Model):
     designer pays all of ``capex_usd``."""
     tags: list[Id] = Field(default_factory=list)
     """Programmes the site belongs to (ids of ``programmes``)."""
+    operating_curve: OperatingCurve | None = None
+    """Cycle time against load of this site; overrides its processes' curves."""
 
     @model_validator(mode="after")
     def _candidate_fields(self) -> Site:

@@ -1,0 +1,149 @@
+"""Operating-curve files named in a scenario (``operating_curve: {file: curve.csv}``).
+
+The loader reads them into ``points`` before validation, so a scenario (and its hash in the
+runs store) carries the numbers, and the planner never reads a file. A file is a CSV with a
+header and at least the columns ``load``, ``throughput_frac`` and ``flow_factor`` (others,
+such as the cycle times ``fabnet fab curve`` writes, are ignored); its path is relative to
+the scenario file. Problems name the CSV file and line.
+"""
+
+from __future__ import annotations
+
+import copy
+import csv
+import itertools
+import math
+from pathlib import Path
+from typing import Any
+
+from fabnet.errors import Problem
+
+COLUMNS = ("load", "throughput_frac", "flow_factor")
+
+
+def read_curve_csv(path: Path, label: str) -> tuple[list[dict[str, float]], list[Problem]]:
+    """Points of one curve file (sorted by load) and the problems found (file:line each)."""
+    try:
+        text = path.read_text("utf-8")
+    except OSError as exc:
+        return [], [
+            Problem(
+                f"cannot read operating curve file: {exc.strerror or exc}",
+                "check the path (relative to the scenario file)",
+                file=label,
+            )
+        ]
+    rows = list(csv.reader(text.splitlines()))
+    if not rows:
+        return [], [Problem("operating curve file is empty", "add a header and points", label)]
+    header = [h.strip() for h in rows[0]]
+    missing = [c for c in COLUMNS if c not in header]
+    if missing:
+        return [], [
+            Problem(
+                f"operating curve file lacks column(s) {', '.join(missing)}",
+                f"give a header with {', '.join(COLUMNS)}",
+                file=label,
+                line=1,
+            )
+        ]
+    col = {c: header.index(c) for c in COLUMNS}
+    points: list[dict[str, float]] = []
+    lines: list[int] = []
+    problems: list[Problem] = []
+    for lineno, row in enumerate(rows[1:], start=2):
+        if not row or all(not v.strip() for v in row):
+            continue
+        point: dict[str, float] = {}
+        for c, i in col.items():
+            raw = row[i].strip() if i < len(row) else ""
+            try:
+                value = float(raw)
+            except ValueError:
+                problems.append(
+                    Problem(f"{c} '{raw}' is not a number", "give a number", label, lineno, None, c)
+                )
+                continue
+            bad = (
+                not math.isfinite(value)
+                or (c != "flow_factor" and not 0.0 < value <= 1.0)
+                or (c == "flow_factor" and value < 1.0)
+            )
+            if bad:
+                want = "at least 1" if c == "flow_factor" else "in (0, 1] (a share of capacity)"
+                problems.append(
+                    Problem(f"{c} {value:g} is out of range", f"{c} must be {want}", label, lineno,
+                            None, c)
+                )  # fmt: skip
+            point[c] = value
+        if len(point) == len(COLUMNS) and not any(p.line == lineno for p in problems):
+            points.append(point)
+            lines.append(lineno)
+    if problems:
+        return [], problems
+    if len(points) < 2:
+        return [], [
+            Problem(
+                f"operating curve has {len(points)} point(s); at least 2 are needed",
+                "measure the curve at 2 or more loads",
+                label,
+            )
+        ]
+    order = sorted(range(len(points)), key=lambda k: points[k]["load"])
+    for a, b in itertools.pairwise(order):
+        pa, pb = points[a], points[b]
+        wa, wb = (
+            pa["flow_factor"] * pa["throughput_frac"],
+            pb["flow_factor"] * pb["throughput_frac"],
+        )
+        if pb["load"] == pa["load"]:
+            msg, hint = f"load {pb['load']:g} is given twice", "average the seeds of one load"
+        elif pb["throughput_frac"] < pa["throughput_frac"] or wb < wa:
+            msg = (
+                f"curve is not monotone: throughput or WIP (flow_factor × throughput_frac) "
+                f"falls from load {pa['load']:g} (line {lines[a]}) to {pb['load']:g}"
+            )
+            hint = "throughput and WIP must rise with load; re-measure or drop the point"
+        else:
+            continue
+        problems.append(Problem(msg, hint, label, lines[b], None, "load"))
+    return [points[k] for k in order], problems
+
+
+def resolve_curve_files(
+    data: dict[str, Any], scenario_name: str
+) -> tuple[dict[str, Any], list[Problem]]:
+    """A copy of raw scenario ``data`` with every ``operating_curve.file`` read into
+    ``points`` (paths relative to the scenario file's folder), and the problems found."""
+    base = Path(scenario_name).parent if Path(scenario_name).is_file() else Path.cwd()
+    out = data
+    problems: list[Problem] = []
+    copied = False
+    for section in ("processes", "sites"):
+        entries = data.get(section)
+        if not isinstance(entries, list):
+            continue
+        for i, entry in enumerate(entries):
+            curve = entry.get("operating_curve") if isinstance(entry, dict) else None
+            if not isinstance(curve, dict) or "file" not in curve:
+                continue
+            if not copied:
+                out, copied = copy.deepcopy(data), True
+            target = out[section][i]["operating_curve"]
+            name = str(target.pop("file"))
+            path = base / name if not Path(name).is_absolute() else Path(name)
+            label = str(path)
+            if "points" in target:
+                problems.append(
+                    Problem(
+                        "operating_curve has both file and points",
+                        "give one of them",
+                        scenario_name,
+                        field=f"{section}[{i}].operating_curve",
+                    )
+                )
+                continue
+            points, found = read_curve_csv(path, label)
+            problems.extend(found)
+            target["points"] = points if not found else []
+    return out, problems
