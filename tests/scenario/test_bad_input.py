@@ -341,3 +341,18 @@ def test_many_repeated_mistakes_are_listed_once_up_to_a_bound(
     assert "unknown process 'nx3'" in msg and "did you mean 'n3'" in msg
     assert "only the first 100 are listed" in msg
     assert msg.count("unknown process 'nx3'") == 100
+
+
+def test_operating_curve_file_in_another_encoding_is_a_clear_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A curve CSV named by a scenario is read under the same rules as the scenario."""
+    data = "load,throughput_frac,flow_factor\n0.5,0.5,1.0\n0.9,0.9,2.0 # mesuré\n"
+    (tmp_path / "curve.csv").write_bytes(data.encode("latin-1"))
+    text = _sub(
+        "    cycle_time_days: 0\n",
+        "    cycle_time_days: 0\n    operating_curve: {file: curve.csv}\n",
+    )
+    msg = _validate(_write(tmp_path, text), capsys)
+    assert "curve.csv:3:" in msg and "cannot read operating curve file" in msg
+    assert "is not UTF-8" in msg

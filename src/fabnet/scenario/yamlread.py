@@ -88,9 +88,7 @@ def read_text(path: str | Path, name: str | None = None) -> str:
         raise ScenarioError(Problem(f"cannot read: {exc.strerror}", file=label)) from None
     if stat.S_ISDIR(st.st_mode):
         raise ScenarioError(
-            Problem(
-                "this is a folder, not a scenario file", "give the path of a .yaml file", file=label
-            )
+            Problem("this is a folder, not a file", "give the path of a file", file=label)
         )
     if not stat.S_ISREG(st.st_mode):
         kind = (
@@ -104,8 +102,9 @@ def read_text(path: str | Path, name: str | None = None) -> str:
         )
         raise ScenarioError(
             Problem(
-                f"this is {kind}, not a regular file; fabnet reads scenarios only from files",
-                "save the scenario to a .yaml file and give its path",
+                f"this is {kind}, not a regular file",
+                "save the data to a file and give its path (fabnet does not read from pipes "
+                "or devices)",
                 file=label,
             )
         )
