@@ -356,3 +356,61 @@ def test_operating_curve_file_in_another_encoding_is_a_clear_error(
     msg = _validate(_write(tmp_path, text), capsys)
     assert "curve.csv:3:" in msg and "cannot read operating curve file" in msg
     assert "is not UTF-8" in msg
+
+
+def test_the_pure_python_parser_reads_the_same_data_and_lines(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Without libyaml, PyYAML's own parser gives the same events: same data, same lines."""
+    import yaml
+
+    from fabnet.scenario import yamlread
+
+    text = builtin_text("openai-2024")
+    fast = yamlread.load_yaml(text, "o")
+    monkeypatch.setattr(yamlread, "LOADER", yaml.SafeLoader)
+    slow = yamlread.load_yaml(text, "o")
+    assert slow.data == fast.data
+    assert slow.positions == fast.positions
+
+
+@pytest.mark.parametrize("name", ["toy", "openai-2024"])
+def test_data_equals_what_ruamel_reads(name: str) -> None:
+    """The built-in scenarios read exactly as ruamel's YAML 1.2 loader reads them (the loader
+    used before): same keys, values and types."""
+    from ruamel.yaml import YAML
+
+    from fabnet.scenario.yamlread import load_yaml
+
+    text = builtin_text(name)
+    expected = YAML(typ="safe", pure=True).load(text)
+    got = load_yaml(text, name).data
+
+    def typed(node: object) -> object:
+        if isinstance(node, dict):
+            return {(type(k).__name__, k): typed(v) for k, v in node.items()}
+        if isinstance(node, list):
+            return [typed(v) for v in node]
+        return (type(node).__name__, node)
+
+    assert typed(got) == typed(expected)
+
+
+def test_scalars_resolve_as_ruamel_resolves_them() -> None:
+    from ruamel.yaml import YAML
+
+    from fabnet.scenario.yamlread import load_yaml
+
+    text = (
+        "a: [yes, no, on, off, NO, true, False, null, ~, '', 1e9, 1_000, 0x1f, 0o17, 017, -.5,"
+        " +3, 1.5e-3, .inf, -.Inf, 2024-01-01, '3', !!str 4, !!float 2, 0b101, 12:30]\n"
+    )
+    expected = YAML(typ="safe", pure=True).load(text)["a"]
+    got = load_yaml(text, "s").data["a"]
+    for g, e in zip(got, expected, strict=True):
+        if isinstance(e, float) and math.isnan(e):
+            continue
+        if type(e).__name__ == "date":
+            assert g == str(e)  # dates stay text
+            continue
+        assert (type(g), g) == (type(e), e)

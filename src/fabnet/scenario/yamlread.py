@@ -337,9 +337,13 @@ def _syntax_error(exc: yaml.MarkedYAMLError, name: str) -> ScenarioError:
     )
 
 
+#: The parser: libyaml's (C) when PyYAML was built with it, else PyYAML's pure-Python one
+#: (about ten times slower, same events).
+LOADER: Any = getattr(yaml, "CSafeLoader", None) or yaml.SafeLoader
+
+
 def _events(text: str) -> Iterator[Any]:
-    loader_cls = getattr(yaml, "CSafeLoader", None) or yaml.SafeLoader
-    loader = loader_cls(text)
+    loader = LOADER(text)
     try:
         while loader.check_event():
             yield loader.get_event()
