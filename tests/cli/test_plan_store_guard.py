@@ -217,3 +217,45 @@ def test_risk_saves_its_plan_and_risk_run_to_the_rescue_store(
     assert sorted(runs["kind"]) == ["plan", "risk"]
     obj = json.loads(out)
     assert obj["run_id"] in set(runs["id"]) and obj["plan_run_id"] in set(runs["id"])
+
+
+def test_json_is_the_last_resort_when_no_rescue_store_can_be_made(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With the store failing and every rescue store path taken (here by folders), the run is
+    written as JSON, and the error names that file."""
+    import tempfile
+
+    import pandas as pd
+
+    from fabnet.cli.saving import RunSaver
+    from fabnet.errors import StoreError
+    from fabnet.scenario import load_scenario
+
+    for sub in ("cwd", "tmp"):
+        (tmp_path / sub).mkdir()
+    monkeypatch.chdir(tmp_path / "cwd")
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
+    store = _store_failing_after_solve(tmp_path / "runs.duckdb")
+    saver = RunSaver(store)
+    saver.check()
+    for path in saver._candidates(".duckdb"):
+        path.mkdir()  # a folder where each rescue store would go
+    run = {
+        "kind": "plan",
+        "scenario": load_scenario("toy"),
+        "options": {"variant": None},
+        "status": "optimal",
+        "timings_s": {"solve": 1.0},
+        "summary": {"objective_usd": 12.5},
+        "tables": {"costs": pd.DataFrame({"category": ["wafers"], "cost_usd": [12.5]})},
+    }
+    assert saver.save(**run) is None
+    assert saver.rescue is not None and saver.rescue.suffix == ".json"
+    assert saver.rescue.parent == tmp_path
+    (saved,) = json.loads(saver.rescue.read_text("utf-8"))
+    assert saved["summary"]["objective_usd"] == 12.5 and saved["scenario"]["name"] == "toy"
+    assert saved["tables"]["costs"] == [{"category": "wafers", "cost_usd": 12.5}]
+    with pytest.raises(StoreError) as exc:
+        saver.finish()
+    assert str(saver.rescue) in exc.value.format() and "as JSON" in exc.value.format()
