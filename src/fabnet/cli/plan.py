@@ -24,6 +24,7 @@ from fabnet.cli.checks import (
     open_fraction,
 )
 from fabnet.cli.parallel_opts import SchedulerOpt, WorkersOpt
+from fabnet.cli.saving import RunSaver
 from fabnet.errors import FabnetError, PlanError, Problem
 from fabnet.plan.tables import fraction_text
 from fabnet.scenario.schema import Period
@@ -171,21 +172,25 @@ def _solve_all(
         )
 
 
+def _plan_run(scenario: Scenario, result: Plan, extra: dict[str, Any]) -> dict[str, Any]:
+    """The arguments of :meth:`fabnet.store.Store.save_run` for a plan."""
+    return {
+        "kind": "plan",
+        "scenario": scenario,
+        "options": {**result.options, **extra},
+        "status": result.status,
+        "timings_s": result.timings_s,
+        "summary": result.summary(),
+        "tables": result.tables(),
+        "messages": result.messages,
+    }
+
+
 def _store_run(store_path: Path, scenario: Scenario, result: Plan, extra: dict[str, Any]) -> str:
     """Save the run; the one place the CLI talks to the store."""
     from fabnet.store import Store
 
-    store = Store(store_path)
-    return store.save_run(
-        kind="plan",
-        scenario=scenario,
-        options={**result.options, **extra},
-        status=result.status,
-        timings_s=result.timings_s,
-        summary=result.summary(),
-        tables=result.tables(),
-        messages=result.messages,
-    )
+    return Store(store_path).save_run(**_plan_run(scenario, result, extra))
 
 
 def _write_report(store_path: Path, run_id: str, path: Path, risk_id: str | None = None) -> None:
@@ -570,6 +575,9 @@ def plan_cmd(
     )
     if report is not None and no_store:
         raise PlanError(Problem("--report needs the stored run", "drop --no-store"))
+    saver = None if no_store else RunSaver(store)
+    if saver is not None:
+        saver.check()  # before solving: a store that cannot be written fails now
     if stochastic is not None:
         if variant == "all":
             raise PlanError(Problem("--stochastic plans one variant", "drop --variant all"))
@@ -586,8 +594,8 @@ def plan_cmd(
             wait_and_see=not no_evpi,
             oos_samples=oos_samples,
         )
-        _stochastic(scenario, variant, list(set_), opts, sto, as_json, store, no_store, report,
-                    workers, scheduler)  # fmt: skip
+        _stochastic(scenario, variant, list(set_), opts, sto, as_json, saver, report, workers,
+                    scheduler)  # fmt: skip
         return
     variants: list[str | None] = [None, *variant_names(scenario)] if variant == "all" else [variant]
     runs: list[_Run] = []
@@ -601,11 +609,11 @@ def plan_cmd(
             continue
         scen, result = outcome
         run_id = None
-        if not no_store:
-            run_id = _store_run(store, scen, result, {"variant": v, "set": list(set_)})
-        if report is not None and run_id is not None:
+        if saver is not None:
+            run_id = saver.save(**_plan_run(scen, result, {"variant": v, "set": list(set_)}))
+        if report is not None and run_id is not None and saver is not None:
             path = _report_path(report, label, len(variants) > 1)
-            _write_report(store, run_id, path)
+            _write_report(saver.path, run_id, path)
             if not as_json:
                 err.print(f"[dim]report written to {path}[/]")
         runs.append(_Run(label=label, scenario=scen, plan=result, run_id=run_id))
@@ -615,12 +623,14 @@ def plan_cmd(
         objs = [r.plan.summary(r.run_id) | {"variant": r.label} for r in runs]
         payload: Any = objs[0] if len(variants) == 1 else objs
         typer.echo(json.dumps(jsonable(payload), indent=2, ensure_ascii=False))
-        return
-    for r in runs:
-        _show(r)
-        out.print()
-    if len(runs) > 1:
-        _compare(runs)
+    else:
+        for r in runs:
+            _show(r)
+            out.print()
+        if len(runs) > 1:
+            _compare(runs)
+    if saver is not None:
+        saver.finish()  # the store failed after solving: name where the runs went (exit 2)
     if failures and not runs:
         raise failures[0]
 
@@ -632,8 +642,7 @@ def _stochastic(
     opts: PlanOptions,
     sto: StochasticOptions,
     as_json: bool,
-    store: Path,
-    no_store: bool,
+    saver: RunSaver | None,
     report: Path | None,
     workers: int | None,
     scheduler: str | None,
@@ -659,11 +668,9 @@ def _stochastic(
         )
     st = res.summary()
     run_id = None
-    if not no_store:
-        from fabnet.store import Store
-
+    if saver is not None:
         p = res.plan
-        run_id = Store(store).save_run(
+        run_id = saver.save(
             kind="plan",
             scenario=scen,
             options={**p.options, "variant": variant, "set": sets, "stochastic": sto.as_dict()},
@@ -673,13 +680,15 @@ def _stochastic(
             tables=p.tables(),
             messages=p.messages,
         )
-        if report is not None:
-            _write_report(store, run_id, report)
+        if report is not None and run_id is not None:
+            _write_report(saver.path, run_id, report)
     if as_json:
         payload = res.plan.summary(run_id) | {"variant": variant or "base", "stochastic": st}
         typer.echo(json.dumps(jsonable(payload), indent=2, ensure_ascii=False))
-        return
-    _show_stochastic(scen.name, res, st, run_id)
+    else:
+        _show_stochastic(scen.name, res, st, run_id)
+    if saver is not None:
+        saver.finish()
 
 
 def _show_stochastic(
