@@ -160,7 +160,13 @@ def test_candidate_is_built_once_with_ramp() -> None:
     assert p.model_size["binaries"] == 2
     assert pm.dual_source == "lp_fixed_builds"
     assert p.summary()["builds"] == [
-        {"site": "fab-b", "start_period": "2025", "online_period": "2026"}
+        {
+            "site": "fab-b",
+            "start_period": "2025",
+            "online_period": "2026",
+            "fraction": 1.0,
+            "fractional": False,
+        }
     ]
 
 

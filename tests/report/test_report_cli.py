@@ -57,7 +57,15 @@ def test_runs_show(two_runs: tuple[Path, str, str], capsys: pytest.CaptureFixtur
     obj = json.loads(out)
     assert obj["run_id"] == second and obj["scenario"] == "toy" and obj["status"] == "optimal"
     assert [y["year"] for y in obj["years"]] == [2025, 2026, 2027, 2028]
-    assert obj["builds"] == [{"site": "fab-b", "start_period": "2025", "online_period": "2026"}]
+    assert obj["builds"] == [
+        {
+            "site": "fab-b",
+            "start_period": "2025",
+            "online_period": "2026",
+            "fraction": 1.0,
+            "fractional": False,
+        }
+    ]
     # 4 years x 11 cost categories (energy: PLAN-2; design_partner: issue 7 §1; salvage: §4)
     assert obj["tables"]["costs"] == 44 and set(obj["timings_s"]) >= {"build", "solve"}
     assert obj["messages"] and obj["kind"] == "plan" and len(obj["scenario_hash"]) == 64

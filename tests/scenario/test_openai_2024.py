@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import pytest
-from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from fabnet.economics import die_yield, economics_table, gross_dies_per_wafer
 from fabnet.scenario import (
@@ -325,28 +324,27 @@ def test_demand_and_policies(scen: Scenario) -> None:
 _SOURCE = re.compile(r"§\d|assumption|derived|\bas\b", re.IGNORECASE)
 
 
-def _number_lines(node: Any) -> Iterator[int]:
-    """0-based lines of every numeric scalar value in a ruamel round-trip tree."""
-    if isinstance(node, CommentedMap):
-        for key, value in node.items():
-            if isinstance(value, int | float) and not isinstance(value, bool):
-                yield node.lc.value(key)[0]
-            else:
-                yield from _number_lines(value)
-    elif isinstance(node, CommentedSeq):
-        for i, value in enumerate(node):
-            if isinstance(value, int | float) and not isinstance(value, bool):
-                yield node.lc.item(i)[0]
-            else:
-                yield from _number_lines(value)
+def _number_lines(data: Any, pos: Any) -> Iterator[int]:
+    """0-based lines of every numeric scalar value, from the data and its position tree."""
+    if isinstance(data, dict):
+        items: Iterable[tuple[Any, Any]] = ((data[k], pos[k]) for k in data)
+    elif isinstance(data, list):
+        items = zip(data, pos, strict=True)
+    else:
+        return
+    for value, p in items:
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            yield p.value_line - 1
+        else:
+            yield from _number_lines(value, p.child)
 
 
 def test_every_number_has_a_source_comment() -> None:
     text = builtin_text(NAME)
     lines = text.splitlines()
-    tree = parse_yaml(text, NAME).tree
+    src = parse_yaml(text, NAME)
     missing = []
-    for n in sorted(set(_number_lines(tree))):
+    for n in sorted(set(_number_lines(src.data, src.tree))):
         line = lines[n]
         _, _, comment = line.partition("#")
         if not _SOURCE.search(comment):

@@ -195,6 +195,13 @@ def test_upload_validates_in_memory(seed_store: Path) -> None:
     )
     r = c.post("/scenarios/upload", data={"csrf": token}, files={"file": ("v.yaml", bad_variant)})
     assert r.status_code == 400 and "variant no-gpu" in html.unescape(r.text)
+    latin = good.replace("name: Acme AI", "name: Acmé AI", 1).encode("latin-1")
+    r = c.post("/scenarios/upload", data={"csrf": token}, files={"file": ("l.yaml", latin)})
+    assert r.status_code == 400 and "is not UTF-8" in r.text and "l.yaml" in r.text
+    r = c.post(
+        "/scenarios/upload", data={"csrf": token}, files={"file": ("u.yaml", good.encode("utf-16"))}
+    )
+    assert r.status_code == 200 and "Scenario · my-toy" in r.text  # UTF-16 with its BOM
     big = b"# " + b"x" * 60_000
     r = c.post("/scenarios/upload", data={"csrf": token}, files={"file": ("big.yaml", big)})
     assert r.status_code == 413 and "larger than 50 kB" in r.text

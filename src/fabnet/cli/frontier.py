@@ -4,19 +4,18 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Any
 
 import typer
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from fabnet.cli.app import app, err, out
+from fabnet.cli.checks import finite_nonnegative, finite_positive, open_fraction
 from fabnet.cli.parallel_opts import SchedulerOpt, WorkersOpt
 from fabnet.cli.plan import _money, _num, _table
+from fabnet.cli.saving import RunSaver
 from fabnet.scenario.schema import Period
-
-if TYPE_CHECKING:
-    from fabnet.store import Store
 
 
 @app.command("frontier")
@@ -29,16 +28,26 @@ def frontier_cmd(
     seed: int = typer.Option(
         0, "--seed", min=0, help="Sampler seed (the same scenarios at every point)."
     ),
-    cvar_alpha: float = typer.Option(0.95, "--cvar-alpha", help="CVaR level α of the risk term."),
+    cvar_alpha: float = typer.Option(
+        0.95, "--cvar-alpha", callback=open_fraction(), help="CVaR level α of the risk term."
+    ),
     unmet_cvar_cap: float | None = typer.Option(
-        None, "--unmet-cvar-cap", metavar="PFLOPS", help="Cap on CVaR_α of unmet compute, PFLOP/s."
+        None,
+        "--unmet-cvar-cap",
+        metavar="PFLOPS",
+        callback=finite_nonnegative(),
+        help="Cap on CVaR_α of unmet compute, PFLOP/s.",
     ),
     variant: str | None = typer.Option(None, "--variant", "-v", help="A named variant."),
     set_: list[str] = typer.Option([], "--set", "-s", help="Override PATH=VALUE (repeatable)."),
     period: Period | None = typer.Option(None, "--period", help="Period length."),
     relax: bool = typer.Option(False, "--relax", help="LP relaxation of builds and ports."),
-    gap: float = typer.Option(0.001, "--gap", help="Relative MIP gap to stop at."),
-    time_limit: float | None = typer.Option(None, "--time-limit", help="Per point, seconds."),
+    gap: float = typer.Option(
+        0.001, "--gap", callback=finite_nonnegative(), help="Relative MIP gap to stop at."
+    ),
+    time_limit: float | None = typer.Option(
+        None, "--time-limit", callback=finite_positive(), help="Per point, seconds."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the points as JSON."),
     store: Path = typer.Option(Path("fabnet.duckdb"), "--store", help="The runs store."),
     no_store: bool = typer.Option(False, "--no-store", help="Do not store the runs."),
@@ -59,6 +68,9 @@ def frontier_cmd(
     sto = StochasticOptions(
         scenarios=stochastic, seed=seed, measure=RiskMeasure(0.0, cvar_alpha, unmet_cvar_cap)
     )
+    saver = None if no_store else RunSaver(store)
+    if saver is not None:
+        saver.check()  # before solving: a store that cannot be written fails now
     scen = load_scenario(scenario, variant=variant, overrides=list(set_) or None)
     with Progress(
         TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
@@ -70,13 +82,12 @@ def frontier_cmd(
             progress=lambda done, _n: prog.update(task, completed=done),
         )  # fmt: skip
     rows = []
-    st = None if no_store else _open(store)
     for pt in pts:
         obj = pt.to_json()
         run_id = None
-        if st is not None:
+        if saver is not None:
             sto_pt = {**sto.as_dict(), "risk_aversion": pt.risk_aversion, "frontier": True}
-            run_id = st.save_run(
+            run_id = saver.save(
                 kind="plan",
                 scenario=scen,
                 options={**pt.plan.options, "variant": variant, "set": list(set_),
@@ -96,8 +107,15 @@ def frontier_cmd(
         err.print(f"[dim]report written to {escape(str(report))}[/]")
     if as_json:
         typer.echo(json.dumps(jsonable(rows), indent=2, ensure_ascii=False))
-        return
-    tab = _table(f"{scen.name}: risk–cost frontier over {stochastic} scenarios (α {cvar_alpha:g})")
+    else:
+        _show(scen.name, rows, stochastic, cvar_alpha)
+    if saver is not None:
+        saver.finish()  # the store failed after solving: name where the runs went (exit 2)
+
+
+def _show(name: str, rows: list[dict[str, Any]], stochastic: int, cvar_alpha: float) -> None:
+    """The frontier as a table."""
+    tab = _table(f"{name}: risk–cost frontier over {stochastic} scenarios (α {cvar_alpha:g})")
     for col in ("ω", "E[cost]", "CVaR95 cost", "E[unmet] PF/s", "CVaR95 unmet PF/s", "builds",
                 "run"):  # fmt: skip
         tab.add_column(col, justify="left" if col in ("builds", "run") else "right")
@@ -109,9 +127,3 @@ def frontier_cmd(
             _num(r["cvar95_unmet_pflops"], 1), escape(b or "none"), str(r["run_id"] or "–"),
         )  # fmt: skip
     out.print(tab)
-
-
-def _open(path: Path) -> Store:
-    from fabnet.store import Store
-
-    return Store(path)

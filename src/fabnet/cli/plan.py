@@ -24,7 +24,9 @@ from fabnet.cli.checks import (
     open_fraction,
 )
 from fabnet.cli.parallel_opts import SchedulerOpt, WorkersOpt
+from fabnet.cli.saving import RunSaver
 from fabnet.errors import FabnetError, PlanError, Problem
+from fabnet.plan.tables import fraction_text
 from fabnet.scenario.schema import Period
 
 if TYPE_CHECKING:
@@ -170,21 +172,25 @@ def _solve_all(
         )
 
 
+def _plan_run(scenario: Scenario, result: Plan, extra: dict[str, Any]) -> dict[str, Any]:
+    """The arguments of :meth:`fabnet.store.Store.save_run` for a plan."""
+    return {
+        "kind": "plan",
+        "scenario": scenario,
+        "options": {**result.options, **extra},
+        "status": result.status,
+        "timings_s": result.timings_s,
+        "summary": result.summary(),
+        "tables": result.tables(),
+        "messages": result.messages,
+    }
+
+
 def _store_run(store_path: Path, scenario: Scenario, result: Plan, extra: dict[str, Any]) -> str:
     """Save the run; the one place the CLI talks to the store."""
     from fabnet.store import Store
 
-    store = Store(store_path)
-    return store.save_run(
-        kind="plan",
-        scenario=scenario,
-        options={**result.options, **extra},
-        status=result.status,
-        timings_s=result.timings_s,
-        summary=result.summary(),
-        tables=result.tables(),
-        messages=result.messages,
-    )
+    return Store(store_path).save_run(**_plan_run(scenario, result, extra))
 
 
 def _write_report(store_path: Path, run_id: str, path: Path, risk_id: str | None = None) -> None:
@@ -275,13 +281,28 @@ def _show(run: _Run) -> None:
             ctab.add_row(str(cat), _money(row["cost_usd"]), _money(row["cost_pv_usd"]))
     out.print(ctab)
     if len(p.builds):
-        btab = _table("New sites")
+        relaxed = any(fraction_text(f) for f in p.builds["fraction"])
+        btab = _table(
+            "New sites"
+            + (
+                " (relaxed plan: part = the part of a fab built, 1 = a whole fab)"
+                if relaxed
+                else ""
+            )
+        )
         for col in ("site", "country", "start", "online", "full", "capex", "wspm"):
-            btab.add_column(col, justify="right" if col in ("capex", "wspm") else "left")
+            btab.add_column(
+                col,
+                justify="right" if col in ("capex", "wspm") else "left",
+                no_wrap=col in ("site", "capex"),
+            )
+        if relaxed:
+            btab.add_column("part", justify="right")
         for r in p.builds.itertuples():
             btab.add_row(
                 str(r.site), str(r.country), str(r.start_period), str(r.online_period),
                 str(r.full_period), _money(r.capex_usd), _num(r.capacity_wspm),
+                *([f"{r.fraction:.2f}"] if relaxed else []),
             )  # fmt: skip
         out.print(btab)
     else:
@@ -301,6 +322,12 @@ def _show(run: _Run) -> None:
     _show_why_not(p)
     for m in p.messages:
         out.print(f"[yellow]•[/] {escape(m)}", soft_wrap=True)
+
+
+def _build_text(build: dict[str, Any]) -> str:
+    """``site (2026)``, or ``site (2026, 0.37 of a fab (relaxed))`` for part of a fab."""
+    part = fraction_text(build.get("fraction"))
+    return f"{build['site']} ({build['start_period']}{', ' + part if part else ''})"
 
 
 #: Rows of the "why not" table shown in the terminal (all are in --json and the report).
@@ -373,14 +400,11 @@ def _show_why_not(p: Plan) -> None:
 
 
 def _compare(runs: list[_Run]) -> None:
-    tab = _table("Variants side by side")
-    tab.add_column("")
-    for r in runs:
-        tab.add_column(r.label, justify="right")
     sums = [r.plan.summary(r.run_id) for r in runs]
+    rows: list[tuple[str, list[str]]] = []
 
     def row(name: str, vals: list[str]) -> None:
-        tab.add_row(name, *vals)
+        rows.append((name, vals))
 
     row("status", [s["status"] for s in sums])
     row("cost (PV)", [_money(s["objective_usd"]) for s in sums])
@@ -416,10 +440,33 @@ def _compare(runs: list[_Run]) -> None:
             [_money(r.plan.costs.loc[r.plan.costs["category"] == cat, "cost_pv_usd"].sum())
              for r in runs],
         )  # fmt: skip
-    out.print(tab)
+    _print_side_by_side("Variants side by side", [r.label for r in runs], rows)
     for r, sm in zip(runs, sums, strict=True):
-        built = ", ".join(f"{b['site']} ({b['start_period']})" for b in sm["builds"]) or "none"
+        built = ", ".join(_build_text(b) for b in sm["builds"]) or "none"
         out.print(f"[dim]{escape(r.label)}: run {r.run_id or '–'}; builds {escape(built)}[/]")
+
+
+def _print_side_by_side(title: str, labels: list[str], rows: list[tuple[str, list[str]]]) -> None:
+    """A figure × variant table; the variants in as many tables as the width needs, so no
+    name or amount is broken at 80 columns or in a pipe."""
+    name_w = min(28, max((len(n) for n, _ in rows), default=4))
+    widths = [max([len(lbl), *(len(v[i]) for _, v in rows)]) for i, lbl in enumerate(labels)]
+    chunks: list[list[int]] = [[]]
+    used = name_w + 4  # each column: its text, 2 of padding, 1 rule; and one edge
+    for i, w in enumerate(widths):
+        if chunks[-1] and used + w + 3 > out.width:
+            chunks.append([])
+            used = name_w + 4
+        chunks[-1].append(i)
+        used += w + 3
+    for k, chunk in enumerate(chunks):
+        tab = _table(title + (f" ({k + 1} of {len(chunks)})" if len(chunks) > 1 else ""))
+        tab.add_column("", max_width=name_w)
+        for i in chunk:
+            tab.add_column(labels[i], justify="right", no_wrap=True)
+        for name, vals in rows:
+            tab.add_row(name, *(vals[i] for i in chunk))
+        out.print(tab)
 
 
 def _report_path(base: Path, label: str, many: bool) -> Path:
@@ -528,6 +575,9 @@ def plan_cmd(
     )
     if report is not None and no_store:
         raise PlanError(Problem("--report needs the stored run", "drop --no-store"))
+    saver = None if no_store else RunSaver(store)
+    if saver is not None:
+        saver.check()  # before solving: a store that cannot be written fails now
     if stochastic is not None:
         if variant == "all":
             raise PlanError(Problem("--stochastic plans one variant", "drop --variant all"))
@@ -544,8 +594,8 @@ def plan_cmd(
             wait_and_see=not no_evpi,
             oos_samples=oos_samples,
         )
-        _stochastic(scenario, variant, list(set_), opts, sto, as_json, store, no_store, report,
-                    workers, scheduler)  # fmt: skip
+        _stochastic(scenario, variant, list(set_), opts, sto, as_json, saver, report, workers,
+                    scheduler)  # fmt: skip
         return
     variants: list[str | None] = [None, *variant_names(scenario)] if variant == "all" else [variant]
     runs: list[_Run] = []
@@ -559,11 +609,11 @@ def plan_cmd(
             continue
         scen, result = outcome
         run_id = None
-        if not no_store:
-            run_id = _store_run(store, scen, result, {"variant": v, "set": list(set_)})
-        if report is not None and run_id is not None:
+        if saver is not None:
+            run_id = saver.save(**_plan_run(scen, result, {"variant": v, "set": list(set_)}))
+        if report is not None and run_id is not None and saver is not None:
             path = _report_path(report, label, len(variants) > 1)
-            _write_report(store, run_id, path)
+            _write_report(saver.path, run_id, path)
             if not as_json:
                 err.print(f"[dim]report written to {path}[/]")
         runs.append(_Run(label=label, scenario=scen, plan=result, run_id=run_id))
@@ -573,12 +623,14 @@ def plan_cmd(
         objs = [r.plan.summary(r.run_id) | {"variant": r.label} for r in runs]
         payload: Any = objs[0] if len(variants) == 1 else objs
         typer.echo(json.dumps(jsonable(payload), indent=2, ensure_ascii=False))
-        return
-    for r in runs:
-        _show(r)
-        out.print()
-    if len(runs) > 1:
-        _compare(runs)
+    else:
+        for r in runs:
+            _show(r)
+            out.print()
+        if len(runs) > 1:
+            _compare(runs)
+    if saver is not None:
+        saver.finish()  # the store failed after solving: name where the runs went (exit 2)
     if failures and not runs:
         raise failures[0]
 
@@ -590,8 +642,7 @@ def _stochastic(
     opts: PlanOptions,
     sto: StochasticOptions,
     as_json: bool,
-    store: Path,
-    no_store: bool,
+    saver: RunSaver | None,
     report: Path | None,
     workers: int | None,
     scheduler: str | None,
@@ -617,11 +668,9 @@ def _stochastic(
         )
     st = res.summary()
     run_id = None
-    if not no_store:
-        from fabnet.store import Store
-
+    if saver is not None:
         p = res.plan
-        run_id = Store(store).save_run(
+        run_id = saver.save(
             kind="plan",
             scenario=scen,
             options={**p.options, "variant": variant, "set": sets, "stochastic": sto.as_dict()},
@@ -631,13 +680,15 @@ def _stochastic(
             tables=p.tables(),
             messages=p.messages,
         )
-        if report is not None:
-            _write_report(store, run_id, report)
+        if report is not None and run_id is not None:
+            _write_report(saver.path, run_id, report)
     if as_json:
         payload = res.plan.summary(run_id) | {"variant": variant or "base", "stochastic": st}
         typer.echo(json.dumps(jsonable(payload), indent=2, ensure_ascii=False))
-        return
-    _show_stochastic(scen.name, res, st, run_id)
+    else:
+        _show_stochastic(scen.name, res, st, run_id)
+    if saver is not None:
+        saver.finish()
 
 
 def _show_stochastic(

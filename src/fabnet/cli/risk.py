@@ -17,6 +17,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from fabnet.cli.app import app, err, out
+from fabnet.cli.saving import RunSaver
 from fabnet.errors import FabnetError, PlanError, Problem
 
 if TYPE_CHECKING:
@@ -108,8 +109,12 @@ def _find_plan(store: Store, scenario: Scenario) -> str | None:
     return None
 
 
-def _resolve(ref: str, store_path: Path, no_store: bool) -> tuple[RecourseSpec, str | None, str]:
-    """(recourse spec, plan run id, what was done) for a run id or a scenario."""
+def _resolve(
+    ref: str, store_path: Path, saver: RunSaver | None
+) -> tuple[RecourseSpec, str | None, str]:
+    """(recourse spec, plan run id, what was done) for a run id or a scenario; a new plan is
+    stored through ``saver`` (``None``: --no-store)."""
+    no_store = saver is None
     from fabnet.store import Store
 
     if _RUN_REF.match(ref) and not store_path.exists():
@@ -123,7 +128,7 @@ def _resolve(ref: str, store_path: Path, no_store: bool) -> tuple[RecourseSpec, 
     if _RUN_REF.match(ref):
         rec = Store(store_path, create=False).load_run(ref)
         return _spec_from_run(rec), rec.id, f"plan run {rec.id}"
-    from fabnet.cli.plan import _solve_one, _store_run
+    from fabnet.cli.plan import _plan_run, _solve_one
     from fabnet.plan import PlanOptions
     from fabnet.scenario import load_scenario
 
@@ -136,15 +141,19 @@ def _resolve(ref: str, store_path: Path, no_store: bool) -> tuple[RecourseSpec, 
             spec = replace(_spec_from_run(rec), scenario=scenario)
             return spec, found, f"the stored plan {found} of {scenario.name}"
     scen, result = _solve_one(ref, None, [], PlanOptions(), quiet=False)
-    if no_store:
+    run_id = (
+        None
+        if saver is None
+        else saver.save(**_plan_run(scen, result, {"variant": None, "set": []}))
+    )
+    if saver is None or run_id is None:  # --no-store, or rescued as JSON
         from fabnet.risk.recourse import FirstStage, RecourseSpec
 
         first = FirstStage.from_tables(
             result.builds, result.summary().get("ports"), scenario=scen, supply=result.supply
         )
         return RecourseSpec(scen, PlanOptions(), first), None, f"a new plan of {scen.name}"
-    run_id = _store_run(store_path, scen, result, {"variant": None, "set": []})
-    rec = Store(store_path, create=False).load_run(run_id)
+    rec = Store(saver.path, create=False).load_run(run_id)
     return _spec_from_run(rec), run_id, f"a new plan of {scen.name} (stored as {run_id})"
 
 
@@ -267,7 +276,10 @@ def risk_cmd(
         raise FabnetError(
             Problem(f"--events {events!r} names no event", "e.g. --events taiwan-quake,hbm-cut")
         )
-    spec, plan_id, what = _resolve(ref, store, no_store)
+    saver = None if no_store else RunSaver(store)
+    if saver is not None:
+        saver.check()  # before planning and sampling: a store that cannot be written fails now
+    spec, plan_id, what = _resolve(ref, store, saver)
     h = spec.scenario.horizon
     if stress_year is not None and not h.first_year <= stress_year <= h.last_year:
         raise FabnetError(
@@ -303,10 +315,8 @@ def risk_cmd(
         result = run_risk(spec, opts, progress=tick)
     result.summary["plan_run_id"] = plan_id
     run_id = None
-    if not no_store:
-        from fabnet.store import Store
-
-        run_id = Store(store).save_run(
+    if saver is not None:
+        run_id = saver.save(
             kind="risk",
             scenario=spec.scenario,
             options={
@@ -332,10 +342,11 @@ def risk_cmd(
             messages=result.messages,
         )
         result.summary["run_id"] = run_id
-        if report is not None:
-            _write_report(store, run_id, report)
+        if report is not None and run_id is not None:
+            _write_report(saver.path, run_id, report)
             err.print(f"[dim]report written to {escape(str(report))}[/]")
-        if plan_report is not None and plan_id is not None:
+        # the plan's report needs the plan and its risk run in one store
+        if plan_report is not None and plan_id is not None and saver.failure is None:
             _write_report(store, plan_id, plan_report, risk_id=run_id)
             err.print(f"[dim]plan report written to {escape(str(plan_report))}[/]")
     if as_json:
@@ -343,5 +354,7 @@ def risk_cmd(
 
         obj = {"run_id": run_id, "plan_run_id": plan_id, **result.summary}
         typer.echo(json.dumps(jsonable(obj), indent=2, ensure_ascii=False))
-        return
-    _show(result, what, run_id)
+    else:
+        _show(result, what, run_id)
+    if saver is not None:
+        saver.finish()  # the store failed after the work: name where the run went (exit 2)

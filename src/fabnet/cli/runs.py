@@ -10,13 +10,15 @@ from typing import Any
 import pandas as pd
 import typer
 from rich import box
+from rich.markup import escape
 from rich.table import Table
 
 from fabnet.cli.app import app, out
 from fabnet.errors import FabnetError, Problem
+from fabnet.plan.tables import fraction_text
 from fabnet.report.fmt import compute, compute_unit, money, percent, vendor_order
 from fabnet.store import RunRecord, Store
-from fabnet.store.record import jsonable
+from fabnet.store.record import jsonable, run_parameters
 
 runs_app = typer.Typer(
     help="Stored runs (a DuckDB file): list, show and compare them.", no_args_is_help=True
@@ -74,25 +76,33 @@ def list_runs(
     limit: int = typer.Option(20, "--limit", min=0, help="Newest N runs (0 for all)."),
     as_json: bool = typer.Option(False, "--json", help="Print a JSON list of run objects."),
 ) -> None:
-    """List stored runs, newest first."""
+    """List stored runs, newest first, with what tells them apart (variant, --set overrides,
+    planner options; a risk run's plan, samples and seed)."""
     frame = _store(store).list_runs(kind=kind)
     total = len(frame)
     if limit:
         frame = frame.head(limit)
+    params = [run_parameters(str(r["kind"]), r["options"]) for r in frame.to_dict("records")]
     if as_json:
         rows = [
             {k: (v.isoformat() if isinstance(v, pd.Timestamp) else v) for k, v in r.items()}
-            for r in frame.to_dict("records")
+            | {"parameters": p}
+            for r, p in zip(frame.to_dict("records"), params, strict=True)
         ]
         _echo_json(rows)
         return
     if frame.empty:
-        out.print(f"No runs in {store}.")
+        out.print(f"No runs in {store}.", soft_wrap=True)
         return
     kinds = sorted(set(frame["kind"].astype(str)))
     one_kind = len(kinds) == 1
     has_plans = "plan" in kinds
+    # At 80 columns the time goes (it is in `runs show` and --json): the id, the run's
+    # scenario and parameters and its key figures must fit unbroken.
+    show_time = out.width >= 100
     caption = "id = UTC date and time of the run"
+    if frame["variant"].notna().any() or any(params):
+        caption += r" · scenario \[variant], then what sets the run apart"
     if has_plans:
         caption += (
             " · objective = discounted cost · unmet = PFLOP/s short of demand, summed over years"
@@ -105,28 +115,36 @@ def list_runs(
         caption=caption,
         caption_justify="left",
     )
+    # The id never wraps or shrinks: it is what the user copies into the next command.
     table.add_column("id", no_wrap=True, min_width=18)
     if not one_kind:
         table.add_column("kind")
-    table.add_column(
-        "scenario" if kinds == ["plan"] else "scenario / input",
-        min_width=min(24, int(frame["scenario"].astype(str).str.len().max())),
-    )
+    head = "scenario" if kinds == ["plan"] else "scenario / input"
+    table.add_column(head + (" · parameters" if any(params) else ""), min_width=16)
     table.add_column("status")
     if has_plans:
         table.add_column("objective", justify="right", no_wrap=True)
-        table.add_column("unmet", justify="right")
-    table.add_column("time s", justify="right", no_wrap=True)
-    for r in frame.to_dict("records"):
+        table.add_column("unmet", justify="right", no_wrap=True)
+    if show_time:
+        table.add_column("time s", justify="right", no_wrap=True)
+    for r, p in zip(frame.to_dict("records"), params, strict=True):
+        variant = r["variant"] if isinstance(r["variant"], str) else None
+        what = escape(
+            str(r["scenario"]) + (f" [{variant}]" if variant and variant != "base" else "")
+        )
+        if p:
+            what += "\n[dim]" + escape(", ".join(p)) + "[/]"
         cells = [
             str(r["id"]),
             str(r["kind"]),
-            str(r["scenario"]),
+            what,
             str(r["status"]),
             _money(r["objective_usd"]),
             _num(r["unmet_pflops"], 1 if abs(_f(r["unmet_pflops"])) < 1000 else 0),
             _num(r["time_s"], 1),
         ]
+        if not show_time:
+            del cells[6]
         if not has_plans:
             del cells[4:6]
         if one_kind:
@@ -212,7 +230,8 @@ def show_run(
                 "[bold]Builds:[/] "
                 + ", ".join(
                     f"{b.get('site')} (start {b.get('start_period')}, online "
-                    f"{b.get('online_period')})"
+                    f"{b.get('online_period')}"
+                    + (f", {fraction_text(b.get('fraction'))})" if b.get("fractional") else ")")
                     for b in builds
                 )
             )
@@ -245,10 +264,26 @@ def compare_runs(
     if as_json:
         _echo_json({col: dict(frame[col].items()) for col in frame.columns})
         return
-    table = Table(title="Key figures", title_justify="left")
-    table.add_column("figure", style="dim")
+    # As many runs side by side as fit the width (an id is 18 characters), the rest in
+    # further tables: at 80 columns and in a pipe nothing is cut and no id is broken.
+    columns = list(frame.columns)
+    figure_w = min(32, max((len(str(f)) for f in frame.index), default=6))
+    per_table = max(1, (out.width - figure_w - 4) // 21)
+    for start in range(0, len(columns), per_table):
+        chunk = columns[start : start + per_table]
+        title = "Key figures"
+        if len(chunk) < len(columns):
+            title += f" (runs {start + 1}–{start + len(chunk)} of {len(columns)})"
+        # Fixed widths: each of k+1 columns has 2 of padding and one rule beside it.
+        run_w = max(18, min(32, (out.width - figure_w - 3 * (len(chunk) + 1) - 1) // len(chunk)))
+        out.print(_compare_table(frame[chunk], title, figure_w, run_w))
+
+
+def _compare_table(frame: pd.DataFrame, title: str, figure_w: int, run_w: int) -> Table:
+    table = Table(title=title, title_justify="left")
+    table.add_column("figure", style="dim", width=figure_w)
     for col in frame.columns:
-        table.add_column(str(col), justify="right")
+        table.add_column(str(col), justify="right", width=run_w)
     for figure, row in frame.iterrows():
         cells = []
         for v in row:
@@ -271,9 +306,9 @@ def compare_runs(
             elif isinstance(v, list | dict) and not v:
                 cells.append("–")
             else:
-                cells.append("–" if v is None else str(v))
-        table.add_row(str(figure), *cells)
-    out.print(table)
+                cells.append("–" if v is None else escape(str(v)))
+        table.add_row(escape(str(figure)), *cells)
+    return table
 
 
 @app.command("report")

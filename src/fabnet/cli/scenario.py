@@ -10,7 +10,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from fabnet.cli.app import app, err, out
-from fabnet.errors import FabnetError
+from fabnet.errors import FabnetError, Problem, ScenarioError
 from fabnet.scenario import (
     ProcessOption,
     Scenario,
@@ -21,9 +21,11 @@ from fabnet.scenario import (
     validate_file,
 )
 from fabnet.scenario.io import builtin_text, parse_yaml
+from fabnet.scenario.validate import did_you_mean
 
 scenario_app = typer.Typer(
-    help="Scenario files: list the built-ins, show one, validate files, export the JSON Schema.",
+    help="Scenario files: list the built-ins, show one, export an editable copy, validate files, "
+    "export the JSON Schema.",
     no_args_is_help=True,
 )
 app.add_typer(scenario_app, name="scenario")
@@ -35,6 +37,11 @@ def _fmt(value: float) -> str:
         if abs(value) >= scale:
             return f"{value / scale:.3g}{suffix}"
     return f"{value:.3g}"
+
+
+def _count(n: int, noun: str) -> str:
+    """``1 product``, ``3 products``."""
+    return f"{n} {noun}" + ("" if n == 1 else "s")
 
 
 def _series_text(series: dict[int, float] | None) -> str:
@@ -262,7 +269,8 @@ def validate_cmd(
             failed += 1
             err.print(f"[bold red]error:[/] {escape(exc.format())}", soft_wrap=True)
             continue
-        out.print(f"[green]ok[/] {f} ({s.name}: {len(s.sites)} sites, {len(s.products)} products)")
+        counts = f"{_count(len(s.sites), 'site')}, {_count(len(s.products), 'product')}"
+        out.print(f"[green]ok[/] {escape(f)} ({escape(s.name)}: {counts})")
         if note := research_note(s):
             out.print(f"  [dim]note: {escape(note)}[/]", soft_wrap=True)
     if failed:
@@ -283,3 +291,48 @@ def schema_cmd(
         output.write_text(text + "\n", "utf-8")
     else:
         typer.echo(text)
+
+
+@scenario_app.command("export")
+def export_cmd(
+    name: str = typer.Argument(..., help="A built-in scenario (see `fabnet scenario list`)."),
+    output: Path | None = typer.Option(
+        None, "-o", "--output", help="YAML file to write (default: print it)."
+    ),
+    force: bool = typer.Option(False, "--force", help="Overwrite an existing file."),
+) -> None:
+    """Write an editable copy of a built-in scenario: the YAML as shipped, with the source of
+    every number in its comments and its variants; edit it, then `fabnet plan FILE`."""
+    names = builtin_names()
+    if name not in names:
+        raise ScenarioError(
+            Problem(
+                f"no built-in scenario named {name!r}",
+                did_you_mean(name, names) + " (`fabnet scenario list` shows them)",
+            )
+        )
+    text = builtin_text(name)
+    if output is None:
+        typer.echo(text, nl=False)
+        return
+    where = str(output)
+    problem = None
+    if output.is_dir():
+        hint = f"give a file name, e.g. {output / (name + '.yaml')}"
+        problem = Problem("is a folder", hint, file=where)
+    elif output.exists() and not force:
+        problem = Problem("already exists", "pass --force to overwrite it, or another name", where)
+    elif not output.parent.is_dir():
+        problem = Problem("its folder does not exist", "create the folder first", file=where)
+    if problem is None:
+        try:
+            output.write_text(text, "utf-8")
+        except OSError as exc:
+            problem = Problem(f"cannot write: {exc.strerror}", "choose a writable place", where)
+    if problem is not None:
+        raise FabnetError(problem, title="scenario not exported")
+    out.print(
+        f"wrote {output} (built-in scenario {name}); edit it, then `fabnet plan {output}`",
+        soft_wrap=True,
+        markup=False,
+    )

@@ -26,7 +26,7 @@ from fabnet.plan.readout import (
     yearly,
 )
 from fabnet.plan.sets import F, PlanData
-from fabnet.plan.tables import TABLE_COLUMNS
+from fabnet.plan.tables import TABLE_COLUMNS, is_fractional
 from fabnet.plan.variables import (
     BUILD,
     OFFER,
@@ -113,6 +113,8 @@ class Plan:
                     "site": str(r.site),
                     "start_period": str(r.start_period),
                     "online_period": str(r.online_period),
+                    "fraction": _num(r.fraction),
+                    "fractional": is_fractional(r.fraction),
                 }
                 for r in self.builds.itertuples()
             ],
@@ -384,6 +386,9 @@ def _builds(d: PlanData, s: Solution) -> pd.DataFrame:
                     "full_period": d.labels[full[0]] if full.size else "",
                     "capex_usd": float(s.b[ci, ts] * d.cand_capex_usd[ci]),
                     "capacity_wspm": float(max(site.capacity_wspm.values())) * float(s.b[ci, ts]),
+                    # Share of one whole fab: 1 in a MILP plan, below 1 only in the LP
+                    # relaxation (--relax), where capex and capacity scale with it.
+                    "fraction": float(s.b[ci, ts]),
                 }
             )
     df = _frame("builds", [pd.DataFrame(rows)])

@@ -35,7 +35,7 @@ TABLE_COLUMNS: dict[str, list[str]] = {
     "costs": ["year", "category", "cost_usd", "cost_pv_usd"],
     "builds": [
         "site", "name", "country", "tags", "start_period", "online_period", "full_period",
-        "capex_usd", "capacity_wspm",
+        "capex_usd", "capacity_wspm", "fraction",
     ],
     "utilisation": [
         "period", "year", "site", "site_kind", "country", "capacity_wafers", "used_wafers",
@@ -67,3 +67,24 @@ def vendor_order(vendors: Iterable[object], designer: str | None = None) -> list
         names.remove(designer)
         names.insert(0, designer)
     return names
+
+
+#: A build with ``fraction`` below ``1 - FRACTIONAL_TOL`` is part of a fab: only the LP
+#: relaxation (``--relax``) makes those, and every read-out says so.
+FRACTIONAL_TOL = 1e-6
+
+
+def is_fractional(fraction: object) -> bool:
+    """Whether a ``builds`` row's ``fraction`` is part of a fab (missing in old runs: no)."""
+    try:
+        value = float(fraction)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return False
+    return value == value and value < 1.0 - FRACTIONAL_TOL
+
+
+def fraction_text(fraction: object) -> str:
+    """``0.37 of a fab (relaxed)`` for part of a fab, ``""`` for a whole one."""
+    if not is_fractional(fraction):
+        return ""
+    return f"{float(fraction):.2f} of a fab (relaxed)"  # type: ignore[arg-type]

@@ -21,7 +21,7 @@ from plotly.colors import qualitative, sequential
 from plotly.subplots import make_subplots
 
 from fabnet.errors import StoreError
-from fabnet.plan.tables import COST_CATEGORIES, TABLE_COLUMNS
+from fabnet.plan.tables import COST_CATEGORIES, TABLE_COLUMNS, fraction_text
 from fabnet.report.fmt import (
     compute,
     compute_unit,
@@ -651,7 +651,7 @@ def builds_section(run: RunRecord) -> Section:
     fig.update_yaxes(
         type="category", categoryorder="array", categoryarray=labels[::-1], automargin=True
     )
-    rows = [
+    rows: list[tuple[Any, ...]] = [
         (
             r["site"],
             r.get("name", ""),
@@ -661,12 +661,22 @@ def builds_section(run: RunRecord) -> Section:
             r.get("full_period", "") or "",
             Num(_f(r.get("capex_usd")), money(_f(r.get("capex_usd")))),
             Num(_f(r.get("capacity_wspm")), number(_f(r.get("capacity_wspm")))),
+            fraction_text(r.get("fraction")) or "1 fab",
         )
         for r in builds.sort_values("start_period").to_dict("records")
     ]
+    relaxed = any(row[-1] != "1 fab" for row in rows)
+    if not relaxed:  # a whole fab each: no column to say so
+        rows = [row[:-1] for row in rows]
+    else:
+        caption += (
+            " This plan is the LP relaxation (--relax): a build can be part of a fab "
+            "(column built), with its capex and capacity scaled to that part."
+        )
     extra = (
         table_html(
-            ["site", "name", "country", "start", "online", "full", "capex (USD)", "wspm"],
+            ["site", "name", "country", "start", "online", "full", "capex (USD)", "wspm"]
+            + (["built"] if relaxed else []),
             rows,
             numeric=(6, 7),
             csv=f"builds-{run.id}",

@@ -13,25 +13,28 @@ import copy
 import csv
 import itertools
 import math
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from fabnet.errors import Problem
+from fabnet.errors import Problem, ScenarioError
+from fabnet.scenario.yamlread import read_text
 
 COLUMNS = ("load", "throughput_frac", "flow_factor")
 
 
 def read_curve_csv(path: Path, label: str) -> tuple[list[dict[str, float]], list[Problem]]:
     """Points of one curve file (sorted by load) and the problems found (file:line each)."""
-    try:
-        text = path.read_text("utf-8")
-    except OSError as exc:
+    try:  # the scenario file's limits: a regular file, ≤ 16 MiB, UTF-8 (or with a BOM)
+        text = read_text(path, label)
+    except ScenarioError as exc:
         return [], [
-            Problem(
-                f"cannot read operating curve file: {exc.strerror or exc}",
-                "check the path (relative to the scenario file)",
-                file=label,
+            replace(
+                p,
+                message=f"cannot read operating curve file: {p.message}",
+                hint=p.hint or "check the path (relative to the scenario file)",
             )
+            for p in exc.problems
         ]
     rows = list(csv.reader(text.splitlines()))
     if not rows:

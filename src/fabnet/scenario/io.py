@@ -8,7 +8,6 @@ with the file, line, column, field path and what to do.
 
 from __future__ import annotations
 
-import copy
 import io
 import types
 import typing
@@ -20,13 +19,12 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 from ruamel.yaml import YAML
-from ruamel.yaml.comments import CommentedMap, CommentedSeq
-from ruamel.yaml.error import MarkedYAMLError
 
 from fabnet.errors import Problem, ScenarioError
 from fabnet.scenario.curves import resolve_curve_files
 from fabnet.scenario.schema import CROSS_CHECKED, Scenario
 from fabnet.scenario.validate import Issue, Loc, cross_check, did_you_mean, path_text
+from fabnet.scenario.yamlread import Pos, load_yaml, read_text
 
 _BUILTIN_PACKAGE = "fabnet.scenario.builtin"
 
@@ -38,8 +36,39 @@ class Source:
     name: str
     data: dict[str, Any]
     tree: Any = None
-    #: Paths changed by overrides, with the label to show for errors under them.
-    overridden: dict[Loc, str] = field(default_factory=dict)
+    #: Paths changed by overrides, with where each change was written (for errors under them).
+    overridden: dict[Loc, Origin] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where an override was written: a variant's ``set`` entry (file and line) or ``--set``."""
+
+    label: str
+    """``variant NAME`` or ``--set``."""
+    path: str
+    """The override path as written."""
+    file: str | None = None
+    line: int | None = None
+    column: int | None = None
+
+    def problem(self, message: str, hint: str = "", field: str | None = None) -> Problem:
+        """A problem located at the override (the variant's line, or ``--set PATH``)."""
+        if self.file is None:
+            return Problem(
+                message,
+                hint,
+                file=f"{self.label} {self.path}",
+                field=None if field == self.path else field,
+            )
+        return Problem(
+            f"{self.label}: {message}",
+            hint,
+            file=self.file,
+            line=self.line,
+            column=self.column,
+            field=field,
+        )
 
 
 # Built-in scenarios --------------------------------------------------------------
@@ -57,17 +86,14 @@ def builtin_text(name: str) -> str:
 
 
 def resolve(ref: str | Path) -> tuple[str, str]:
-    """``(label, yaml_text)`` for a built-in scenario name or a file path."""
+    """``(label, yaml_text)`` for a built-in scenario name or a file path.
+
+    A file must be a regular file of at most 16 MiB in UTF-8 (or UTF-16/32 with a byte-order
+    mark); see :func:`fabnet.scenario.yamlread.read_text`.
+    """
     path = Path(ref)
     if path.suffix in {".yaml", ".yml"} or path.exists():
-        try:
-            return str(ref), path.read_text("utf-8")
-        except FileNotFoundError:
-            raise ScenarioError(
-                Problem("file not found", "check the path", file=str(ref))
-            ) from None
-        except OSError as exc:
-            raise ScenarioError(Problem(f"cannot read: {exc.strerror}", file=str(ref))) from None
+        return str(ref), read_text(path, str(ref))
     names = builtin_names()
     if str(ref) in names:
         return f"<builtin>/{ref}.yaml", builtin_text(str(ref))
@@ -82,74 +108,36 @@ def resolve(ref: str | Path) -> tuple[str, str]:
 # YAML ----------------------------------------------------------------------------
 
 
-def _yaml() -> YAML:
-    y = YAML(typ="rt")
-    y.allow_duplicate_keys = False
-    return y
-
-
-def _plain(node: Any) -> Any:
-    """Plain Python containers and scalars from a ruamel round-trip tree."""
-    if isinstance(node, Mapping):
-        return {_plain(k): _plain(v) for k, v in node.items()}
-    if isinstance(node, list):
-        return [_plain(v) for v in node]
-    if isinstance(node, bool) or node is None:
-        return node
-    if isinstance(node, int):
-        return int(node)
-    if isinstance(node, float):
-        return float(node)
-    if isinstance(node, str):
-        return str(node)
-    return node
-
-
 def parse_yaml(text: str, name: str) -> Source:
-    """Parse scenario YAML; a syntax error becomes a :class:`ScenarioError` with its line."""
-    try:
-        tree = _yaml().load(text)
-    except MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        problem = (exc.problem or exc.context or "invalid YAML").strip()
-        raise ScenarioError(
-            Problem(
-                f"YAML syntax error: {problem}",
-                "fix the YAML syntax (indentation, ':' after keys, matching quotes)",
-                file=name,
-                line=mark.line + 1 if mark else None,
-                column=mark.column + 1 if mark else None,
-            ),
-            title="invalid scenario",
-        ) from None
-    if not isinstance(tree, Mapping):
+    """Parse scenario YAML (limits, aliases and scalars: :mod:`fabnet.scenario.yamlread`); a
+    syntax error becomes a :class:`ScenarioError` with its line."""
+    parsed = load_yaml(text, name)
+    if not isinstance(parsed.data, dict):
         raise ScenarioError(
             Problem("the file must be a YAML mapping (key: value) at the top level", file=name),
             title="invalid scenario",
         )
-    return Source(name=name, data=_plain(tree), tree=tree)
+    return Source(name=name, data=parsed.data, tree=parsed.positions)
 
 
 def _position(tree: Any, loc: Loc) -> tuple[int | None, int | None]:
-    """1-based (line, column) of the deepest part of ``loc`` present in the tree."""
+    """1-based (line, column) of the deepest part of ``loc`` present in the position tree."""
     line: int | None = None
     col: int | None = None
     node = tree
     for part in loc:
-        if isinstance(node, CommentedMap) and part in node:
-            ln, cl = node.lc.key(part)
-            line, col = ln + 1, cl + 1
-            node = node[part]
-        elif isinstance(node, CommentedSeq) and isinstance(part, int) and 0 <= part < len(node):
-            ln, cl = node.lc.item(part)
-            line, col = ln + 1, cl + 1
-            node = node[part]
-        elif isinstance(node, CommentedMap) and str(part).isdigit() and int(part) in node:
-            ln, cl = node.lc.key(int(part))
-            line, col = ln + 1, cl + 1
-            node = node[int(part)]
-        else:
+        pos: Pos | None = None
+        if isinstance(node, dict):
+            if part in node:
+                pos = node[part]
+            elif isinstance(part, str) and part.isdigit() and int(part) in node:
+                pos = node[int(part)]
+        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+            pos = node[part]
+        if pos is None:
             break
+        line, col = pos.line, pos.column
+        node = pos.child
     return line, col
 
 
@@ -252,30 +240,56 @@ def _issue_from_pydantic(err: Mapping[str, Any], data: Any) -> Issue:
         "string_pattern_mismatch": "ids use letters, digits, '_' and '-'; countries are ISO codes like KR",
         "enum": "use one of the values listed",
         "literal_error": "use one of the values listed",
+        "finite_number": "write a finite number (.nan and .inf are not values fabnet can use)",
     }
     hint = hints.get(kind, "")
     if kind.endswith(("_type", "_parsing")):
         hint = "check the value's type"
+    ctx = err.get("ctx") or {}
+    if kind == "less_than_equal" and ctx.get("le") == 1:
+        pct = f"{value:g} % is {value / 100:g}" if isinstance(value, int | float) else ""
+        hint = "shares and yields are fractions in [0, 1]" + (f": {pct}" if pct else "")
     return Issue(loc, f"{msg} (got {shown})", hint)
+
+
+def _schema_issues(errors: Sequence[Mapping[str, Any]], data: Any) -> list[Issue]:
+    """Issues of pydantic's errors, one per field: when a value fails every member of a union
+    (a share cap is a number or a ``{year: share}`` series), the type mismatches are dropped
+    if another member says what is wrong with the value (``30`` is above 1)."""
+    issues = [_issue_from_pydantic(e, data) for e in errors]
+    kinds: dict[Loc, list[str]] = {}
+    for e, issue in zip(errors, issues, strict=True):
+        kinds.setdefault(issue.loc, []).append(str(e["type"]))
+    out: list[Issue] = []
+    for e, issue in zip(errors, issues, strict=True):
+        here = kinds[issue.loc]
+        is_type = str(e["type"]).endswith("_type")
+        if is_type and len(here) > 1 and not all(k.endswith("_type") for k in here):
+            continue
+        if issue not in out:
+            out.append(issue)
+    return out
 
 
 def _problems(issues: Iterable[Issue], src: Source) -> list[Problem]:
     out: list[Problem] = []
     for issue in issues:
-        label = None
-        for path, lab in src.overridden.items():
-            if issue.loc[: len(path)] == path:
-                label = lab
-                break
-        line, col = (None, None) if label else _position(src.tree, issue.loc)
+        origin = next(
+            (o for path, o in src.overridden.items() if issue.loc[: len(path)] == path), None
+        )
+        field_text = path_text(src.data, issue.loc) or None
+        if origin is not None:
+            out.append(origin.problem(issue.message, issue.hint, field_text))
+            continue
+        line, col = _position(src.tree, issue.loc)
         out.append(
             Problem(
                 issue.message,
                 issue.hint,
-                file=label or src.name,
+                file=src.name,
                 line=line,
                 column=col,
-                field=path_text(src.data, issue.loc) or None,
+                field=field_text,
             )
         )
     return out
@@ -296,27 +310,47 @@ def parse_assignment(text: str) -> tuple[str, Any]:
         )
     path, _, value = text.partition("=")
     try:
-        parsed = YAML(typ="safe").load(value) if value.strip() else ""
-    except MarkedYAMLError:
+        parsed = load_yaml(value, "--set").data if value.strip() else ""
+    except ScenarioError:
         parsed = value
     return path.strip(), parsed
 
 
-def apply_overrides(src: Source, assignments: Mapping[str, Any], label: str) -> Source:
+def _copy_child(node: Any, key: Any, copied: set[int]) -> Any:
+    """``node[key]``, replaced by a shallow copy the first time a path walks through it (the
+    parsed data is never changed, and only the containers on override paths are copied)."""
+    child = node[key]
+    if isinstance(child, dict | list) and id(child) not in copied:
+        child = dict(child) if isinstance(child, dict) else list(child)
+        node[key] = child
+        copied.add(id(child))
+    return child
+
+
+def apply_overrides(
+    src: Source,
+    assignments: Mapping[str, Any],
+    label: str,
+    origins: Mapping[str, Origin] | None = None,
+) -> Source:
     """A copy of ``src`` with each ``path: value`` applied.
 
     A path walks mappings by key and lists by item id (or index), e.g.
     ``sites.tsmc-f18.capacity_wspm.2027`` or ``policies.max_vendor_share.nvidia``.
-    Missing mapping keys are created (the schema then rejects unknown ones).
+    Missing mapping keys are created (the schema then rejects unknown ones). ``origins``
+    says where each path was written (a variant's line); else problems name ``label PATH``.
+    Only the containers along the paths are copied (linear in the paths, not the file).
     """
-    data = copy.deepcopy(src.data)
+    data = dict(src.data)
+    copied = {id(data)}
     overridden = dict(src.overridden)
     problems: list[Problem] = []
+    label = label.rstrip(":")
     for path, value in assignments.items():
         parts = [p for p in str(path).split(".") if p]
-        where = f"{label} {path}"
+        origin = (origins or {}).get(str(path)) or Origin(label, str(path))
         if not parts:
-            problems.append(Problem("empty override path", file=where))
+            problems.append(origin.problem("empty override path", "write PATH=VALUE"))
             continue
         node: Any = data
         loc: list[str | int] = []
@@ -337,10 +371,9 @@ def apply_overrides(src: Source, assignments: Mapping[str, Any], label: str) -> 
                 if idx is None:
                     ids = [str(i.get("id")) for i in node if isinstance(i, Mapping)]
                     problems.append(
-                        Problem(
+                        origin.problem(
                             f"no item with id '{part}' under '{'.'.join(map(str, loc))}'",
                             did_you_mean(part, ids),
-                            file=where,
                         )
                     )
                     ok = False
@@ -349,7 +382,7 @@ def apply_overrides(src: Source, assignments: Mapping[str, Any], label: str) -> 
                 if last:
                     node[idx] = value
                 else:
-                    node = node[idx]
+                    node = _copy_child(node, idx, copied)
             elif isinstance(node, dict):
                 key: Any = part
                 if part.isdigit() and (int(part) in node or all(isinstance(x, int) for x in node)):
@@ -360,31 +393,63 @@ def apply_overrides(src: Source, assignments: Mapping[str, Any], label: str) -> 
                 else:
                     if key not in node or node[key] is None:
                         node[key] = {}
-                    node = node[key]
+                        copied.add(id(node[key]))
+                    node = _copy_child(node, key, copied)
             else:
                 problems.append(
-                    Problem(
+                    origin.problem(
                         f"'{'.'.join(map(str, loc))}' is a value, not a section; cannot set '{part}'",
                         "shorten the path",
-                        file=where,
                     )
                 )
                 ok = False
                 break
         if ok:
-            overridden[tuple(loc)] = where
+            overridden[tuple(loc)] = origin
     if problems:
-        raise ScenarioError(problems, title="invalid override")
+        title = f"invalid {label}" if label.startswith("variant") else "invalid override"
+        raise ScenarioError(problems, title=title)
     return Source(name=src.name, data=data, tree=src.tree, overridden=overridden)
+
+
+def apply_variant(src: Source, variant: str) -> Source:
+    """``src`` with the ``set`` entries of one of its variants applied; a problem with an
+    entry names the variant and the entry's line in the file."""
+    assignments = _variant_assignments(src, variant)
+    origins: dict[str, Origin] = {}
+    sets = _child(_child(_child(src.tree, "variants"), variant), "set")
+    for path in assignments:
+        pos = sets.get(path) if isinstance(sets, dict) else None
+        origins[str(path)] = Origin(
+            f"variant {variant}",
+            str(path),
+            file=src.name,
+            line=pos.line if pos else None,
+            column=pos.column if pos else None,
+        )
+    return apply_overrides(src, assignments, f"variant {variant}", origins)
+
+
+def _child(tree: Any, key: Any) -> Any:
+    """The position tree under ``key`` of a mapping's position tree (None when absent)."""
+    pos = tree.get(key) if isinstance(tree, dict) else None
+    return pos.child if pos is not None else None
 
 
 # Validation ----------------------------------------------------------------------------
 
 
+#: Most problems one validation lists (a generated file with one mistake repeated 10,000
+#: times gives a readable message, and the did-you-mean hints stay cheap).
+MAX_PROBLEMS = 100
+
+
 def validate_source(src: Source) -> Scenario:
-    """Validate parsed data: every schema and cross-reference problem, raised together."""
+    """Validate parsed data: every schema and cross-reference problem (up to
+    :data:`MAX_PROBLEMS`), raised together."""
     issues: list[Issue] = []
     scenario: Scenario | None = None
+    more = False
     data, curve_problems = resolve_curve_files(src.data, src.name)  # operating_curve.file
     if curve_problems:
         raise ScenarioError(curve_problems, title=f"invalid scenario {src.name}")
@@ -393,10 +458,23 @@ def validate_source(src: Source) -> Scenario:
         # the cross-reference checks run below on the raw data, with file lines
         scenario = Scenario.model_validate(src.data, context={CROSS_CHECKED: True})
     except ValidationError as exc:
-        issues.extend(_issue_from_pydantic(e, src.data) for e in exc.errors())
-    issues.extend(cross_check(src.data))
+        errors = exc.errors()
+        more = len(errors) > MAX_PROBLEMS
+        issues.extend(_schema_issues(errors, src.data)[:MAX_PROBLEMS])
+    room = MAX_PROBLEMS - len(issues)
+    cross = cross_check(src.data, limit=room + 1)
+    more = more or len(cross) > room
+    issues.extend(cross[:room])
     if issues:
         problems = sorted(_problems(issues, src), key=lambda p: (p.file or "", p.line or 0))
+        if more:
+            problems.append(
+                Problem(
+                    f"… and more problems: only the first {MAX_PROBLEMS} are listed",
+                    "fix these and validate again",
+                    file=src.name,
+                )
+            )
         raise ScenarioError(problems, title=f"invalid scenario {src.name}")
     assert scenario is not None
     return scenario
@@ -440,7 +518,7 @@ def load_scenario(
     if variant is None and not overrides:
         return validate_source(src)
     if variant is not None:
-        src = apply_overrides(src, _variant_assignments(src, variant), f"variant {variant}:")
+        src = apply_variant(src, variant)
     if overrides:
         pairs = (
             dict(overrides)
@@ -471,8 +549,7 @@ def validate_text(text: str, label: str) -> Scenario:
     if isinstance(variants, Mapping):
         for name in variants:
             try:
-                assignments = _variant_assignments(src, str(name))
-                validate_source(apply_overrides(src, assignments, f"variant {name}:"))
+                validate_source(apply_variant(src, str(name)))
             except ScenarioError as exc:
                 problems.extend(p for p in exc.problems if p not in problems)
     if problems:

@@ -24,6 +24,7 @@ from typing import Annotated, Literal
 import numpy as np
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     ValidationInfo,
@@ -43,15 +44,31 @@ Id = Annotated[
 ]
 #: ISO 3166-1 alpha-2 country code, e.g. ``TW``, ``KR``, ``US``.
 Country = Annotated[str, Field(pattern=r"^[A-Z]{2}$", description="ISO 3166-1 alpha-2 code")]
-NonNegative = Annotated[float, Field(ge=0.0, allow_inf_nan=False)]
-Positive = Annotated[float, Field(gt=0.0, allow_inf_nan=False)]
-Fraction = Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)]
+
+
+def _not_bool(value: object) -> object:
+    """Refuse ``true``/``false`` where a number is expected (pydantic would read 1 and 0)."""
+    if isinstance(value, bool):
+        raise ValueError(
+            f"{str(value).lower()} is a boolean, not a number — write a number, e.g. 1.0"
+        )
+    return value
+
+
+#: A finite number: no booleans (``true`` is not 1.0), no ``.nan`` or ``.inf``. Every float of
+#: the schema is one of these.
+Real = Annotated[float, BeforeValidator(_not_bool), Field(allow_inf_nan=False)]
+#: A whole number, not a boolean.
+Whole = Annotated[int, BeforeValidator(_not_bool)]
+NonNegative = Annotated[Real, Field(ge=0.0)]
+Positive = Annotated[Real, Field(gt=0.0)]
+Fraction = Annotated[Real, Field(ge=0.0, le=1.0)]
 #: A yield: strictly positive, at most one.
-YieldFraction = Annotated[float, Field(gt=0.0, le=1.0, allow_inf_nan=False)]
-Year = Annotated[int, Field(ge=1950, le=2200)]
+YieldFraction = Annotated[Real, Field(gt=0.0, le=1.0)]
+Year = Annotated[Whole, Field(ge=1950, le=2200)]
 
 #: ``{year: value}``; linear between years, constant outside (see module docstring).
-Series = dict[Year, float]
+Series = dict[Year, Real]
 NonNegativeSeries = dict[Year, NonNegative]
 PositiveSeries = dict[Year, Positive]
 FractionSeries = dict[Year, Fraction]
@@ -59,7 +76,11 @@ FractionSeries = dict[Year, Fraction]
 
 class _Model(BaseModel):
     model_config = ConfigDict(
-        frozen=True, extra="forbid", use_attribute_docstrings=True, populate_by_name=False
+        frozen=True,
+        extra="forbid",
+        use_attribute_docstrings=True,
+        populate_by_name=False,
+        allow_inf_nan=False,
     )
 
 
@@ -155,11 +176,11 @@ class YieldModel(StrEnum):
 class CurvePoint(_Model):
     """One point of an operating curve, measured (``fabnet fab curve``) or computed."""
 
-    load: Annotated[float, Field(gt=0.0, le=1.0, allow_inf_nan=False)]
+    load: Annotated[Real, Field(gt=0.0, le=1.0)]
     """Wafers released / capacity (0–1]."""
-    throughput_frac: Annotated[float, Field(gt=0.0, le=1.0, allow_inf_nan=False)]
+    throughput_frac: Annotated[Real, Field(gt=0.0, le=1.0)]
     """Wafers put out / capacity (0–1]."""
-    flow_factor: Annotated[float, Field(ge=1.0, allow_inf_nan=False)]
+    flow_factor: Annotated[Real, Field(ge=1.0)]
     """Mean cycle time / raw process time (≥ 1)."""
 
 
@@ -168,13 +189,13 @@ class QueueingCurve(_Model):
     Spearman, *Factory Physics*, eq. 8.12): flow factor
     ``1 + (ca2 + ce2)/2 · u^(√(2(m+1)) − 1) / (m (1 − u))`` at load ``u``."""
 
-    tools: Annotated[float, Field(ge=1.0, allow_inf_nan=False)]
+    tools: Annotated[Real, Field(ge=1.0)]
     """Parallel tools per station, m."""
     ca2: NonNegative = 1.0
     """Squared coefficient of variation of inter-arrival times."""
     ce2: NonNegative = 1.0
     """Squared coefficient of variation of effective process times."""
-    loads: list[Annotated[float, Field(gt=0.0, lt=1.0)]] = Field(
+    loads: list[Annotated[Real, Field(gt=0.0, lt=1.0)]] = Field(
         default_factory=lambda: [0.3, 0.5, 0.7, 0.8, 0.85, 0.9, 0.95]
     )
     """Loads at which the curve is evaluated and fitted."""
@@ -193,9 +214,9 @@ class OperatingCurve(_Model):
 
     points: list[CurvePoint] | None = None
     queueing: QueueingCurve | None = None
-    nominal_load: Annotated[float, Field(gt=0.0, le=1.0)] | None = None
+    nominal_load: Annotated[Real, Field(gt=0.0, le=1.0)] | None = None
     """Load at which the process's ``cycle_time_days`` is the cycle time (0–1]."""
-    max_segments: Annotated[int, Field(ge=2, le=20)] = 6
+    max_segments: Annotated[Whole, Field(ge=2, le=20)] = 6
     """Tangent segments of the fitted clearing function (the capacity cap included)."""
 
     @model_validator(mode="after")
@@ -220,7 +241,7 @@ class Process(_Model):
     kind: ProcessKind
     owner: Id
     """Company that runs this process (the owner of every site that makes it)."""
-    node_nm: float | None = Field(default=None, gt=0)
+    node_nm: Real | None = Field(default=None, gt=0)
     """Marketing node name in nanometres (information only)."""
     wafer_diameter_mm: Positive = 300.0
     """Wafer diameter, mm."""
@@ -232,7 +253,7 @@ class Process(_Model):
     """Largest die the lithography can print in one exposure, mm² (26 × 33 mm)."""
     wafer_price_usd: PositiveSeries | None = None
     """Logic: price of one processed wafer, USD per wafer, by year."""
-    d0_per_cm2: dict[Year, Annotated[float, Field(ge=0.0)]] | None = None
+    d0_per_cm2: dict[Year, Annotated[Real, Field(ge=0.0)]] | None = None
     """Logic: defect density D0, defects per cm², by year."""
     yield_model: YieldModel = YieldModel.negative_binomial
     """Logic: die-yield model."""
@@ -302,9 +323,9 @@ class Site(_Model):
     country: Country
     region: str = ""
     """City or region, e.g. ``Pyeongtaek``."""
-    lat: Annotated[float, Field(ge=-90.0, le=90.0)] | None = None
+    lat: Annotated[Real, Field(ge=-90.0, le=90.0)] | None = None
     """Latitude of the site, degrees north (for maps; optional)."""
-    lon: Annotated[float, Field(ge=-180.0, le=180.0)] | None = None
+    lon: Annotated[Real, Field(ge=-180.0, le=180.0)] | None = None
     """Longitude of the site, degrees east (for maps; optional)."""
     processes: list[Id] = Field(min_length=1)
     """Processes the site can run; they share its capacity."""
@@ -378,13 +399,13 @@ class Product(_Model):
     """Company that designs and sells the product (its vendor for dependence shares)."""
     die_area_mm2: Positive
     """Logic silicon per unit, mm² (split evenly over ``chiplets`` dies)."""
-    chiplets: int = Field(default=1, ge=1)
+    chiplets: Whole = Field(default=1, ge=1)
     """Number of equal logic dies the silicon is split into; each must fit the reticle."""
     process_options: list[ProcessOption] = Field(min_length=1)
     """Processes the product can be made on; the first listed is its native one."""
     hbm_generation: str | None = None
     """HBM generation the product needs (matches ``Process.generation``); empty for none."""
-    hbm_stacks: int = Field(default=0, ge=0)
+    hbm_stacks: Whole = Field(default=0, ge=0)
     """HBM stacks per unit."""
     packaging_options: list[Id] = Field(default_factory=list)
     """Packaging processes that can assemble it; empty means packaging is not constrained."""
@@ -403,7 +424,7 @@ class Product(_Model):
     design_partner_markup: NonNegative = 0.0
     """Share of the manufacturing cost (wafers, HBM, packaging, test and assembly) a design
     partner charges on top, dimensionless (0.5 = +50 %); 0 when the designer buys directly."""
-    d0_learning: dict[Annotated[int, Field(ge=0)], Positive] = Field(default_factory=dict)
+    d0_learning: dict[Annotated[Whole, Field(ge=0)], Positive] = Field(default_factory=dict)
     """Yield learning: multiplier on the process's D0 by whole years since the product's first
     wafers on a process (``available_from_year``), ``{years: multiplier}``, e.g. ``{0: 1.5,
     1: 1.0}``; read like a series (year k is the average of age k..k+1, linear between, held
@@ -439,7 +460,7 @@ class Offer(_Model):
     """Dense BF16 performance per unit, PFLOP/s."""
     power_w: NonNegative = 0.0
     """Power per unit in service, W."""
-    hbm_stacks: int = Field(default=0, ge=0)
+    hbm_stacks: Whole = Field(default=0, ge=0)
     """HBM stacks per unit (information only)."""
     available_from_year: Year | None = None
     available_to_year: Year | None = None
@@ -567,15 +588,15 @@ class Programme(_Model):
     description: str = ""
     total_investment_usd: NonNegative | None = None
     """Announced total investment, USD (information)."""
-    new_production_fabs: int | None = Field(default=None, ge=0)
-    new_research_fabs: int | None = Field(default=None, ge=0)
-    existing_fabs: int | None = Field(default=None, ge=0)
+    new_production_fabs: Whole | None = Field(default=None, ge=0)
+    new_research_fabs: Whole | None = Field(default=None, ge=0)
+    existing_fabs: Whole | None = Field(default=None, ge=0)
     target_year: Year | None = None
     """Year by whose end the new fabs should be online."""
     start_year: Year | None = None
     """Year from which the new-fab targets rise linearly (0 before it) to their full count at
     the end of ``target_year``; the planning horizon's first year when empty."""
-    min_fabs_by_year: dict[Year, Annotated[int, Field(ge=0)]] = Field(default_factory=dict)
+    min_fabs_by_year: dict[Year, Annotated[Whole, Field(ge=0)]] = Field(default_factory=dict)
     """Optional constraint on plans: at least this many of the programme's new fabs
     (candidate sites, production or research) online by the end of each year given."""
 
@@ -842,12 +863,12 @@ class Scenario(_Model):
     name: Id
     description: str = ""
     horizon: Horizon
-    discount_rate: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.08
+    discount_rate: Annotated[Real, Field(ge=0.0, lt=1.0)] = 0.08
     """Yearly discount rate for present values (0.08 = 8 % per year)."""
     currency: Literal["USD"] = "USD"
     electricity_usd_per_kwh: NonNegativeSeries = Field(default_factory=lambda: {2024: 0.08})
     """Price of electricity for accelerators in service, USD per kWh, by year."""
-    pue: Annotated[float, Field(ge=1.0, le=3.0)] = 1.3
+    pue: Annotated[Real, Field(ge=1.0, le=3.0)] = 1.3
     """Power usage effectiveness of the data centres (facility power / IT power)."""
     designer: Id
     """The company whose plan this is (a company with the designer role)."""

@@ -72,9 +72,10 @@ def _num(value: Any) -> float | None:
     return float(value)
 
 
-def cross_check(raw: Mapping[str, Any]) -> list[Issue]:
-    """Every cross-reference problem of a raw scenario (empty when there is none)."""
-    return list(_checks(raw))
+def cross_check(raw: Mapping[str, Any], limit: int | None = None) -> list[Issue]:
+    """Every cross-reference problem of a raw scenario (empty when there is none); at most
+    ``limit`` of them (the checks stop there)."""
+    return list(itertools.islice(_checks(raw), limit))
 
 
 def check_references(scenario: Scenario) -> None:

@@ -8,7 +8,20 @@ transaction, so it is visible only once all of it is written.
 
 from __future__ import annotations
 
-from fabnet.store.duck import SCHEMA_VERSION, Store, canonical_json, scenario_hash
+from fabnet.store.duck import (
+    SCHEMA_VERSION,
+    Store,
+    canonical_json,
+    check_writable,
+    scenario_hash,
+)
 from fabnet.store.record import RunRecord
 
-__all__ = ["SCHEMA_VERSION", "RunRecord", "Store", "canonical_json", "scenario_hash"]
+__all__ = [
+    "SCHEMA_VERSION",
+    "RunRecord",
+    "Store",
+    "canonical_json",
+    "check_writable",
+    "scenario_hash",
+]

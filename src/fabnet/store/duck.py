@@ -27,6 +27,7 @@ import datetime as dt
 import hashlib
 import json
 import re
+import tempfile
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
@@ -39,7 +40,7 @@ from pydantic import ValidationError
 from fabnet import __version__
 from fabnet.errors import Problem, StoreError
 from fabnet.scenario import Scenario
-from fabnet.store.record import RunRecord, jsonable
+from fabnet.store.record import RunRecord, jsonable, run_variant
 
 #: Version of the store's layout; bumped when the ``runs`` table changes incompatibly.
 SCHEMA_VERSION = 1
@@ -149,6 +150,7 @@ class Store:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         if create:
             with self._connect(read_only=False) as con:
+                self._check_layout(con)
                 self._ensure_schema(con)
 
     def __repr__(self) -> str:
@@ -167,6 +169,16 @@ class Store:
                     file=str(self.path),
                 )
             )
+        if self.path.is_file() and self.path.stat().st_size == 0:
+            if read_only:  # an empty file (`touch`, mktemp) holds no runs yet
+                raise StoreError(
+                    Problem(
+                        "no runs store here yet (the file is empty)",
+                        hint="`fabnet plan SCENARIO --store PATH` makes it one",
+                        file=str(self.path),
+                    )
+                )
+            self.path.unlink()  # DuckDB cannot open a 0-byte file; it holds nothing
         deadline = time.monotonic() + self.lock_timeout_s
         while True:
             try:
@@ -190,23 +202,110 @@ class Store:
                 if "not a valid duckdb database" in text.lower():
                     raise StoreError(
                         Problem(
-                            "this file is not a DuckDB runs store",
-                            hint="pass --store PATH with a .duckdb file (a new name creates one)",
+                            "this file is not a DuckDB runs store (it is not a DuckDB database at all)",
+                            hint="pass --store PATH with a new file name (fabnet creates it) "
+                            "or an existing fabnet store",
                             file=str(self.path),
                         )
                     ) from None
-                raise StoreError(
-                    Problem(f"cannot open the runs store: {text}", file=str(self.path))
-                ) from None
+                raise StoreError(self._open_problem(text, read_only)) from None
         try:
             if read_only:
                 self._check_readable(con)
             yield con
+        except duckdb.Error as exc:
+            raise StoreError(
+                Problem(
+                    f"the runs store cannot be {'read' if read_only else 'written'}: "
+                    f"{str(exc).splitlines()[0]}",
+                    hint="the file may have been changed outside fabnet; pass --store PATH "
+                    "to use another store",
+                    file=str(self.path),
+                )
+            ) from None
         finally:
             con.close()
 
+    def _open_problem(self, text: str, read_only: bool) -> Problem:
+        """What went wrong opening the file, in words (permissions, a read-only folder)."""
+        low = text.lower()
+        first = text.splitlines()[0] if text else "unknown error"
+        if "permission denied" in low or "read-only file system" in low:
+            where = "file" if self.path.exists() else "folder"
+            return Problem(
+                f"cannot {'read' if read_only else 'write'} the runs store: the {where} is "
+                "read-only (permission denied)",
+                hint="pass --store PATH in a folder you can write to, or make the file writable",
+                file=str(self.path),
+            )
+        return Problem(f"cannot open the runs store: {first}", file=str(self.path))
+
+    @staticmethod
+    def _tables(con: duckdb.DuckDBPyConnection) -> list[str]:
+        return sorted(
+            str(r[0])
+            for r in con.execute(
+                "SELECT table_name FROM information_schema.tables "
+                "WHERE table_schema = 'main' AND table_catalog = current_database()"
+            ).fetchall()
+        )
+
+    def _check_layout(self, con: duckdb.DuckDBPyConnection) -> None:
+        """Refuse a DuckDB file that is not a fabnet store (fabnet would add its tables to it)
+        or whose ``runs`` table is not fabnet's; an empty file is fine (it becomes one)."""
+        tables = self._tables(con)
+        if not tables:
+            return
+        if "fabnet_meta" not in tables and "runs" not in tables:
+            shown = ", ".join(tables[:6]) + (", ..." if len(tables) > 6 else "")
+            raise StoreError(
+                Problem(
+                    f"this DuckDB file is not a fabnet runs store (it holds other tables: "
+                    f"{shown}); fabnet will not add its tables to it",
+                    hint="pass --store PATH with a new file name (fabnet creates it) or an "
+                    "existing fabnet store",
+                    file=str(self.path),
+                )
+            )
+        if "runs" in tables:
+            cols = {
+                str(r[0])
+                for r in con.execute(
+                    "SELECT column_name FROM information_schema.columns WHERE table_name = "
+                    "'runs' AND table_schema = 'main' AND table_catalog = current_database()"
+                ).fetchall()
+            }
+            missing = [c for c in _RUNS_COLUMNS if c not in cols]
+            if missing:
+                raise StoreError(
+                    Problem(
+                        "the 'runs' table of this file is not fabnet's (it lacks "
+                        f"{', '.join(missing[:5])}{', ...' if len(missing) > 5 else ''})",
+                        hint="pass --store PATH with a new file name (fabnet creates it) or "
+                        "an existing fabnet store",
+                        file=str(self.path),
+                    )
+                )
+        elif "fabnet_meta" in tables:
+            raise StoreError(
+                Problem(
+                    "this fabnet store has lost its 'runs' table",
+                    hint="the file was changed outside fabnet; pass --store PATH to use "
+                    "another store",
+                    file=str(self.path),
+                )
+            )
+
+    def check_writable(self) -> None:
+        """Raise a :class:`StoreError` now if a run could not be stored (a folder, a file that
+        is not DuckDB or not fabnet's, read-only, locked): commands call it before long work."""
+        with self._connect(read_only=False) as con:
+            self._check_layout(con)
+
     def _check_readable(self, con: duckdb.DuckDBPyConnection) -> None:
-        """Refuse a store written by a newer fabnet (its layout may mean something else)."""
+        """Refuse a file that is not a fabnet store, or one written by a newer fabnet (its
+        layout may mean something else)."""
+        self._check_layout(con)
         has_meta = con.execute(
             "SELECT count(*) FROM information_schema.tables WHERE table_name = 'fabnet_meta'"
         ).fetchone()
@@ -414,7 +513,10 @@ class Store:
             elif len(data):
                 raise StoreError(f"result table {name!r} has rows but no columns")
         finally:
-            con.unregister("_fabnet_frame")
+            # after a failed statement the transaction is aborted and this fails too; the
+            # first error is the one to report
+            with contextlib.suppress(duckdb.Error):
+                con.unregister("_fabnet_frame")
         return columns
 
     @staticmethod
@@ -441,7 +543,10 @@ class Store:
 
         Columns: ``id``, ``kind``, ``created_at`` (UTC), ``scenario``, ``status``,
         ``objective_usd``, ``unmet_pflops`` (summed over years), ``time_s`` (sum of the
-        step timings), ``scenario_hash`` (first 12 hex digits), ``fabnet_version``.
+        step timings), ``scenario_hash`` (first 12 hex digits), ``fabnet_version``,
+        ``variant`` (a plan's scenario variant, ``base`` without one; None when the run
+        did not record it) and ``options`` (the dict the run was stored with: what tells
+        runs of one scenario apart, see :func:`fabnet.store.record.run_parameters`).
         """
         with self._connect(read_only=True) as con:
             raw = self._runs_frame(con, kind)
@@ -449,6 +554,8 @@ class Store:
         for rec in raw.to_dict("records"):
             summary = json.loads(rec["summary_json"] or "{}")
             timings = json.loads(rec["timings_json"] or "{}")
+            options = json.loads(rec["options_json"] or "{}")
+            options = options if isinstance(options, dict) else {}
             years = summary.get("years") or []
             unmet = [y.get("unmet_pflops") for y in years if isinstance(y, Mapping)]
             rows.append(
@@ -465,6 +572,8 @@ class Store:
                     "time_s": float(sum(float(v) for v in timings.values())),
                     "scenario_hash": str(rec["scenario_hash"] or "")[:12],
                     "fabnet_version": rec["fabnet_version"],
+                    "variant": run_variant(rec["kind"], options),
+                    "options": options,
                 }
             )
         columns = [
@@ -478,6 +587,8 @@ class Store:
             "time_s",
             "scenario_hash",
             "fabnet_version",
+            "variant",
+            "options",
         ]
         return pd.DataFrame(rows, columns=columns)
 
@@ -564,9 +675,20 @@ class Store:
                     tables[name] = pd.DataFrame()
                     continue
                 select = ", ".join(_quote(c) for c in columns)
-                frame = con.execute(
-                    f"SELECT {select} FROM {_quote(table)} WHERE run_id = ?", [run_id]
-                ).df()
+                try:
+                    frame = con.execute(
+                        f"SELECT {select} FROM {_quote(table)} WHERE run_id = ?", [run_id]
+                    ).df()
+                except duckdb.CatalogException as exc:
+                    raise StoreError(
+                        Problem(
+                            f"run {run_id}'s result table {table} (or one of its columns) is "
+                            f"missing from the store: {str(exc).splitlines()[0]}",
+                            hint="the file was changed outside fabnet; this run cannot be "
+                            "loaded (others may be: `fabnet runs list`)",
+                            file=str(self.path),
+                        )
+                    ) from None
                 tables[name] = frame
         try:
             scenario = (
@@ -622,6 +744,45 @@ class Store:
                 .to_dict("records")
             }
         return compare_frame([found[i] for i in ids])
+
+
+def check_writable(path: str | Path, lock_timeout_s: float = 5.0) -> None:
+    """Raise a :class:`StoreError` now if a run could not be stored at ``path``: a folder, a
+    file that is not DuckDB or not a fabnet store, a read-only file or folder, a file locked
+    by another process. Changes nothing (a missing store is not created). Commands call it
+    before long work so that they fail before solving, not after."""
+    p = Path(path)
+    if p.is_dir():
+        Store(p)  # raises the folder problem
+    folder = p.parent if p.exists() else _nearest_existing(p.parent)
+    if not folder.is_dir():
+        raise StoreError(
+            Problem(
+                f"cannot create the runs store: {folder} is a file, not a folder",
+                hint="pass --store PATH in an existing folder",
+                file=str(p),
+            )
+        )
+    try:
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as exc:
+        raise StoreError(
+            Problem(
+                f"cannot write the runs store: the folder {folder} is read-only "
+                f"({(exc.strerror or str(exc)).lower()})",
+                hint="pass --store PATH in a folder you can write to",
+                file=str(p),
+            )
+        ) from None
+    if p.exists():
+        Store(p, create=False, lock_timeout_s=lock_timeout_s).check_writable()
+
+
+def _nearest_existing(folder: Path) -> Path:
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    return folder
 
 
 def _float(value: Any) -> float:

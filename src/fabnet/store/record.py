@@ -100,3 +100,102 @@ def jsonable(value: Any) -> Any:
     if value is pd.NA or value is pd.NaT:
         return None
     return str(value)
+
+
+def run_variant(kind: str, options: Mapping[str, Any]) -> str | None:
+    """A plan run's scenario variant (``base`` without one); None when it was not recorded.
+
+    Plan runs record ``variant`` in their options (None for the scenario as written)."""
+    if "variant" not in options:
+        return None
+    value = options.get("variant")
+    return str(value) if value else "base"
+
+
+def _num_text(value: Any) -> str:
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def _seeds_text(seeds: Any) -> str:
+    """``0-4`` for a run of consecutive seeds, else ``1,5,9``."""
+    if not isinstance(seeds, list) or not seeds:
+        return str(seeds)
+    if len(seeds) > 1 and seeds == list(range(int(seeds[0]), int(seeds[0]) + len(seeds))):
+        return f"{seeds[0]}-{seeds[-1]}"
+    return ",".join(str(s) for s in seeds)
+
+
+def run_parameters(kind: str, options: Mapping[str, Any]) -> list[str]:
+    """What tells a run apart from other runs of its scenario, as short readable items.
+
+    Plan runs: the ``--set`` overrides and every planner option that differs from its
+    default (period, relax, terminal, gap, time limit, build start, no MIP start), and the
+    stochastic settings (scenarios, seed, risk aversion ω; ``frontier`` for a frontier
+    point). Risk runs: the plan run, samples, seed, and what differs from the defaults
+    (screen, events, alpha, stress). Fab runs: days, warm-up, dispatcher, seeds. The
+    variant is not repeated here (see :func:`run_variant`); ``--threads`` and
+    ``--workers`` are left out (they change the speed, not the result).
+    """
+    items: list[str] = []
+    if kind == "plan":
+        from fabnet.plan.options import PlanOptions
+
+        defaults = PlanOptions().as_dict()
+        items += [f"set {s}" for s in options.get("set") or []]
+        labels = {
+            "period": "period",
+            "build_start": "build start",
+            "terminal": "terminal",
+            "mip_gap": "gap",
+            "time_limit_s": "time limit s",
+        }
+        for key, label in labels.items():
+            if key in options and options[key] != defaults[key]:
+                items.append(f"{label} {_num_text(options[key])}")
+        if options.get("relax"):
+            items.append("relax")
+        if options.get("mip_start") is False:
+            items.append("no MIP start")
+        sto = options.get("stochastic")
+        if isinstance(sto, Mapping):
+            text = f"stochastic {sto.get('scenarios')} (seed {sto.get('seed')}"
+            if sto.get("risk_aversion"):
+                text += f", ω {_num_text(sto['risk_aversion'])}"
+            if sto.get("unmet_cvar_cap_pflops") is not None:
+                text += f", unmet CVaR cap {_num_text(sto['unmet_cvar_cap_pflops'])}"
+            items.append(text + ")")
+            if sto.get("frontier"):
+                items.append("frontier")
+    elif kind == "risk":
+        if options.get("plan_run_id"):
+            items.append(f"plan {options['plan_run_id']}")
+        for key in ("samples", "seed"):
+            if key in options:
+                items.append(f"{key} {options[key]}")
+        if options.get("method") not in (None, "exact"):
+            items.append(str(options["method"]))
+        if options.get("events"):
+            items.append("events " + ",".join(str(e) for e in options["events"]))
+        if options.get("alpha") not in (None, 0.95):
+            items.append(f"alpha {_num_text(options['alpha'])}")
+        if options.get("stress"):
+            year = options.get("stress_year")
+            items.append("stress" + (f" {year}" if year else ""))
+    elif kind == "fab":
+        if "days" in options:
+            items.append(f"{_num_text(options['days'])} d")
+        if options.get("warmup_days"):
+            items.append(f"warm-up {_num_text(options['warmup_days'])} d")
+        if options.get("dispatcher"):
+            items.append(f"dispatcher {options['dispatcher']}")
+            if options.get("pure_rule"):
+                items.append("pure rule")
+        if "seeds" in options:
+            items.append(f"seeds {_seeds_text(options['seeds'])}")
+    else:
+        items += [
+            f"{k} {_num_text(v)}"
+            for k, v in options.items()
+            if isinstance(v, str | int | float) and not isinstance(v, bool)
+        ]
+    return items

@@ -32,6 +32,7 @@ from starlette.middleware.base import BaseHTTPMiddleware
 
 from fabnet import __version__
 from fabnet.errors import FabnetError, Problem, StoreError
+from fabnet.scenario.yamlread import decode
 from fabnet.store import RunRecord, Store
 from fabnet.store.record import jsonable
 from fabnet.web import views
@@ -541,10 +542,10 @@ def create_app(
                 ],
                 status=413,
             )
-        try:
-            text = data.decode("utf-8")
-        except UnicodeDecodeError:
-            return _scenarios_page(request, [f"{label}: not UTF-8 text"], status=400)
+        try:  # as a scenario file is read: UTF-8, or UTF-16/32 with a byte-order mark
+            text = decode(data, label)
+        except FabnetError as exc:
+            return _scenarios_page(request, [p.format() for p in exc.problems], status=400)
         try:
             await run_in_threadpool(validate_text, text, label)
         except FabnetError as exc:
