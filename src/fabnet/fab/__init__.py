@@ -3,14 +3,33 @@
 Load a model with :func:`load_smt2020`, simulate it with :func:`simulate` (one seed) or
 :func:`simulate_seeds` (several seeds in parallel processes). The event loop and dispatching run
 in a numba-compiled kernel (:mod:`fabnet.fab.engine`); everything around it is Python.
+
+Where things are:
+
+* :mod:`~fabnet.fab.model`: the typed fab model (tool families with their dispatching rules
+  as enums, routes, calendars, releases, initial WIP);
+* :mod:`~fabnet.fab.files`: every SMT2020 file's header and required columns, shared by
+  :mod:`~fabnet.fab.smt2020` (the reader, one function per file) and
+  :mod:`~fabnet.fab.generate` (the writer of generated fabs);
+* :mod:`~fabnet.fab.simulate`: :class:`SimOptions` (checks itself), the model → kernel arrays
+  (``_build``), :func:`simulate`, :func:`simulate_seeds`;
+* :mod:`~fabnet.fab.engine`: the compiled event loop and its column layouts;
+* :mod:`~fabnet.fab.kpi`: every KPI table of a run and the statistics over seeds;
+* :mod:`~fabnet.fab.releases`, :mod:`~fabnet.fab.flow`, :mod:`~fabnet.fab.curve`,
+  :mod:`~fabnet.fab.closed_loop`, :mod:`~fabnet.fab.queueing`: release schedules, flow and
+  operating curves, the plan check, the queueing approximation;
+* :mod:`~fabnet.fab.reference`, :mod:`~fabnet.fab.limits`: published reference KPIs, size
+  limits.
 """
 
 from __future__ import annotations
 
 from fabnet.fab.model import FabModel
 from fabnet.fab.simulate import (
+    Dispatcher,
     LotView,
     MultiSimResult,
+    RuleReading,
     SimOptions,
     SimResult,
     raw_process_time_days,
@@ -20,9 +39,11 @@ from fabnet.fab.simulate import (
 from fabnet.fab.smt2020 import load_smt2020
 
 __all__ = [
+    "Dispatcher",
     "FabModel",
     "LotView",
     "MultiSimResult",
+    "RuleReading",
     "SimOptions",
     "SimResult",
     "load_smt2020",
