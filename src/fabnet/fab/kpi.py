@@ -26,7 +26,7 @@ from fabnet.fab import engine as E
 from fabnet.fab.model import FabModel, Route, Step
 
 if TYPE_CHECKING:
-    from fabnet.fab.simulate import _Arrays
+    from fabnet.fab.compile import KernelArrays as _Arrays
 
 MIN_PER_DAY = 1440.0
 
