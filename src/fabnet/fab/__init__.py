@@ -11,8 +11,9 @@ Where things are:
 * :mod:`~fabnet.fab.files`: every SMT2020 file's header and required columns, shared by
   :mod:`~fabnet.fab.smt2020` (the reader, one function per file) and
   :mod:`~fabnet.fab.generate` (the writer of generated fabs);
-* :mod:`~fabnet.fab.simulate`: :class:`SimOptions` (checks itself), the model → kernel arrays
-  (``_build``), :func:`simulate`, :func:`simulate_seeds`;
+* :mod:`~fabnet.fab.simulate`: :class:`SimOptions` (checks itself), :func:`simulate`,
+  :func:`simulate_seeds`;
+* :mod:`~fabnet.fab.compile`: the model → the kernel's tables, one builder per table;
 * :mod:`~fabnet.fab.engine`: the compiled event loop and its column layouts;
 * :mod:`~fabnet.fab.kpi`: every KPI table of a run and the statistics over seeds;
 * :mod:`~fabnet.fab.releases`, :mod:`~fabnet.fab.flow`, :mod:`~fabnet.fab.curve`,
