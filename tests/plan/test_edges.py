@@ -194,3 +194,22 @@ def test_a_site_gives_no_capacity_after_its_life() -> None:
     s = scenario({"sites.fab-b.service_life_years": 0.5}, base=_with_candidate())
     d = build_data(s)
     assert d.cand_ramp[0, 1].tolist() == pytest.approx([0.0, 0.0, 0.5])  # started 2026
+
+
+def test_twin_candidates_are_built_in_order() -> None:
+    """fab-c is fab-b with another id and a later earliest start: its twin. One fab is
+    needed (no existing capacity, 2027 demand only); the plan builds fab-b, at the cost of
+    a plan with fab-b alone (the order rows change no optimum)."""
+    base = _with_candidate()
+    base["sites"].append({**CANDIDATE, "id": "fab-c", "earliest_start_year": 2026})  # type: ignore[attr-defined]
+    changes = {**LAST_YEAR_ONLY, "discount_rate": 0.0, "sites.fab-a.capacity_wspm.2025": 0}
+    s = scenario(changes, base=base)
+    d = build_data(s)
+    assert d.cand_ids == ["fab-b", "fab-c"] and d.cand_twin.tolist() == [-1, 0]
+    p = plan(s, PlanOptions(mip_gap=0))
+    assert p.builds["site"].tolist() == ["fab-b"]
+    alone = plan(scenario(changes, base=_with_candidate()), PlanOptions(mip_gap=0))
+    assert p.objective_usd == pytest.approx(alone.objective_usd, rel=1e-9)
+    # a different capex makes them no twins
+    other = scenario({**changes, "sites.fab-c.capex_usd": 2.0e6}, base=base)
+    assert build_data(other).cand_twin.tolist() == [-1, -1]
