@@ -346,6 +346,10 @@ class Site(_Model):
     """Candidate: time from first output to full capacity (linear ramp), years."""
     earliest_start_year: Year | None = None
     """Candidate: first year in which construction may start."""
+    service_life_years: Positive | None = None
+    """Candidate: years a built site gives capacity from first output; at the end of the
+    horizon the plan credits the share of its capex for the life left (straight line,
+    docs/planner.md "End of the horizon"). None: an unlimited life and no credit."""
     cofunded: bool = False
     """Candidate: the designer co-funds the site and pays ``capex_usd`` × its reservable
     share (the owner pays the rest and keeps the rest of the capacity); when false the
