@@ -26,6 +26,14 @@ if TYPE_CHECKING:
     from fabnet.scenario.schema import Scenario
 
 
+class _Sampling(StrEnum):
+    """``--sampling``: how the stochastic plan's scenarios are drawn (docs/stochastic.md)."""
+
+    mc = "mc"
+    importance = "importance"
+    stratified = "stratified"
+
+
 class _Terminal(StrEnum):
     """``--terminal``: how the end of the horizon is valued (PlanOptions.terminal)."""
 
@@ -429,6 +437,12 @@ def plan_cmd(
         help="Two-stage stochastic plan over N sampled disruption scenarios (docs/stochastic.md).",
     ),
     seed: int = typer.Option(0, "--seed", min=0, help="Sampler seed of the stochastic scenarios."),
+    sampling: _Sampling = typer.Option(
+        _Sampling.stratified,
+        "--sampling",
+        help="Scenarios by plain Monte Carlo, importance sampling of the rare events, or "
+        "stratified on them (--stochastic; docs/stochastic.md).",
+    ),
     risk_aversion: float = typer.Option(
         0.0, "--risk-aversion", help="ω in (1 − ω)·E[cost] + ω·CVaR(cost), 0–1 (--stochastic)."
     ),
@@ -473,6 +487,7 @@ def plan_cmd(
         sto = StochasticOptions(
             scenarios=stochastic,
             seed=seed,
+            sampling=sampling.value,
             measure=RiskMeasure(risk_aversion, cvar_alpha, unmet_cvar_cap),
             wait_and_see=not no_evpi,
             oos_samples=oos_samples,
