@@ -459,7 +459,11 @@ def mean_effects(effects: Sequence[Effects], probabilities: npt.ArrayLike | None
     w = None if probabilities is None else np.asarray(probabilities, dtype=float)
 
     def avg(name: str) -> F:
-        out: F = np.average([getattr(e, name) for e in effects], axis=0, weights=w)
+        arr = np.array([getattr(e, name) for e in effects], dtype=float)
+        if w is None:
+            out: F = arr.mean(axis=0)
+        else:  # tensordot, not np.average: it fails on an empty multiplier array
+            out = np.tensordot(w / w.sum(), arr, axes=1)
         return out
 
     return Effects(
