@@ -595,7 +595,8 @@ def _show_stochastic(
     gap = f", gap {100 * st['mip_gap']:.2f} %" if st["mip_gap"] is not None else ""
     out.print(
         f"[bold]{escape(name)}[/]  stochastic plan over {st['scenarios']} scenarios "
-        f"(seed {st['seed']}, ω {st['risk_aversion']:g}, α {st['cvar_alpha']:g})  status "
+        f"({st['sampling']}, seed {st['seed']}, ω {st['risk_aversion']:g}, "
+        f"α {st['cvar_alpha']:g})  status "
         f"[bold]{st['status']}[/]{gap}  run {run_id or '–'}"
     )
     sz = st["size"]
