@@ -524,6 +524,7 @@ class StochasticOptions:
             "scenarios": self.scenarios,
             "seed": self.seed,
             "sampling": self.sampling,
+            "pilot_samples": self.pilot_samples,
             "risk_aversion": self.measure.risk_aversion,
             "cvar_alpha": self.measure.alpha,
             "unmet_cvar_cap_pflops": self.measure.unmet_cvar_cap_pflops,
