@@ -13,7 +13,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from fabnet.cli.app import app, err, out
 from fabnet.cli.checks import finite_nonnegative, finite_positive, open_fraction
 from fabnet.cli.parallel_opts import SchedulerOpt, WorkersOpt
-from fabnet.cli.plan import _money, _num, _table
+from fabnet.cli.plan import _money, _num, _Sampling, _table
 from fabnet.cli.saving import RunSaver
 from fabnet.scenario.schema import Period
 
@@ -27,6 +27,9 @@ def frontier_cmd(
     ),
     seed: int = typer.Option(
         0, "--seed", min=0, help="Sampler seed (the same scenarios at every point)."
+    ),
+    sampling: _Sampling = typer.Option(
+        _Sampling.stratified, "--sampling", help="How the scenarios are drawn (as fabnet plan)."
     ),
     cvar_alpha: float = typer.Option(
         0.95, "--cvar-alpha", callback=open_fraction(), help="CVaR level α of the risk term."
@@ -66,7 +69,10 @@ def frontier_cmd(
 
     opts = PlanOptions(period=period, relax=relax, mip_gap=gap, time_limit_s=time_limit)
     sto = StochasticOptions(
-        scenarios=stochastic, seed=seed, measure=RiskMeasure(0.0, cvar_alpha, unmet_cvar_cap)
+        scenarios=stochastic,
+        seed=seed,
+        sampling=sampling.value,
+        measure=RiskMeasure(0.0, cvar_alpha, unmet_cvar_cap),
     )
     saver = None if no_store else RunSaver(store)
     if saver is not None:

@@ -35,6 +35,14 @@ if TYPE_CHECKING:
     from fabnet.scenario.schema import Scenario
 
 
+class _Sampling(StrEnum):
+    """``--sampling``: how the stochastic plan's scenarios are drawn (docs/stochastic.md)."""
+
+    mc = "mc"
+    importance = "importance"
+    stratified = "stratified"
+
+
 class _Terminal(StrEnum):
     """``--terminal``: how the end of the horizon is valued (PlanOptions.terminal)."""
 
@@ -531,6 +539,12 @@ def plan_cmd(
         help="Two-stage stochastic plan over N sampled disruption scenarios (docs/stochastic.md).",
     ),
     seed: int = typer.Option(0, "--seed", min=0, help="Sampler seed of the stochastic scenarios."),
+    sampling: _Sampling = typer.Option(
+        _Sampling.stratified,
+        "--sampling",
+        help="Scenarios by plain Monte Carlo, importance sampling of the rare events, or "
+        "stratified on them (--stochastic; docs/stochastic.md).",
+    ),
     risk_aversion: float = typer.Option(
         0.0,
         "--risk-aversion",
@@ -590,6 +604,7 @@ def plan_cmd(
         sto = StochasticOptions(
             scenarios=stochastic,
             seed=seed,
+            sampling=sampling.value,
             measure=RiskMeasure(risk_aversion, cvar_alpha, unmet_cvar_cap),
             wait_and_see=not no_evpi,
             oos_samples=oos_samples,
@@ -698,7 +713,8 @@ def _show_stochastic(
     gap = f", gap {100 * st['mip_gap']:.2f} %" if st["mip_gap"] is not None else ""
     out.print(
         f"[bold]{escape(name)}[/]  stochastic plan over {st['scenarios']} scenarios "
-        f"(seed {st['seed']}, ω {st['risk_aversion']:g}, α {st['cvar_alpha']:g})  status "
+        f"({st['sampling']}, seed {st['seed']}, ω {st['risk_aversion']:g}, "
+        f"α {st['cvar_alpha']:g})  status "
         f"[bold]{st['status']}[/]{gap}  run {run_id or '–'}"
     )
     sz = st["size"]
