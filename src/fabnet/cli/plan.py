@@ -17,6 +17,8 @@ from rich.table import Table
 
 from fabnet.cli.app import app, err, out
 from fabnet.cli.checks import (
+    MAX_SAMPLES,
+    MAX_SCENARIOS,
     MAX_THREADS,
     finite_nonnegative,
     finite_positive,
@@ -536,6 +538,8 @@ def plan_cmd(
         None,
         "--stochastic",
         metavar="N",
+        min=1,
+        max=MAX_SCENARIOS,
         help="Two-stage stochastic plan over N sampled disruption scenarios (docs/stochastic.md).",
     ),
     seed: int = typer.Option(0, "--seed", min=0, help="Sampler seed of the stochastic scenarios."),
@@ -568,6 +572,7 @@ def plan_cmd(
         500,
         "--oos-samples",
         min=0,
+        max=MAX_SAMPLES,
         help="Fresh samples to evaluate the stochastic and deterministic plans on (0: none).",
     ),
     no_evpi: bool = typer.Option(

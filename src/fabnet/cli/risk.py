@@ -257,12 +257,15 @@ def risk_cmd(
 ) -> None:
     """Evaluate a plan against sampled disruptions: cost and unmet compute, their tails, and
     which events and sites matter (see docs/risk.md)."""
+    from fabnet.cli.checks import MAX_SAMPLES
     from fabnet.cli.plan import _write_report
     from fabnet.risk.run import RiskOptions, run_risk
 
     problems: list[Problem] = []
-    if samples < 1 or samples > 10_000_000:
-        problems.append(Problem(f"--samples {samples} is outside 1 … 10,000,000", "e.g. 10000"))
+    if samples < 1 or samples > MAX_SAMPLES:
+        problems.append(
+            Problem(f"--samples {samples} is outside 1 … {MAX_SAMPLES:,}", "e.g. 10000")
+        )
     if not (0.5 <= alpha < 1.0) or not math.isfinite(alpha):
         problems.append(Problem(f"--alpha {alpha} is outside [0.5, 1)", "e.g. 0.95"))
     if workers is not None and not 1 <= workers <= 256:
