@@ -14,7 +14,13 @@ from tests.fab.smallfabs import deterministic_fab
 
 from fabnet.fab import SimOptions, load_smt2020, simulate
 from fabnet.fab.curve import simulate_loads
-from fabnet.fab.flow import CURVE_POINT_COLUMNS, curve_points, nominal_release_wpd, window_flow
+from fabnet.fab.flow import (
+    CURVE_POINT_COLUMNS,
+    bottleneck_capacity_wpd,
+    curve_points,
+    nominal_release_wpd,
+    window_flow,
+)
 from fabnet.fab.generate import generate_fab, write_smt2020
 from fabnet.fab.model import FabModel
 from fabnet.store import Store
@@ -51,8 +57,16 @@ def test_curve_points_obey_littles_law_and_follow_the_load(gen_model: FabModel) 
     runs = simulate_loads(gen_model, [0.6, 0.95], 120.0, 30.0, [0, 1], processes=1)
     pts = curve_points(gen_model, runs, 120.0, 30.0)
     assert list(pts.columns) == list(CURVE_POINT_COLUMNS)
-    assert pts["load"].tolist() == [0.6, 0.95]
+    assert pts["release_scale"].tolist() == [0.6, 0.95]
     assert (pts["seeds"] == 2).all()
+    # one capacity for load and throughput: the rate loading the bottleneck to 100 %
+    cap = bottleneck_capacity_wpd(gen_model)
+    nominal = nominal_release_wpd(gen_model)
+    assert cap > nominal  # generated at 85 % bottleneck load
+    np.testing.assert_allclose(pts["capacity_wpd"], cap)
+    np.testing.assert_allclose(pts["nominal_release_wpd"], nominal)
+    np.testing.assert_allclose(pts["load"], pts["release_scale"] * nominal / cap)
+    np.testing.assert_allclose(pts["throughput_frac"], pts["throughput_wpd"] / cap)
     # steady state: the fab puts out what it is given, and WIP = throughput × cycle time
     np.testing.assert_allclose(pts["throughput_frac"], pts["load"], rtol=0.05)
     little = pts["throughput_wpd"] * pts["cycle_time_mean_days"]
@@ -80,9 +94,10 @@ def test_fab_curve_writes_csv_stores_run_and_fits(
     obj = json.loads(out)
     pts = pd.read_csv(csv)
     assert list(pts.columns) == list(CURVE_POINT_COLUMNS)
-    assert pts["load"].tolist() == [0.5, 0.8, 0.95]
+    assert pts["release_scale"].tolist() == [0.5, 0.8, 0.95]
+    np.testing.assert_allclose(pts["load"], pts["release_scale"] * 0.85, rtol=0.01)
     assert obj["csv"] == str(csv) and obj["html"] is None
-    assert [p["load"] for p in obj["points"]] == [0.5, 0.8, 0.95]
+    assert [p["release_scale"] for p in obj["points"]] == [0.5, 0.8, 0.95]
     rec = Store(db, create=False).load_run(obj["run_id"])
     assert rec.kind == "curve"
     stored = rec.table("points")
@@ -126,3 +141,51 @@ def test_ggm_only_refuses_a_points_csv_or_store(
         capsys,
     )
     assert code == 2 and "--store" in err
+
+
+def _toy_with_curve(folder: Path, curve: dict[str, object]) -> Path:
+    """The built-in toy scenario with process n3's ``operating_curve`` set (cycle 90 days)."""
+    from importlib import resources
+
+    text = (resources.files("fabnet.scenario") / "builtin" / "toy.yaml").read_text("utf-8")
+    needle = "    cycle_time_days: 0\n"
+    assert needle in text
+    text = text.replace(
+        needle,
+        f"    cycle_time_days: 90\n    operating_curve: {json.dumps(curve)}\n",
+        1,
+    )
+    path = folder / "toy-curve.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_fab_curve_csv_round_trips_into_a_load_plan(
+    gen_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``fab curve -o curve.csv`` → ``operating_curve: {file: curve.csv}`` without edits →
+    ``plan --lead-times load`` solves, its curve the CSV's points (load on one convention)."""
+    csv = tmp_path / "curve.csv"
+    args = [
+        "fab", "curve", str(gen_dir), "--loads", "0.5,0.65,0.8", "--days", "90",
+        "--warmup-days", "20", "--seeds", "0-1", "--workers", "1", "-o", str(csv), "--json",
+    ]  # fmt: skip
+    code, out, err = run_cli(args, capsys)
+    assert code == 0, err
+    assert json.loads(out)["clearing_function"] is not None, json.loads(out)["fit_error"]
+    pts = pd.read_csv(csv)
+    scen = _toy_with_curve(tmp_path, {"file": "curve.csv", "nominal_load": 0.9})
+    db = tmp_path / "runs.duckdb"
+    code, out, err = run_cli(
+        ["plan", str(scen), "--lead-times", "load", "--store", str(db), "--json"], capsys
+    )
+    assert code == 0, err
+    obj = json.loads(out)
+    rec = Store(db, create=False).load_run(obj["run_id"])
+    assert rec.status == "optimal" and rec.options.get("lead_times") == "load"
+    curve = rec.scenario.processes[0].operating_curve
+    assert curve is not None and curve.points is not None
+    np.testing.assert_allclose([p.load for p in curve.points], pts["load"])
+    np.testing.assert_allclose([p.throughput_frac for p in curve.points], pts["throughput_frac"])
+    np.testing.assert_allclose([p.flow_factor for p in curve.points], pts["flow_factor"])
+    assert len(rec.table("clearing")) > 0
