@@ -169,23 +169,60 @@ def test_fab_curve_csv_round_trips_into_a_load_plan(
     args = [
         "fab", "curve", str(gen_dir), "--loads", "0.5,0.65,0.8", "--days", "90",
         "--warmup-days", "20", "--seeds", "0-1", "--workers", "1", "-o", str(csv), "--json",
+        "--store", str(tmp_path / "curves.duckdb"),
     ]  # fmt: skip
     code, out, err = run_cli(args, capsys)
     assert code == 0, err
-    assert json.loads(out)["clearing_function"] is not None, json.loads(out)["fit_error"]
+    made = json.loads(out)
+    assert made["clearing_function"] is not None, made["fit_error"]
     pts = pd.read_csv(csv)
-    scen = _toy_with_curve(tmp_path, {"file": "curve.csv", "nominal_load": 0.9})
     db = tmp_path / "runs.duckdb"
-    code, out, err = run_cli(
-        ["plan", str(scen), "--lead-times", "load", "--store", str(db), "--json"], capsys
-    )
+
+    def plan_with(curve: dict[str, object], store: Path = db) -> tuple[int, str, str]:
+        scen = _toy_with_curve(tmp_path, {**curve, "nominal_load": 0.9})
+        return run_cli(
+            ["plan", str(scen), "--lead-times", "load", "--store", str(store), "--json"], capsys
+        )
+
+    def stored_points(run_id: str) -> list[list[float]]:
+        rec = Store(db, create=False).load_run(run_id)
+        assert rec.status == "optimal" and rec.options.get("lead_times") == "load"
+        assert len(rec.table("clearing")) > 0
+        curve = rec.scenario.processes[0].operating_curve
+        assert curve is not None and curve.points is not None
+        return [[p.load, p.throughput_frac, p.flow_factor] for p in curve.points]
+
+    want = pts[["load", "throughput_frac", "flow_factor"]].to_numpy()
+    code, out, err = plan_with({"file": "curve.csv"})
     assert code == 0, err
-    obj = json.loads(out)
-    rec = Store(db, create=False).load_run(obj["run_id"])
-    assert rec.status == "optimal" and rec.options.get("lead_times") == "load"
-    curve = rec.scenario.processes[0].operating_curve
-    assert curve is not None and curve.points is not None
-    np.testing.assert_allclose([p.load for p in curve.points], pts["load"])
-    np.testing.assert_allclose([p.throughput_frac for p in curve.points], pts["throughput_frac"])
-    np.testing.assert_allclose([p.flow_factor for p in curve.points], pts["flow_factor"])
-    assert len(rec.table("clearing")) > 0
+    np.testing.assert_allclose(stored_points(json.loads(out)["run_id"]), want)
+    # the same curve from the runs store: {store: PATH, run: ID} (relative to the scenario)
+    code, out, err = plan_with({"store": "curves.duckdb", "run": made["run_id"]})
+    assert code == 0, err
+    np.testing.assert_allclose(stored_points(json.loads(out)["run_id"]), want, rtol=1e-5)
+    # {run: ID} alone reads the command's --store
+    code, out, err = plan_with({"run": made["run_id"][:8]}, store=tmp_path / "curves.duckdb")
+    assert code == 0, err
+    # a missing store, a missing run, a run of another kind: errors naming the field
+    code, _, err = plan_with({"store": "nowhere.duckdb", "run": made["run_id"]})
+    assert code == 2 and "operating_curve.run" in err and "no runs store" in err
+    code, _, err = plan_with({"store": "curves.duckdb", "run": "ffffffffffff"})
+    assert code == 2 and "operating_curve.run" in err and "ffffffffffff" in err
+    plan_id = str(Store(db, create=False).list_runs(kind="plan")["id"].iloc[0])
+    code, _, err = plan_with({"store": "runs.duckdb", "run": plan_id})
+    assert code == 2 and "is a plan run, not a curve" in err
+
+
+def test_a_stored_curve_needs_the_cli_to_read_it(tmp_path: Path) -> None:
+    """Without the CLI's reader the scenario layer reads no store: a clear error."""
+    from fabnet.errors import ScenarioError
+    from fabnet.scenario import load_scenario
+    from fabnet.scenario.curves import set_curve_run_reader
+
+    scen = _toy_with_curve(tmp_path, {"run": "abc", "nominal_load": 0.9})
+    previous = set_curve_run_reader(None)
+    try:
+        with pytest.raises(ScenarioError, match="only the fabnet CLI reads"):
+            load_scenario(str(scen))
+    finally:
+        set_curve_run_reader(previous)

@@ -528,6 +528,9 @@ def plan_cmd(
     )
     if report is not None and no_store:
         raise PlanError(Problem("--report needs the stored run", "drop --no-store"))
+    from fabnet.cli.curve_source import use_store
+
+    use_store(store)  # operating_curve: {run: ID} without store: reads --store
     if stochastic is not None:
         if variant == "all":
             raise PlanError(Problem("--stochastic plans one variant", "drop --variant all"))
