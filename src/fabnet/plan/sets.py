@@ -854,7 +854,11 @@ def salvage_shares(d: PlanData) -> dict[str, F]:
     Own units and offers in the fleet that enter service inside the horizon: the share of
     their discounted service periods after it. Units sold (not in the fleet) serve no
     period: 0. Wafers carry the share of the units they are made into (assembled
-    ``route_shift`` periods after the start; 0 when that is after the horizon).
+    ``route_shift`` periods after the start; 0 when that is after the horizon). With
+    clearing functions (``lead_times = "load"``) a route's wafers are credited when they
+    leave the fab instead: ``fab_output`` (R, T), the share of the units assembled in the
+    output period (wafers still in process at the end of the horizon: none), and their
+    ``wafers`` share is 0.
     """
     T = d.n_periods
     R, P, n_off = len(d.route_ids), len(d.product_ids), len(d.offer_ids)
@@ -863,6 +867,7 @@ def salvage_shares(d: PlanData) -> dict[str, F]:
             "wafers": np.zeros((R, T)),
             "units": np.zeros((P, T)),
             "offers": np.zeros((n_off, T)),
+            "fab_output": np.zeros((R, T)),
         }
     fleet = _beyond_share(d, d.product_arrival_shift, d.product_life)
     units = fleet * d.product_in_fleet[:, None] if P else np.zeros((0, T))
@@ -872,4 +877,9 @@ def salvage_shares(d: PlanData) -> dict[str, F]:
         wafers = np.where(at < T, units[d.route_product[:, None], np.clip(at, 0, T - 1)], 0.0)
     else:
         wafers = np.zeros((0, T))
-    return {"wafers": wafers, "units": units, "offers": offers}
+    fab_output = np.zeros((R, T))
+    if R and d.clearing is not None:
+        cf = np.asarray(d.clearing.is_cf, dtype=bool)
+        fab_output[cf] = units[d.route_product[cf]]
+        wafers = np.where(cf[:, None], 0.0, wafers)
+    return {"wafers": wafers, "units": units, "offers": offers, "fab_output": fab_output}
