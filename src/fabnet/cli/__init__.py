@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from fabnet.cli import curve_source as _curve_source  # noqa: F401
 from fabnet.cli import dashboard as _dashboard  # noqa: F401
 from fabnet.cli import economics as _economics  # noqa: F401
 from fabnet.cli import fab as _fab  # noqa: F401

@@ -136,12 +136,21 @@ def _solve_one(
 
 
 def _solve_variant(
-    ref: str, sets: list[str], opts: PlanOptions, variant: str | None
+    ref: str,
+    sets: list[str],
+    opts: PlanOptions,
+    variant: str | None,
+    curve_store: Path | None = None,
 ) -> tuple[Scenario, Plan] | PlanError:
-    """One variant, quietly (it may run in a Dask worker); a plan that fails is returned."""
+    """One variant, quietly (it may run in a Dask worker); a plan that fails is returned.
+    ``curve_store``: the store of ``operating_curve: {run: ID}`` without ``store:``."""
     from fabnet.plan import plan
     from fabnet.scenario import load_scenario
 
+    if curve_store is not None:  # a worker process has not seen the command's --store
+        from fabnet.cli.curve_source import use_store
+
+        use_store(curve_store)
     try:
         scenario = load_scenario(ref, variant=variant, overrides=sets or None)
         return scenario, plan(scenario, opts)
@@ -156,6 +165,7 @@ def _solve_all(
     opts: PlanOptions,
     workers: int | None,
     scheduler: str | None,
+    curve_store: Path | None = None,
 ) -> list[tuple[Scenario, Plan] | PlanError]:
     """Every variant's plan, in order: one in this process (a PlanError is raised), several
     in parallel through :func:`fabnet.parallel.parallel_map` (each PlanError returned)."""
@@ -173,7 +183,7 @@ def _solve_all(
     ) as prog:  # fmt: skip
         task = prog.add_task(f"{ref}: solving {len(variants)} variants", total=len(variants))
         return parallel_map(
-            partial(_solve_variant, ref, sets, opts),
+            partial(_solve_variant, ref, sets, opts, curve_store=curve_store),
             variants,
             workers=workers,
             scheduler=scheduler,
@@ -597,6 +607,9 @@ def plan_cmd(
     saver = None if no_store else RunSaver(store)
     if saver is not None:
         saver.check()  # before solving: a store that cannot be written fails now
+    from fabnet.cli.curve_source import use_store
+
+    use_store(store)  # operating_curve: {run: ID} without store: reads --store
     if stochastic is not None:
         if variant == "all":
             raise PlanError(Problem("--stochastic plans one variant", "drop --variant all"))
@@ -620,7 +633,7 @@ def plan_cmd(
     variants: list[str | None] = [None, *variant_names(scenario)] if variant == "all" else [variant]
     runs: list[_Run] = []
     failures: list[FabnetError] = []
-    solved = _solve_all(scenario, variants, list(set_), opts, workers, scheduler)
+    solved = _solve_all(scenario, variants, list(set_), opts, workers, scheduler, store)
     for v, outcome in zip(variants, solved, strict=True):
         label = v or "base"
         if isinstance(outcome, PlanError):

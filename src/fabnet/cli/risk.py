@@ -54,12 +54,16 @@ def _plan_options(rec: RunRecord) -> PlanOptions:
 
     o = rec.options
     period = o.get("period")
+    build_start = o.get("build_start")
     return PlanOptions(
         period=Period(period) if period else None,
         relax=bool(o.get("relax", False)),
         mip_gap=float(o.get("mip_gap", 0.001)),
         time_limit_s=o.get("time_limit_s"),
         threads=o.get("threads"),
+        build_start=Period(build_start) if build_start else None,
+        terminal="none" if o.get("terminal") == "none" else "salvage",
+        lead_times="load" if o.get("lead_times") == "load" else "fixed",
     )
 
 
@@ -103,6 +107,8 @@ def _find_plan(store: Store, scenario: Scenario) -> str | None:
         rec = store.load_run(str(r["id"]))
         o = rec.options
         if o.get("relax") or o.get("period") or o.get("set") or o.get("variant"):
+            continue
+        if o.get("lead_times", "fixed") != "fixed" or o.get("terminal", "salvage") != "salvage":
             continue
         if rec.scenario is not None and _plan_hash(rec.scenario) == want:
             return rec.id

@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 from linopy import LinearExpression, Model
 
+from fabnet.plan.clearing_constraints import OUTPUT as FAB_OUTPUT
 from fabnet.plan.policies import periods_of_years
 from fabnet.plan.sets import F, PlanData, salvage_shares
 from fabnet.plan.terms import weighted_total
@@ -98,6 +99,8 @@ def salvage_usd(d: PlanData, end: int | None = None, wip: bool = False) -> dict[
         WAFERS: (d.route_cost_usd + d.route_partner_usd) * share["wafers"],
         UNITS: (d.product_assembly_usd + d.product_partner_usd)[:, None] * share["units"],
         OFFER: d.offer_price_usd * share["offers"],
+        # --lead-times load: wafers leaving the fab, at the output period's price
+        FAB_OUTPUT: (d.route_cost_usd + d.route_partner_usd) * share["fab_output"],
     }
     return {k: v for k, v in out.items() if v.size and v.any()}
 

@@ -953,6 +953,10 @@ def salvage_shares(d: PlanData, end: int | None = None, wip: bool = False) -> di
     end). With ``wip`` (the plan's read-out at the scenario's horizon, see
     :func:`_beyond_share`), decisions whose units serve (or, sold, are delivered) only after
     ``end`` are credited in full.
+    With clearing functions (``lead_times = "load"``) a route's wafers are credited when they
+    leave the fab instead: ``fab_output`` (R, T), the share of the units assembled in the
+    output period, and their ``wafers`` share is 0 (wafers in process at the scenario's
+    horizon leave the fab in the extension, where ``wip`` credits them in full).
     """
     T = d.n_periods
     R, P, n_off = len(d.route_ids), len(d.product_ids), len(d.offer_ids)
@@ -961,6 +965,7 @@ def salvage_shares(d: PlanData, end: int | None = None, wip: bool = False) -> di
             "wafers": np.zeros((R, T)),
             "units": np.zeros((P, T)),
             "offers": np.zeros((n_off, T)),
+            "fab_output": np.zeros((R, T)),
         }
     end = T if end is None else end
     fleet = _beyond_share(d, d.product_arrival_shift, d.product_life, end, wip)
@@ -976,4 +981,9 @@ def salvage_shares(d: PlanData, end: int | None = None, wip: bool = False) -> di
         wafers = np.where(at < T, units[d.route_product[:, None], np.clip(at, 0, T - 1)], 0.0)
     else:
         wafers = np.zeros((0, T))
-    return {"wafers": wafers, "units": units, "offers": offers}
+    fab_output = np.zeros((R, T))
+    if R and d.clearing is not None:
+        cf = np.asarray(d.clearing.is_cf, dtype=bool)
+        fab_output[cf] = units[d.route_product[cf]]
+        wafers = np.where(cf[:, None], 0.0, wafers)
+    return {"wafers": wafers, "units": units, "offers": offers, "fab_output": fab_output}

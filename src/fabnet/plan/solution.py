@@ -8,8 +8,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
+from fabnet.plan.clearing_constraints import OUTPUT as FAB_OUTPUT
 from fabnet.plan.diagnosis import diagnose
 from fabnet.plan.model import PlanModel
 from fabnet.plan.objective import OBJECTIVE_SCALE, salvage_usd
@@ -174,6 +176,10 @@ def _supply(d: PlanData, s: Solution) -> pd.DataFrame:
         sh = d.route_shift[logic]
         arrive = np.zeros((len(d.product_ids), T))  # logic units ready per assembly period
         shifted = _shift_rows(contrib, sh)
+        cf = _cf_routes(d, s, logic)
+        if cf.any():  # --lead-times load: the fab's output feeds assembly when it leaves
+            assert s.fab_output is not None
+            shifted[cf] = s.fab_output[logic[cf]] * upw[cf]
         np.add.at(arrive, prod, shifted)
         # good units assembled at tau, allocated pro rata to the wafers that fed them
         tau = np.arange(T)[None, :] + sh[:, None]
@@ -182,6 +188,17 @@ def _supply(d: PlanData, s: Solution) -> pd.DataFrame:
         avail = arrive[prod[:, None], tau_c]
         made = s.u[prod[:, None], tau_c]
         units = np.where(inside & (avail > EPS), made * contrib / np.maximum(avail, EPS), 0.0)
+        if cf.any():
+            # units per assembly period, then back to the start periods first in, first out
+            out_units = np.where(
+                arrive[prod] > EPS, s.u[prod] * shifted / np.maximum(arrive[prod], EPS), 0.0
+            )
+            fab_out = s.fab_output
+            assert fab_out is not None
+            for k in np.flatnonzero(cf):
+                r = logic[k]
+                w0 = float(s.wip_initial[r]) if s.wip_initial is not None else 0.0
+                units[k] = _fifo(x[k], fab_out[r], w0, out_units[k])
         keep = x > EPS
         ri, ti = np.nonzero(keep)
         r = logic[ri]
@@ -225,6 +242,33 @@ def _supply(d: PlanData, s: Solution) -> pd.DataFrame:
             )
         )
     return _frame("supply", rows)
+
+
+def _cf_routes(d: PlanData, s: Solution, routes: np.ndarray) -> npt.NDArray[np.bool_]:
+    """Which of ``routes`` have a clearing function (``--lead-times load``)."""
+    if d.clearing is None or s.fab_output is None:
+        return np.zeros(len(routes), dtype=bool)
+    out: npt.NDArray[np.bool_] = np.asarray(d.clearing.is_cf, dtype=bool)[routes]
+    return out
+
+
+def _fifo(starts: F, output: F, wip0: F | float, out_units: F) -> F:
+    """Units per start period of one route whose wafers leave the fab first in, first out:
+    the wafers of ``output[τ]`` are the starts (after the initial WIP ``wip0``) whose
+    cumulative count falls in that period's cumulative output; each carries
+    ``out_units[τ] / output[τ]`` units."""
+    s_hi = float(wip0) + np.cumsum(starts)
+    s_lo = s_hi - starts
+    o_hi = np.cumsum(output)
+    o_lo = o_hi - output
+    overlap = np.clip(
+        np.minimum(s_hi[:, None], o_hi[None, :]) - np.maximum(s_lo[:, None], o_lo[None, :]),
+        0.0,
+        None,
+    )  # (start t, output τ) wafers
+    per_wafer = np.where(output > EPS, out_units / np.maximum(output, EPS), 0.0)
+    out: F = overlap @ per_wafer
+    return out
 
 
 def _frame(name: str, parts: list[pd.DataFrame]) -> pd.DataFrame:
@@ -328,6 +372,10 @@ def cost_by_period(d: PlanData, s: Solution) -> dict[str, F]:
     horizon"); the periods after it are the model's extension, cut from the tables."""
     T = d.n_periods
     rc = s.x * d.route_cost_usd
+    pipe = np.zeros_like(rc)  # (C5) --lead-times load: the initial WIP, paid in period 0
+    if s.wip_initial is not None and rc.size:
+        pipe[:, 0] = s.wip_initial
+    rc = rc + pipe * d.route_cost_usd[:, :1]
     by_kind = [rc[d.route_kind == k].sum(axis=0) for k in range(3)]
     capex = (
         np.einsum("cs,cst->t", s.b * d.cand_capex_usd[:, None], d.cand_capex_share)
@@ -357,15 +405,15 @@ def cost_by_period(d: PlanData, s: Solution) -> dict[str, F]:
     credit = salvage_usd(d, d.reported_periods, wip=d.extension_years > 0)
     salvage = -sum(
         (credit[n] * a).sum(axis=0)
-        for n, a in ((WAFERS, s.x), (UNITS, s.u), (OFFER, s.g))
-        if n in credit
+        for n, a in ((WAFERS, s.x), (UNITS, s.u), (OFFER, s.g), (FAB_OUTPUT, s.fab_output))
+        if n in credit and a is not None
     ) + np.zeros(T)
     return {
         "wafers": by_kind[0],
         "hbm": by_kind[1],
         "packaging": by_kind[2],
         "assembly": (s.u * d.product_assembly_usd[:, None]).sum(axis=0),
-        "design_partner": (s.x * d.route_partner_usd).sum(axis=0)
+        "design_partner": ((s.x + pipe) * d.route_partner_usd).sum(axis=0)
         + (s.u * d.product_partner_usd[:, None]).sum(axis=0),
         "gpus": (s.g * d.offer_price_usd).sum(axis=0) + untaken,
         "energy": watts * d.energy_usd_per_w,

@@ -206,8 +206,8 @@ class OperatingCurve(_Model):
     clearing functions (``fabnet plan --lead-times load``; docs/planner.md).
 
     Give ``points`` (or, in a YAML file, ``file:`` a CSV with columns ``load``,
-    ``throughput_frac`` and ``flow_factor``, read by the loader into ``points``) or
-    ``queueing``. The raw process time is the process's ``cycle_time_days`` divided by the
+    ``throughput_frac`` and ``flow_factor``, or ``run:`` a stored ``fab curve`` run with an
+    optional ``store:``, read by the loader into ``points``) or ``queueing``. The raw process time is the process's ``cycle_time_days`` divided by the
     curve's flow factor at ``nominal_load`` (interpolated in the points); without
     ``nominal_load``, ``cycle_time_days`` is the raw process time.
     """
