@@ -13,7 +13,8 @@ The machine is shared: its load average is printed beside the figures.
 ``--oos-study N``: the in-sample / out-of-sample gap instead: ``--seeds`` independent
 scenario sets of N scenarios (seeds 1, 2, …), each plan evaluated on ``--oos`` fresh samples
 by the risk engine in anticipative mode (like for like with the in-sample objective);
-prints RP, the out-of-sample expected cost and the gap per seed.
+prints RP, the out-of-sample expected cost and the gap per seed. ``--sampling`` (default
+``mc``, as the recorded figures); ``benchmarks/stochastic_gap.py`` compares the samplings.
 
 Usage: ``python benchmarks/stochastic_scale.py [--n 50] [--n-relax 200] [--only mip|lp]``,
 ``python benchmarks/stochastic_scale.py --oos-study 10 --seeds 5 --oos 500``.
@@ -31,7 +32,13 @@ import time
 
 
 def _one(
-    n: int, relax: bool, gap: float, ws: bool, workers: int | None, limit: float | None
+    n: int,
+    relax: bool,
+    gap: float,
+    ws: bool,
+    workers: int | None,
+    limit: float | None,
+    sampling: str = "mc",
 ) -> dict[str, object]:
     from fabnet.plan import PlanOptions
     from fabnet.risk.stochastic import StochasticOptions, stochastic_plan
@@ -42,7 +49,7 @@ def _one(
     res = stochastic_plan(
         sc,
         PlanOptions(relax=relax, mip_gap=gap, time_limit_s=limit),
-        StochasticOptions(scenarios=n, seed=1, wait_and_see=ws, oos_samples=0),
+        StochasticOptions(scenarios=n, seed=1, wait_and_see=ws, oos_samples=0, sampling=sampling),
         workers=workers,
         progress=lambda m: print(f"{time.perf_counter() - t0:7.1f} s  {m}", file=sys.stderr),
     )
@@ -68,7 +75,7 @@ def _one(
     }
 
 
-def _oos_study(n: int, seeds: int, oos: int, gap: float, relax: bool) -> None:
+def _oos_study(n: int, seeds: int, oos: int, gap: float, relax: bool, sampling: str) -> None:
     from fabnet.plan import PlanOptions
     from fabnet.risk.stochastic import StochasticOptions, stochastic_plan
     from fabnet.scenario import load_scenario
@@ -80,7 +87,9 @@ def _oos_study(n: int, seeds: int, oos: int, gap: float, relax: bool) -> None:
         res = stochastic_plan(
             sc,
             PlanOptions(mip_gap=gap, relax=relax),
-            StochasticOptions(scenarios=n, seed=seed, wait_and_see=False, oos_samples=oos),
+            StochasticOptions(
+                scenarios=n, seed=seed, wait_and_see=False, oos_samples=oos, sampling=sampling
+            ),
             workers=1,
         )
         s = res.summary()
@@ -108,20 +117,25 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, default=5)
     ap.add_argument("--oos", type=int, default=500)
     ap.add_argument("--relax", action="store_true", help="--oos-study on the LP relaxation")
+    ap.add_argument(
+        "--sampling", default="mc", help="mc (the measured figures), importance, stratified"
+    )
     a = ap.parse_args()
     if a.oos_study:
-        _oos_study(a.oos_study, a.seeds, a.oos, a.gap, a.relax)
+        _oos_study(a.oos_study, a.seeds, a.oos, a.gap, a.relax, a.sampling)
         return
     if a.child:
         n, relax = a.child.split(",")
-        print(json.dumps(_one(int(n), relax == "1", a.gap, a.ws, a.workers, a.time_limit)))
+        print(json.dumps(_one(int(n), relax == "1", a.gap, a.ws, a.workers, a.time_limit,
+                              a.sampling)))  # fmt: skip
         return
     runs = [("mip", a.n, "0"), ("lp", a.n_relax, "1")]
     for name, n, relax in runs:
         if a.only and a.only != name:
             continue
         print(f"load average before: {os.getloadavg()}", flush=True)
-        cmd = [sys.executable, __file__, "--child", f"{n},{relax}", "--gap", str(a.gap)]
+        cmd = [sys.executable, __file__, "--child", f"{n},{relax}", "--gap", str(a.gap),
+               "--sampling", a.sampling]  # fmt: skip
         if a.ws:
             cmd.append("--ws")
         if a.workers:

@@ -36,12 +36,13 @@ def test_every_command_word_loads_the_modules_that_register_it() -> None:
         assert not missing, f"`fabnet {word}` would not load {sorted(missing)}"
 
 
-def test_a_fab_command_does_not_import_the_planner_or_the_scenario_schema() -> None:
+def _loaded_by(args: list[str]) -> str:
+    """The fabnet modules imported after running ``fabnet ARGS`` in a fresh process."""
     code = (
         "import sys\n"
         "from fabnet.cli import main\n"
         "try:\n"
-        "    main(['fab', 'simulate', '--help'])\n"
+        f"    main({args!r})\n"
         "except SystemExit:\n"
         "    pass\n"
         "print(sorted(m for m in sys.modules if m.startswith('fabnet.')))\n"
@@ -49,7 +50,23 @@ def test_a_fab_command_does_not_import_the_planner_or_the_scenario_schema() -> N
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
     ).stdout
-    loaded = out.strip().splitlines()[-1]
+    return out.strip().splitlines()[-1]
+
+
+def test_a_fab_command_does_not_import_the_planner_or_the_scenario_schema() -> None:
+    loaded = _loaded_by(["fab", "simulate", "--help"])
     assert "'fabnet.cli.fab'" in loaded
     assert "fabnet.scenario" not in loaded
     assert "fabnet.plan" not in loaded
+
+
+def test_other_commands_install_the_stored_curve_reader() -> None:
+    """A scenario may name a stored curve run; every command that may load a scenario has
+    the reader installed (fabnet.cli.curve_source), as when all modules were imported."""
+    for args in (
+        ["scenario", "list"],
+        ["economics", "--help"],
+        ["--help"],
+        ["fab", "check-plan", "--help"],
+    ):
+        assert "'fabnet.cli.curve_source'" in _loaded_by(args), args

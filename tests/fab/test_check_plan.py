@@ -66,7 +66,7 @@ def test_releases_follow_the_plan_and_time_is_scaled(model: FabModel) -> None:
     assert list(t.columns) == list(CHECK_COLUMNS)
     assert res.days_per_period == pytest.approx(365.25 / 20.0)
     assert res.time_scale == pytest.approx(1 / 20.0)
-    assert res.capacity_wpd == pytest.approx(nominal_release_wpd(model))
+    assert res.capacity_wpd == pytest.approx(bottleneck_capacity_wpd(model))  # the default
     np.testing.assert_allclose(t["load"], [0.5, 0.9, 0.9])
     # the last periods are past the change of load by more than a cycle time
     np.testing.assert_allclose(t["realised_output"].iloc[1:], 900.0, rtol=0.08)

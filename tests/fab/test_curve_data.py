@@ -14,7 +14,13 @@ from tests.fab.smallfabs import deterministic_fab
 
 from fabnet.fab import SimOptions, load_smt2020, simulate
 from fabnet.fab.curve import simulate_loads
-from fabnet.fab.flow import CURVE_POINT_COLUMNS, curve_points, nominal_release_wpd, window_flow
+from fabnet.fab.flow import (
+    CURVE_POINT_COLUMNS,
+    bottleneck_capacity_wpd,
+    curve_points,
+    nominal_release_wpd,
+    window_flow,
+)
 from fabnet.fab.generate import generate_fab, write_smt2020
 from fabnet.fab.model import FabModel
 from fabnet.store import Store
@@ -51,8 +57,16 @@ def test_curve_points_obey_littles_law_and_follow_the_load(gen_model: FabModel) 
     runs = simulate_loads(gen_model, [0.6, 0.95], 120.0, 30.0, [0, 1], processes=1)
     pts = curve_points(gen_model, runs, 120.0, 30.0)
     assert list(pts.columns) == list(CURVE_POINT_COLUMNS)
-    assert pts["load"].tolist() == [0.6, 0.95]
+    assert pts["release_scale"].tolist() == [0.6, 0.95]
     assert (pts["seeds"] == 2).all()
+    # one capacity for load and throughput: the rate loading the bottleneck to 100 %
+    cap = bottleneck_capacity_wpd(gen_model)
+    nominal = nominal_release_wpd(gen_model)
+    assert cap > nominal  # generated at 85 % bottleneck load
+    np.testing.assert_allclose(pts["capacity_wpd"], cap)
+    np.testing.assert_allclose(pts["nominal_release_wpd"], nominal)
+    np.testing.assert_allclose(pts["load"], pts["release_scale"] * nominal / cap)
+    np.testing.assert_allclose(pts["throughput_frac"], pts["throughput_wpd"] / cap)
     # steady state: the fab puts out what it is given, and WIP = throughput × cycle time
     np.testing.assert_allclose(pts["throughput_frac"], pts["load"], rtol=0.05)
     little = pts["throughput_wpd"] * pts["cycle_time_mean_days"]
@@ -80,9 +94,10 @@ def test_fab_curve_writes_csv_stores_run_and_fits(
     obj = json.loads(out)
     pts = pd.read_csv(csv)
     assert list(pts.columns) == list(CURVE_POINT_COLUMNS)
-    assert pts["load"].tolist() == [0.5, 0.8, 0.95]
+    assert pts["release_scale"].tolist() == [0.5, 0.8, 0.95]
+    np.testing.assert_allclose(pts["load"], pts["release_scale"] * 0.85, rtol=0.01)
     assert obj["csv"] == str(csv) and obj["html"] is None
-    assert [p["load"] for p in obj["points"]] == [0.5, 0.8, 0.95]
+    assert [p["release_scale"] for p in obj["points"]] == [0.5, 0.8, 0.95]
     rec = Store(db, create=False).load_run(obj["run_id"])
     assert rec.kind == "curve"
     stored = rec.table("points")
@@ -126,3 +141,88 @@ def test_ggm_only_refuses_a_points_csv_or_store(
         capsys,
     )
     assert code == 2 and "--store" in err
+
+
+def _toy_with_curve(folder: Path, curve: dict[str, object]) -> Path:
+    """The built-in toy scenario with process n3's ``operating_curve`` set (cycle 90 days)."""
+    from importlib import resources
+
+    text = (resources.files("fabnet.scenario") / "builtin" / "toy.yaml").read_text("utf-8")
+    needle = "    cycle_time_days: 0\n"
+    assert needle in text
+    text = text.replace(
+        needle,
+        f"    cycle_time_days: 90\n    operating_curve: {json.dumps(curve)}\n",
+        1,
+    )
+    path = folder / "toy-curve.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_fab_curve_csv_round_trips_into_a_load_plan(
+    gen_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``fab curve -o curve.csv`` → ``operating_curve: {file: curve.csv}`` without edits →
+    ``plan --lead-times load`` solves, its curve the CSV's points (load on one convention)."""
+    csv = tmp_path / "curve.csv"
+    args = [
+        "fab", "curve", str(gen_dir), "--loads", "0.5,0.65,0.8", "--days", "90",
+        "--warmup-days", "20", "--seeds", "0-1", "--workers", "1", "-o", str(csv), "--json",
+        "--store", str(tmp_path / "curves.duckdb"),
+    ]  # fmt: skip
+    code, out, err = run_cli(args, capsys)
+    assert code == 0, err
+    made = json.loads(out)
+    assert made["clearing_function"] is not None, made["fit_error"]
+    pts = pd.read_csv(csv)
+    db = tmp_path / "runs.duckdb"
+
+    def plan_with(curve: dict[str, object], store: Path = db) -> tuple[int, str, str]:
+        scen = _toy_with_curve(tmp_path, {**curve, "nominal_load": 0.9})
+        return run_cli(
+            ["plan", str(scen), "--lead-times", "load", "--store", str(store), "--json"], capsys
+        )
+
+    def stored_points(run_id: str) -> list[list[float]]:
+        rec = Store(db, create=False).load_run(run_id)
+        assert rec.status == "optimal" and rec.options.get("lead_times") == "load"
+        assert len(rec.table("clearing")) > 0
+        curve = rec.scenario.processes[0].operating_curve
+        assert curve is not None and curve.points is not None
+        return [[p.load, p.throughput_frac, p.flow_factor] for p in curve.points]
+
+    want = pts[["load", "throughput_frac", "flow_factor"]].to_numpy()
+    code, out, err = plan_with({"file": "curve.csv"})
+    assert code == 0, err
+    np.testing.assert_allclose(stored_points(json.loads(out)["run_id"]), want)
+    # the same curve from the runs store: {store: PATH, run: ID} (relative to the scenario)
+    code, out, err = plan_with({"store": "curves.duckdb", "run": made["run_id"]})
+    assert code == 0, err
+    np.testing.assert_allclose(stored_points(json.loads(out)["run_id"]), want, rtol=1e-5)
+    # {run: ID} alone reads the command's --store
+    code, out, err = plan_with({"run": made["run_id"][:8]}, store=tmp_path / "curves.duckdb")
+    assert code == 0, err
+    # a missing store, a missing run, a run of another kind: errors naming the field
+    code, _, err = plan_with({"store": "nowhere.duckdb", "run": made["run_id"]})
+    assert code == 2 and "operating_curve.run" in err and "no runs store" in err
+    code, _, err = plan_with({"store": "curves.duckdb", "run": "ffffffffffff"})
+    assert code == 2 and "operating_curve.run" in err and "ffffffffffff" in err
+    plan_id = str(Store(db, create=False).list_runs(kind="plan")["id"].iloc[0])
+    code, _, err = plan_with({"store": "runs.duckdb", "run": plan_id})
+    assert code == 2 and "is a plan run, not a curve" in err
+
+
+def test_a_stored_curve_needs_the_cli_to_read_it(tmp_path: Path) -> None:
+    """Without the CLI's reader the scenario layer reads no store: a clear error."""
+    from fabnet.errors import ScenarioError
+    from fabnet.scenario import load_scenario
+    from fabnet.scenario.curves import set_curve_run_reader
+
+    scen = _toy_with_curve(tmp_path, {"run": "abc", "nominal_load": 0.9})
+    previous = set_curve_run_reader(None)
+    try:
+        with pytest.raises(ScenarioError, match="only the fabnet CLI reads"):
+            load_scenario(str(scen))
+    finally:
+        set_curve_run_reader(previous)

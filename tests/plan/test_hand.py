@@ -115,7 +115,9 @@ def test_lead_time_shifts_arrival_by_whole_periods() -> None:
     )
     p = plan(s)
     made = p.supply.groupby("period")["units"].sum()
-    assert made.to_dict() == pytest.approx({"2025": 1000, "2026": 1000})
+    # 2027's units serve 2028: the model runs a lead time past the horizon, with 2027's
+    # demand held there (docs/planner.md, "End of the horizon")
+    assert made.to_dict() == pytest.approx({"2025": 1000, "2026": 1000, "2027": 1000})
     comp = p.compute[p.compute["source"] == "acc"].set_index("period")
     assert comp["pflops_added"].to_dict() == pytest.approx({"2025": 0, "2026": 1000, "2027": 1000})
 

@@ -5,6 +5,19 @@ them here and write the reason in the log below (newest first), so a reader can 
 deliberate change from a regression.
 
 Log:
+- 2026-12-04, issue 7 §4 site salvage: candidate sites have a 25-year service life
+  (assumption) and are credited the straight-line share of their capex for the life left
+  after 2047 (docs/planner.md, "End of the horizon"): salvage -50.1 -> -56.7 bn, total 694.5
+  -> 687.9 bn PV (the five builds, online 2028-2035, keep 6-13 of their 25 years); builds,
+  flows and shares unchanged (no build was one credit away from moving).
+- 2026-12-04, issue 7 §4 end of horizon (docs/planner.md, "End of the horizon"): the model
+  runs one year past 2047 (the longest wafer-to-service time, 1 year in yearly periods) with
+  2047's demand, prices and capacities held there, and the tables are cut back to 2047.
+  Logic and HBM wafers are now started in 2047 (270.8 k and 1 397 k, as in 2042-2046; before:
+  0): their units serve 2048. They are work in progress at the horizon, credited in full as
+  salvage, so wafers +1.9 bn, HBM +2.8 bn, design partner +4.7 bn and salvage -38.2 -> -50.1
+  bn PV; GPUs 224.4 -> 227.2 bn (the last years' orders move). The total (the horizon's cost
+  net of the salvage) is unchanged to 0.01 % (694.49 bn), builds and shares unchanged.
 - 2026-12-04, issue 7 §1 (believable economics and ramps): the scenario and model gained,
   each measured alone by switching it off in the new scenario (PV bn USD, new total 732.0):
   (a) design partner markup 100 % on own accelerators (new cost category "design_partner",
@@ -70,7 +83,10 @@ def test_status_and_cost(result: Plan) -> None:
     # commitments (+24 bn), less co-funded capex (-34 bn)
     # issue 7 §4 (merged after §1): 7.3203e11 -> 6.9449e11, the salvage value (-38.2 bn);
     # builds, shares and the other categories move by less than the tolerances below
-    assert result.objective_usd == pytest.approx(6.9449e11, rel=2e-3)
+    # issue 7 §4 end of horizon: unchanged (the 2047 wafers are credited as work in
+    # progress: see the log); site salvage: 6.9449e11 -> 6.8791e11 (-6.6 bn, the capex
+    # share of the built sites' life left after 2047)
+    assert result.objective_usd == pytest.approx(6.8791e11, rel=2e-3)
 
 
 def test_build_schedule(result: Plan) -> None:
@@ -108,19 +124,25 @@ def test_cost_breakdown(result: Plan) -> None:
     # measured one at a time (bn USD present value)
     # issue 7: "issue 7" gives the PLAN-2 figure and the main cause of the change
     expected = {
-        "gpus": 224.4,  # issue 7: was 114.8; the commitments, 2.37 M Rubin-class and 1.83 M
+        "gpus": 227.2,  # end of horizon: was 224.4 (2047 wafers; see the log)
+        # issue 7: was 114.8; the commitments, 2.37 M Rubin-class and 1.83 M
         # MI450-class units (b) (+43 bn alone), and own chips capped by the ramp
-        "design_partner": 189.3,  # issue 7: new category, 100 % on own chips' cost (a)
+        "design_partner": 194.0,  # end of horizon: was 189.3 (2047 wafers; see the log)
+        # issue 7: new category, 100 % on own chips' cost (a)
         "energy": 89.1,  # issue 7: was 83.8; more GPUs (1.4-2.2 PF/kW) in 2027-2030
-        "hbm": 79.6,  # issue 7: was 96.8; fewer own chips while the commitments run
-        "wafers": 65.9,  # issue 7: was 69.4; as HBM
+        "hbm": 82.4,  # end of horizon: was 79.6 (2047 wafers; see the log)
+        # issue 7: was 96.8; fewer own chips while the commitments run
+        "wafers": 67.8,  # end of horizon: was 65.9 (2047 wafers; see the log)
+        # issue 7: was 69.4; as HBM
         "packaging": 40.1,  # issue 7: was 46.0; as HBM
         "capex": 19.6,  # issue 7: was 49.5; co-funded candidates (c)
         "assembly": 19.4,  # issue 7: was 24.3; as HBM
         "unmet_penalty": 4.49,  # unchanged: 2025 only, nothing arrives in time
         "porting": 0.22,  # issue 7: was 0.21; tape-outs per process (d)
-        "salvage": -38.2,  # issue 7 §4: new category, service after 2047 credited (with the
-        # design partner's markup, -29.5 bn on the scenario before §1)
+        "salvage": -56.7,  # issue 7 §4: new category, service after 2047 credited (with the
+        # design partner's markup, -29.5 bn on the scenario before §1; -38.2 bn before the
+        # 2047 wafer starts, work in progress, were made and credited; -50.1 bn before the
+        # built sites' life left was credited)
     }
     for cat, bn in expected.items():
         assert pv[cat] == pytest.approx(bn, rel=0.05, abs=0.05), cat
@@ -209,3 +231,12 @@ def test_nvidia_commitment_against_a_tight_cap_is_explained() -> None:
     assert "in 2027 (2,800 EFLOP/s) alone is" in msg
     assert "of the new compute arriving in 2028, above the 30 % cap on nvidia" in msg
     assert "paid for and not taken; lower the commitment or raise the cap" in msg
+
+
+def test_wafers_are_started_in_the_last_year(result: Plan) -> None:
+    """issue 7 §4: 2047's logic and HBM wafers make units that serve 2048 and after (before:
+    none was started in 2047, its units arrived outside the model)."""
+    used = result.utilisation.groupby(["year", "site_kind"])["used_wafers"].sum()
+    for kind in ("logic", "hbm", "packaging"):
+        assert used[(2047, kind)] > 0.5 * used[(2046, kind)], kind
+    assert result.costs["year"].max() == 2047 and result.supply["year"].max() == 2047

@@ -126,7 +126,10 @@ def test_relaxation_never_costs_more_than_milp(changes: dict[str, Any], capex: f
     milp = plan(scenario(changes, base=base))
     lp = plan(scenario(changes, base=base), PlanOptions(relax=True))
     assert milp.model_size["binaries"] > 0
-    assert lp.objective_usd <= milp.objective_usd + _tol(milp.objective_usd)
+    # the objectives minimised (with an extension past the horizon, the reported cost of
+    # the horizon is another number: docs/planner.md, "End of the horizon")
+    assert lp.model_objective_usd is not None and milp.model_objective_usd is not None
+    assert lp.model_objective_usd <= milp.model_objective_usd + _tol(milp.model_objective_usd)
     built = milp.builds["site"].tolist()
     assert built in ([], ["fab-b"])
 

@@ -19,6 +19,7 @@ import pytest
 from fabnet.plan import PlanOptions, plan
 from fabnet.risk.effects import Effects
 from fabnet.risk.recourse import FirstStage, Recourse, RecourseSpec, anticipative
+from fabnet.risk.sampler import SAMPLINGS, Sampler
 from fabnet.risk.stats import var_cvar
 from fabnet.risk.stochastic import (
     ExtensiveForm,
@@ -343,3 +344,186 @@ def test_stored_builds_of_a_cofunded_site_are_whole_builds() -> None:
     assert p.builds["capex_usd"].tolist() == pytest.approx([5.0e5])
     fs = FirstStage.from_tables(p.builds, scenario=sc)
     assert fs.builds == (("fab-b", "2025", 1.0),)
+
+
+# In-sample scenario sets: Monte Carlo, importance sampling, stratified ---------------------
+
+#: The risk toy (tests/risk/test_run.py: 2025–2028) and a probability event: gpu-ban
+#: (0.1 a year over 4 years, occurs with probability 1 − e^−0.4 = 0.33) and strike
+#: (probability 0.2) are rare (below 0.5); fire, hbm-cut and surge (1 − e^−1.2 = 0.70) not.
+STRIKE = """  - id: strike
+    kind: demand_shock
+    probability: 0.2
+    window_years: [2026, 2027]
+    hits: {demands: all}
+    demand_factor: 1.2
+    duration_days: 60
+"""
+
+
+@pytest.fixture(scope="module")
+def risk_toy() -> Scenario:
+    from fabnet.scenario.io import scenario_from_text
+
+    head, tail = TOY.read_text(encoding="utf-8").split("variants:", 1)
+    return scenario_from_text(head + CATALOGUE.lstrip() + STRIKE + "variants:" + tail, "toy")
+
+
+@pytest.fixture(scope="module")
+def toy_sampler(risk_toy: Scenario) -> Sampler:
+    from fabnet.plan.sets import build_data
+
+    return Sampler(build_data(risk_toy), risk_toy)
+
+
+def test_rare_events_and_strata(toy_sampler: Sampler) -> None:
+    ids = toy_sampler.event_ids
+    assert [ids[i] for i in toy_sampler.rare_events()] == ["strike", "gpu-ban"]
+    p = toy_sampler.occurrence_probability()
+    assert p[ids.index("gpu-ban")] == pytest.approx(1 - np.exp(-0.4), rel=1e-12)
+    assert p[ids.index("strike")] == pytest.approx(0.2, rel=1e-12)
+    _rare, pats, probs = toy_sampler.strata(8)
+    assert len(pats) == 4 and probs.sum() == pytest.approx(1.0, rel=1e-12)
+    q = 1 - np.exp(-0.4)
+    assert probs[pats.index((1, 1))] == pytest.approx(0.2 * q, rel=1e-12)
+    assert probs[pats.index((0, 0))] == pytest.approx(0.8 * (1 - q), rel=1e-12)
+    assert len(toy_sampler.strata(3)[1]) == 2  # 2**k ≤ n: only the rarest with 3 scenarios
+
+
+@pytest.mark.parametrize("sampling", SAMPLINGS)
+def test_scenario_probabilities_sum_to_one(toy_sampler: Sampler, sampling: str) -> None:
+    for n in (4, 9, 30):
+        ss = toy_sampler.scenario_set(sampling, 5, n)
+        assert len(ss.effects) == n and ss.probabilities.shape == (n,)
+        assert ss.probabilities.sum() == pytest.approx(1.0, rel=1e-12)
+        assert (ss.probabilities > 0).all()
+        if sampling == "mc":
+            assert np.allclose(ss.probabilities, 1.0 / n)
+    # stratified with a Neyman allocation: every stratum carries its probability exactly
+    rare, pats, P = toy_sampler.strata(30)
+    ss = toy_sampler.stratified(5, 30, sd=[1.0, 5.0, 0.0, 2.0])
+    for h, pat in enumerate(pats):
+        mine = ss.stratum == h
+        assert mine.sum() >= 1
+        assert ss.probabilities[mine].sum() == pytest.approx(P[h], rel=1e-12)
+        for e in np.flatnonzero(mine):  # the stratum's rare events occur, the others do not
+            hit = {x.event for x in ss.effects[e].events}
+            for ev, o in zip(rare, pat, strict=True):
+                assert (toy_sampler.event_ids[ev] in hit) == bool(o)
+    # more scenarios go where the pilot says cost varies more (sd 5 against 1)
+    assert (ss.stratum == 1).sum() > (ss.stratum == 0).sum()
+
+
+def _pmf(n: int, lam: float) -> float:
+    return float(np.exp(-lam) * lam**n / np.prod(np.arange(1, n + 1, dtype=float)))
+
+
+def test_likelihood_ratio_is_the_ratio_of_the_pmfs(toy_sampler: Sampler) -> None:
+    ids = toy_sampler.event_ids
+    lam, prob = toy_sampler.tilted(0.5)
+    g, s = ids.index("gpu-ban"), ids.index("strike")
+    assert 1 - np.exp(-lam[g]) == pytest.approx(0.5) and prob[s] == 0.5
+    for n_gpu, n_strike in itertools.product(range(4), range(2)):
+        counts = np.zeros(len(ids), dtype=np.int64)
+        counts[ids.index("fire")] = 2  # untilted events do not change the ratio
+        counts[g], counts[s] = n_gpu, n_strike
+        hand = _pmf(n_gpu, 0.4) / _pmf(n_gpu, float(np.log(2.0)))
+        hand *= (0.2 / 0.5) if n_strike else (0.8 / 0.5)
+        assert toy_sampler.likelihood_ratio(counts, lam, prob) == pytest.approx(hand, rel=1e-12)
+
+
+def test_importance_weighted_estimator_is_unbiased(toy_sampler: Sampler) -> None:
+    """Under the tilted proposal, E_q[w·f] = E_p[f] for f = occurrences of gpu-ban (E = 0.4,
+    rate × window), f = 1{strike} (E = 0.2) and f = 1 (E[w] = 1), within 4 standard errors of
+    20 000 draws; the proposal itself draws gpu-ban far more often than the catalogue."""
+    ids = toy_sampler.event_ids
+    g, s = ids.index("gpu-ban"), ids.index("strike")
+    lam, prob = toy_sampler.tilted(0.5)
+    M = 20000
+    w, n_gpu, n_strike = np.empty(M), np.empty(M), np.empty(M)
+    for i in range(M):
+        counts = toy_sampler._draw_counts(11, i, lam, prob)[3]
+        w[i] = toy_sampler.likelihood_ratio(counts, lam, prob)
+        n_gpu[i], n_strike[i] = counts[g], counts[s]
+    assert (n_gpu > 0).mean() > 0.45  # the catalogue: 0.33
+    for f, exact in ((n_gpu, 0.4), ((n_strike > 0).astype(float), 0.2), (np.ones(M), 1.0)):
+        est = w * f
+        se = est.std(ddof=1) / np.sqrt(M)
+        assert abs(est.mean() - exact) < 4 * se, (est.mean(), exact, se)
+    # the self-normalised estimator (the probabilities of the extensive form) agrees too
+    assert float(w @ n_gpu / w.sum()) == pytest.approx(0.4, rel=0.05)
+
+
+def test_stratified_estimator_is_unbiased(toy_sampler: Sampler) -> None:
+    """Σ p_s f_s over stratified sets of 8 scenarios, averaged over 300 seeds, estimates
+    E[occurrences of gpu-ban] = 0.4 and of fire = 1.2 within 4 standard errors."""
+    ids = toy_sampler.event_ids
+    est = []
+    for seed in range(300):
+        ss = toy_sampler.stratified(seed, 8)
+        n = np.array(
+            [[sum(h.event == e for h in eff.events) for e in ("gpu-ban", "fire")]
+             for eff in ss.effects], dtype=float,
+        )  # fmt: skip
+        est.append(ss.probabilities @ n)
+    x = np.array(est)
+    se = x.std(axis=0, ddof=1) / np.sqrt(len(x))
+    assert np.all(np.abs(x.mean(axis=0) - [0.4, 1.2]) < 4 * se + 1e-12), (x.mean(axis=0), se)
+    assert ids  # the events named exist
+
+
+def test_weighted_cvar_matches_a_hand_computation() -> None:
+    """Three scenarios (fab-a out 0, 1, 2 years) with probabilities 0.5, 0.3, 0.2 and a fab
+    too dear to build: costs c_k = 3000·UNIT + k·LOSS. CVaR_0.7 takes the top 30 % of the
+    probability: 0.2 at c_2 and 0.1 at c_1, so (0.2 c_2 + 0.1 c_1) / 0.3."""
+    sc = _toy(1.0e15)
+    eff = [_fab_a_out(sc, k) for k in range(3)]
+    p = [0.5, 0.3, 0.2]
+    c = [3000 * UNIT_USD + k * LOSS_USD for k in range(3)]
+    hand = (0.2 * c[2] + 0.1 * c[1]) / 0.3
+    sol = solve_extensive(sc, PlanOptions(), eff, p, measure=RiskMeasure(0.5, 0.7))
+    assert sol.first_stage.builds == ()
+    assert np.allclose(sol.scenario_cost_usd, c, rtol=1e-9)
+    assert sol.cvar_term_usd == pytest.approx(hand, rel=1e-9)
+    assert sol.cvar_cost_usd(0.7) == pytest.approx(hand, rel=1e-9)
+    assert sol.expected_cost_usd == pytest.approx(float(np.dot(p, c)), rel=1e-9)
+    assert sol.objective_usd == pytest.approx(0.5 * float(np.dot(p, c)) + 0.5 * hand, rel=1e-9)
+
+
+def test_cli_sampling_option(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    toy = tmp_path / "toy-risk.yaml"
+    head, tail = TOY.read_text(encoding="utf-8").split("variants:", 1)
+    toy.write_text(head + CATALOGUE.lstrip() + "variants:" + tail, encoding="utf-8")
+    for sampling in ("importance", "stratified"):
+        code, out, err = run_cli(
+            ["plan", str(toy), "--stochastic", "5", "--sampling", sampling, "--no-evpi",
+             "--oos-samples", "0", "--workers", "1", "--json", "--no-store"],
+            capsys,
+        )  # fmt: skip
+        assert code == 0, err
+        st = json.loads(out)["stochastic"]
+        assert st["sampling"] == sampling and 1.0 <= st["effective_scenarios"] <= 5.0
+    code, _out, err = run_cli(["plan", str(toy), "--stochastic", "5", "--sampling", "lhs"], capsys)
+    assert code == 2 and "--sampling" in err
+
+
+def test_a_time_limited_solve_within_the_gap_is_optimal() -> None:
+    """HiGHS checks mip_rel_gap between search steps only: a root sub-MIP incumbent found at
+    the time limit with a gap of 0.42 % (tolerance 1 %) ends as "Time limit reached"."""
+    from fabnet.risk.stochastic import _status
+
+    assert _status("Time limit reached", 0.0042, 0.01) == "optimal"
+    assert _status("Time limit reached", 0.05, 0.01) == "time_limit"
+    assert _status("Time limit reached", None, 0.01) == "time_limit"
+    assert _status("Optimal", 0.002, 0.01) == "optimal"
+    assert _status("Infeasible", None, 0.01) == "infeasible"
+
+
+def test_the_gap_option_reaches_highs_as_a_fraction() -> None:
+    """--gap 0.01 is mip_rel_gap = 0.01 (1 %) in the extensive form's HiGHS, and the reported
+    gap is a fraction within it."""
+    sc = _toy(2.0e6)
+    ef = ExtensiveForm(sc, PlanOptions(mip_gap=0.01), [_fab_a_out(sc, k) for k in range(3)])
+    sol = ef.solve()
+    assert ef.is_mip and ef.h.getOptionValue("mip_rel_gap")[1] == 0.01
+    assert sol.status == "optimal" and sol.mip_gap is not None and 0.0 <= sol.mip_gap <= 0.01

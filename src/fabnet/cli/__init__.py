@@ -4,8 +4,10 @@ The command modules (``fabnet.cli.fab``, ``fabnet.cli.plan``, …) register thei
 :data:`fabnet.cli.app.app` when imported. :func:`main` imports only the modules the command
 word names (``fabnet fab …`` loads ``fab`` and every ``fab_*`` module), so a fab command does
 not pay for the planner's and the scenario schema's imports (about 0.3 s of start-up);
-any other word (``--help``, ``report``, a typo) loads them all. ``fabnet.cli.app`` read from
-this package is the complete application.
+any other word (``--help``, ``report``, a typo) loads them all. Hook modules
+(``curve_source``: the scenario loader's reader of stored curves) load with every command
+except those that never load a scenario (``fab simulate``, ``compare``, ``curve``,
+``generate``). ``fabnet.cli.app`` read from this package is the complete application.
 """
 
 from __future__ import annotations
@@ -25,6 +27,14 @@ __all__ = ["app", "command_modules", "load_commands", "main"]
 
 #: Modules of this package that register no command.
 _HELPERS = frozenset({"app", "checks", "parallel_opts"})
+#: Modules that install a hook when imported (``curve_source``: the scenario loader's reader
+#: of stored curves); loaded for every command that may load a scenario.
+_HOOKS = ("curve_source",)
+#: Commands that never load a scenario, stored or not (they skip the hooks and the scenario
+#: schema's imports); ``fab check-plan`` reads a stored plan's scenario, so it is not here.
+_SCENARIO_FREE = frozenset(
+    {("fab", "simulate"), ("fab", "compare"), ("fab", "curve"), ("fab", "generate")}
+)
 
 
 def command_modules(word: str | None = None) -> list[str]:
@@ -33,17 +43,19 @@ def command_modules(word: str | None = None) -> list[str]:
     names = [
         m.name
         for m in pkgutil.iter_modules(__path__)
-        if not m.name.startswith("_") and m.name not in _HELPERS
+        if not m.name.startswith("_") and m.name not in _HELPERS and m.name not in _HOOKS
     ]
     if word is None:
         return sorted(names)
     return sorted(n for n in names if n == word or n.startswith(word + "_"))
 
 
-def load_commands(word: str | None = None) -> None:
+def load_commands(word: str | None = None, command: str | None = None) -> None:
     """Import the command modules ``word`` selects (:func:`command_modules`), all of them if
-    it selects none."""
-    for name in command_modules(word) or command_modules():
+    it selects none, and the hook modules unless ``word command`` loads no scenario."""
+    selected = command_modules(word)
+    hooks = () if selected and (word, command) in _SCENARIO_FREE else _HOOKS
+    for name in [*(selected or command_modules()), *hooks]:
         importlib.import_module(f"{__name__}.{name}")
 
 
@@ -51,8 +63,8 @@ def main(argv: list[str] | None = None) -> None:
     """Run the CLI (``fabnet`` console script, ``python -m fabnet``), loading only the
     command modules the first command word needs."""
     args = list(sys.argv[1:] if argv is None else argv)
-    word = next((a for a in args if not a.startswith("-")), None)
-    load_commands(word)
+    words = [a for a in args if not a.startswith("-")][:2]
+    load_commands(*words)
     _app_module.main(args)
 
 

@@ -21,6 +21,13 @@ import typer
 #: Largest thread count a command accepts (``--threads``): far above any machine's cores, low
 #: enough that a typo (``--threads 100000``) is refused before anything allocates per thread.
 MAX_THREADS = 256
+#: --stochastic N: each scenario copies the planner's LP (openai-2024: about 2,700 columns), so
+#: 2,000 scenarios is a 5-million-column extensive form, already beyond a workstation's hours
+MAX_SCENARIOS = 2_000
+#: --samples / --oos-samples: risk evaluation holds a few numbers per sample and period
+MAX_SAMPLES = 10_000_000
+#: frontier --points: each point is one stochastic solve
+MAX_POINTS = 101
 
 #: A typer callback: (the option, its parsed value) -> the value.
 Check = Callable[[typer.CallbackParam, float | None], float | None]

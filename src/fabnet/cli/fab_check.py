@@ -267,9 +267,10 @@ def check_plan_cmd(
         None, "--warmup-days", help="Days at the first period's load before it [one period]."
     ),
     capacity: str = typer.Option(
-        "nominal",
+        "bottleneck",
         "--capacity",
-        help="Model capacity: nominal (order-file rate) or bottleneck (rate loading it to 100 %).",
+        help="Model capacity: bottleneck (the rate loading its busiest tools to 100 %, as "
+        "fab curve's load) or nominal (the order file's rate).",
     ),
     raw_process_days: float | None = typer.Option(
         None, "--raw-process-days", help="The site's raw process time, days [from the plan]."

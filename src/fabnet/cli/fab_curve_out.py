@@ -3,15 +3,23 @@ clearing-function fit printed beside them.
 
 The CSV has one row per load, columns :data:`fabnet.fab.flow.CURVE_POINT_COLUMNS`:
 
-* ``load``: release rate as a multiple of the order file's (1 = nominal = capacity);
+* ``load``: release rate ÷ ``capacity_wpd`` (the bottleneck's utilisation);
+* ``release_scale``: release rate as a multiple of the order file's (``--loads``);
 * ``throughput_wpd``: wafers completed per day in the statistics window (mean over seeds);
-* ``throughput_frac``: ``throughput_wpd`` ÷ the nominal release rate (wafers per day);
+* ``throughput_frac``: ``throughput_wpd`` ÷ ``capacity_wpd``;
 * ``cycle_time_mean_days``, ``cycle_time_p90_days``: wafer-weighted mean and lot P90 of the
   cycle time of lots released and completed in the window (seeds pooled);
 * ``wip_wafers``: time-average wafers in the fab over the window (mean over seeds);
 * ``raw_process_time_days``: wafer-weighted raw process time of the same lots;
 * ``flow_factor``: mean cycle time ÷ raw process time;
+* ``capacity_wpd``: the model's capacity, the release rate (wafers per day) that loads its
+  busiest tool family to 100 % (:func:`fabnet.fab.flow.bottleneck_capacity_wpd`), the
+  planner's reading of a site's capacity;
+* ``nominal_release_wpd``: the order file's release rate (wafers per day);
 * ``seeds``: the runs averaged.
+
+A scenario's ``operating_curve: {file: ...}`` reads ``load``, ``throughput_frac`` and
+``flow_factor`` unchanged (docs/closed-loop.md).
 
 The fit is :func:`fabnet.plan.clearing.curve_from_points` on ``load``, ``throughput_frac``
 and ``flow_factor`` (normalised WIP = flow factor × throughput fraction, Little's law).
@@ -167,7 +175,8 @@ def print_points(points: pd.DataFrame, fit: ClearingFunction | None, why_not: st
         pad_edge=False,
     )
     cols = [
-        ("load", "load", 2),
+        ("load", "load", 3),
+        ("release_scale", "release ×", 2),
         ("throughput_wpd", "wafers/d", 1),
         ("throughput_frac", "thr frac", 3),
         ("cycle_time_mean_days", "CT d", 2),
@@ -181,6 +190,13 @@ def print_points(points: pd.DataFrame, fit: ClearingFunction | None, why_not: st
         tab.add_column(head, justify="right")
     for _, row in points.iterrows():
         tab.add_row(*(_num(row[c], d) for c, _h, d in cols))
+    if len(points):
+        tab.caption = (
+            f"load, thr frac: ÷ capacity {float(points['capacity_wpd'].iloc[0]):,.1f} wafers/d "
+            "(the rate loading the busiest tools to 100 %); release ×: of the order file's "
+            f"{float(points['nominal_release_wpd'].iloc[0]):,.1f} wafers/d"
+        )
+        tab.caption_justify = "left"
     out.print(tab)
     if fit is None:
         err.print(f"[yellow]no clearing-function fit:[/] {why_not}", soft_wrap=True)

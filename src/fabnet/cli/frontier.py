@@ -11,9 +11,15 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from fabnet.cli.app import app, err, out
-from fabnet.cli.checks import finite_nonnegative, finite_positive, open_fraction
+from fabnet.cli.checks import (
+    MAX_POINTS,
+    MAX_SCENARIOS,
+    finite_nonnegative,
+    finite_positive,
+    open_fraction,
+)
 from fabnet.cli.parallel_opts import SchedulerOpt, WorkersOpt
-from fabnet.cli.plan import _money, _num, _table
+from fabnet.cli.plan import _money, _num, _Sampling, _table
 from fabnet.cli.saving import RunSaver
 from fabnet.scenario.schema import Period
 
@@ -21,12 +27,22 @@ from fabnet.scenario.schema import Period
 @app.command("frontier")
 def frontier_cmd(
     scenario: str = typer.Argument(..., help="Built-in scenario name or YAML file."),
-    points: int = typer.Option(6, "--points", help="Values of ω, evenly from 0 to 1."),
+    points: int = typer.Option(
+        6, "--points", min=2, max=MAX_POINTS, help="Values of ω, evenly from 0 to 1."
+    ),
     stochastic: int = typer.Option(
-        50, "--stochastic", metavar="N", help="Sampled disruption scenarios of every point."
+        50,
+        "--stochastic",
+        metavar="N",
+        min=1,
+        max=MAX_SCENARIOS,
+        help="Sampled disruption scenarios of every point.",
     ),
     seed: int = typer.Option(
         0, "--seed", min=0, help="Sampler seed (the same scenarios at every point)."
+    ),
+    sampling: _Sampling = typer.Option(
+        _Sampling.stratified, "--sampling", help="How the scenarios are drawn (as fabnet plan)."
     ),
     cvar_alpha: float = typer.Option(
         0.95, "--cvar-alpha", callback=open_fraction(), help="CVaR level α of the risk term."
@@ -66,7 +82,10 @@ def frontier_cmd(
 
     opts = PlanOptions(period=period, relax=relax, mip_gap=gap, time_limit_s=time_limit)
     sto = StochasticOptions(
-        scenarios=stochastic, seed=seed, measure=RiskMeasure(0.0, cvar_alpha, unmet_cvar_cap)
+        scenarios=stochastic,
+        seed=seed,
+        sampling=sampling.value,
+        measure=RiskMeasure(0.0, cvar_alpha, unmet_cvar_cap),
     )
     saver = None if no_store else RunSaver(store)
     if saver is not None:

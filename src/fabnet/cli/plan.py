@@ -17,6 +17,8 @@ from rich.table import Table
 
 from fabnet.cli.app import app, err, out
 from fabnet.cli.checks import (
+    MAX_SAMPLES,
+    MAX_SCENARIOS,
     MAX_THREADS,
     finite_nonnegative,
     finite_positive,
@@ -33,6 +35,14 @@ if TYPE_CHECKING:
     from fabnet.plan import Plan, PlanOptions
     from fabnet.risk.stochastic import StochasticOptions, StochasticResult
     from fabnet.scenario.schema import Scenario
+
+
+class _Sampling(StrEnum):
+    """``--sampling``: how the stochastic plan's scenarios are drawn (docs/stochastic.md)."""
+
+    mc = "mc"
+    importance = "importance"
+    stratified = "stratified"
 
 
 class _Terminal(StrEnum):
@@ -126,12 +136,21 @@ def _solve_one(
 
 
 def _solve_variant(
-    ref: str, sets: list[str], opts: PlanOptions, variant: str | None
+    ref: str,
+    sets: list[str],
+    opts: PlanOptions,
+    variant: str | None,
+    curve_store: Path | None = None,
 ) -> tuple[Scenario, Plan] | PlanError:
-    """One variant, quietly (it may run in a Dask worker); a plan that fails is returned."""
+    """One variant, quietly (it may run in a Dask worker); a plan that fails is returned.
+    ``curve_store``: the store of ``operating_curve: {run: ID}`` without ``store:``."""
     from fabnet.plan import plan
     from fabnet.scenario import load_scenario
 
+    if curve_store is not None:  # a worker process has not seen the command's --store
+        from fabnet.cli.curve_source import use_store
+
+        use_store(curve_store)
     try:
         scenario = load_scenario(ref, variant=variant, overrides=sets or None)
         return scenario, plan(scenario, opts)
@@ -146,6 +165,7 @@ def _solve_all(
     opts: PlanOptions,
     workers: int | None,
     scheduler: str | None,
+    curve_store: Path | None = None,
 ) -> list[tuple[Scenario, Plan] | PlanError]:
     """Every variant's plan, in order: one in this process (a PlanError is raised), several
     in parallel through :func:`fabnet.parallel.parallel_map` (each PlanError returned)."""
@@ -163,7 +183,7 @@ def _solve_all(
     ) as prog:  # fmt: skip
         task = prog.add_task(f"{ref}: solving {len(variants)} variants", total=len(variants))
         return parallel_map(
-            partial(_solve_variant, ref, sets, opts),
+            partial(_solve_variant, ref, sets, opts, curve_store=curve_store),
             variants,
             workers=workers,
             scheduler=scheduler,
@@ -528,9 +548,17 @@ def plan_cmd(
         None,
         "--stochastic",
         metavar="N",
+        min=1,
+        max=MAX_SCENARIOS,
         help="Two-stage stochastic plan over N sampled disruption scenarios (docs/stochastic.md).",
     ),
     seed: int = typer.Option(0, "--seed", min=0, help="Sampler seed of the stochastic scenarios."),
+    sampling: _Sampling = typer.Option(
+        _Sampling.stratified,
+        "--sampling",
+        help="Scenarios by plain Monte Carlo, importance sampling of the rare events, or "
+        "stratified on them (--stochastic; docs/stochastic.md).",
+    ),
     risk_aversion: float = typer.Option(
         0.0,
         "--risk-aversion",
@@ -554,6 +582,7 @@ def plan_cmd(
         500,
         "--oos-samples",
         min=0,
+        max=MAX_SAMPLES,
         help="Fresh samples to evaluate the stochastic and deterministic plans on (0: none).",
     ),
     no_evpi: bool = typer.Option(
@@ -578,6 +607,9 @@ def plan_cmd(
     saver = None if no_store else RunSaver(store)
     if saver is not None:
         saver.check()  # before solving: a store that cannot be written fails now
+    from fabnet.cli.curve_source import use_store
+
+    use_store(store)  # operating_curve: {run: ID} without store: reads --store
     if stochastic is not None:
         if variant == "all":
             raise PlanError(Problem("--stochastic plans one variant", "drop --variant all"))
@@ -590,6 +622,7 @@ def plan_cmd(
         sto = StochasticOptions(
             scenarios=stochastic,
             seed=seed,
+            sampling=sampling.value,
             measure=RiskMeasure(risk_aversion, cvar_alpha, unmet_cvar_cap),
             wait_and_see=not no_evpi,
             oos_samples=oos_samples,
@@ -600,7 +633,7 @@ def plan_cmd(
     variants: list[str | None] = [None, *variant_names(scenario)] if variant == "all" else [variant]
     runs: list[_Run] = []
     failures: list[FabnetError] = []
-    solved = _solve_all(scenario, variants, list(set_), opts, workers, scheduler)
+    solved = _solve_all(scenario, variants, list(set_), opts, workers, scheduler, store)
     for v, outcome in zip(variants, solved, strict=True):
         label = v or "base"
         if isinstance(outcome, PlanError):
@@ -698,7 +731,8 @@ def _show_stochastic(
     gap = f", gap {100 * st['mip_gap']:.2f} %" if st["mip_gap"] is not None else ""
     out.print(
         f"[bold]{escape(name)}[/]  stochastic plan over {st['scenarios']} scenarios "
-        f"(seed {st['seed']}, ω {st['risk_aversion']:g}, α {st['cvar_alpha']:g})  status "
+        f"({st['sampling']}, seed {st['seed']}, ω {st['risk_aversion']:g}, "
+        f"α {st['cvar_alpha']:g})  status "
         f"[bold]{st['status']}[/]{gap}  run {run_id or '–'}"
     )
     sz = st["size"]

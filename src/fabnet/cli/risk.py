@@ -54,12 +54,16 @@ def _plan_options(rec: RunRecord) -> PlanOptions:
 
     o = rec.options
     period = o.get("period")
+    build_start = o.get("build_start")
     return PlanOptions(
         period=Period(period) if period else None,
         relax=bool(o.get("relax", False)),
         mip_gap=float(o.get("mip_gap", 0.001)),
         time_limit_s=o.get("time_limit_s"),
         threads=o.get("threads"),
+        build_start=Period(build_start) if build_start else None,
+        terminal="none" if o.get("terminal") == "none" else "salvage",
+        lead_times="load" if o.get("lead_times") == "load" else "fixed",
     )
 
 
@@ -103,6 +107,8 @@ def _find_plan(store: Store, scenario: Scenario) -> str | None:
         rec = store.load_run(str(r["id"]))
         o = rec.options
         if o.get("relax") or o.get("period") or o.get("set") or o.get("variant"):
+            continue
+        if o.get("lead_times", "fixed") != "fixed" or o.get("terminal", "salvage") != "salvage":
             continue
         if rec.scenario is not None and _plan_hash(rec.scenario) == want:
             return rec.id
@@ -257,12 +263,15 @@ def risk_cmd(
 ) -> None:
     """Evaluate a plan against sampled disruptions: cost and unmet compute, their tails, and
     which events and sites matter (see docs/risk.md)."""
+    from fabnet.cli.checks import MAX_SAMPLES
     from fabnet.cli.plan import _write_report
     from fabnet.risk.run import RiskOptions, run_risk
 
     problems: list[Problem] = []
-    if samples < 1 or samples > 10_000_000:
-        problems.append(Problem(f"--samples {samples} is outside 1 … 10,000,000", "e.g. 10000"))
+    if samples < 1 or samples > MAX_SAMPLES:
+        problems.append(
+            Problem(f"--samples {samples} is outside 1 … {MAX_SAMPLES:,}", "e.g. 10000")
+        )
     if not (0.5 <= alpha < 1.0) or not math.isfinite(alpha):
         problems.append(Problem(f"--alpha {alpha} is outside [0.5, 1)", "e.g. 0.95"))
     if workers is not None and not 1 <= workers <= 256:

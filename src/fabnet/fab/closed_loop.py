@@ -8,10 +8,11 @@ into a fab model at the planned rates, simulates, and measures what comes out.
 **Scaling** (one fab model stands for the site):
 
 * *capacity.* The model's capacity ``capacity_wpd`` (wafers per day) is its throughput at
-  ``load = 1``: the order file's release rate (:func:`fabnet.fab.flow.nominal_release_wpd`,
-  ``capacity="nominal"``) or that rate over the bottleneck's predicted utilisation at it
-  (``capacity="bottleneck"``: the release rate that would load the busiest tool family to
-  100 %, :func:`bottleneck_capacity_wpd`). The plan's load in a period is
+  ``load = 1``: by default (``capacity="bottleneck"``) the release rate that would load the
+  busiest tool family to 100 % (:func:`fabnet.fab.flow.bottleneck_capacity_wpd`), the
+  convention of ``fab curve``'s points and of the planner's site capacity (the most a fab
+  can sustain); ``capacity="nominal"`` takes the order file's release rate instead
+  (:func:`fabnet.fab.flow.nominal_release_wpd`). The plan's load in a period is
   ``starts / capacity_wafers`` of the site; the model releases ``load × capacity_wpd``
   wafers a day in that period (every stream of the order file scaled alike,
   :class:`~fabnet.fab.releases.ReleaseSchedule`).
@@ -42,10 +43,9 @@ import numpy.typing as npt
 import pandas as pd
 
 from fabnet.errors import FabModelError, Problem
-from fabnet.fab.flow import nominal_release_wpd, window_flow
+from fabnet.fab.flow import bottleneck_capacity_wpd, nominal_release_wpd, window_flow
 from fabnet.fab.kpi import raw_process_time_days
 from fabnet.fab.model import FabModel
-from fabnet.fab.queueing import network_from_model, solve_network
 from fabnet.fab.releases import ReleaseSchedule
 from fabnet.fab.simulate import SimOptions, simulate_seeds
 
@@ -161,20 +161,12 @@ def model_raw_process_days(model: FabModel) -> float:
     return sum(rpt.get(p, math.nan) * x for p, x in w.items()) / total
 
 
-def bottleneck_capacity_wpd(model: FabModel) -> float:
-    """Release rate (wafers/day) that loads the busiest tool family to 100 %: the nominal rate
-    ÷ the highest G/G/m station load (capacity in use, outages and PMs included) at it."""
-    sol = solve_network(network_from_model(model), 1.0)
-    u = float(sol.stations["load_pct"].max()) / 100.0
-    return nominal_release_wpd(model) / u
-
-
 def check_site_plan(
     model: FabModel,
     planned: PlannedSite,
     *,
     seeds: Sequence[int] = (0,),
-    capacity: Capacity = "nominal",
+    capacity: Capacity = "bottleneck",
     days_per_period: float | None = None,
     warmup_days: float | None = None,
     processes: int | None = None,

@@ -7,9 +7,14 @@ functions, an operating curve: throughput and flow factor against load
 
 Definitions, for a window ``[t0, t1)`` of a run (days):
 
-* **capacity** of a model, ``nominal_release_wpd``: its wafer starts per day at the order
-  file's rates (``release_scale = 1``); a *load* is a multiple of it, so
-  ``throughput_frac = throughput_wpd / nominal_release_wpd``.
+* **capacity** of a model, ``capacity_wpd`` (:func:`bottleneck_capacity_wpd`): the release
+  rate (wafers per day, order-file mix) that loads its busiest tool family to 100 %, the
+  most the fab can sustain. The planner's site capacity is that limit too, so a curve's
+  ``load = release rate / capacity_wpd`` (the bottleneck's utilisation) and
+  ``throughput_frac = throughput_wpd / capacity_wpd`` are on the planner's scale. The
+  order file's own rate, ``nominal_release_wpd`` (``release_scale = 1``), is only one
+  operating point (HVLM's loads its bottleneck to 97.5 %, a generated fab's to its
+  ``bottleneck_load``), so it is kept beside it, not used as the denominator.
 * ``throughput_wpd``: wafers of lots completed in the window (released ones and initial WIP)
   ÷ window length.
 * ``wip_wafers``: time-average of the wafers in the fab over the window (exact, from each
@@ -36,10 +41,12 @@ import pandas as pd
 
 from fabnet.fab.kpi import MIN_PER_DAY, raw_process_time_days
 from fabnet.fab.model import FabModel
+from fabnet.fab.queueing import network_from_model, solve_network
 from fabnet.fab.simulate import SimResult
 
 __all__ = [
     "CURVE_POINT_COLUMNS",
+    "bottleneck_capacity_wpd",
     "curve_points",
     "nominal_release_wpd",
     "window_flow",
@@ -48,6 +55,7 @@ __all__ = [
 #: Columns of :func:`curve_points`, in order (one row per load; ``seeds``: runs averaged).
 CURVE_POINT_COLUMNS: tuple[str, ...] = (
     "load",
+    "release_scale",
     "throughput_wpd",
     "throughput_frac",
     "cycle_time_mean_days",
@@ -55,6 +63,8 @@ CURVE_POINT_COLUMNS: tuple[str, ...] = (
     "wip_wafers",
     "raw_process_time_days",
     "flow_factor",
+    "capacity_wpd",
+    "nominal_release_wpd",
     "seeds",
 )
 
@@ -68,6 +78,14 @@ def nominal_release_wpd(model: FabModel) -> float:
         if iv_days > 0:
             total += r.pieces * max(r.lots_per_release, 1) / iv_days
     return total
+
+
+def bottleneck_capacity_wpd(model: FabModel) -> float:
+    """Release rate (wafers/day) that loads the busiest tool family to 100 %: the nominal rate
+    ÷ the highest G/G/m station load (capacity in use, outages and PMs included) at it."""
+    sol = solve_network(network_from_model(model), 1.0)
+    u = float(sol.stations["load_pct"].max()) / 100.0
+    return nominal_release_wpd(model) / u
 
 
 def _lots_in_window(
@@ -130,15 +148,20 @@ def curve_points(
     runs: Sequence[tuple[float, Sequence[SimResult]]],
     days: float,
     warmup_days: float,
+    capacity_wpd: float | None = None,
 ) -> pd.DataFrame:
-    """One operating-curve point per load from simulated runs (``(load, results)`` pairs).
+    """One operating-curve point per release scale from simulated runs (``(release_scale,
+    results)`` pairs: multiples of the order file's rates, as ``fab curve --loads``).
 
     Each run is measured over its statistics window ``[warmup_days, days)``
     (:func:`window_flow`); a point is the mean over its seeds of throughput and WIP, and the
     cycle-time figures of all their timed lots pooled (wafer-weighted mean, lot P90).
-    Columns: :data:`CURVE_POINT_COLUMNS`, sorted by load.
+    ``load`` and ``throughput_frac`` are relative to ``capacity_wpd`` (default
+    :func:`bottleneck_capacity_wpd`; module docstring). Columns: :data:`CURVE_POINT_COLUMNS`,
+    sorted by load.
     """
-    cap = nominal_release_wpd(model)
+    nominal = nominal_release_wpd(model)
+    cap = bottleneck_capacity_wpd(model) if capacity_wpd is None else float(capacity_wpd)
     rpt_part = raw_process_time_days(model)
     rows: list[dict[str, float]] = []
     for load, results in runs:
@@ -158,7 +181,8 @@ def curve_points(
         thr = float(np.mean([f["throughput_wpd"] for f in flows]))
         rows.append(
             {
-                "load": float(load),
+                "load": float(load) * nominal / cap if cap > 0 else math.nan,
+                "release_scale": float(load),
                 "throughput_wpd": thr,
                 "throughput_frac": thr / cap if cap > 0 else math.nan,
                 "cycle_time_mean_days": ct_mean,
@@ -166,9 +190,11 @@ def curve_points(
                 "wip_wafers": float(np.mean([f["wip_wafers"] for f in flows])),
                 "raw_process_time_days": rpt,
                 "flow_factor": ct_mean / rpt if rpt > 0 else math.nan,
+                "capacity_wpd": cap,
+                "nominal_release_wpd": nominal,
                 "seeds": float(len(results)),
             }
         )
     df = pd.DataFrame(rows, columns=list(CURVE_POINT_COLUMNS))
     df["seeds"] = df["seeds"].astype("int64")
-    return df.sort_values("load", kind="stable").reset_index(drop=True)
+    return df.sort_values("release_scale", kind="stable").reset_index(drop=True)

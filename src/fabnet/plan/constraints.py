@@ -36,6 +36,7 @@ PRODUCT_PACKAGING = "Product-packaging"
 COMPUTE_DEMAND = "Compute-demand"
 UNIT_DEMAND = "Units-demand"
 CANDIDATE_ONCE = "Candidate-once"
+CANDIDATE_ORDER = "Candidate-twin_order"
 OPTION_USE = "Option-use"
 OPTION_SINGLE = "Option-single"
 OFFER_COMMITMENT = "Offer-commitment"
@@ -135,6 +136,7 @@ def add_constraints(m: Model, d: PlanData) -> None:
             m, m.variables[BUILD], np.arange(C)[:, None], t[None, :], 1.0, ("candidate",), cix
         )
         m.add_constraints(once <= 1, name=CANDIDATE_ONCE)
+        add_twin_order(m, d)
 
     # (8)-(10) bill of materials per product and period
     pt = ("product", "period")
@@ -240,6 +242,32 @@ def add_constraints(m: Model, d: PlanData) -> None:
     add_product_ramp(m, d)
     if d.clearing is not None:  # --lead-times load: WIP balance and clearing functions
         add_clearing_constraints(m, d)
+
+
+def add_twin_order(m: Model, d: PlanData) -> None:
+    """(13b) a candidate with an earlier twin (``cand_twin``) is built no earlier than it:
+    ``Σ_{τ ≤ t} b_{twin,τ} ≥ Σ_{τ ≤ t} b_{c,τ}`` at every period the twin may start in.
+    Symmetry breaking: any plan can be rewritten to meet it at the same cost (swap the two
+    sites), so it changes no optimum, but branch and bound no longer explores both."""
+    later = np.flatnonzero(d.cand_twin >= 0)
+    if not later.size:
+        return
+    ix = index(d)
+    T = d.n_periods
+    t = np.arange(T)
+    earlier = d.cand_twin[later]
+    upto = (t[None, :] <= t[:, None]).astype(float)[None, :, :]  # (1, t, τ): τ ≤ t
+    cix = {**ix, "candidate": ix["candidate"][later]}
+    b = m.variables[BUILD]
+    lhs = gather_sum(
+        m,
+        [(b, earlier[:, None, None], t[None, None, :], upto),
+         (b, later[:, None, None], t[None, None, :], -upto)],
+        ("candidate", "period"),
+        cix,
+    )  # fmt: skip
+    mask = _labelled(d.cand_allowed[earlier], ("candidate", "period"), cix)
+    m.add_constraints(lhs >= 0, name=CANDIDATE_ORDER, mask=mask)
 
 
 def add_product_ramp(m: Model, d: PlanData) -> None:

@@ -20,7 +20,7 @@ import pandas as pd
 
 from fabnet.plan.constraints import OFFER_COMMITMENT
 from fabnet.plan.model import PlanModel
-from fabnet.plan.objective import OBJECTIVE_SCALE
+from fabnet.plan.objective import OBJECTIVE_SCALE, capex_pv_per_build
 from fabnet.plan.policies import CAPEX_BUDGET, COUNTRY_SHARE, VENDOR_SHARE, capex_by_year
 from fabnet.plan.readout import (
     EPS,
@@ -411,7 +411,7 @@ def budget_cost(pm: PlanModel, s: Solution) -> BudgetCost | None:
         return None
     cap = d.site_full_wafers[d.cand_site][:, None, :] * d.cand_ramp  # (C, Ts, T)
     earn = np.einsum("cst,ct->cs", cap, value)  # PV USD a start in Ts would earn
-    pay = d.cand_capex_usd[:, None] * np.einsum("cst,t->cs", d.cand_capex_share, d.discount)
+    pay = capex_pv_per_build(d, net=True)
     restricts = False
     for k in range(len(d.cand_ids)):
         chosen = np.flatnonzero(s.b[k] > 0.5)
@@ -513,15 +513,16 @@ def diagnose(pm: PlanModel, s: Solution) -> tuple[list[str], pd.DataFrame]:
             messages.append(
                 f"candidate site {cid} cannot come online within the horizon (earliest start "
                 f"{site.earliest_start_year or d.year_list[0]} + {site.build_years or 0:g} "
-                f"build years is after {d.year_list[-1]}): it is never built and has no "
+                f"build years is after {d.scenario.horizon.last_year}): it is never built and has no "
                 "shadow price; extend the horizon or bring its start forward"
             )
-    binds = _bindings(pm, s)
+    # only the scenario's years: the model may run past them ("End of the horizon")
+    binds = [b for b in _bindings(pm, s) if b.year <= d.scenario.horizon.last_year]
     delay = budget_cost(pm, s)
     if delay is not None:
         binds = [b for b in binds if b.kind != "budget"] + delay.bindings
         messages.append(delay.message)
-    years = d.year_list
+    years = d.year_list[: d.reported_years]
     # Compute demand -----------------------------------------------------------------
     if len(d.compute_ids):
         per = s.unmet_c.sum(axis=0)
@@ -714,7 +715,7 @@ def _commitment_messages(d: PlanData, s: Solution, binds: list[Binding]) -> list
         t_arrive = yi * per_year + int(d.offer_shift[o])
         what = f"The commitment to buy {committed:,.0f} {oid} in {y} ({fmt_pflops(committed * pf)})"
         paid = f"{q:,.0f} units ({fmt_usd(q * float(d.offer_price_usd[o, yi * per_year]))}) are paid for and not taken"
-        if t_arrive >= d.n_periods:
+        if t_arrive >= d.reported_periods:
             out.append(f"{what} arrives after the horizon: {paid} inside it.")
             continue
         ya = int(d.years[t_arrive])

@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 from linopy import LinearExpression, Model
 
+from fabnet.plan.clearing_constraints import OUTPUT as FAB_OUTPUT
 from fabnet.plan.policies import periods_of_years
 from fabnet.plan.sets import F, PlanData, salvage_shares
 from fabnet.plan.terms import weighted_total
@@ -76,25 +77,30 @@ def untaken_price_pv(d: PlanData) -> F:
     return out
 
 
-def capex_pv_per_build(d: PlanData) -> F:
-    """(C, Ts) present value of a build started in Ts, USD."""
+def capex_pv_per_build(d: PlanData, net: bool = False) -> F:
+    """(C, Ts) present value of a build started in Ts, USD; ``net``: less its salvage value
+    (the share of its capex for the service life left after the horizon, eq. 19b)."""
     out: F = np.einsum("cst,t->cs", d.cand_capex_share, d.discount) * d.cand_capex_usd[:, None]
+    if net and d.cand_salvage_share.size:
+        out = out * (1.0 - d.cand_salvage_share)
     return out
 
 
-def salvage_usd(d: PlanData) -> dict[str, F]:
+def salvage_usd(d: PlanData, end: int | None = None, wip: bool = False) -> dict[str, F]:
     """Undiscounted salvage value credited per unit of each variable, USD (eq. 19b):
     the decision's cost (the design partner's markup included) times its share of service
-    after the horizon. Empty with
-    ``terminal = "none"``."""
+    after period ``end`` (default: the model's end; ``wip``: see :func:`salvage_shares`).
+    Empty with ``terminal = "none"``."""
     if d.terminal == "none":
         return {}
-    share = salvage_shares(d)
+    share = salvage_shares(d, end, wip)
     # the design partner's markup is part of what a unit costs: it is credited with it
     out = {
         WAFERS: (d.route_cost_usd + d.route_partner_usd) * share["wafers"],
         UNITS: (d.product_assembly_usd + d.product_partner_usd)[:, None] * share["units"],
         OFFER: d.offer_price_usd * share["offers"],
+        # --lead-times load: wafers leaving the fab, at the output period's price
+        FAB_OUTPUT: (d.route_cost_usd + d.route_partner_usd) * share["fab_output"],
     }
     return {k: v for k, v in out.items() if v.size and v.any()}
 
@@ -124,7 +130,8 @@ def add_objective(m: Model, d: PlanData) -> None:
             weighted_total(m, m.variables[UNITS], d.product_partner_usd[:, None] * df[None, :])
         )
     if len(d.cand_ids):
-        parts.append(weighted_total(m, m.variables[BUILD], capex_pv_per_build(d) * OBJECTIVE_SCALE))
+        pv_b = capex_pv_per_build(d, net=True) * OBJECTIVE_SCALE
+        parts.append(weighted_total(m, m.variables[BUILD], pv_b))
     if len(d.option_ids):
         pv_z = d.option_cost_usd * d.discount[d.option_pay_period] * OBJECTIVE_SCALE
         parts.append(weighted_total(m, m.variables[PORT], pv_z))

@@ -11,7 +11,9 @@ from fabnet.scenario.schema import Period
 
 #: How the value of units still in service after the horizon is counted (docs/planner.md,
 #: "End of the horizon"): ``salvage`` credits the share of their cost that pays for service
-#: after the last period; ``none`` charges every decision in full.
+#: after the last period (and of a built site's capex for its life left), and runs the model
+#: past the horizon by the longest wafer-to-service time so that the last years' wafers
+#: have a use; ``none`` charges every decision in full and ends the model at the horizon.
 Terminal = Literal["salvage", "none"]
 #: Lead times of the fabs (docs/planner.md, "Clearing functions"): ``fixed`` the process's
 #: cycle time; ``load`` from the scenario's operating curves (WIP and Little's law).

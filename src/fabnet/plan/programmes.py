@@ -58,7 +58,7 @@ def add_programme_targets(m: Model, d: PlanData) -> None:
         ks = [cand_of_site[i] for i, s in enumerate(sc.sites)
               if prog.id in s.tags and i in cand_of_site]  # fmt: skip
         for y, k_min in sorted(prog.min_fabs_by_year.items()):
-            if y not in d.year_list or k_min <= 0:
+            if y > sc.horizon.last_year or y not in d.year_list or k_min <= 0:
                 continue
             yi = d.year_list.index(y)
             coef = np.zeros((len(d.cand_ids), d.n_periods))

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from fabnet.plan.clearing_constraints import OUTPUT as FAB_OUTPUT
+from fabnet.plan.clearing_constraints import WIP_INITIAL
 from fabnet.plan.constraints import CANDIDATE_CAPACITY, SITE_CAPACITY
 from fabnet.plan.model import PlanModel
 from fabnet.plan.objective import OBJECTIVE_SCALE
@@ -96,6 +98,8 @@ class Solution:
     cand_capacity: F  # (C, T) wafers per period available from builds
     vendor_added: dict[str, F]  # (Y,) PFLOP/s added per year from each vendor
     added_total: F  # (Y,) PFLOP/s added per year from all vendors
+    fab_output: F | None = None  # (R, T) wafers leaving the fab (--lead-times load only)
+    wip_initial: F | None = None  # (R,) initial pipeline, wafers (--lead-times load only)
 
 
 def solution_arrays(pm: PlanModel) -> Solution:
@@ -139,6 +143,8 @@ def solution_arrays(pm: PlanModel) -> Solution:
         cand_capacity=cand_cap,
         vendor_added=vendor_added,
         added_total=added_p.sum(axis=0) + added_o.sum(axis=0),
+        fab_output=_sol(pm, FAB_OUTPUT) if FAB_OUTPUT in pm.model.variables else None,
+        wip_initial=_sol(pm, WIP_INITIAL) if WIP_INITIAL in pm.model.variables else None,
     )
 
 

@@ -25,6 +25,8 @@ means only the build of a candidate site.)
 
 from __future__ import annotations
 
+import itertools
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -111,6 +113,12 @@ class PlanData:
     cand_ramp: F  # (C, Ts, T) share of full capacity in t when built in Ts
     cand_capex_usd: F  # (C,)
     cand_capex_share: F  # (C, Ts, T) share of capex paid in t when built in Ts
+    #: (C, Ts) share of a build's capex credited as salvage value (life left after the
+    #: horizon, straight line; 0 without a service life or with terminal "none")
+    cand_salvage_share: F
+    #: (C,) the candidate this one is a twin of (identical but for its id, name, place and a
+    #: later or equal earliest start), -1 for none: it is built no earlier (eq. 13b)
+    cand_twin: I
     # product versions (one per group of process options with the same performance), offers
     product_ids: list[str]  # version ids: the product id, or "<product>@<process>[+...]"
     product_source: list[str]  # the scenario product of each version
@@ -186,11 +194,24 @@ class PlanData:
     terminal: str = "salvage"
     #: clearing functions (``--lead-times load``; fabnet.plan.clearing_constraints), or None
     clearing: ClearingData | None = None
+    #: whole years the model runs past the scenario's last year (docs/planner.md, "End of the
+    #: horizon"); the plan's tables are cut back to the scenario's horizon
+    extension_years: int = 0
 
     @property
     def n_periods(self) -> int:
         """Number of periods T."""
         return len(self.labels)
+
+    @property
+    def reported_years(self) -> int:
+        """Number of years of the scenario's horizon (the model's years without the extension)."""
+        return len(self.year_list) - self.extension_years
+
+    @property
+    def reported_periods(self) -> int:
+        """Number of periods of the scenario's horizon (``T_h``; the model has ``T``)."""
+        return self.n_periods * self.reported_years // len(self.year_list)
 
     @property
     def period_days(self) -> float:
@@ -273,6 +294,31 @@ class CandidateSets:
     cand_ramp: F
     cand_capex_usd: F
     cand_capex_share: F
+    cand_salvage_share: F
+    cand_twin: I
+
+
+def _twins(sc: Scenario, sites: SiteSets, cand_site: I) -> I:
+    """(C,) for each candidate the previous one (in order of earliest start, then position)
+    with the same data but for its id, name, region, coordinates and earliest start; -1 for
+    the first of a group. Twins are interchangeable, so the later one is built no earlier
+    (eq. 13b): this removes permuted copies of a plan from branch and bound."""
+    groups: dict[tuple[Any, ...], list[int]] = {}
+    for k, i in enumerate(cand_site.tolist()):
+        s = sc.sites[i]
+        key = (
+            s.owner, s.country, tuple(s.processes), tuple(sorted(s.capacity_wspm.items())),
+            s.status, s.purpose, float(sites.site_share[i]), s.wafer_price_factor, s.capex_usd,
+            s.build_years, s.ramp_years, s.cofunded, tuple(sorted(s.tags)), s.service_life_years,
+        )  # fmt: skip
+        groups.setdefault(key, []).append(k)
+    twin = np.full(len(cand_site), -1, dtype=np.int64)
+    first = sc.horizon.first_year
+    for ks in groups.values():
+        ks.sort(key=lambda k: (sc.sites[int(cand_site[k])].earliest_start_year or first, k))
+        for a, b in itertools.pairwise(ks):
+            twin[b] = a
+    return twin
 
 
 @dataclass(frozen=True)
@@ -371,22 +417,46 @@ class PolicySets:
     allow_multi_sourcing: bool
 
 
-def _periods(sc: Scenario, per: Period) -> PeriodSets:
+def extension_years(sc: Scenario, per: Period, terminal: str) -> int:
+    """Whole years the model runs past ``last_year`` (docs/planner.md, "End of the horizon"):
+    the longest time from a wafer start (logic or HBM, through packaging and lead time) or an
+    order to service, in whole periods, rounded up to whole years; 0 with ``terminal="none"``.
+    A wafer started in the last period then becomes a unit the model can still use."""
+    if terminal == "none":
+        return 0
+    proc = {p.id: p for p in sc.processes}
+    days = [o.lead_time_days for o in sc.offers]
+    for p in sc.products:
+        after = max((proc[k].cycle_time_days for k in p.packaging_options), default=0.0)
+        fab = [proc[o.process].cycle_time_days for o in p.process_options]
+        if p.hbm_stacks > 0:
+            fab += [
+                q.cycle_time_days
+                for q in sc.processes
+                if q.kind is ProcessKind.hbm and q.generation == p.hbm_generation
+            ]
+        days.append(max(fab, default=0.0) + after + p.lead_time_days)
+    periods = int(_to_periods(max(days, default=0.0), DAYS_PER_YEAR * per.years))
+    return math.ceil(periods * per.years - 1e-9)
+
+
+def _periods(sc: Scenario, per: Period, extension: int = 0) -> PeriodSets:
     L = per.years
-    mid = period_midpoints(sc.horizon, per)
+    horizon = sc.horizon.model_copy(update={"last_year": sc.horizon.last_year + extension})
+    mid = period_midpoints(horizon, per)
     start = mid - L / 2
     years = np.floor(start + 1e-9).astype(np.int64)
     first = sc.horizon.first_year
     # a W in service for a period draws W x PUE x hours, at the period's price
     energy = series_at(sc.electricity_usd_per_kwh, mid) / 1000.0 * sc.pue * HOURS_PER_YEAR * L
     return PeriodSets(
-        labels=period_labels(sc.horizon, per),
+        labels=period_labels(horizon, per),
         years=years,
         mid=mid,
         start=start,
         length_years=L,
         discount=(1.0 + sc.discount_rate) ** -(mid - first),
-        year_list=sc.horizon.years,
+        year_list=horizon.years,
         year_index=years - first,
         energy_usd_per_w=energy,
     )
@@ -422,10 +492,17 @@ def _sites(sc: Scenario, ps: PeriodSets, months: float) -> SiteSets:
 
 
 def _candidates(
-    sc: Scenario, ps: PeriodSets, sites: SiteSets, per: Period, build_start: Period | None
+    sc: Scenario,
+    ps: PeriodSets,
+    sites: SiteSets,
+    per: Period,
+    build_start: Period | None,
+    terminal: str,
 ) -> CandidateSets:
     L, T = ps.length_years, len(ps.labels)
     first = sc.horizon.first_year
+    # the last period of the scenario's horizon (the model may run past it)
+    last = int(np.searchsorted(ps.years, sc.horizon.last_year, side="right")) - 1
     cand_site = np.flatnonzero(sites.site_is_candidate).astype(np.int64)
     start = ps.start
     step = build_start_step(per, build_start)
@@ -436,6 +513,8 @@ def _candidates(
     ramp = np.zeros((C, T, T))
     capex_share = np.zeros((C, T, T))
     capex = np.zeros(C)
+    salvage = np.zeros((C, T))
+    end = sc.horizon.last_year + 1.0  # end of the scenario's horizon, calendar years
     for k, i in enumerate(cand_site.tolist()):
         s = sc.sites[i]
         esy = s.earliest_start_year if s.earliest_start_year is not None else first
@@ -446,12 +525,19 @@ def _candidates(
         allowed[k] = (ps.years >= esy) & on_step & (start + build < sc.horizon.last_year + 1 - 1e-9)
         online = start[:, None] + build  # (Ts, 1)
         ramp[k] = ramp_average(online, np.asarray(s.ramp_years), start[None, :], start[None, :] + L)
+        if s.service_life_years is not None:
+            life = float(s.service_life_years)
+            # no capacity after the end of its life (the share of each period still in it)
+            left = np.clip(online + life - start[None, :], 0.0, L) / L
+            ramp[k] *= left
+            if terminal != "none":  # the capex share of the life left after the horizon
+                salvage[k] = np.clip((online[:, 0] + life - end) / life, 0.0, 1.0)
         # a co-funded site: the designer pays the share of capex it may reserve
         capex[k] = float(s.capex_usd or 0.0) * (sites.site_share[i] if s.cofunded else 1.0)
         nb = max(1, int(round_half_up(np.asarray(build / L))))
         ts = np.arange(T)
         for j in range(nb):  # spread evenly over the build periods (eqs. 18, 19)
-            tt = np.minimum(ts + j, T - 1)
+            tt = np.minimum(ts + j, last)  # a part after the horizon: in its last period
             capex_share[k, ts, tt] += 1.0 / nb
     return CandidateSets(
         cand_site=cand_site,
@@ -460,6 +546,8 @@ def _candidates(
         cand_ramp=ramp,
         cand_capex_usd=capex,
         cand_capex_share=capex_share,
+        cand_salvage_share=salvage,
+        cand_twin=_twins(sc, sites, cand_site),
     )
 
 
@@ -533,7 +621,8 @@ def _options(sc: Scenario, ps: PeriodSets) -> tuple[OptionSets, dict[tuple[int, 
     """Porting options that need a binary (an NRE, or single sourcing), and their index by
     (scenario product index, process)."""
     proc = {p.id: p for p in sc.processes}
-    first, T = sc.horizon.first_year, len(ps.labels)
+    first, last_year = sc.horizon.first_year, sc.horizon.last_year
+    last = int(np.searchsorted(ps.years, last_year, side="right")) - 1
     ids: list[str] = []
     prod: list[int] = []
     procs: list[str] = []
@@ -551,7 +640,7 @@ def _options(sc: Scenario, ps: PeriodSets) -> tuple[OptionSets, dict[tuple[int, 
                 cost.append(nre)
                 pay_year = max(first, opt.available_from_year or first)
                 pay.append(
-                    int(np.searchsorted(ps.years, pay_year)) if pay_year <= ps.years[-1] else T - 1
+                    int(np.searchsorted(ps.years, pay_year)) if pay_year <= last_year else last
                 )
     sets = OptionSets(
         option_ids=ids,
@@ -800,9 +889,10 @@ def build_data(
     sc = scenario
     per = period or sc.horizon.period
     period_days = DAYS_PER_YEAR * per.years
-    ps = _periods(sc, per)
+    extension = extension_years(sc, per, terminal)
+    ps = _periods(sc, per, extension)
     sites = _sites(sc, ps, per.months)
-    cands = _candidates(sc, ps, sites, per, build_start)
+    cands = _candidates(sc, ps, sites, per, build_start, terminal)
     prods, version_procs, after_fab = _products(sc, ps, period_days)
     opts, option_index = _options(sc, ps)
     routes = _routes(sc, ps, sites, prods, version_procs, after_fab, option_index, period_days)
@@ -820,17 +910,22 @@ def build_data(
         **vars(_policies(sc, ps)),
         warnings=horizon_notes(sc) + _route_warnings(sc, prods, routes),
         terminal=terminal,
+        extension_years=extension,
     )
 
 
-def _beyond_share(d: PlanData, shift: I, life: I) -> F:
+def _beyond_share(d: PlanData, shift: I, life: I, end: int | None = None, wip: bool = False) -> F:
     """(N, T) share of the discounted service of a unit decided in ``t`` (in service from
-    ``t + shift`` for ``life`` periods) that falls after the horizon:
-    ``Σ_{j ≥ T} δ_j / Σ_j δ_j`` over its service periods ``j``, with ``δ`` continued past the
-    horizon at the same rate (the annuity share of TIMES' salvage value). 0 for a unit that
-    enters service only after the horizon: it serves nothing the model counts, and crediting
-    it in full would make it free and useless (the solver could start any number)."""
+    ``t + shift`` for ``life`` periods) that falls at or after period ``end`` (default: the
+    model's last period + 1): ``Σ_{j ≥ end} δ_j / Σ_j δ_j`` over its service periods ``j``,
+    with ``δ`` continued past the horizon at the same rate (the annuity share of TIMES'
+    salvage value). A unit that enters service only after ``end`` gets 0 in the model's
+    objective: it serves nothing the model counts, and crediting it in full would make it
+    free and useless (the solver could start any number); with ``wip`` (the plan's read-out,
+    ``end`` the scenario's horizon inside a model that runs past it) it gets 1: all of its
+    service is after the horizon, and the model made it for that service."""
     T = d.n_periods
+    end = T if end is None else end
     shift = np.asarray(shift, dtype=np.int64).reshape(-1)
     life = np.asarray(life, dtype=np.int64).reshape(-1)
     if shift.size == 0:
@@ -841,20 +936,27 @@ def _beyond_share(d: PlanData, shift: I, life: I) -> F:
     c = np.concatenate([[0.0], np.cumsum(delta)])  # c[k] = Σ δ[:k]
     lo = np.arange(T)[None, :] + shift[:, None]
     hi = lo + life[:, None]
-    mid = np.clip(lo, T, hi)  # first service period after the horizon (or hi)
-    out: F = np.where(lo < T, (c[hi] - c[mid]) / (c[hi] - c[lo]), 0.0)
+    mid = np.clip(lo, end, hi)  # first service period after the horizon (or hi)
+    out: F = np.where(lo < end, (c[hi] - c[mid]) / (c[hi] - c[lo]), 1.0 if wip else 0.0)
     return out
 
 
-def salvage_shares(d: PlanData) -> dict[str, F]:
+def salvage_shares(d: PlanData, end: int | None = None, wip: bool = False) -> dict[str, F]:
     """Share of each decision's cost credited as salvage value (docs/planner.md, "End of the
     horizon"): ``wafers`` (R, T), ``units`` (P, T), ``offers`` (O, T); all zero with
     ``terminal = "none"``.
 
-    Own units and offers in the fleet that enter service inside the horizon: the share of
-    their discounted service periods after it. Units sold (not in the fleet) serve no
-    period: 0. Wafers carry the share of the units they are made into (assembled
-    ``route_shift`` periods after the start; 0 when that is after the horizon).
+    Own units and offers in the fleet that enter service before period ``end`` (default: the
+    model's end): the share of their discounted service periods after it. Units sold (not
+    in the fleet) serve no period: 0. Wafers carry the share of the units they are made into
+    (assembled ``route_shift`` periods after the start; 0 when that is after the model's
+    end). With ``wip`` (the plan's read-out at the scenario's horizon, see
+    :func:`_beyond_share`), decisions whose units serve (or, sold, are delivered) only after
+    ``end`` are credited in full.
+    With clearing functions (``lead_times = "load"``) a route's wafers are credited when they
+    leave the fab instead: ``fab_output`` (R, T), the share of the units assembled in the
+    output period, and their ``wafers`` share is 0 (wafers in process at the scenario's
+    horizon leave the fab in the extension, where ``wip`` credits them in full).
     """
     T = d.n_periods
     R, P, n_off = len(d.route_ids), len(d.product_ids), len(d.offer_ids)
@@ -863,13 +965,25 @@ def salvage_shares(d: PlanData) -> dict[str, F]:
             "wafers": np.zeros((R, T)),
             "units": np.zeros((P, T)),
             "offers": np.zeros((n_off, T)),
+            "fab_output": np.zeros((R, T)),
         }
-    fleet = _beyond_share(d, d.product_arrival_shift, d.product_life)
-    units = fleet * d.product_in_fleet[:, None] if P else np.zeros((0, T))
-    offers = _beyond_share(d, d.offer_shift, d.offer_life)
+    end = T if end is None else end
+    fleet = _beyond_share(d, d.product_arrival_shift, d.product_life, end, wip)
+    if P:
+        sold_later = np.arange(T)[None, :] + d.product_arrival_shift[:, None] >= end
+        sold = sold_later.astype(float) if wip else np.zeros((P, T))
+        units = np.where(d.product_in_fleet[:, None], fleet, sold)
+    else:
+        units = np.zeros((0, T))
+    offers = _beyond_share(d, d.offer_shift, d.offer_life, end, wip)
     if R:
         at = np.arange(T)[None, :] + d.route_shift[:, None]  # assembly period
         wafers = np.where(at < T, units[d.route_product[:, None], np.clip(at, 0, T - 1)], 0.0)
     else:
         wafers = np.zeros((0, T))
-    return {"wafers": wafers, "units": units, "offers": offers}
+    fab_output = np.zeros((R, T))
+    if R and d.clearing is not None:
+        cf = np.asarray(d.clearing.is_cf, dtype=bool)
+        fab_output[cf] = units[d.route_product[cf]]
+        wafers = np.where(cf[:, None], 0.0, wafers)
+    return {"wafers": wafers, "units": units, "offers": offers, "fab_output": fab_output}

@@ -8,8 +8,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
+from fabnet.plan.clearing_constraints import OUTPUT as FAB_OUTPUT
 from fabnet.plan.diagnosis import diagnose
 from fabnet.plan.model import PlanModel
 from fabnet.plan.objective import OBJECTIVE_SCALE, salvage_usd
@@ -68,6 +70,10 @@ class Plan:
     clearing_curve: pd.DataFrame = field(
         default_factory=lambda: pd.DataFrame(columns=TABLE_COLUMNS["clearing_curve"])
     )
+    #: The objective the solver minimised, USD PV: ``objective_usd`` unless the model runs
+    #: past the horizon (docs/planner.md, "End of the horizon"), when it also holds the
+    #: extension's costs and the salvage at the extension's end. The MIP gap refers to it.
+    model_objective_usd: float | None = None
 
     def tables(self) -> dict[str, pd.DataFrame]:
         """Every tidy table by name (the keys of :data:`TABLE_COLUMNS`)."""
@@ -103,6 +109,9 @@ class Plan:
             "scenario": self.scenario_name,
             "status": self.status,
             "objective_usd": _num(self.objective_usd),
+            "model_objective_usd": None
+            if self.model_objective_usd is None
+            else _num(self.model_objective_usd),
             "mip_gap": None if self.mip_gap is None else _num(self.mip_gap),
             "model_size": dict(self.model_size),
             "timings_s": {k: round(v, 3) for k, v in self.timings_s.items()},
@@ -167,6 +176,10 @@ def _supply(d: PlanData, s: Solution) -> pd.DataFrame:
         sh = d.route_shift[logic]
         arrive = np.zeros((len(d.product_ids), T))  # logic units ready per assembly period
         shifted = _shift_rows(contrib, sh)
+        cf = _cf_routes(d, s, logic)
+        if cf.any():  # --lead-times load: the fab's output feeds assembly when it leaves
+            assert s.fab_output is not None
+            shifted[cf] = s.fab_output[logic[cf]] * upw[cf]
         np.add.at(arrive, prod, shifted)
         # good units assembled at tau, allocated pro rata to the wafers that fed them
         tau = np.arange(T)[None, :] + sh[:, None]
@@ -175,6 +188,17 @@ def _supply(d: PlanData, s: Solution) -> pd.DataFrame:
         avail = arrive[prod[:, None], tau_c]
         made = s.u[prod[:, None], tau_c]
         units = np.where(inside & (avail > EPS), made * contrib / np.maximum(avail, EPS), 0.0)
+        if cf.any():
+            # units per assembly period, then back to the start periods first in, first out
+            out_units = np.where(
+                arrive[prod] > EPS, s.u[prod] * shifted / np.maximum(arrive[prod], EPS), 0.0
+            )
+            fab_out = s.fab_output
+            assert fab_out is not None
+            for k in np.flatnonzero(cf):
+                r = logic[k]
+                w0 = float(s.wip_initial[r]) if s.wip_initial is not None else 0.0
+                units[k] = _fifo(x[k], fab_out[r], w0, out_units[k])
         keep = x > EPS
         ri, ti = np.nonzero(keep)
         r = logic[ri]
@@ -218,6 +242,33 @@ def _supply(d: PlanData, s: Solution) -> pd.DataFrame:
             )
         )
     return _frame("supply", rows)
+
+
+def _cf_routes(d: PlanData, s: Solution, routes: np.ndarray) -> npt.NDArray[np.bool_]:
+    """Which of ``routes`` have a clearing function (``--lead-times load``)."""
+    if d.clearing is None or s.fab_output is None:
+        return np.zeros(len(routes), dtype=bool)
+    out: npt.NDArray[np.bool_] = np.asarray(d.clearing.is_cf, dtype=bool)[routes]
+    return out
+
+
+def _fifo(starts: F, output: F, wip0: F | float, out_units: F) -> F:
+    """Units per start period of one route whose wafers leave the fab first in, first out:
+    the wafers of ``output[τ]`` are the starts (after the initial WIP ``wip0``) whose
+    cumulative count falls in that period's cumulative output; each carries
+    ``out_units[τ] / output[τ]`` units."""
+    s_hi = float(wip0) + np.cumsum(starts)
+    s_lo = s_hi - starts
+    o_hi = np.cumsum(output)
+    o_lo = o_hi - output
+    overlap = np.clip(
+        np.minimum(s_hi[:, None], o_hi[None, :]) - np.maximum(s_lo[:, None], o_lo[None, :]),
+        0.0,
+        None,
+    )  # (start t, output τ) wafers
+    per_wafer = np.where(output > EPS, out_units / np.maximum(output, EPS), 0.0)
+    out: F = overlap @ per_wafer
+    return out
 
 
 def _frame(name: str, parts: list[pd.DataFrame]) -> pd.DataFrame:
@@ -316,13 +367,27 @@ def _shares(d: PlanData, s: Solution) -> pd.DataFrame:
 
 
 def cost_by_period(d: PlanData, s: Solution) -> dict[str, F]:
-    """Undiscounted cost per category and period, USD."""
+    """Undiscounted cost per category and period, USD. The salvage value is the one at the
+    end of the scenario's horizon (work in progress included: docs/planner.md, "End of the
+    horizon"); the periods after it are the model's extension, cut from the tables."""
     T = d.n_periods
     rc = s.x * d.route_cost_usd
+    pipe = np.zeros_like(rc)  # (C5) --lead-times load: the initial WIP, paid in period 0
+    if s.wip_initial is not None and rc.size:
+        pipe[:, 0] = s.wip_initial
+    rc = rc + pipe * d.route_cost_usd[:, :1]
     by_kind = [rc[d.route_kind == k].sum(axis=0) for k in range(3)]
     capex = (
         np.einsum("cs,cst->t", s.b * d.cand_capex_usd[:, None], d.cand_capex_share)
         if len(d.cand_ids)
+        else np.zeros(T)
+    )
+    # a site's salvage value: its capex share for the life left, where the capex is paid
+    site_salvage = (
+        -np.einsum(
+            "cs,cst->t", s.b * d.cand_capex_usd[:, None] * d.cand_salvage_share, d.cand_capex_share
+        )
+        if len(d.cand_ids) and d.cand_salvage_share.size
         else np.zeros(T)
     )
     porting = np.zeros(T)
@@ -336,25 +401,26 @@ def cost_by_period(d: PlanData, s: Solution) -> dict[str, F]:
     watts = (s.own_units_fleet * d.product_power_w[:, None]).sum(axis=0) + (
         s.offer_units_fleet * d.offer_power_w[:, None]
     ).sum(axis=0)
-    credit = salvage_usd(d)  # eq. 19b: negative, in the period of the decision
+    # eq. 19b: negative, in the period of the decision
+    credit = salvage_usd(d, d.reported_periods, wip=d.extension_years > 0)
     salvage = -sum(
         (credit[n] * a).sum(axis=0)
-        for n, a in ((WAFERS, s.x), (UNITS, s.u), (OFFER, s.g))
-        if n in credit
+        for n, a in ((WAFERS, s.x), (UNITS, s.u), (OFFER, s.g), (FAB_OUTPUT, s.fab_output))
+        if n in credit and a is not None
     ) + np.zeros(T)
     return {
         "wafers": by_kind[0],
         "hbm": by_kind[1],
         "packaging": by_kind[2],
         "assembly": (s.u * d.product_assembly_usd[:, None]).sum(axis=0),
-        "design_partner": (s.x * d.route_partner_usd).sum(axis=0)
+        "design_partner": ((s.x + pipe) * d.route_partner_usd).sum(axis=0)
         + (s.u * d.product_partner_usd[:, None]).sum(axis=0),
         "gpus": (s.g * d.offer_price_usd).sum(axis=0) + untaken,
         "energy": watts * d.energy_usd_per_w,
         "capex": capex,
         "porting": porting,
         "unmet_penalty": unmet,
-        "salvage": salvage,
+        "salvage": salvage + site_salvage,
     }
 
 
@@ -516,11 +582,12 @@ def why_not(pm: PlanModel, s: Solution) -> pd.DataFrame:
     if not rc:
         return _frame("why_not", [])
     disc = d.discount[None, :]
+    inside = np.arange(d.n_periods)[None, :] < d.reported_periods  # not the extension
     cand_of_site = {int(si): k for k, si in enumerate(d.cand_site)}
     rcx = rc.get(WAFERS)
     if rcx is not None and len(d.route_ids):
         cap, _ = site_capacity_and_use(d, s)
-        ok = d.route_available & (cap[d.route_site] > EPS) & np.isfinite(rcx)
+        ok = d.route_available & (cap[d.route_site] > EPS) & np.isfinite(rcx) & inside
         fall = np.where(ok, np.nan_to_num(rcx) / OBJECTIVE_SCALE / disc, np.inf)
         used = s.x.sum(axis=1) > EPS
 
@@ -573,7 +640,7 @@ def why_not(pm: PlanModel, s: Solution) -> pd.DataFrame:
         )
     rcg = rc.get(OFFER)
     if rcg is not None and len(d.offer_ids):
-        ok = d.offer_available & (d.offer_upper > 0) & np.isfinite(rcg)
+        ok = d.offer_available & (d.offer_upper > 0) & np.isfinite(rcg) & inside
         fall = np.where(ok, np.nan_to_num(rcg) / OBJECTIVE_SCALE / disc, np.inf)
         for o, oid in enumerate(d.offer_ids):
             if s.g[o].sum() > EPS:
@@ -590,7 +657,10 @@ def why_not(pm: PlanModel, s: Solution) -> pd.DataFrame:
             )
     rcb = rc.get(BUILD)
     if rcb is not None and len(d.cand_ids):
-        pv = np.einsum("cst,t->cs", d.cand_capex_share, d.discount)  # PV per USD of capex
+        # PV per USD of capex, net of the salvage value of the life left after the horizon
+        pv = np.einsum("cst,t->cs", d.cand_capex_share, d.discount)
+        if d.cand_salvage_share.size:
+            pv = pv * (1.0 - d.cand_salvage_share)
         rcb = _undegenerate_builds(pm, rcb)
         for k, cid in enumerate(d.cand_ids):
             if s.b[k].sum() > 1e-6:
@@ -722,6 +792,16 @@ def programmes(d: PlanData, s: Solution) -> pd.DataFrame:
     return _frame("programmes", [pd.DataFrame(rows)])
 
 
+def _cut(d: PlanData, df: pd.DataFrame) -> pd.DataFrame:
+    """The rows of the scenario's horizon: the model's extension past it (docs/planner.md,
+    "End of the horizon") is not part of the plan."""
+    if not d.extension_years or df.empty or "year" not in df.columns:
+        return df
+    year = pd.to_numeric(df["year"], errors="coerce")
+    keep = year.isna() | (year <= d.scenario.horizon.last_year)
+    return df[keep.to_numpy()].reset_index(drop=True)
+
+
 def read_solution(pm: PlanModel) -> Plan:
     """Read the solved model into a :class:`Plan` with tidy tables and diagnosis messages."""
 
@@ -734,28 +814,34 @@ def read_solution(pm: PlanModel) -> Plan:
     s = solution_arrays(pm)
     messages, binding = diagnose(pm, s)
     timings = dict(pm.timings_s)
+    costs = _cut(d, _costs(d, s))
     plan = Plan(
         scenario_name=pm.scenario.name,
         status=pm.status,
-        objective_usd=float(pm.objective_usd),
+        # the model's objective, or, when it runs past the horizon, the horizon's cost net of
+        # the salvage value at its end (the costs table's total)
+        objective_usd=float(pm.objective_usd)
+        if not d.extension_years
+        else float(costs["cost_pv_usd"].sum()),
         mip_gap=pm.mip_gap,
         timings_s=timings,
         model_size=pm.size(),
         messages=messages,
-        supply=_supply(d, s),
-        compute=_compute(d, s),
-        shares=_shares(d, s),
-        costs=_costs(d, s),
+        supply=_cut(d, _supply(d, s)),
+        compute=_cut(d, _compute(d, s)),
+        shares=_cut(d, _shares(d, s)),
+        costs=costs,
         builds=_builds(d, s),
-        utilisation=_utilisation(d, s),
-        shadow_prices=_shadow(pm),
-        unmet=_unmet(d, s),
-        binding=_frame("binding", [binding]),
+        utilisation=_cut(d, _utilisation(d, s)),
+        shadow_prices=_cut(d, _shadow(pm)),
+        unmet=_cut(d, _unmet(d, s)),
+        binding=_cut(d, _frame("binding", [binding])),
         why_not=why_not(pm, s),
-        programmes=programmes(d, s),
+        programmes=_cut(d, programmes(d, s)),
         options=pm.options.as_dict(),
         ports={k: float(v) + 0.0 for k, v in zip(d.option_ids, s.z, strict=True)},
-        **_clearing(pm, s),
+        **{k: _cut(d, v) for k, v in _clearing(pm, s).items()},
+        model_objective_usd=float(pm.objective_usd),
     )
     timings["read"] = time.perf_counter() - t0
     return plan

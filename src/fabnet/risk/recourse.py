@@ -28,6 +28,8 @@ import pandas as pd
 
 from fabnet.errors import PlanError, Problem
 from fabnet.plan import PlanModel, PlanOptions, build_model
+from fabnet.plan.clearing_constraints import CANDIDATE_ALLOCATION, SITE_ALLOCATION
+from fabnet.plan.clearing_constraints import OUTPUT as FAB_OUTPUT
 from fabnet.plan.constraints import (
     CANDIDATE_CAPACITY,
     COMPUTE_DEMAND,
@@ -392,6 +394,21 @@ class LpLayout:
             sites = [str(s) for s in m.constraints[SITE_CAPACITY].labels.coords["site"].values]
             self.site_rows = site_rows
             self.site_rows_site = np.array([d.site_ids.index(s) for s in sites], dtype=np.int64)
+        # --lead-times load: the capacity the clearing functions share (C3), scaled alike
+        self.alloc_rows: I | None = None
+        self.alloc_rows_site = np.zeros(0, dtype=np.int64)
+        alloc_rows = rows(SITE_ALLOCATION)
+        if alloc_rows is not None:
+            sites = [str(s) for s in m.constraints[SITE_ALLOCATION].labels.coords["site"].values]
+            self.alloc_rows = alloc_rows
+            self.alloc_rows_site = np.array([d.site_ids.index(s) for s in sites], dtype=np.int64)
+        self.cand_alloc_rows: I | None = rows(CANDIDATE_ALLOCATION)  # (C', T)
+        self.cand_alloc_cand = np.zeros(0, dtype=np.int64)
+        if self.cand_alloc_rows is not None:
+            cands = m.constraints[CANDIDATE_ALLOCATION].labels.coords["candidate"].values
+            self.cand_alloc_cand = np.array(
+                [d.cand_ids.index(str(c)) for c in cands], dtype=np.int64
+            )
         A = self.A
         self.cand_rows = rows(CANDIDATE_CAPACITY)  # (C, T)
         # Build coefficients of the candidate-capacity rows (−full × ramp): scaled by the
@@ -422,6 +439,11 @@ class LpLayout:
         rr, tt2 = np.nonzero(self.x >= 0)
         col_route[self.x[rr, tt2]] = rr
         col_per[self.x[rr, tt2]] = tt2
+        if FAB_OUTPUT in m.variables:  # --lead-times load: the fab's output feeds the BOM
+            xo = cols(FAB_OUTPUT)
+            rr, tt2 = np.nonzero(xo >= 0)
+            col_route[xo[rr, tt2]] = rr
+            col_per[xo[rr, tt2]] = tt2
         bom = np.zeros(n_row, dtype=bool)
         for name in (PRODUCT_DIES, PRODUCT_HBM, PRODUCT_PACKAGING):
             rw = rows(name)
@@ -511,6 +533,10 @@ class LpLayout:
             mult = eff.site_capacity[self.site_rows_site]
             sel = self.site_rows >= 0
             rub[self.site_rows[sel]] = (self.row_ub[self.site_rows] * mult)[sel]
+        if self.alloc_rows is not None:
+            mult = eff.site_capacity[self.alloc_rows_site]
+            sel = self.alloc_rows >= 0
+            rub[self.alloc_rows[sel]] = (self.row_ub[self.alloc_rows] * mult)[sel]
         _put(ub, self.g, _mult_bound(_take(self.col_ub, self.g), eff.offer_allocation))
         _put(ub, self.e, d.compute_required * eff.compute_demand)
         if self.dem_rows is not None:
@@ -615,6 +641,13 @@ class Recourse:
             # capacity the fixed builds give each candidate row: -(coefficients · b)
             self._cand_cap = -(A @ bvec)[np.clip(lay.cand_rows, 0, None)]
             self._cand_rows = lay.cand_rows
+        # --lead-times load: the clearing functions' share of a candidate's capacity (C3)
+        self._cand_alloc_rows: I | None = None
+        if lay.cand_alloc_rows is not None and A is not None and BUILD in m.variables:
+            bvec = np.zeros(n_col)
+            _put(bvec, cols(BUILD), b)
+            self._cand_alloc_cap = -(A @ bvec)[np.clip(lay.cand_alloc_rows, 0, None)]
+            self._cand_alloc_rows = lay.cand_alloc_rows
         self._coef_row, self._coef_col, self._coef_val = lay.coef_row, lay.coef_col, lay.coef_val
         # Share-policy rows and the year each belongs to (relaxed only when the fixed past
         # makes a cap impossible to keep, see evaluate).
@@ -692,6 +725,10 @@ class Recourse:
             mult = eff.site_capacity[d.cand_site]
             sel = self._cand_rows >= 0
             rub[self._cand_rows[sel]] = ((mult - 1.0) * self._cand_cap)[sel]
+        if self._cand_alloc_rows is not None:
+            mult = eff.site_capacity[d.cand_site[self.layout.cand_alloc_cand]]
+            sel = self._cand_alloc_rows >= 0
+            rub[self._cand_alloc_rows[sel]] = ((mult - 1.0) * self._cand_alloc_cap)[sel]
         # the periods before the first event stay as planned
         k = int(np.searchsorted(self._time_sorted, eff.first_period, side="left"))
         past = self._time_order[:k]
@@ -794,6 +831,15 @@ class Recourse:
         """
         self._check(eff)
         d = self.data
+        if d.clearing is not None:
+            raise PlanError(
+                Problem(
+                    "screening scales a fixed-lead-time plan's flows; this plan has "
+                    "load-dependent lead times (--lead-times load), whose WIP it cannot scale",
+                    "evaluate it exactly (drop --screen)",
+                ),
+                title="cannot screen the plan",
+            )
         T = self._T
         first = _first_period(eff, T)
         sol = self._sol0.copy()

@@ -27,6 +27,31 @@ F = npt.NDArray[np.float64]
 I = npt.NDArray[np.int64]  # noqa: E741
 
 
+#: An event is *rare* (stratified on, or tilted by importance sampling) when it occurs at
+#: least once over its window with a probability below this (docs/stochastic.md).
+RARE_BELOW = 0.5
+#: The importance proposal makes each rare event occur with this probability.
+IMPORTANCE_TARGET = 0.5
+#: The ways of drawing the in-sample scenarios of the stochastic plan.
+SAMPLINGS = ("mc", "importance", "stratified")
+
+
+@dataclass(frozen=True, eq=False)
+class ScenarioSet:
+    """In-sample scenarios and their probabilities (``probabilities`` sum to 1)."""
+
+    effects: list[Effects]
+    probabilities: F  #: (N,) scenario probabilities, sum 1
+    sampling: str  #: "mc", "importance" or "stratified"
+    likelihood_ratio: F  #: (N,) p/q of each draw before normalising (1 unless importance)
+    stratum: I  #: (N,) stratum index of each scenario (-1 unless stratified)
+
+    @property
+    def effective_size(self) -> float:
+        """Kish's effective sample size ``1 / Σ p_s²`` (N for equal probabilities)."""
+        return float(1.0 / np.sum(self.probabilities**2))
+
+
 @dataclass(frozen=True)
 class Occurrence:
     """One occurrence of a catalogue event: which event, when, and (scope ``one``) where."""
@@ -124,22 +149,47 @@ class Sampler:
 
     # Drawing ---------------------------------------------------------------------------
 
-    def _draw_arrays(self, seed: int, index: int) -> tuple[I, F, I]:
-        """``(event, onset_year, site_pos)`` arrays of one sample, in order of onset."""
+    def _draw_arrays(
+        self, seed: int, index: int, lam: F | None = None, prob: F | None = None
+    ) -> tuple[I, F, I]:
+        """``(event, onset_year, site_pos)`` arrays of one sample, in order of onset.
+
+        ``lam`` / ``prob``: the per-event Poisson means over the window and occurrence
+        probabilities to draw from instead of the catalogue's (the tilted proposal of
+        :meth:`importance`); the stream is the same."""
+        return self._draw_counts(seed, index, lam, prob)[:3]
+
+    def _draw_counts(
+        self, seed: int, index: int, lam: F | None = None, prob: F | None = None
+    ) -> tuple[I, F, I, I]:
+        """:meth:`_draw_arrays` and the per-event counts (every catalogue event)."""
         rng = np.random.default_rng([seed, index])
         n_ev = len(self.events)
-        empty = (np.zeros(0, np.int64), np.zeros(0), np.zeros(0, np.int64))
         if n_ev == 0:
-            return empty
-        counts = rng.poisson(self._lam)
-        bern = rng.random(n_ev) < self._prob
+            return np.zeros(0, np.int64), np.zeros(0), np.zeros(0, np.int64), np.zeros(0, np.int64)
+        counts = rng.poisson(self._lam if lam is None else lam)
+        bern = rng.random(n_ev) < (self._prob if prob is None else prob)
         counts = np.where(self._is_prob, bern.astype(np.int64), counts)
+        return (*self._place(rng, counts), counts)
+
+    def _place(
+        self, rng: np.random.Generator, counts: I, u_first: F | None = None
+    ) -> tuple[I, F, I]:
+        """Onsets (uniform in each event's window) and sites (scope one) of ``counts``
+        occurrences per event, the unselected events dropped, sorted by onset.
+
+        ``u_first``: per event, the onset uniform of its first occurrence (a stratified
+        draw, :meth:`stratified`); the others come from ``rng``."""
         total = int(counts.sum())
         if total == 0:
-            return empty
+            return np.zeros(0, np.int64), np.zeros(0), np.zeros(0, np.int64)
         ev = self._event_index.repeat(counts)
         u_onset = rng.random(total)
         u_site = rng.random(total)
+        if u_first is not None:
+            starts = np.cumsum(counts) - counts
+            has = counts > 0
+            u_onset[starts[has]] = u_first[has]
         onset = self._lo[ev] + (self._hi[ev] - self._lo[ev]) * u_onset
         n_sites = self._n_sites[ev]
         pos = np.where(
@@ -169,6 +219,156 @@ class Sampler:
     def draw(self, seed: int, index: int) -> Effects:
         """The :class:`Effects` of sample ``index`` of ``seed`` (see :meth:`timeline`)."""
         return self._effects(*self._draw_arrays(seed, index))
+
+    def draw_counts(self, seed: int, index: int) -> tuple[Effects, I]:
+        """:meth:`draw` and the sample's count of occurrences per catalogue event."""
+        ev, onset, pos, counts = self._draw_counts(seed, index)
+        return self._effects(ev, onset, pos), counts
+
+    # Scenario sets: plain Monte Carlo, importance sampling, stratified --------------------
+
+    def occurrence_probability(self) -> F:
+        """Per catalogue event, the probability that it occurs at least once in its window:
+        ``1 − exp(−rate · window)`` for a rate event, its probability for the others."""
+        out: F = np.where(self._is_prob, self._prob, -np.expm1(-self._lam))
+        return out
+
+    def rare_events(self, below: float = RARE_BELOW) -> list[int]:
+        """Catalogue indices of the selected events that occur (at least once over their
+        window) with a probability in (0, ``below``): the ones a few Monte Carlo draws hold
+        too many or too few of. Rarest first."""
+        p = self.occurrence_probability()
+        idx = [i for i in range(len(self.events)) if self._selected[i] and 0.0 < p[i] < below]
+        return sorted(idx, key=lambda i: (p[i], i))
+
+    def monte_carlo(self, seed: int, n: int) -> ScenarioSet:
+        """Samples ``0 … n−1`` of ``seed`` (:meth:`draw`), equal probabilities ``1/n``."""
+        eff = [self.draw(seed, i) for i in range(n)]
+        return ScenarioSet(eff, np.full(n, 1.0 / n), "mc", np.ones(n), np.full(n, -1))
+
+    def likelihood_ratio(self, counts: I, lam: F, prob: F) -> float:
+        """p(counts) / q(counts): the catalogue's probability of these per-event counts over
+        that of the proposal (Poisson means ``lam``, occurrence probabilities ``prob``).
+        Onsets and sites have the same law under both, so they cancel."""
+        c = np.asarray(counts, dtype=float)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            pois = c * np.log(self._lam / lam) + (lam - self._lam)
+            bern = np.where(c > 0, np.log(self._prob / prob), np.log((1 - self._prob) / (1 - prob)))
+        changed = np.where(self._is_prob, prob != self._prob, lam != self._lam)
+        log_w = np.where(changed, np.where(self._is_prob, bern, pois), 0.0)
+        return float(np.exp(log_w.sum()))
+
+    def tilted(self, target: float = IMPORTANCE_TARGET) -> tuple[F, F]:
+        """The importance proposal: every rare event (:meth:`rare_events` below ``target``)
+        made to occur with probability ``target`` over its window (Poisson mean
+        ``−ln(1 − target)``); the other events unchanged. Returns ``(lam, prob)``."""
+        lam, prob = self._lam.copy(), self._prob.copy()
+        for i in self.rare_events(target):
+            if self._is_prob[i]:
+                prob[i] = target
+            else:
+                lam[i] = -np.log1p(-target)
+        return lam, prob
+
+    def importance(self, seed: int, n: int, target: float = IMPORTANCE_TARGET) -> ScenarioSet:
+        """``n`` samples of the tilted proposal (:meth:`tilted`; stream ``(seed, index)`` as
+        :meth:`draw`) with self-normalised likelihood-ratio probabilities
+        ``p_s = w_s / Σ w`` (sum 1; docs/stochastic.md says why self-normalised)."""
+        lam, prob = self.tilted(target)
+        eff: list[Effects] = []
+        w = np.empty(n)
+        for i in range(n):
+            ev, onset, pos, counts = self._draw_counts(seed, i, lam, prob)
+            eff.append(self._effects(ev, onset, pos))
+            w[i] = self.likelihood_ratio(counts, lam, prob)
+        return ScenarioSet(eff, w / w.sum(), "importance", w, np.full(n, -1))
+
+    def strata(self, n: int) -> tuple[list[int], list[tuple[int, ...]], F]:
+        """The strata of :meth:`stratified` for ``n`` scenarios: the rare events stratified on
+        (the rarest ``k`` with ``2**k ≤ n``), every pattern of which of them occur
+        (tuples of 0/1 in that order) and each pattern's probability (sum 1)."""
+        rare = self.rare_events()
+        k = min(len(rare), int(np.floor(np.log2(max(n, 1)))))
+        rare = rare[:k]
+        p = self.occurrence_probability()
+        pats = [tuple((h >> j) & 1 for j in range(k)) for h in range(2**k)]
+        probs = np.array(
+            [np.prod([p[e] if o else 1.0 - p[e] for e, o in zip(rare, pat, strict=True)])
+             for pat in pats]
+        )  # fmt: skip
+        return rare, pats, probs
+
+    def stratum_of(self, counts: I, n: int) -> int:
+        """Index (into :meth:`strata` of ``n``) of the stratum of a sample with ``counts``."""
+        rare, _, _ = self.strata(n)
+        return int(sum((1 << j) for j, e in enumerate(rare) if counts[e] > 0))
+
+    def stratified(self, seed: int, n: int, sd: npt.ArrayLike | None = None) -> ScenarioSet:
+        """``n`` scenarios stratified on which rare events occur (:meth:`strata`), with a
+        Latin hypercube inside each stratum on every event's count and first onset.
+
+        Allocation: at least one scenario per stratum, the rest in proportion to
+        ``P_h · sd_h`` (Neyman; ``sd``: a pilot's standard deviation of cost per stratum) or
+        to ``P_h`` when ``sd`` is None. Probabilities ``P_h / n_h`` (sum 1, unbiased).
+        Stream: ``numpy.random.default_rng([seed, n, h, 1])`` for stratum ``h``.
+        """
+        rare, pats, P = self.strata(n)
+        H = len(pats)
+        if n < H:
+            raise ValueError(f"{n} scenarios cannot fill {H} strata")
+        a = P if sd is None else P * np.asarray(sd, dtype=float).reshape(H)
+        a = P if not np.isfinite(a).all() or a.sum() <= 0 else a
+        share = (n - H) * a / a.sum()
+        alloc = 1 + np.floor(share).astype(np.int64)
+        rest = n - int(alloc.sum())
+        alloc[np.argsort(-(share - np.floor(share)), kind="stable")[:rest]] += 1
+        from scipy.stats import poisson
+
+        n_ev = len(self.events)
+        eff: list[Effects] = []
+        prob_s: list[float] = []
+        stratum: list[int] = []
+        for h, (pat, nh) in enumerate(zip(pats, alloc.tolist(), strict=True)):
+            rng = np.random.default_rng([seed, n, h, 1])
+
+            def lhs(rng: np.random.Generator = rng, nh: int = nh) -> F:
+                """(n_ev, nh) Latin hypercube uniforms, one stratified column per event."""
+                perm = np.argsort(rng.random((n_ev, nh)), axis=1)
+                u: F = np.clip((perm + rng.random((n_ev, nh))) / nh, 1e-12, 1 - 1e-12)
+                return u
+
+            u_count, u_first = lhs(), lhs()
+            lo = np.zeros(n_ev)  # CDF mass below the stratum's range of each count
+            hi = np.ones(n_ev)
+            for e, o in zip(rare, pat, strict=True):
+                p0 = 1.0 - self._prob[e] if self._is_prob[e] else np.exp(-self._lam[e])
+                lo[e], hi[e] = (p0, 1.0) if o else (0.0, p0)
+            u = lo[:, None] + (hi - lo)[:, None] * u_count
+            counts = np.where(
+                self._is_prob[:, None],
+                (u >= (1.0 - self._prob)[:, None]).astype(np.int64),
+                poisson.ppf(u, self._lam[:, None]).astype(np.int64),
+            )
+            for e, o in zip(rare, pat, strict=True):
+                counts[e] = np.maximum(counts[e], 1) if o else 0
+            for i in range(nh):
+                eff.append(self._effects(*self._place(rng, counts[:, i], u_first[:, i])))
+                prob_s.append(float(P[h]) / nh)
+                stratum.append(h)
+        pr = np.array(prob_s)
+        return ScenarioSet(eff, pr / pr.sum(), "stratified", np.ones(n), np.array(stratum))
+
+    def scenario_set(
+        self, sampling: str, seed: int, n: int, sd: npt.ArrayLike | None = None
+    ) -> ScenarioSet:
+        """The in-sample scenarios of ``fabnet plan --stochastic n --sampling ...``."""
+        if sampling == "mc":
+            return self.monte_carlo(seed, n)
+        if sampling == "importance":
+            return self.importance(seed, n)
+        if sampling == "stratified":
+            return self.stratified(seed, n, sd)
+        raise ValueError(f"unknown sampling {sampling!r}")
 
     # Timeline -> multipliers ---------------------------------------------------------------
 

@@ -1,10 +1,17 @@
-"""Operating-curve files named in a scenario (``operating_curve: {file: curve.csv}``).
+"""Operating curves named in a scenario by where their points are: a CSV file
+(``operating_curve: {file: curve.csv}``) or a stored ``fab curve`` run
+(``operating_curve: {run: RUN_ID}`` or ``{store: runs.duckdb, run: RUN_ID}``).
 
 The loader reads them into ``points`` before validation, so a scenario (and its hash in the
 runs store) carries the numbers, and the planner never reads a file. A file is a CSV with a
 header and at least the columns ``load``, ``throughput_frac`` and ``flow_factor`` (others,
 such as the cycle times ``fabnet fab curve`` writes, are ignored); its path is relative to
 the scenario file. Problems name the CSV file and line.
+
+A stored curve is read by a :data:`CurveRunReader` the CLI installs
+(:func:`set_curve_run_reader`): the scenario layer does not import the store (layering,
+DESIGN.md). ``store`` is relative to the scenario file; without it the reader's default
+store is read (the CLI: the command's ``--store``).
 """
 
 from __future__ import annotations
@@ -13,14 +20,28 @@ import copy
 import csv
 import itertools
 import math
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from fabnet.errors import Problem, ScenarioError
+from fabnet.errors import FabnetError, Problem, ScenarioError
 from fabnet.scenario.yamlread import read_text
 
 COLUMNS = ("load", "throughput_frac", "flow_factor")
+
+#: ``(store path or None for the default store, run id) → points`` (dicts with
+#: :data:`COLUMNS`); raises a :class:`~fabnet.errors.FabnetError` for a missing store or run.
+CurveRunReader = Callable[[Path | None, str], list[dict[str, float]]]
+
+_run_reader: list[CurveRunReader | None] = [None]
+
+
+def set_curve_run_reader(reader: CurveRunReader | None) -> CurveRunReader | None:
+    """Install the reader of stored curves (``operating_curve.run``); returns the previous."""
+    previous = _run_reader[0]
+    _run_reader[0] = reader
+    return previous
 
 
 def read_curve_csv(path: Path, label: str) -> tuple[list[dict[str, float]], list[Problem]]:
@@ -114,11 +135,48 @@ def read_curve_csv(path: Path, label: str) -> tuple[list[dict[str, float]], list
     return [points[k] for k in order], problems
 
 
+def _read_run(
+    target: dict[str, Any], base: Path | None, scenario_name: str, field: str
+) -> list[Problem]:
+    """Replace ``run`` (and ``store``) of one curve by the stored run's points."""
+    run = str(target.pop("run"))
+    store = target.pop("store", None)
+    reader = _run_reader[0]
+    name, at = scenario_name, f"{field}.run"
+    if "points" in target or "file" in target:
+        return [Problem("operating_curve has run and points or file", "give one of them",
+                        file=name, field=at)]  # fmt: skip
+    if reader is None:
+        return [
+            Problem(
+                "operating_curve.run needs the runs store, which only the fabnet CLI reads",
+                "plan with the CLI, or give the curve's points or a CSV file",
+                file=name,
+                field=at,
+            )
+        ]
+    path = None
+    if store is not None:
+        path = Path(str(store))
+        if not path.is_absolute() and base is not None:
+            path = base / path
+    try:
+        points = reader(path, run)
+    except FabnetError as exc:
+        return [
+            Problem(f"stored curve {run!r}: {p.message}", p.hint, file=name, field=at)
+            for p in exc.problems
+        ]
+    target["points"] = points
+    return []
+
+
 def resolve_curve_files(
     data: dict[str, Any], scenario_name: str
 ) -> tuple[dict[str, Any], list[Problem]]:
-    """A copy of raw scenario ``data`` with every ``operating_curve.file`` read into
-    ``points`` (paths relative to the scenario file's folder), and the problems found."""
+    """A copy of raw scenario ``data`` with every ``operating_curve.file`` (paths relative to
+    the scenario file's folder) and ``operating_curve.run`` (a stored ``fab curve`` run) read
+    into ``points``, and the problems found."""
     base = Path(scenario_name).parent if Path(scenario_name).is_file() else None
     out = data
     problems: list[Problem] = []
@@ -129,11 +187,15 @@ def resolve_curve_files(
             continue
         for i, entry in enumerate(entries):
             curve = entry.get("operating_curve") if isinstance(entry, dict) else None
-            if not isinstance(curve, dict) or "file" not in curve:
+            if not isinstance(curve, dict) or not ("file" in curve or "run" in curve):
                 continue
             if not copied:
                 out, copied = copy.deepcopy(data), True
             target = out[section][i]["operating_curve"]
+            if "run" in target:
+                field = f"{section}[{i}].operating_curve"
+                problems.extend(_read_run(target, base, scenario_name, field))
+                continue
             name = str(target.pop("file"))
             if base is None:  # text (an upload, --set): no folder to read files from
                 problems.append(

@@ -206,8 +206,8 @@ class OperatingCurve(_Model):
     clearing functions (``fabnet plan --lead-times load``; docs/planner.md).
 
     Give ``points`` (or, in a YAML file, ``file:`` a CSV with columns ``load``,
-    ``throughput_frac`` and ``flow_factor``, read by the loader into ``points``) or
-    ``queueing``. The raw process time is the process's ``cycle_time_days`` divided by the
+    ``throughput_frac`` and ``flow_factor``, or ``run:`` a stored ``fab curve`` run with an
+    optional ``store:``, read by the loader into ``points``) or ``queueing``. The raw process time is the process's ``cycle_time_days`` divided by the
     curve's flow factor at ``nominal_load`` (interpolated in the points); without
     ``nominal_load``, ``cycle_time_days`` is the raw process time.
     """
@@ -346,6 +346,10 @@ class Site(_Model):
     """Candidate: time from first output to full capacity (linear ramp), years."""
     earliest_start_year: Year | None = None
     """Candidate: first year in which construction may start."""
+    service_life_years: Positive | None = None
+    """Candidate: years a built site gives capacity from first output; at the end of the
+    horizon the plan credits the share of its capex for the life left (straight line,
+    docs/planner.md "End of the horizon"). None: an unlimited life and no credit."""
     cofunded: bool = False
     """Candidate: the designer co-funds the site and pays ``capex_usd`` × its reservable
     share (the owner pays the rest and keeps the rest of the capacity); when false the
