@@ -408,6 +408,17 @@ def cost_by_period(d: PlanData, s: Solution) -> dict[str, F]:
         for n, a in ((WAFERS, s.x), (UNITS, s.u), (OFFER, s.g), (FAB_OUTPUT, s.fab_output))
         if n in credit and a is not None
     ) + np.zeros(T)
+    H = d.reported_periods
+    if s.fab_output is not None and d.clearing is not None and H < T:
+        # --lead-times load: wafers still in the fab at the horizon's end leave it in the
+        # extension (cut from the tables); like the fixed model's work in progress they serve
+        # only after the horizon and are credited in full, in its last period
+        cf = np.asarray(d.clearing.is_cf, dtype=bool)
+        w0 = s.wip_initial if s.wip_initial is not None else np.zeros(len(cf))
+        wip_end = w0 + s.x[:, :H].sum(axis=1) - s.fab_output[:, :H].sum(axis=1)
+        unit_usd = d.route_cost_usd[:, H - 1] + d.route_partner_usd[:, H - 1]
+        if d.terminal != "none":
+            salvage[H - 1] -= float(np.sum(np.where(cf, np.maximum(wip_end, 0.0), 0.0) * unit_usd))
     return {
         "wafers": by_kind[0],
         "hbm": by_kind[1],
