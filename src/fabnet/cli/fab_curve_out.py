@@ -176,25 +176,25 @@ def print_points(points: pd.DataFrame, fit: ClearingFunction | None, why_not: st
     )
     cols = [
         ("load", "load", 3),
-        ("release_scale", "release ×", 2),
-        ("throughput_wpd", "wafers/d", 1),
-        ("throughput_frac", "thr frac", 3),
+        ("release_scale", "rel×", 2),
+        ("throughput_wpd", "wfr/d", 0),
+        ("throughput_frac", "thr", 3),
         ("cycle_time_mean_days", "CT d", 2),
         ("cycle_time_p90_days", "P90 d", 2),
-        ("wip_wafers", "WIP wafers", 0),
+        ("wip_wafers", "WIP", 0),
         ("raw_process_time_days", "RPT d", 2),
-        ("flow_factor", "flow factor", 2),
-        ("seeds", "seeds", 0),
+        ("flow_factor", "FF", 2),
     ]
-    for _c, head, _d in cols:
-        tab.add_column(head, justify="right")
+    for _c, head, _d in cols:  # numbers never wrap
+        tab.add_column(head, justify="right", no_wrap=True)
     for _, row in points.iterrows():
         tab.add_row(*(_num(row[c], d) for c, _h, d in cols))
     if len(points):
         tab.caption = (
-            f"load, thr frac: ÷ capacity {float(points['capacity_wpd'].iloc[0]):,.1f} wafers/d "
-            "(the rate loading the busiest tools to 100 %); release ×: of the order file's "
-            f"{float(points['nominal_release_wpd'].iloc[0]):,.1f} wafers/d"
+            f"{int(points['seeds'].max())} seed(s) per load; wfr/d: wafers out per day; load, thr: ÷ capacity {float(points['capacity_wpd'].iloc[0]):,.1f} wafers/d "
+            "(the rate loading the busiest tools to 100 %); rel×: of the order file's "
+            f"{float(points['nominal_release_wpd'].iloc[0]):,.1f} wafers/d; WIP in wafers; "
+            "FF: flow factor (CT / RPT)"
         )
         tab.caption_justify = "left"
     out.print(tab)
