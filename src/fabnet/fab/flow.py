@@ -99,6 +99,21 @@ def _lots_in_window(
     return out, out.loc[~out["initial_wip"].to_numpy(dtype=bool)]
 
 
+def _timed_stats(timed: pd.DataFrame, rpt_part: dict[str, float]) -> tuple[float, float, float]:
+    """Cycle-time figures of ``timed`` lots (days): wafer-weighted mean, lot P90, and the
+    wafer-weighted mean raw process time (``rpt_part`` per part); NaN without lots."""
+    if not len(timed):
+        return math.nan, math.nan, math.nan
+    w = timed["pieces"].to_numpy(dtype=float)
+    ct = (timed["done_min"] - timed["release_min"]).to_numpy(dtype=float) / MIN_PER_DAY
+    rpt = timed["part"].map(rpt_part).to_numpy(dtype=float)
+    return (
+        float(np.average(ct, weights=w)),
+        float(np.percentile(ct, 90.0)),
+        float(np.average(rpt, weights=w)),
+    )
+
+
 def window_flow(
     model: FabModel, result: SimResult, t0_days: float, t1_days: float
 ) -> dict[str, float]:
@@ -122,15 +137,7 @@ def window_flow(
     completed = float(in_win["pieces"].sum())
     released = float(pieces[(~init) & (rel >= t0) & (rel < t1)].sum())
     rpt_part = raw_process_time_days(model)
-    if len(timed):
-        w = timed["pieces"].to_numpy(dtype=float)
-        ct = (timed["done_min"] - timed["release_min"]).to_numpy(dtype=float) / MIN_PER_DAY
-        rpt = timed["part"].map(rpt_part).to_numpy(dtype=float)
-        ct_mean = float(np.average(ct, weights=w))
-        ct_p90 = float(np.percentile(ct, 90.0))
-        rpt_mean = float(np.average(rpt, weights=w))
-    else:
-        ct_mean = ct_p90 = rpt_mean = math.nan
+    ct_mean, ct_p90, rpt_mean = _timed_stats(timed, rpt_part)
     return {
         "throughput_wpd": completed / span_days,
         "wip_wafers": wip,
@@ -170,14 +177,7 @@ def curve_points(
             [_lots_in_window(r, warmup_days * MIN_PER_DAY, days * MIN_PER_DAY)[1] for r in results],
             ignore_index=True,
         )
-        if len(timed):
-            w = timed["pieces"].to_numpy(dtype=float)
-            ct = (timed["done_min"] - timed["release_min"]).to_numpy(dtype=float) / MIN_PER_DAY
-            ct_mean = float(np.average(ct, weights=w))
-            ct_p90 = float(np.percentile(ct, 90.0))
-            rpt = float(np.average(timed["part"].map(rpt_part).to_numpy(dtype=float), weights=w))
-        else:
-            ct_mean = ct_p90 = rpt = math.nan
+        ct_mean, ct_p90, rpt = _timed_stats(timed, rpt_part)
         thr = float(np.mean([f["throughput_wpd"] for f in flows]))
         rows.append(
             {
