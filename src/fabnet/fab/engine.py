@@ -704,6 +704,38 @@ def _can_arrive(st, step_i, lot_i, f, bkey, sg):
     return False
 
 
+_NO_LIMIT = 1 << 62  # room of _best_of_key that no lot exceeds
+
+
+@_jit
+def _best_of_key(
+    step_i, step_f, setup_t, tool_i, lot_i, lot_f, fam_i, t, key, room, use_hp, cr, now
+):
+    """Best-ranked queued lot of batch key ``key`` eligible on tool ``t`` with at most
+    ``room`` wafers, skipping lots marked L_JNEXT = -2 (taken by :func:`_fill_total`);
+    -1 if none."""
+    f = tool_i[t, T_FAM]
+    cand = -1
+    cp = 0
+    ck = 0.0
+    lot = fam_i[f, FA_QHEAD]
+    while lot >= 0:
+        if (
+            lot_i[lot, L_JNEXT] != -2
+            and step_i[lot_i[lot, L_STEP], S_BKEY] == key
+            and lot_i[lot, L_PIECES] <= room
+            and _eligible(step_i, step_f, setup_t, tool_i, t, lot_i, lot) >= 0.0
+        ):
+            p = lot_i[lot, L_PRIO] if use_hp == 1 else 0
+            k = _key(lot_f, lot, cr, now)
+            if cand < 0 or _better(p, 0.0, k, lot, cp, 0.0, ck, cand):
+                cand = lot
+                cp = p
+                ck = k
+        lot = lot_i[lot, L_QNEXT]
+    return cand
+
+
 @_jit
 def _fill_total(step_i, step_f, setup_t, tool_i, lot_i, lot_f, fam_i, t, first, use_hp, cr, now):
     """Wafers of the batch FORMAT.md §8.1 forms from ``first`` on tool ``t``: the same key's
@@ -716,24 +748,10 @@ def _fill_total(step_i, step_f, setup_t, tool_i, lot_i, lot_f, fam_i, t, first, 
     total = lot_i[first, L_PIECES]
     lot_i[first, L_JNEXT] = -2
     while True:
-        cand = -1
-        cp = 0
-        ck = 0.0
-        lot = fam_i[f, FA_QHEAD]
-        while lot >= 0:
-            if (
-                lot_i[lot, L_JNEXT] != -2
-                and step_i[lot_i[lot, L_STEP], S_BKEY] == key
-                and total + lot_i[lot, L_PIECES] <= bmax
-                and _eligible(step_i, step_f, setup_t, tool_i, t, lot_i, lot) >= 0.0
-            ):
-                p = lot_i[lot, L_PRIO] if use_hp == 1 else 0
-                k = _key(lot_f, lot, cr, now)
-                if cand < 0 or _better(p, 0.0, k, lot, cp, 0.0, ck, cand):
-                    cand = lot
-                    cp = p
-                    ck = k
-            lot = lot_i[lot, L_QNEXT]
+        cand = _best_of_key(
+            step_i, step_f, setup_t, tool_i, lot_i, lot_f, fam_i, t, key, bmax - total,
+            use_hp, cr, now,
+        )  # fmt: skip
         if cand < 0:
             break
         lot_i[cand, L_JNEXT] = -2
@@ -820,22 +838,10 @@ def _select(S, t, now):
             while lot >= 0:
                 key = step_i[lot_i[lot, L_STEP], S_BKEY]
                 if step_i[lot_i[lot, L_STEP], S_PER] == 2 and scratch[key] > 0:
-                    b = -1
-                    bp = 0
-                    bk = 0.0
-                    x = fam_i[f, FA_QHEAD]
-                    while x >= 0:
-                        if (
-                            step_i[lot_i[x, L_STEP], S_BKEY] == key
-                            and _eligible(step_i, step_f, setup_t, tool_i, t, lot_i, x) >= 0.0
-                        ):
-                            p = lot_i[x, L_PRIO] if use_hp == 1 else 0
-                            k = _key(lot_f, x, cr, now)
-                            if b < 0 or _better(p, 0.0, k, x, bp, 0.0, bk, b):
-                                b = x
-                                bp = p
-                                bk = k
-                        x = lot_i[x, L_QNEXT]
+                    b = _best_of_key(
+                        step_i, step_f, setup_t, tool_i, lot_i, lot_f, fam_i, t, key, _NO_LIMIT,
+                        use_hp, cr, now,
+                    )  # fmt: skip
                     scratch[key] = -10 - _fill_total(
                         step_i, step_f, setup_t, tool_i, lot_i, lot_f, fam_i, t, b, use_hp, cr, now
                     )
@@ -846,9 +852,6 @@ def _select(S, t, now):
                 if scratch[key] <= -10:
                     scratch[key] = -scratch[key] - 10
                 lot = lot_i[lot, L_QNEXT]
-            best = -1
-            bp = 0
-            bk = 0.0
     lot = fam_i[f, FA_QHEAD]
     while lot >= 0:
         s = _eligible(step_i, step_f, setup_t, tool_i, t, lot_i, lot)
