@@ -182,10 +182,8 @@ def check_site_plan(
                 f"unknown capacity {capacity!r}", field="capacity", hint="nominal or bottleneck"
             )
         )
-    cap_wpd = (
-        nominal_release_wpd(model) if capacity == "nominal" else bottleneck_capacity_wpd(model)
-    )
     nominal = nominal_release_wpd(model)
+    cap_wpd = nominal if capacity == "nominal" else bottleneck_capacity_wpd(model)
     m_rpt = model_raw_process_days(model)
     if days_per_period is None:
         if not planned.raw_process_days > 0:
