@@ -86,3 +86,19 @@ def scenario(changes: dict[str, Any] | None = None, base: dict[str, Any] | None 
 
         src = apply_overrides(src, changes, "test")
     return validate_source(src)
+
+
+#: A candidate foundry site for BASE: 100 wafers/month after a one-year build and a
+#: two-year ramp, 1 M USD.
+CANDIDATE = {
+    "id": "fab-b",
+    "owner": "fabco",
+    "country": "US",
+    "processes": ["n3"],
+    "capacity_wspm": {2025: 100},
+    "status": "candidate",
+    "capex_usd": 1.0e6,
+    "build_years": 1,
+    "ramp_years": 2,
+    "earliest_start_year": 2025,
+}

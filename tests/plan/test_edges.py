@@ -11,6 +11,7 @@ from fabnet.plan import PlanOptions, plan
 from fabnet.plan.sets import build_data, salvage_shares
 from fabnet.scenario import Period
 from tests.plan.helpers import BASE, DIES_400, scenario
+from tests.plan.helpers import CANDIDATE as HAND_CANDIDATE
 
 UNIT_USD = 10000 / DIES_400
 GPU_USD = 30000.0
@@ -101,18 +102,8 @@ def test_wafers_started_in_the_last_year_serve_after_it() -> None:
     assert none.objective_usd == pytest.approx(p.objective_usd, rel=1e-7)
 
 
-CANDIDATE = {
-    "id": "fab-b",
-    "owner": "fabco",
-    "country": "US",
-    "processes": ["n3"],
-    "capacity_wspm": {2025: 100},
-    "status": "candidate",
-    "capex_usd": 1.0e6,
-    "build_years": 1,
-    "ramp_years": 0,
-    "earliest_start_year": 2025,
-}
+#: the shared candidate at full capacity as soon as it is built
+CANDIDATE = {**HAND_CANDIDATE, "ramp_years": 0}
 
 
 def _with_candidate() -> dict[str, object]:

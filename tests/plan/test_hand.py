@@ -15,7 +15,7 @@ import pytest
 
 from fabnet.plan import PlanModel, PlanOptions, build_model, plan, read_solution, solve_model
 from fabnet.scenario import load_scenario
-from tests.plan.helpers import DIES_400, scenario
+from tests.plan.helpers import CANDIDATE, DIES_400, scenario
 
 UNIT_USD = 10000 / DIES_400  # own accelerator, USD per unit (= per PFLOP/s)
 GPU_USD = 30000.0
@@ -120,20 +120,6 @@ def test_lead_time_shifts_arrival_by_whole_periods() -> None:
     assert made.to_dict() == pytest.approx({"2025": 1000, "2026": 1000, "2027": 1000})
     comp = p.compute[p.compute["source"] == "acc"].set_index("period")
     assert comp["pflops_added"].to_dict() == pytest.approx({"2025": 0, "2026": 1000, "2027": 1000})
-
-
-CANDIDATE = {
-    "id": "fab-b",
-    "owner": "fabco",
-    "country": "US",
-    "processes": ["n3"],
-    "capacity_wspm": {2025: 100},
-    "status": "candidate",
-    "capex_usd": 1.0e6,
-    "build_years": 1,
-    "ramp_years": 2,
-    "earliest_start_year": 2025,
-}
 
 
 def _with_candidate(extra: dict[str, object] | None = None) -> PlanModel:

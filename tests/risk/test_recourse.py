@@ -26,7 +26,7 @@ from fabnet.risk.recourse import (
 )
 from fabnet.scenario import load_scenario
 from fabnet.scenario.schema import Scenario
-from tests.plan.helpers import BASE, DIES_400, scenario
+from tests.plan.helpers import BASE, CANDIDATE, DIES_400, scenario
 
 UNIT_USD = 10000 / DIES_400
 GPU_USD = 30000.0
@@ -148,20 +148,6 @@ def test_periods_before_the_event_stay_as_planned() -> None:
     assert late.flows[OFFER][0, 2] == pytest.approx(1000)
     warned = rec.evaluate(_edit(_none(rec), 1, compute_demand={(0, 2): 2.0}))
     assert warned.cost_pv_usd == pytest.approx(2000 * UNIT_USD, rel=1e-9)
-
-
-CANDIDATE = {
-    "id": "fab-b",
-    "owner": "fabco",
-    "country": "US",
-    "processes": ["n3"],
-    "capacity_wspm": {2025: 100},
-    "status": "candidate",
-    "capex_usd": 1.0e6,
-    "build_years": 1,
-    "ramp_years": 2,
-    "earliest_start_year": 2025,
-}
 
 
 @pytest.fixture(scope="module")

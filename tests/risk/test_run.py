@@ -58,13 +58,17 @@ disruptions:
 """
 
 
-@pytest.fixture(scope="module")
-def toy_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    text = TOY.read_text(encoding="utf-8")
-    head, tail = text.split("variants:", 1)
-    path = tmp_path_factory.mktemp("risk") / "toy-risk.yaml"
+def write_toy_risk(folder: Path) -> Path:
+    """The toy scenario with :data:`CATALOGUE`, written as ``folder/toy-risk.yaml``."""
+    head, tail = TOY.read_text(encoding="utf-8").split("variants:", 1)
+    path = folder / "toy-risk.yaml"
     path.write_text(head + CATALOGUE.lstrip() + "variants:" + tail, encoding="utf-8")
     return path
+
+
+@pytest.fixture(scope="module")
+def toy_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_toy_risk(tmp_path_factory.mktemp("risk"))
 
 
 @pytest.fixture(scope="module")

@@ -33,7 +33,7 @@ from fabnet.scenario.schema import Scenario
 from fabnet.store import Store
 from tests.cli_runner import run_cli
 from tests.plan.helpers import BASE, DIES_400, scenario
-from tests.risk.test_run import CATALOGUE, TOY
+from tests.risk.test_run import CATALOGUE, TOY, write_toy_risk
 
 UNIT_USD = 10000 / DIES_400
 GPU_USD = 30000.0
@@ -208,9 +208,7 @@ def test_anticipative_recourse_equals_the_scenario_block() -> None:
 def test_cli_stochastic_plan_json_store_and_risk(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    toy = tmp_path / "toy-risk.yaml"
-    head, tail = TOY.read_text(encoding="utf-8").split("variants:", 1)
-    toy.write_text(head + CATALOGUE.lstrip() + "variants:" + tail, encoding="utf-8")
+    toy = write_toy_risk(tmp_path)
     store = tmp_path / "runs.duckdb"
     code, out, err = run_cli(
         ["plan", str(toy), "--stochastic", "6", "--seed", "1", "--risk-aversion", "0.5",
@@ -303,9 +301,7 @@ def test_hedged_plan_has_lower_out_of_sample_cvar() -> None:
 def test_cli_frontier_stores_one_run_per_point(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    toy = tmp_path / "toy-risk.yaml"
-    head, tail = TOY.read_text(encoding="utf-8").split("variants:", 1)
-    toy.write_text(head + CATALOGUE.lstrip() + "variants:" + tail, encoding="utf-8")
+    toy = write_toy_risk(tmp_path)
     store = tmp_path / "runs.duckdb"
     code, out, err = run_cli(
         ["frontier", str(toy), "--points", "3", "--stochastic", "4", "--cvar-alpha", "0.75",
@@ -491,9 +487,7 @@ def test_weighted_cvar_matches_a_hand_computation() -> None:
 
 
 def test_cli_sampling_option(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    toy = tmp_path / "toy-risk.yaml"
-    head, tail = TOY.read_text(encoding="utf-8").split("variants:", 1)
-    toy.write_text(head + CATALOGUE.lstrip() + "variants:" + tail, encoding="utf-8")
+    toy = write_toy_risk(tmp_path)
     for sampling in ("importance", "stratified"):
         code, out, err = run_cli(
             ["plan", str(toy), "--stochastic", "5", "--sampling", sampling, "--no-evpi",

@@ -634,20 +634,21 @@ class Recourse:
         self._time_order = lay.time_order
         self._time_sorted = lay.time_sorted
         self._cand_rows: I | None = None
-        A = lay.A
-        if lay.cand_rows is not None and A is not None and BUILD in m.variables:
-            bvec = np.zeros(n_col)
-            _put(bvec, cols(BUILD), b)
-            # capacity the fixed builds give each candidate row: -(coefficients · b)
-            self._cand_cap = -(A @ bvec)[np.clip(lay.cand_rows, 0, None)]
-            self._cand_rows = lay.cand_rows
-        # --lead-times load: the clearing functions' share of a candidate's capacity (C3)
         self._cand_alloc_rows: I | None = None
-        if lay.cand_alloc_rows is not None and A is not None and BUILD in m.variables:
+        A = lay.A
+        if A is not None and BUILD in m.variables:
             bvec = np.zeros(n_col)
             _put(bvec, cols(BUILD), b)
-            self._cand_alloc_cap = -(A @ bvec)[np.clip(lay.cand_alloc_rows, 0, None)]
-            self._cand_alloc_rows = lay.cand_alloc_rows
+            # capacity the fixed builds give each row: -(coefficients · b), one product for
+            # the candidate-capacity rows and (--lead-times load) the clearing functions'
+            # share of a candidate's capacity (C3)
+            built = -(A @ bvec)
+            if lay.cand_rows is not None:
+                self._cand_cap = built[np.clip(lay.cand_rows, 0, None)]
+                self._cand_rows = lay.cand_rows
+            if lay.cand_alloc_rows is not None:
+                self._cand_alloc_cap = built[np.clip(lay.cand_alloc_rows, 0, None)]
+                self._cand_alloc_rows = lay.cand_alloc_rows
         self._coef_row, self._coef_col, self._coef_val = lay.coef_row, lay.coef_col, lay.coef_val
         # Share-policy rows and the year each belongs to (relaxed only when the fixed past
         # makes a cap impossible to keep, see evaluate).

@@ -120,6 +120,8 @@ class ExtensiveForm:
     ``effects``: one :class:`Effects` per scenario (applied from period 0, whatever their
     ``first_period``); ``probabilities``: their weights (equal when ``None``);
     ``fixed``: a first stage to fix (EEV), else the first stage is optimised.
+    ``model``: ``build_model(scenario, options)`` when the caller already has it (only its
+    matrices are read, so one model serves several extensive forms); built here otherwise.
     """
 
     def __init__(
@@ -130,6 +132,7 @@ class ExtensiveForm:
         probabilities: npt.ArrayLike | None = None,
         measure: RiskMeasure | None = None,
         fixed: FirstStage | None = None,
+        model: PlanModel | None = None,
     ) -> None:
         _silence_banner()
         t0 = time.perf_counter()
@@ -138,7 +141,7 @@ class ExtensiveForm:
         self.measure = ms = measure or RiskMeasure()
         ms.check()
         self.options = options
-        pm = build_model(scenario, options)
+        pm = model if model is not None else build_model(scenario, options)
         self.pm = pm
         h0 = pm.model.to_highspy()
         lay = self.layout = LpLayout(pm, h0)
@@ -485,10 +488,12 @@ def solve_extensive(
     measure: RiskMeasure | None = None,
     fixed: FirstStage | None = None,
     start: FirstStage | None = None,
+    model: PlanModel | None = None,
 ) -> ExtensiveSolution:
     """Build and solve the extensive form (see :class:`ExtensiveForm`); ``start``: a MIP
     start for the first stage (see :meth:`ExtensiveForm.solve`)."""
-    return ExtensiveForm(scenario, options, effects, probabilities, measure, fixed).solve(start)
+    ef = ExtensiveForm(scenario, options, effects, probabilities, measure, fixed, model)
+    return ef.solve(start)
 
 
 def _wait_and_see(
@@ -784,17 +789,21 @@ def stochastic_plan(
         effects, probs = sset.effects, sset.probabilities
     tm["sampling"] = time.perf_counter() - t
     say(f"solving the extensive form ({sto.scenarios} scenarios)")
-    rp = solve_extensive(scenario, options, effects, probs, measure=sto.measure, start=det_fs)
+    ef_pm = build_model(scenario, options)  # one planner model for the four extensive forms
+    rp = solve_extensive(scenario, options, effects, probs, measure=sto.measure, start=det_fs,
+                         model=ef_pm)  # fmt: skip
     tm["extensive_form"] = time.perf_counter() - t
     t = time.perf_counter()
     say("EEV: the deterministic first stage on the same scenarios")
-    eev = solve_extensive(scenario, options, effects, probs, measure=sto.measure, fixed=det_fs)
+    eev = solve_extensive(scenario, options, effects, probs, measure=sto.measure, fixed=det_fs,
+                          model=ef_pm)  # fmt: skip
     tm["eev"] = time.perf_counter() - t
     t = time.perf_counter()
     say("EEV of the mean-value problem (the scenarios' mean multipliers)")
-    mv = solve_extensive(scenario, options, [mean_effects(effects, probs)], start=det_fs)
+    mv = solve_extensive(scenario, options, [mean_effects(effects, probs)], start=det_fs,
+                         model=ef_pm)  # fmt: skip
     eev_mv = solve_extensive(scenario, options, effects, probs, measure=sto.measure,
-                             fixed=mv.first_stage)  # fmt: skip
+                             fixed=mv.first_stage, model=ef_pm)  # fmt: skip
     tm["eev_mean_value"] = time.perf_counter() - t
     ws: F | None = None
     if sto.wait_and_see:
