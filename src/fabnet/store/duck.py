@@ -662,6 +662,31 @@ class Store:
             )
         )
 
+    def delete_run(self, run_id: str) -> None:
+        """Delete one run (its ``runs`` row and its rows of every result table) in one
+        transaction (``runs.tables_json`` names the tables ``<kind>_<name>`` holding them)."""
+        with self._connect(read_only=False) as con:
+            row = con.execute(
+                "SELECT kind, tables_json FROM runs WHERE id = ?", [run_id]
+            ).fetchone()
+            if row is None:
+                raise StoreError(
+                    Problem(f"no run {run_id} in {self.path}", hint="reload the runs list")
+                )
+            kind, layout = str(row[0]), json.loads(row[1] or "{}")
+            con.begin()
+            try:
+                for name in layout:
+                    if _NAME.match(str(name)):
+                        con.execute(
+                            f"DELETE FROM {_quote(f'{kind}_{name}')} WHERE run_id = ?", [run_id]
+                        )
+                con.execute("DELETE FROM runs WHERE id = ?", [run_id])
+                con.commit()
+            except BaseException:
+                con.rollback()
+                raise
+
     def load_run(self, ref: str) -> RunRecord:
         """A stored run by id, unique id prefix or ``latest``, with its result tables."""
         with self._connect(read_only=True) as con:

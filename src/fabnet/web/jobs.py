@@ -273,34 +273,10 @@ class JobRunner:
 
 
 def delete_stored_run(store_path: Path, run_id: str) -> None:
-    """Delete one run (its ``runs`` row and its rows of every result table) in one transaction.
-
-    The store has no delete of its own yet; this uses its connection helper and layout
-    (``runs.tables_json`` names the tables ``<kind>_<name>`` holding the run's rows).
-    """
-    import json
-
+    """Delete one run and its result rows (:meth:`fabnet.store.Store.delete_run`)."""
     from fabnet.store import Store
-    from fabnet.store.duck import _NAME, _quote
 
-    store = Store(store_path, create=False)
-    with store._connect(read_only=False) as con:
-        row = con.execute("SELECT kind, tables_json FROM runs WHERE id = ?", [run_id]).fetchone()
-        if row is None:
-            raise JobError(Problem(f"no run {run_id} in {store_path}", hint="reload Runs"))
-        kind, layout = str(row[0]), json.loads(row[1] or "{}")
-        con.begin()
-        try:
-            for name in layout:
-                if _NAME.match(str(name)):
-                    con.execute(
-                        f"DELETE FROM {_quote(f'{kind}_{name}')} WHERE run_id = ?", [run_id]
-                    )
-            con.execute("DELETE FROM runs WHERE id = ?", [run_id])
-            con.commit()
-        except BaseException:
-            con.rollback()
-            raise
+    Store(store_path, create=False).delete_run(run_id)
 
 
 def _delete_work(store_path: str, run_id: str, out: Any, write_lock: Any) -> None:
