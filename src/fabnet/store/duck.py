@@ -250,12 +250,13 @@ class Store:
             ).fetchall()
         )
 
-    def _check_layout(self, con: duckdb.DuckDBPyConnection) -> None:
+    def _check_layout(self, con: duckdb.DuckDBPyConnection) -> list[str]:
         """Refuse a DuckDB file that is not a fabnet store (fabnet would add its tables to it)
-        or whose ``runs`` table is not fabnet's; an empty file is fine (it becomes one)."""
+        or whose ``runs`` table is not fabnet's; an empty file is fine (it becomes one).
+        Returns the file's tables."""
         tables = self._tables(con)
         if not tables:
-            return
+            return tables
         if "fabnet_meta" not in tables and "runs" not in tables:
             shown = ", ".join(tables[:6]) + (", ..." if len(tables) > 6 else "")
             raise StoreError(
@@ -295,6 +296,7 @@ class Store:
                     file=str(self.path),
                 )
             )
+        return tables
 
     def check_writable(self) -> None:
         """Raise a :class:`StoreError` now if a run could not be stored (a folder, a file that
@@ -305,11 +307,7 @@ class Store:
     def _check_readable(self, con: duckdb.DuckDBPyConnection) -> None:
         """Refuse a file that is not a fabnet store, or one written by a newer fabnet (its
         layout may mean something else)."""
-        self._check_layout(con)
-        has_meta = con.execute(
-            "SELECT count(*) FROM information_schema.tables WHERE table_name = 'fabnet_meta'"
-        ).fetchone()
-        if not (has_meta and has_meta[0]):
+        if "fabnet_meta" not in self._check_layout(con):
             return
         row = con.execute("SELECT value FROM fabnet_meta WHERE key = 'schema_version'").fetchone()
         if row is not None:
