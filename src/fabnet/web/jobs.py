@@ -309,11 +309,3 @@ def _delete_via_process(runner: JobRunner, run_id: str, timeout_s: float = 60.0)
         out.close()
     if what != "done":
         raise JobError(Problem(f"could not delete run {run_id}: {text}"))
-
-
-def validate_text(text: str, label: str) -> Any:
-    """Validate scenario YAML held in memory and each of its variants, as
-    ``fabnet scenario validate`` does for a file; every problem raised together."""
-    from fabnet.scenario.io import validate_text as validate
-
-    return validate(text, label)
