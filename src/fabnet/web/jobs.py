@@ -91,17 +91,12 @@ class Job:
 
 def load_spec_scenario(spec: JobSpec) -> Any:
     """The validated scenario of a spec, as ``fabnet plan`` loads it (raises ScenarioError)."""
-    from fabnet.scenario import apply_overrides, load_scenario, parse_assignment
-    from fabnet.scenario.io import apply_variant, parse_yaml, validate_source
+    from fabnet.scenario import load_scenario, scenario_from_text
 
+    overrides = list(spec.sets) or None
     if spec.scenario_text is None:
-        return load_scenario(spec.scenario, variant=spec.variant, overrides=list(spec.sets) or None)
-    src = parse_yaml(spec.scenario_text, spec.scenario)
-    if spec.variant is not None:
-        src = apply_variant(src, spec.variant)
-    if spec.sets:
-        src = apply_overrides(src, dict(parse_assignment(s) for s in spec.sets), "--set")
-    return validate_source(src)
+        return load_scenario(spec.scenario, variant=spec.variant, overrides=overrides)
+    return scenario_from_text(spec.scenario_text, spec.scenario, spec.variant, overrides)
 
 
 def plan_options(spec: JobSpec) -> Any:
