@@ -5,8 +5,6 @@ result in a rescue store that the message names. Also `risk` and `frontier`."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import duckdb
@@ -14,6 +12,7 @@ import pytest
 
 from fabnet.store import Store
 from tests.cli_runner import run_cli
+from tests.store_lock import holding_lock
 
 
 def _one_line(text: str) -> str:
@@ -86,27 +85,8 @@ def test_locked_store_is_refused_before_solving(
 ) -> None:
     store = tmp_path / "runs.duckdb"
     Store(store)
-    holder = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            "import sys, duckdb; c = duckdb.connect(sys.argv[1]); print('held', flush=True); "
-            "sys.stdin.read()",
-            str(store),
-        ],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+    with holding_lock(store):
         code, out, err = run_cli(["plan", "toy", "--store", str(store)], capsys)
-    finally:
-        assert holder.stdin is not None
-        holder.stdin.close()
-        holder.wait(timeout=30)
-        assert holder.stdout is not None
-        holder.stdout.close()
     assert code == 2 and "Traceback" not in err
     assert "in use by another process" in _one_line(err) and out == ""
 

@@ -5,13 +5,12 @@ is not a fabnet store."""
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import duckdb
 import pandas as pd
 import pytest
+from tests.store_lock import holding_lock
 
 from fabnet.errors import StoreError
 from fabnet.scenario import load_scenario
@@ -160,28 +159,9 @@ def test_read_only_file(tmp_path: Path) -> None:
 def test_locked_store_is_refused_by_the_check(tmp_path: Path) -> None:
     path = tmp_path / "runs.duckdb"
     Store(path)
-    holder = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            "import sys, duckdb; c = duckdb.connect(sys.argv[1]); print('held', flush=True); "
-            "sys.stdin.read()",
-            str(path),
-        ],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+    with holding_lock(path):
         with pytest.raises(StoreError) as exc:
             check_writable(path, lock_timeout_s=0.0)
         assert "in use by another process" in exc.value.format()
         assert str(path) in exc.value.format()
-    finally:
-        assert holder.stdin is not None
-        holder.stdin.close()
-        holder.wait(timeout=30)
-        assert holder.stdout is not None
-        holder.stdout.close()
     check_writable(path)

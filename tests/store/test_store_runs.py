@@ -15,6 +15,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 import pytest
+from tests.store_lock import holding_lock
 
 from fabnet.errors import StoreError
 from fabnet.scenario import Scenario, load_scenario
@@ -275,31 +276,12 @@ def test_killed_process_leaves_no_trace(tmp_path: Path, toy: Scenario) -> None:
 def test_locked_file_and_bad_files_give_store_errors(tmp_path: Path, toy: Scenario) -> None:
     path = tmp_path / "runs.duckdb"
     Store(path)
-    holder = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            "import sys, duckdb; c = duckdb.connect(sys.argv[1]); print('held', flush=True); "
-            "sys.stdin.read()",
-            str(path),
-        ],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+    with holding_lock(path) as holder:
         with pytest.raises(StoreError, match="in use by another process") as locked:
             Store(path, lock_timeout_s=0.0).list_runs()
         assert f"PID {holder.pid}" in locked.value.format()
         with pytest.raises(StoreError, match="in use by another process"):
             Store(path, lock_timeout_s=0.0)  # opening to write waits, then gives up
-    finally:
-        assert holder.stdin is not None
-        holder.stdin.close()
-        holder.wait(timeout=30)
-        assert holder.stdout is not None
-        holder.stdout.close()
     assert Store(path).list_runs().empty  # usable again once the other process is gone
 
     text = tmp_path / "notes.txt"

@@ -191,6 +191,32 @@ def _plotly_js() -> str:
     return js
 
 
+def cards_html(cards: Sequence[Card]) -> str:
+    """The key-figure cards of a page header (the report's and the dashboard's)."""
+    inner = "".join(
+        f'<div class="card"><div class="k">{esc(c.label)}</div>'
+        f'<div class="v {esc(c.css)}">{esc(c.value)}</div>'
+        + (f'<div class="n">{esc(c.note)}</div>' if c.note else "")
+        + "</div>"
+        for c in cards
+    )
+    return f'<div class="cards">{inner}</div>'
+
+
+def figure_html(fig: go.Figure, div_id: str) -> str:
+    """A plotly figure as a ``<div>`` (plotly.js loaded once by the page)."""
+    html: str = fig.to_html(
+        full_html=False,
+        include_plotlyjs=False,
+        div_id=div_id,
+        # A chart that only says "nothing to show" needs no zoom buttons.
+        config=PLOTLY_CONFIG if fig.data else {**PLOTLY_CONFIG, "displayModeBar": False},
+        default_width="100%",
+        default_height=f"{fig.layout.height or 420}px",
+    )
+    return html
+
+
 def page(
     *,
     title: str,
@@ -204,13 +230,6 @@ def page(
     No empty panels: a section whose chart has no data is shown as one line (its title and
     why), like a :class:`Note`.
     """
-    card_html = "".join(
-        f'<div class="card"><div class="k">{esc(c.label)}</div>'
-        f'<div class="v {esc(c.css)}">{esc(c.value)}</div>'
-        + (f'<div class="n">{esc(c.note)}</div>' if c.note else "")
-        + "</div>"
-        for c in cards
-    )
     blocks: list[str] = []
     shown = [s for s in sections if isinstance(s, Section) and not _is_empty(s)]
     toc = "".join(f'<a href="#{esc(s.key)}">{esc(s.title)}</a>' for s in shown)
@@ -226,19 +245,7 @@ def page(
                 + (s.extra_html and f'<div class="note">{s.extra_html}</div>')
             )
             continue
-        chart = ""
-        if s.figure is not None:
-            chart = s.figure.to_html(
-                full_html=False,
-                include_plotlyjs=False,
-                div_id=f"chart-{s.key}",
-                # A chart that only says "nothing to show" needs no zoom buttons.
-                config=PLOTLY_CONFIG
-                if s.figure.data
-                else {**PLOTLY_CONFIG, "displayModeBar": False},
-                default_width="100%",
-                default_height=f"{s.figure.layout.height or 420}px",
-            )
+        chart = figure_html(s.figure, f"chart-{s.key}") if s.figure is not None else ""
         blocks.append(
             f'<section id="{esc(s.key)}"><h2>{esc(s.title)}</h2>'
             f'<p class="caption">{s.caption}</p><div class="chart">{chart}</div>'
@@ -255,7 +262,7 @@ def page(
         f'<script type="text/javascript">{js}</script>'
         f'<script type="text/javascript">{CSV_JS}</script></head><body><main>'
         f'<h1>{esc(title)}</h1><p class="sub">{subtitle}</p>'
-        f'<div class="cards">{card_html}</div>{intro_html}'
+        f"{cards_html(cards)}{intro_html}"
         f'<nav class="toc">{toc}</nav>{"".join(blocks)}'
         "<footer>Made by fabnet. All charts are interactive: hover for values, click legend "
         "entries to hide or show series, drag to zoom, double-click to reset.</footer>"

@@ -514,7 +514,15 @@ def load_scenario(
     The base scenario is validated first so that its problems point at its own lines.
     """
     label, text = resolve(ref)
-    src = parse_yaml(text, label)
+    return _load_source(parse_yaml(text, label), variant, overrides)
+
+
+def _load_source(
+    src: Source,
+    variant: str | None,
+    overrides: Sequence[str] | Mapping[str, Any] | None,
+) -> Scenario:
+    """Apply a variant and ``--set`` overrides to parsed YAML, then validate."""
     if variant is None and not overrides:
         return validate_source(src)
     if variant is not None:
@@ -582,6 +590,12 @@ def dump_scenario(scenario: Scenario) -> str:
     return buf.getvalue()
 
 
-def scenario_from_text(text: str, name: str = "<text>") -> Scenario:
-    """Validate scenario YAML given as text."""
-    return validate_source(parse_yaml(text, name))
+def scenario_from_text(
+    text: str,
+    name: str = "<text>",
+    variant: str | None = None,
+    overrides: Sequence[str] | Mapping[str, Any] | None = None,
+) -> Scenario:
+    """Scenario YAML given as text, with a variant and ``--set`` overrides as
+    :func:`load_scenario` applies them, validated."""
+    return _load_source(parse_yaml(text, name), variant, overrides)

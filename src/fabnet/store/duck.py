@@ -250,12 +250,13 @@ class Store:
             ).fetchall()
         )
 
-    def _check_layout(self, con: duckdb.DuckDBPyConnection) -> None:
+    def _check_layout(self, con: duckdb.DuckDBPyConnection) -> list[str]:
         """Refuse a DuckDB file that is not a fabnet store (fabnet would add its tables to it)
-        or whose ``runs`` table is not fabnet's; an empty file is fine (it becomes one)."""
+        or whose ``runs`` table is not fabnet's; an empty file is fine (it becomes one).
+        Returns the file's tables."""
         tables = self._tables(con)
         if not tables:
-            return
+            return tables
         if "fabnet_meta" not in tables and "runs" not in tables:
             shown = ", ".join(tables[:6]) + (", ..." if len(tables) > 6 else "")
             raise StoreError(
@@ -295,6 +296,7 @@ class Store:
                     file=str(self.path),
                 )
             )
+        return tables
 
     def check_writable(self) -> None:
         """Raise a :class:`StoreError` now if a run could not be stored (a folder, a file that
@@ -305,11 +307,7 @@ class Store:
     def _check_readable(self, con: duckdb.DuckDBPyConnection) -> None:
         """Refuse a file that is not a fabnet store, or one written by a newer fabnet (its
         layout may mean something else)."""
-        self._check_layout(con)
-        has_meta = con.execute(
-            "SELECT count(*) FROM information_schema.tables WHERE table_name = 'fabnet_meta'"
-        ).fetchone()
-        if not (has_meta and has_meta[0]):
+        if "fabnet_meta" not in self._check_layout(con):
             return
         row = con.execute("SELECT value FROM fabnet_meta WHERE key = 'schema_version'").fetchone()
         if row is not None:
@@ -661,6 +659,31 @@ class Store:
                 hint="give more characters of the id",
             )
         )
+
+    def delete_run(self, run_id: str) -> None:
+        """Delete one run (its ``runs`` row and its rows of every result table) in one
+        transaction (``runs.tables_json`` names the tables ``<kind>_<name>`` holding them)."""
+        with self._connect(read_only=False) as con:
+            row = con.execute(
+                "SELECT kind, tables_json FROM runs WHERE id = ?", [run_id]
+            ).fetchone()
+            if row is None:
+                raise StoreError(
+                    Problem(f"no run {run_id} in {self.path}", hint="reload the runs list")
+                )
+            kind, layout = str(row[0]), json.loads(row[1] or "{}")
+            con.begin()
+            try:
+                for name in layout:
+                    if _NAME.match(str(name)):
+                        con.execute(
+                            f"DELETE FROM {_quote(f'{kind}_{name}')} WHERE run_id = ?", [run_id]
+                        )
+                con.execute("DELETE FROM runs WHERE id = ?", [run_id])
+                con.commit()
+            except BaseException:
+                con.rollback()
+                raise
 
     def load_run(self, ref: str) -> RunRecord:
         """A stored run by id, unique id prefix or ``latest``, with its result tables."""

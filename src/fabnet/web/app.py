@@ -32,6 +32,7 @@ from starlette.middleware.base import BaseHTTPMiddleware
 
 from fabnet import __version__
 from fabnet.errors import FabnetError, Problem, StoreError
+from fabnet.scenario.io import validate_text
 from fabnet.scenario.yamlread import decode
 from fabnet.store import RunRecord, Store
 from fabnet.store.record import jsonable
@@ -44,7 +45,6 @@ from fabnet.web.jobs import (
     JobSpec,
     load_spec_scenario,
     plan_options,
-    validate_text,
 )
 
 CSRF_COOKIE = "fabnet_csrf"

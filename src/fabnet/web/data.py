@@ -63,20 +63,11 @@ def list_runs(store: Store) -> pd.DataFrame:
 
 
 def _read_runs(store: Store) -> pd.DataFrame:
+    # Store.list_runs already parsed each run's options; the dashboard shows the variant as
+    # written ("" for the scenario as written) and the --set overrides.
     frame = store.list_runs()
-    options: dict[str, dict[str, Any]] = {}
-    if len(frame):
-        with store._connect(read_only=True) as con:
-            for run_id, text in con.execute("SELECT id, options_json FROM runs").fetchall():
-                try:
-                    value = json.loads(text or "{}")
-                except ValueError:
-                    value = {}
-                options[str(run_id)] = value if isinstance(value, dict) else {}
-    frame["variant"] = [
-        str(options.get(i, {}).get("variant") or "") for i in frame["id"].astype(str)
-    ]
-    frame["set"] = [list(options.get(i, {}).get("set") or []) for i in frame["id"].astype(str)]
+    frame["variant"] = [str(o.get("variant") or "") for o in frame["options"]]
+    frame["set"] = [list(o.get("set") or []) for o in frame["options"]]
     return frame
 
 

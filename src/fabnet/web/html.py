@@ -11,9 +11,7 @@ from collections.abc import Sequence
 from typing import Any
 from urllib.parse import quote
 
-import plotly.graph_objects as go
-
-from fabnet.report.page import _CSS, PLOTLY_CONFIG, Card, Section, esc
+from fabnet.report.page import _CSS, Card, Section, cards_html, esc, figure_html
 
 __all__ = ["Card", "Section", "cards_html", "esc", "figure_html", "layout", "sections_html"]
 
@@ -78,31 +76,6 @@ def layout(title: str, body: str, *, active: str = "", plotly: bool = False) -> 
         f'<header class="top"><nav><a class="brand" href="/runs">fabnet</a>{nav}</nav></header>'
         f"<main>{body}</main></body></html>\n"
     )
-
-
-def cards_html(cards: Sequence[Card]) -> str:
-    """The key-figure cards of a page header."""
-    inner = "".join(
-        f'<div class="card"><div class="k">{esc(c.label)}</div>'
-        f'<div class="v {esc(c.css)}">{esc(c.value)}</div>'
-        + (f'<div class="n">{esc(c.note)}</div>' if c.note else "")
-        + "</div>"
-        for c in cards
-    )
-    return f'<div class="cards">{inner}</div>'
-
-
-def figure_html(fig: go.Figure, div_id: str) -> str:
-    """A plotly figure as a ``<div>`` (plotly.js loaded once by the page)."""
-    html: str = fig.to_html(
-        full_html=False,
-        include_plotlyjs=False,
-        div_id=div_id,
-        config=PLOTLY_CONFIG if fig.data else {**PLOTLY_CONFIG, "displayModeBar": False},
-        default_width="100%",
-        default_height=f"{fig.layout.height or 420}px",
-    )
-    return html
 
 
 def sections_html(sections: Sequence[Section], more: Sequence[tuple[str, str]] = ()) -> str:

@@ -91,17 +91,12 @@ class Job:
 
 def load_spec_scenario(spec: JobSpec) -> Any:
     """The validated scenario of a spec, as ``fabnet plan`` loads it (raises ScenarioError)."""
-    from fabnet.scenario import apply_overrides, load_scenario, parse_assignment
-    from fabnet.scenario.io import apply_variant, parse_yaml, validate_source
+    from fabnet.scenario import load_scenario, scenario_from_text
 
+    overrides = list(spec.sets) or None
     if spec.scenario_text is None:
-        return load_scenario(spec.scenario, variant=spec.variant, overrides=list(spec.sets) or None)
-    src = parse_yaml(spec.scenario_text, spec.scenario)
-    if spec.variant is not None:
-        src = apply_variant(src, spec.variant)
-    if spec.sets:
-        src = apply_overrides(src, dict(parse_assignment(s) for s in spec.sets), "--set")
-    return validate_source(src)
+        return load_scenario(spec.scenario, variant=spec.variant, overrides=overrides)
+    return scenario_from_text(spec.scenario_text, spec.scenario, spec.variant, overrides)
 
 
 def plan_options(spec: JobSpec) -> Any:
@@ -273,34 +268,10 @@ class JobRunner:
 
 
 def delete_stored_run(store_path: Path, run_id: str) -> None:
-    """Delete one run (its ``runs`` row and its rows of every result table) in one transaction.
-
-    The store has no delete of its own yet; this uses its connection helper and layout
-    (``runs.tables_json`` names the tables ``<kind>_<name>`` holding the run's rows).
-    """
-    import json
-
+    """Delete one run and its result rows (:meth:`fabnet.store.Store.delete_run`)."""
     from fabnet.store import Store
-    from fabnet.store.duck import _NAME, _quote
 
-    store = Store(store_path, create=False)
-    with store._connect(read_only=False) as con:
-        row = con.execute("SELECT kind, tables_json FROM runs WHERE id = ?", [run_id]).fetchone()
-        if row is None:
-            raise JobError(Problem(f"no run {run_id} in {store_path}", hint="reload Runs"))
-        kind, layout = str(row[0]), json.loads(row[1] or "{}")
-        con.begin()
-        try:
-            for name in layout:
-                if _NAME.match(str(name)):
-                    con.execute(
-                        f"DELETE FROM {_quote(f'{kind}_{name}')} WHERE run_id = ?", [run_id]
-                    )
-            con.execute("DELETE FROM runs WHERE id = ?", [run_id])
-            con.commit()
-        except BaseException:
-            con.rollback()
-            raise
+    Store(store_path, create=False).delete_run(run_id)
 
 
 def _delete_work(store_path: str, run_id: str, out: Any, write_lock: Any) -> None:
@@ -333,11 +304,3 @@ def _delete_via_process(runner: JobRunner, run_id: str, timeout_s: float = 60.0)
         out.close()
     if what != "done":
         raise JobError(Problem(f"could not delete run {run_id}: {text}"))
-
-
-def validate_text(text: str, label: str) -> Any:
-    """Validate scenario YAML held in memory and each of its variants, as
-    ``fabnet scenario validate`` does for a file; every problem raised together."""
-    from fabnet.scenario.io import validate_text as validate
-
-    return validate(text, label)
