@@ -31,6 +31,8 @@ from rich import box
 from rich.table import Table
 
 from fabnet.cli.app import err, out
+from fabnet.cli.checks import finite_positive
+from fabnet.cli.fab_checks import days_check, warmup_check
 from fabnet.cli.fab import JsonOpt, ProcessesOpt, SeedsOpt, fab_app, load_model, parse_seeds
 from fabnet.errors import FabModelError, Problem, StoreError
 
@@ -261,10 +263,14 @@ def check_plan_cmd(
     days_per_period: float | None = typer.Option(
         None,
         "--days-per-period",
+        callback=days_check,
         help="Simulated days per plan period [plan period × model RPT / site RPT].",
     ),
     warmup_days: float | None = typer.Option(
-        None, "--warmup-days", help="Days at the first period's load before it [one period]."
+        None,
+        "--warmup-days",
+        callback=warmup_check,
+        help="Days at the first period's load before it [one period].",
     ),
     capacity: str = typer.Option(
         "bottleneck",
@@ -273,7 +279,10 @@ def check_plan_cmd(
         "fab curve's load) or nominal (the order file's rate).",
     ),
     raw_process_days: float | None = typer.Option(
-        None, "--raw-process-days", help="The site's raw process time, days [from the plan]."
+        None,
+        "--raw-process-days",
+        callback=finite_positive(example="60"),
+        help="The site's raw process time, days [from the plan].",
     ),
     seeds: SeedsOpt = "0",
     processes: ProcessesOpt = None,
@@ -294,6 +303,15 @@ def check_plan_cmd(
     seed_list = parse_seeds(seeds)
     rec = Store(store, create=False).load_run(run_id)
     planned = planned_site(rec, site, periods, raw_process_days)
+    if days_per_period is None and not planned.raw_process_days > 0:
+        raise FabModelError(
+            Problem(
+                f"site {site}'s raw process time is unknown in plan {rec.id}",
+                field="--days-per-period",
+                hint="give --days-per-period (simulated days per plan period) or "
+                "--raw-process-days (the site's raw process time)",
+            )
+        )
     model = load_model(directory, as_json)
     res = check_site_plan(
         model,
