@@ -32,8 +32,8 @@ from rich.table import Table
 
 from fabnet.cli.app import err, out
 from fabnet.cli.checks import finite_positive
-from fabnet.cli.fab_checks import days_check, warmup_check
 from fabnet.cli.fab import JsonOpt, ProcessesOpt, SeedsOpt, fab_app, load_model, parse_seeds
+from fabnet.cli.fab_checks import days_check, warmup_check
 from fabnet.errors import FabModelError, Problem, StoreError
 
 if TYPE_CHECKING:
@@ -222,9 +222,13 @@ def _show(res: CheckResult, planned: PlannedSite, model_name: str, plan_id: str)
         tab.add_row(*cells)
     out.print(tab)
     t = res.table
+
+    def gap(col: str) -> str:  # n/a: a planned 0 (e.g. a 0-day cycle time) or no lots out
+        g = float(t[col].mean())
+        return f"{g:+.1f} %" if math.isfinite(g) else "n/a"
+
     out.print(
-        f"mean gaps: output {t['output_gap_pct'].mean():+.1f} %, "
-        f"cycle time {t['ct_gap_pct'].mean():+.1f} % "
+        f"mean gaps: output {gap('output_gap_pct')}, cycle time {gap('ct_gap_pct')} "
         f"(realised vs planned; {res.wall_s:.0f} s simulated)"
     )
 
