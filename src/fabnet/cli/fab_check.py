@@ -31,7 +31,9 @@ from rich import box
 from rich.table import Table
 
 from fabnet.cli.app import err, out
+from fabnet.cli.checks import finite_positive
 from fabnet.cli.fab import JsonOpt, ProcessesOpt, SeedsOpt, fab_app, load_model, parse_seeds
+from fabnet.cli.fab_checks import days_check, warmup_check
 from fabnet.errors import FabModelError, Problem, StoreError
 
 if TYPE_CHECKING:
@@ -220,9 +222,13 @@ def _show(res: CheckResult, planned: PlannedSite, model_name: str, plan_id: str)
         tab.add_row(*cells)
     out.print(tab)
     t = res.table
+
+    def gap(col: str) -> str:  # n/a: a planned 0 (e.g. a 0-day cycle time) or no lots out
+        g = float(t[col].mean())
+        return f"{g:+.1f} %" if math.isfinite(g) else "n/a"
+
     out.print(
-        f"mean gaps: output {t['output_gap_pct'].mean():+.1f} %, "
-        f"cycle time {t['ct_gap_pct'].mean():+.1f} % "
+        f"mean gaps: output {gap('output_gap_pct')}, cycle time {gap('ct_gap_pct')} "
         f"(realised vs planned; {res.wall_s:.0f} s simulated)"
     )
 
@@ -261,10 +267,14 @@ def check_plan_cmd(
     days_per_period: float | None = typer.Option(
         None,
         "--days-per-period",
+        callback=days_check,
         help="Simulated days per plan period [plan period × model RPT / site RPT].",
     ),
     warmup_days: float | None = typer.Option(
-        None, "--warmup-days", help="Days at the first period's load before it [one period]."
+        None,
+        "--warmup-days",
+        callback=warmup_check,
+        help="Days at the first period's load before it [one period].",
     ),
     capacity: str = typer.Option(
         "bottleneck",
@@ -273,7 +283,10 @@ def check_plan_cmd(
         "fab curve's load) or nominal (the order file's rate).",
     ),
     raw_process_days: float | None = typer.Option(
-        None, "--raw-process-days", help="The site's raw process time, days [from the plan]."
+        None,
+        "--raw-process-days",
+        callback=finite_positive(example="60"),
+        help="The site's raw process time, days [from the plan].",
     ),
     seeds: SeedsOpt = "0",
     processes: ProcessesOpt = None,
@@ -294,6 +307,15 @@ def check_plan_cmd(
     seed_list = parse_seeds(seeds)
     rec = Store(store, create=False).load_run(run_id)
     planned = planned_site(rec, site, periods, raw_process_days)
+    if days_per_period is None and not planned.raw_process_days > 0:
+        raise FabModelError(
+            Problem(
+                f"site {site}'s raw process time is unknown in plan {rec.id}",
+                field="--days-per-period",
+                hint="give --days-per-period (simulated days per plan period) or "
+                "--raw-process-days (the site's raw process time)",
+            )
+        )
     model = load_model(directory, as_json)
     res = check_site_plan(
         model,

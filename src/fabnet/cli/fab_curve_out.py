@@ -64,7 +64,8 @@ def check_curve_data_options(ggm_only: bool, output: Path | None, store: Path | 
     if ggm_only and wants:
         raise FabModelError(
             Problem(
-                f"{' and '.join(wants)} need simulated points; --ggm-only simulates nothing",
+                f"{' and '.join(wants)} need{'s' if len(wants) == 1 else ''} simulated points; "
+                "--ggm-only simulates nothing",
                 field="--ggm-only",
                 hint="drop --ggm-only, or write the chart with -o NAME.html",
             )

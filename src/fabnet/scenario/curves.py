@@ -187,6 +187,16 @@ def resolve_curve_files(
             continue
         for i, entry in enumerate(entries):
             curve = entry.get("operating_curve") if isinstance(entry, dict) else None
+            if isinstance(curve, dict) and "store" in curve and "run" not in curve:
+                problems.append(
+                    Problem(
+                        "names a runs store but no run",
+                        "add run: RUN_ID (a `fabnet fab curve --store` run), or drop store",
+                        scenario_name,
+                        field=f"{section}[{i}].operating_curve.store",
+                    )
+                )
+                continue
             if not isinstance(curve, dict) or not ("file" in curve or "run" in curve):
                 continue
             if not copied:
