@@ -1007,27 +1007,42 @@ def clearing_section(run: RunRecord) -> Section | None:
     caption = (
         "Each busy site's plan (load ≥ 50 % in some period) on its operating curve: measured "
         "or computed points (markers), the clearing function's tangent-segment fit the planner "
-        "uses (dashed) and the plan's periods (dots, labelled with the period): load = output "
+        "uses (dashed) and the plan's periods (dots; hover for the period): load = output "
         "/ capacity, flow factor = cycle time / raw process time, the cycle time from Little's "
         "law (WIP at the start of the period / output). A plan point above the curve holds "
         "more WIP than its output needs (wafers started early)."
     )
     fig = go.Figure()
     colours = _colours(sites)
+    # Sites on the same operating curve (same process) share one drawn curve: drawn once per
+    # site, the last would hide the others and their legend entries would show nothing.
+    groups: dict[tuple[float, ...], list[str]] = {}
     for site in sites:
         c = curve[curve["site"] == site].sort_values("throughput_frac")
-        p = busy[busy["site"] == site]
-        col = colours[site]
+        cols = ["throughput_frac", "flow_factor", "fitted_flow_factor"]
+        key = tuple(np.round(c[cols].to_numpy(dtype=float).ravel(), 6).tolist())
+        groups.setdefault(key, []).append(site)
+    for members in groups.values():
+        c = curve[curve["site"] == members[0]].sort_values("throughput_frac")
+        shared = len(members) > 1
+        col = "#4b5563" if shared else colours[members[0]]
+        name = f"curve of {len(members)} sites" if shared else f"{members[0]} curve"
+        who = esc(", ".join(members))
         fig.add_trace(go.Scatter(
             x=c["throughput_frac"].astype(float), y=c["flow_factor"].astype(float),
-            name=f"{site} curve", mode="markers", marker={"color": col, "symbol": "diamond"},
-            legendgroup=site,
+            name=name, mode="markers", marker={"color": col, "symbol": "diamond"},
+            legendgroup=f"curve {who}",
+            hovertemplate=f"curve of {who}: load %{{x:.0%}}, flow factor %{{y:.2f}}"
+            "<extra></extra>",
         ))  # fmt: skip
         fig.add_trace(go.Scatter(
             x=c["throughput_frac"].astype(float), y=c["fitted_flow_factor"].astype(float),
-            name=f"{site} fit", mode="lines", line={"color": col, "dash": "dash"},
-            legendgroup=site, showlegend=False,
+            name=f"{name} fit", mode="lines", line={"color": col, "dash": "dash"},
+            legendgroup=f"curve {who}", showlegend=False, hoverinfo="skip",
         ))  # fmt: skip
+    for site in sites:
+        p = busy[busy["site"] == site]
+        col = colours[site]
         fig.add_trace(go.Scatter(
             x=p["load"].astype(float), y=p["flow_factor"].astype(float), name=f"{site} plan",
             mode="markers", marker={"color": col, "size": 7}, legendgroup=site,
