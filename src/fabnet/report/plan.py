@@ -380,6 +380,14 @@ def compute_section(run: RunRecord) -> Section:
     return Section("compute", "Compute by source", caption, fig)
 
 
+def _run_countries(run: RunRecord, extra: Iterable[str] = ()) -> list[str]:
+    """All countries of the run's sites (and ``extra``), sorted: colouring countries over this
+    one list gives a country the same colour in every chart of the page."""
+    util = _table(run, "utilisation")
+    sites = set(util["country"].astype(str)) if "country" in util else set()
+    return sorted((sites | {str(c) for c in extra}) - {""})
+
+
 def shares_section(run: RunRecord) -> Section:
     """Vendor and country shares per year against their policy caps (dashed)."""
     shares = _table(run, "shares")
@@ -407,7 +415,7 @@ def shares_section(run: RunRecord) -> Section:
     country_keys = shares.loc[shares["kind"] != "vendor", "key"].astype(str)
     colours = {
         v: _vendor_colour(f) for v, f in _vendor_families(run, vendor_keys).items()
-    } | _colours(country_keys, _COUNTRY_PALETTE)
+    } | _colours(_run_countries(run, country_keys), _COUNTRY_PALETTE)
     years = sorted(int(y) for y in shares["year"].unique())
     for col, kind in ((1, "vendor"), (2, "country")):
         part = shares[shares["kind"] == kind]
