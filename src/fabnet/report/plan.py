@@ -883,7 +883,7 @@ def unmet_section(run: RunRecord) -> Section:
     unmet = _table(run, "unmet")
     caption = (
         "Demand the plan leaves unmet in each period: installed compute short of the demand "
-        "(PFLOP/s) and product units not delivered. Unmet demand is allowed but priced with the "
+        "(FLOP/s, in the unit the chart names) and product units not delivered. Unmet demand is allowed but priced with the "
         "scenario's penalty; if it appears, the supply options in the scenario cannot meet "
         "demand in time at any cost below that penalty."
     )
@@ -895,7 +895,17 @@ def unmet_section(run: RunRecord) -> Section:
             _empty_figure("All demand is met in every period"),
         )
     order = _period_order(run, unmet["period"])
-    kinds = [k for k in ("compute", "units") if (unmet["kind"] == k).any()]
+    # A kind with nothing unmet (e.g. every phone delivered) would be an empty panel: said in
+    # words below the chart instead.
+    short = unmet["unmet"].astype(float) > 1e-9
+    kinds = [k for k in ("compute", "units") if (short & (unmet["kind"] == k)).any()]
+    met = [k for k in ("compute", "units") if (unmet["kind"] == k).any() and k not in kinds]
+    extra = "".join(
+        f'<p class="note">All {"compute" if k == "compute" else "product unit"} demand is met '
+        "in every period.</p>"
+        for k in met
+    )
+    unmet = unmet[unmet["kind"].isin(kinds)]
     scale, unit = compute_unit(unmet.loc[unmet["kind"] == "compute", "unmet"].astype(float))
     fig = make_subplots(
         rows=1,
@@ -932,9 +942,9 @@ def unmet_section(run: RunRecord) -> Section:
             )
         fig.update_xaxes(**_period_axis(run, periods), row=1, col=col)
     fig.update_layout(**_LAYOUT, barmode="stack", height=380)
-    fig.update_layout(legend=_SIDE_LEGEND)
+    fig.update_layout(legend=_SIDE_LEGEND, showlegend=True)  # names a lone demand too
     fig.update_yaxes(rangemode="tozero")
-    return Section("unmet", "Unmet demand", caption, fig)
+    return Section("unmet", "Unmet demand", caption, fig, extra)
 
 
 #: Line styles of programme rows: new production fabs, new research fabs, existing fabs.
