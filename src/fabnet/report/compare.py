@@ -105,11 +105,19 @@ def _figure_cell(name: str, v: Any) -> object:
 def figures_section(runs: Sequence[RunRecord], figures: pd.DataFrame) -> Section:
     """The key figures of ``fabnet runs compare`` as a table, one column per run."""
     ids = [r.id for r in runs]
-    rows = [
-        [str(name), *[_figure_cell(str(name), figures.loc[name, i]) for i in ids]]
-        for name in figures.index
-        if not str(name).startswith("time ") and str(name) != "fabnet version"
+    names = [
+        str(n)
+        for n in figures.index
+        if not str(n).startswith("time ") and str(n) != "fabnet version"
     ]
+    # A figure only a later run has (e.g. a country only it starts wafers in) comes last in
+    # the union of keys: keep it next to its family ("country share max/yr: …").
+    family = {n: n.split(":")[0] for n in names}
+    first: dict[str, int] = {}
+    for i, n in enumerate(names):
+        first.setdefault(family[n], i)
+    names.sort(key=lambda n: first[family[n]])
+    rows = [[n, *[_figure_cell(n, figures.loc[n, i]) for i in ids]] for n in names]
     caption = (
         "The key figures of each run (as `fabnet runs compare` prints them): objective "
         "(present value), spending, unmet compute summed over the years (PFLOP/s·yr), compute "

@@ -380,6 +380,14 @@ def compute_section(run: RunRecord) -> Section:
     return Section("compute", "Compute by source", caption, fig)
 
 
+def _run_countries(run: RunRecord, extra: Iterable[str] = ()) -> list[str]:
+    """All countries of the run's sites (and ``extra``), sorted: colouring countries over this
+    one list gives a country the same colour in every chart of the page."""
+    util = _table(run, "utilisation")
+    sites = set(util["country"].astype(str)) if "country" in util else set()
+    return sorted((sites | {str(c) for c in extra}) - {""})
+
+
 def shares_section(run: RunRecord) -> Section:
     """Vendor and country shares per year against their policy caps (dashed)."""
     shares = _table(run, "shares")
@@ -407,7 +415,7 @@ def shares_section(run: RunRecord) -> Section:
     country_keys = shares.loc[shares["kind"] != "vendor", "key"].astype(str)
     colours = {
         v: _vendor_colour(f) for v, f in _vendor_families(run, vendor_keys).items()
-    } | _colours(country_keys, _COUNTRY_PALETTE)
+    } | _colours(_run_countries(run, country_keys), _COUNTRY_PALETTE)
     years = sorted(int(y) for y in shares["year"].unique())
     for col, kind in ((1, "vendor"), (2, "country")):
         part = shares[shares["kind"] == kind]
@@ -875,7 +883,7 @@ def unmet_section(run: RunRecord) -> Section:
     unmet = _table(run, "unmet")
     caption = (
         "Demand the plan leaves unmet in each period: installed compute short of the demand "
-        "(PFLOP/s) and product units not delivered. Unmet demand is allowed but priced with the "
+        "(FLOP/s, in the unit the chart names) and product units not delivered. Unmet demand is allowed but priced with the "
         "scenario's penalty; if it appears, the supply options in the scenario cannot meet "
         "demand in time at any cost below that penalty."
     )
@@ -887,7 +895,17 @@ def unmet_section(run: RunRecord) -> Section:
             _empty_figure("All demand is met in every period"),
         )
     order = _period_order(run, unmet["period"])
-    kinds = [k for k in ("compute", "units") if (unmet["kind"] == k).any()]
+    # A kind with nothing unmet (e.g. every phone delivered) would be an empty panel: said in
+    # words below the chart instead.
+    short = unmet["unmet"].astype(float) > 1e-9
+    kinds = [k for k in ("compute", "units") if (short & (unmet["kind"] == k)).any()]
+    met = [k for k in ("compute", "units") if (unmet["kind"] == k).any() and k not in kinds]
+    extra = "".join(
+        f'<p class="note">All {"compute" if k == "compute" else "product unit"} demand is met '
+        "in every period.</p>"
+        for k in met
+    )
+    unmet = unmet[unmet["kind"].isin(kinds)]
     scale, unit = compute_unit(unmet.loc[unmet["kind"] == "compute", "unmet"].astype(float))
     fig = make_subplots(
         rows=1,
@@ -924,9 +942,9 @@ def unmet_section(run: RunRecord) -> Section:
             )
         fig.update_xaxes(**_period_axis(run, periods), row=1, col=col)
     fig.update_layout(**_LAYOUT, barmode="stack", height=380)
-    fig.update_layout(legend=_SIDE_LEGEND)
+    fig.update_layout(legend=_SIDE_LEGEND, showlegend=True)  # names a lone demand too
     fig.update_yaxes(rangemode="tozero")
-    return Section("unmet", "Unmet demand", caption, fig)
+    return Section("unmet", "Unmet demand", caption, fig, extra)
 
 
 #: Line styles of programme rows: new production fabs, new research fabs, existing fabs.
@@ -1007,27 +1025,42 @@ def clearing_section(run: RunRecord) -> Section | None:
     caption = (
         "Each busy site's plan (load ≥ 50 % in some period) on its operating curve: measured "
         "or computed points (markers), the clearing function's tangent-segment fit the planner "
-        "uses (dashed) and the plan's periods (dots, labelled with the period): load = output "
+        "uses (dashed) and the plan's periods (dots; hover for the period): load = output "
         "/ capacity, flow factor = cycle time / raw process time, the cycle time from Little's "
         "law (WIP at the start of the period / output). A plan point above the curve holds "
         "more WIP than its output needs (wafers started early)."
     )
     fig = go.Figure()
     colours = _colours(sites)
+    # Sites on the same operating curve (same process) share one drawn curve: drawn once per
+    # site, the last would hide the others and their legend entries would show nothing.
+    groups: dict[tuple[float, ...], list[str]] = {}
     for site in sites:
         c = curve[curve["site"] == site].sort_values("throughput_frac")
-        p = busy[busy["site"] == site]
-        col = colours[site]
+        cols = ["throughput_frac", "flow_factor", "fitted_flow_factor"]
+        key = tuple(np.round(c[cols].to_numpy(dtype=float).ravel(), 6).tolist())
+        groups.setdefault(key, []).append(site)
+    for members in groups.values():
+        c = curve[curve["site"] == members[0]].sort_values("throughput_frac")
+        shared = len(members) > 1
+        col = "#4b5563" if shared else colours[members[0]]
+        name = f"curve of {len(members)} sites" if shared else f"{members[0]} curve"
+        who = esc(", ".join(members))
         fig.add_trace(go.Scatter(
             x=c["throughput_frac"].astype(float), y=c["flow_factor"].astype(float),
-            name=f"{site} curve", mode="markers", marker={"color": col, "symbol": "diamond"},
-            legendgroup=site,
+            name=name, mode="markers", marker={"color": col, "symbol": "diamond"},
+            legendgroup=f"curve {who}",
+            hovertemplate=f"curve of {who}: load %{{x:.0%}}, flow factor %{{y:.2f}}"
+            "<extra></extra>",
         ))  # fmt: skip
         fig.add_trace(go.Scatter(
             x=c["throughput_frac"].astype(float), y=c["fitted_flow_factor"].astype(float),
-            name=f"{site} fit", mode="lines", line={"color": col, "dash": "dash"},
-            legendgroup=site, showlegend=False,
+            name=f"{name} fit", mode="lines", line={"color": col, "dash": "dash"},
+            legendgroup=f"curve {who}", showlegend=False, hoverinfo="skip",
         ))  # fmt: skip
+    for site in sites:
+        p = busy[busy["site"] == site]
+        col = colours[site]
         fig.add_trace(go.Scatter(
             x=p["load"].astype(float), y=p["flow_factor"].astype(float), name=f"{site} plan",
             mode="markers", marker={"color": col, "size": 7}, legendgroup=site,
