@@ -239,8 +239,8 @@ class QueueStation:
 class QueueVisit:
     """One step of one product's route as seen by the queueing model.
 
-    ``share``: expected number of times a lot performs the step (sampling share, plus
-    expected rework repeats). ``job_min`` / ``job_var_min2``: mean and variance of the
+    ``share``: expected number of times a lot performs the step (sampling share and any
+    number of rework repeats, :func:`fabnet.fab.route_flow.expected_performances`). ``job_min`` / ``job_var_min2``: mean and variance of the
     tool occupancy per job (a lot, or a batch of ``batch_min_lots``..``batch_lots``
     lots), load/unload included, setup excluded. ``flow_min``: the lot's own time at the
     tool once started, setup excluded (differs from ``job_min`` on cascading tools);
@@ -843,7 +843,8 @@ def fab_gg_m_curve(
 
     Everything comes from the model's own data: arrival rates from the order file
     (lots per release interval × ``load``), visits per tool family from the routes
-    (sampling shares and expected rework repeats), process-time means and SCVs
+    (expected performances: sampling and rework, :mod:`fabnet.fab.route_flow`),
+    process-time means and SCVs
     (uniform ``A ± B`` has variance ``B²/3``), number of tools, availability from the
     breakdown and calendar-PM data, count-based PMs, expected setups and batch sizes.
 

@@ -30,7 +30,7 @@ step without transport.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -291,16 +291,14 @@ def product_pieces(model: FabModel, part: str, default: int = 25) -> int:
     return next((r.pieces for r in model.releases if r.part == part), default)
 
 
-def raw_process_time_min(model: FabModel, parts: Sequence[str] | None = None) -> dict[str, float]:
-    """Raw process time per product (part name), minutes: the expected empty-fab cycle time,
-    Σ over steps of expected performances × lone-lot time (load + processing + unload) plus
-    the expected transport between performed steps (module docstring). ``parts``: only
-    these (default: every product whose route the model has)."""
+def raw_process_time_min(model: FabModel) -> dict[str, float]:
+    """Raw process time per product (part name) whose route the model has, minutes: the
+    expected empty-fab cycle time, Σ over steps of expected performances × lone-lot time
+    (load + processing + unload) plus the expected transport between performed steps
+    (module docstring), for a lot of the product's first release stream's size."""
     fams = {f.name: f for f in model.families}
     out: dict[str, float] = {}
     for prod in model.products:
-        if parts is not None and prod.name not in parts:
-            continue
         route = model.routes.get(prod.route)
         if route is None:
             continue
