@@ -61,8 +61,8 @@ def test_nested_loops_by_hand() -> None:
 @settings(max_examples=60, deadline=None)
 @given(st.data())
 def test_every_performance_is_reached_by_one_move_or_the_release(data: st.DataObject) -> None:
-    """Column sums of the moves plus the release's first performed step are the
-    performances; row sums plus completion from each step are the performances too."""
+    """The moves into a step plus the release's first performed step are its
+    performances; the moves out of it plus completion from it are its performances too."""
     n = data.draw(st.integers(1, 12))
     share = np.array(
         data.draw(st.lists(st.sampled_from([0.0, 0.3, 0.7, 1.0]), min_size=n, max_size=n))
@@ -71,13 +71,42 @@ def test_every_performance_is_reached_by_one_move_or_the_release(data: st.DataOb
     prob = np.array(data.draw(st.lists(st.floats(0.0, 0.9), min_size=n, max_size=n)))
     p = expected_performances(share, target, prob)
     m = expected_moves(share, target, prob, performances=p)
+    into = np.bincount(m.dst, weights=m.expected, minlength=n)
+    out_of = np.bincount(m.src, weights=m.expected, minlength=n)
     first = share * np.concatenate([[1.0], np.cumprod(1.0 - share)[:-1]])
-    np.testing.assert_allclose(m.sum(axis=0) + first, p, atol=1e-9)
+    np.testing.assert_allclose(into + first, p, atol=1e-9)
     # leaving step i for good: no rework and no later step performed
     r_eff = np.where(target >= 0, prob, 0.0)
     tail = np.concatenate([np.cumprod((1.0 - share)[::-1])[::-1][1:], [1.0]])
-    np.testing.assert_allclose(m.sum(axis=1) + (1.0 - r_eff) * p * tail, p, atol=1e-9)
+    np.testing.assert_allclose(out_of + (1.0 - r_eff) * p * tail, p, atol=1e-9)
     assert (p >= share - 1e-12).all()
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.data())
+def test_reduced_solve_equals_the_whole_chain_solved_densely(data: st.DataObject) -> None:
+    """The m × m solve over the rework targets gives what the whole chain over (x_i, P_i)
+    gives when solved as one dense 2n × 2n system (an independent statement of it)."""
+    n = data.draw(st.integers(1, 15))
+    share = np.array(data.draw(st.lists(st.floats(0.0, 1.0), min_size=n, max_size=n)))
+    target = np.array([data.draw(st.integers(-1, k)) for k in range(n)])
+    prob = np.where(
+        target >= 0, data.draw(st.lists(st.floats(0.0, 0.95), min_size=n, max_size=n)), 0.0
+    )
+    a = np.eye(2 * n)  # unknowns [x_0..x_{n-1}, P_0..P_{n-1}]
+    for i in range(n):
+        a[n + i, i] -= share[i]  # P_i = s_i x_i + forced entries
+        if i + 1 < n:
+            a[i + 1, i] -= 1.0 - share[i]  # x_{i+1} = (1 − s_i) x_i + (1 − r_i) P_i
+            a[i + 1, n + i] -= 1.0 - prob[i]
+        if target[i] >= 0:
+            a[n + target[i], n + i] -= prob[i]
+    b = np.zeros(2 * n)
+    b[0] = 1.0
+    dense = np.linalg.solve(a, b)[n:]
+    np.testing.assert_allclose(
+        expected_performances(share, target, prob), dense, rtol=1e-9, atol=1e-12
+    )
 
 
 def test_bad_arrays_are_refused() -> None:

@@ -526,7 +526,7 @@ def generate_fab(
             _route_row(f"r_{k + 1}", i, op, len(route_ops)) for i, op in enumerate(route_ops)
         ]
         # one location: every move between performed steps takes the mean transport time
-        moves = float(expected_moves(*_rework_arrays(route_ops)).sum())
+        moves = float(expected_moves(*_rework_arrays(route_ops)).expected.sum())
         rpt_min[p] = (
             sum(v * _flow_min(op, w) for op, v in zip(route_ops, visits[p], strict=True))
             + _TRANSPORT_MIN[0] * moves

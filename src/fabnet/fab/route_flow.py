@@ -19,7 +19,7 @@ rework draw. This is an absorbing Markov chain over the states "step i reached b
 
     x_0 = 1,   x_{i+1} = (1 − s_i)·x_i + (1 − r_i)·P_i,   P_i = s_i·x_i + Σ_{k: t_k = i} r_k·P_k,
 
-one sparse linear solve per route; exact for nested and repeated rework loops. One step
+solved exactly for nested and repeated rework loops (:func:`expected_performances`). One step
 reworked with probability r onto itself: ``P = 1/(1 − r)``.
 
 **Moves.** Transport happens between consecutive *performed* steps: from ``k`` to ``t_k``
@@ -31,20 +31,15 @@ step without transport.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
+from typing import NamedTuple
 
 import numpy as np
 import numpy.typing as npt
 
 from fabnet.fab.model import FabModel, PerKind, Route, Step, ToolFamily
 
-if TYPE_CHECKING:
-    import scipy.sparse as sp
-
-# scipy.sparse is imported where it is used: `fab simulate` builds its tables without it and
-# starts faster (scipy.sparse.linalg takes about 0.3 s to import).
-
 __all__ = [
+    "Moves",
     "RouteRework",
     "expected_moves",
     "expected_performances",
@@ -93,30 +88,59 @@ def expected_performances(
     ``sample_share``: chance (0–1) that a lot reaching step i by the flow performs it;
     ``rework_target``: 0-based step a rework after step i sends the lot back to (−1: none);
     ``rework_prob``: chance (0–1, below 1) of that rework after each performance of step i.
-    """
-    import scipy.sparse as sp
-    from scipy.sparse.linalg import spsolve
 
+    The chain is solved exactly on its few unknowns: x changes only at rework steps and
+    rework targets (elsewhere ``x_{i+1} = x_i``), so one sweep over those steps gives the
+    flow as a linear function of the forced entries y_j at the m targets, and
+    ``y = R·P(y)`` is an m × m linear system (numpy only; scipy would add 0.2 s to the start
+    of every ``fab simulate``, whose KPIs use this).
+    """
     s, t, r = _checked(sample_share, rework_target, rework_prob)
     n = len(s)
-    if n == 0:
-        return np.zeros(0)
-    # unknowns z = [x_0..x_{n-1}, P_0..P_{n-1}]
-    idx = np.arange(n)
-    rows = [idx, idx[1:], idx[1:], n + idx, n + idx]
-    cols = [idx, idx[:-1], n + idx[:-1], n + idx, idx]
-    vals = [np.ones(n), -(1.0 - s[:-1]), -(1.0 - r[:-1]), np.ones(n), -s]
-    rw = np.flatnonzero((t >= 0) & (r > 0))
-    rows.append(n + t[rw])
-    cols.append(n + rw)
-    vals.append(-r[rw])
-    a = sp.csc_array(
-        (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(2 * n, 2 * n)
-    )
-    b = np.zeros(2 * n)
-    b[0] = 1.0
-    z = np.asarray(spsolve(a, b), dtype=np.float64)
-    return np.maximum(z[n:], 0.0)
+    rw = np.flatnonzero((t >= 0) & (r > 0))  # rework steps
+    targets = np.unique(t[rw])
+    m = len(targets)
+    col = np.full(n, -1, dtype=np.int64)
+    col[targets] = np.arange(m)
+    events = np.union1d(rw, targets)
+    # flow before / after each event step as columns: [release, unit forced entry at target j]
+    before = np.empty((len(events), m + 1))
+    after = np.empty((len(events), m + 1))
+    perf = np.empty((len(events), m + 1))
+    cur = np.zeros(m + 1)
+    cur[0] = 1.0
+    for a, e in enumerate(events):
+        before[a] = cur
+        p = s[e] * cur
+        if col[e] >= 0:
+            p[1 + col[e]] += 1.0
+        perf[a] = p
+        cur = (1.0 - s[e]) * cur + (1.0 - r[e]) * p
+        after[a] = cur
+    # forced entries: y_j = Σ_{k: t_k = target j} r_k · (perf_k · [1, y])
+    at = perf[np.searchsorted(events, rw)]
+    red = np.zeros((m, len(rw)))
+    red[col[t[rw]], np.arange(len(rw))] = r[rw]
+    y: FloatArray = np.zeros(0)
+    if m:
+        y = np.asarray(np.linalg.solve(np.eye(m) - red @ at[:, 1:], red @ at[:, 0]), np.float64)
+    w = np.concatenate([[1.0], y])
+    last = np.searchsorted(events, np.arange(n), side="right") - 1  # last event ≤ i
+    x = np.where(last >= 0, (after @ w)[np.maximum(last, 0)], 1.0) if len(events) else np.ones(n)
+    if len(events):
+        x[events] = before @ w
+    out = s * x
+    out[targets] += y
+    return np.maximum(out, 0.0)
+
+
+class Moves(NamedTuple):
+    """Expected moves between performed steps as triplets: ``expected[k]`` moves from step
+    ``src[k]`` straight to step ``dst[k]`` (0-based), over a lot's life."""
+
+    src: IntArray
+    dst: IntArray
+    expected: FloatArray
 
 
 def expected_moves(
@@ -124,13 +148,11 @@ def expected_moves(
     rework_target: npt.ArrayLike,
     rework_prob: npt.ArrayLike,
     performances: FloatArray | None = None,
-) -> sp.csr_array:
+) -> Moves:
     """Expected number of moves from a performance of step i straight to one of step j
-    (n × n sparse; module docstring): rework returns and forward moves past skipped steps.
-    The row sums are the performances not followed by completion; the release's move to the
-    first performed step is not counted (it takes no transport)."""
-    import scipy.sparse as sp
-
+    (module docstring): rework returns and forward moves past skipped steps. Per step i they
+    add up to its performances not followed by completion; the release's move to the first
+    performed step is not counted (it takes no transport)."""
     s, t, r = _checked(sample_share, rework_target, rework_prob)
     n = len(s)
     p = expected_performances(s, t, r) if performances is None else performances
@@ -152,21 +174,19 @@ def expected_moves(
         q = q * (1.0 - s[j])
     v = np.concatenate(vals)
     keep_v = v > 0
-    return sp.csr_array(
-        (v[keep_v], (np.concatenate(rows)[keep_v], np.concatenate(cols)[keep_v])), shape=(n, n)
+    return Moves(
+        np.concatenate(rows)[keep_v].astype(np.int64),
+        np.concatenate(cols)[keep_v].astype(np.int64),
+        v[keep_v],
     )
 
 
-def transport_into_min(
-    moves: sp.csr_array, location: npt.ArrayLike, time_min: FloatArray
-) -> FloatArray:
-    """Expected transport minutes into each step over a lot's life: Σ_i moves[i, j] ×
+def transport_into_min(moves: Moves, location: npt.ArrayLike, time_min: FloatArray) -> FloatArray:
+    """Expected transport minutes into each step over a lot's life: Σ_i moves(i → j) ×
     ``time_min[location[i], location[j]]`` (mean move time between location indices)."""
     loc = np.asarray(location, dtype=np.int64)
-    m = moves.tocoo()
-    i, j = np.asarray(m.row), np.asarray(m.col)
-    w = m.data * time_min[loc[i], loc[j]]
-    return np.bincount(j, weights=w, minlength=moves.shape[1]).astype(np.float64)
+    w = moves.expected * time_min[loc[moves.src], loc[moves.dst]]
+    return np.bincount(moves.dst, weights=w, minlength=len(loc)).astype(np.float64)
 
 
 def route_rework(route: Route) -> RouteRework:
