@@ -13,6 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
+from fabnet.errors import FabModelError
 from fabnet.fab import SimOptions, load_smt2020, simulate
 from fabnet.fab.generate import generate_fab
 from fabnet.fab.kpi import raw_process_time_days
@@ -114,6 +115,21 @@ def test_bad_arrays_are_refused() -> None:
         expected_performances([1.0], [0], [1.0])
     with pytest.raises(ValueError, match="one value per step"):
         expected_performances([1.0, 1.0], [0], [0.1])
+
+
+def test_rework_of_100_percent_is_refused_by_the_loader(tmp_path: Path) -> None:
+    """A step reworked onto itself with 100 % would loop for ever (the kernel too): the
+    loader names the file, line and field."""
+    route = [sf.step_row("r", 1, "A", 10.0)]
+    route[0].update({"RWKSTEP": 1, "REWORK": 100.0, "RWKTYPE": "lot"})
+    path = sf.write_fab(
+        tmp_path / "f", [sf.tool_row("A")], {"part_1": route}, [sf.order_row("L", "part_1", 60.0)]
+    )
+    with pytest.raises(FabModelError) as e:
+        load_smt2020(path)
+    assert any(
+        p.field == "REWORK" and p.line == 2 and p.file == "route_1.txt" for p in e.value.problems
+    ), e.value.problems
 
 
 def test_kernel_performs_steps_as_the_formula_says(tmp_path: Path) -> None:
