@@ -402,6 +402,52 @@ def rework_batch_fab(directory: Path, rework_pct: float = 30.0) -> SmallFab:
     return SmallFab(path, {"lots": 2})
 
 
+def sampled_rework_fab(directory: Path, releases: int = 3000) -> SmallFab:
+    """Six one-tool families, 2 min per lot, on two locations, with sampling and nested rework
+    loops; ``releases`` lots every 200 min, so a lot nearly never waits.
+
+    Steps (1-based): 1 A sampled 60 %; 2 B; 3 C sampled 50 %, reworked back to 2 with 40 %
+    (inner loop); 4 D, reworked back to 1 with 30 % (outer loop around the inner one; step 1
+    is then performed without a sampling draw); 5 E sampled 70 %, reworked onto itself with
+    25 %; 6 F. A, C, E are at ``Fab``, B, D, F at ``Met``; moves take 1 (Fab→Fab), 4
+    (Fab→Met), 6 (Met→Fab) and 2 (Met→Met) min. ``expect`` holds the step's sampling
+    share, 0-based rework target and rework probability as ``share_k``, ``target_k``,
+    ``prob_k``.
+    """
+    fams = "ABCDEF"
+    tools = [tool_row(f, location="Fab" if f in "ACE" else "Met") for f in fams]
+    share = (60.0, None, 50.0, None, 70.0, None)
+    rework = {3: (2, 40.0), 4: (1, 30.0), 5: (5, 25.0)}
+    route = [step_row("r", k, f, 2.0, sample_pct=share[k - 1]) for k, f in enumerate(fams, start=1)]
+    for k, (back, pct) in rework.items():
+        route[k - 1]["RWKSTEP"] = back
+        route[k - 1]["REWORK"] = pct
+        route[k - 1]["RWKTYPE"] = "lot"
+    fromto: list[Row] = [
+        {"FROMLOC": a, "TOLOC": b, "DDIST": "constant", "DTIME": t, "DUNITS": "min"}
+        for a, b, t in (
+            ("Fab", "Fab", 1.0),
+            ("Fab", "Met", 4.0),
+            ("Met", "Fab", 6.0),
+            ("Met", "Met", 2.0),
+        )
+    ]
+    path = write_fab(
+        directory,
+        tools,
+        {"part_1": route},
+        [order_row("Lot_1", "part_1", 200.0, releases=releases)],
+        fromto_txt=fromto,
+    )
+    expect: dict[str, float] = {"lots": float(releases), "interval_min": 200.0}
+    for k in range(6):
+        back, pct = rework.get(k + 1, (0, 0.0))
+        expect[f"share_{k}"] = (share[k] if share[k] is not None else 100.0) / 100.0
+        expect[f"target_{k}"] = float(back - 1)
+        expect[f"prob_{k}"] = pct / 100.0
+    return SmallFab(path, expect)
+
+
 def cascade_fab(directory: Path) -> SmallFab:
     """Two cascading tools (``STNCAP 2``), 100 min per lot; part_1 leaves the first slot after
     90 min (``BatchInterval``), part_2 after 10 min.

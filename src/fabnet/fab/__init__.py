@@ -16,6 +16,9 @@ Where things are:
 * :mod:`~fabnet.fab.compile`: the model → the kernel's tables, one builder per table;
 * :mod:`~fabnet.fab.engine`: the compiled event loop and its column layouts;
 * :mod:`~fabnet.fab.kpi`: every KPI table of a run and the statistics over seeds;
+* :mod:`~fabnet.fab.route_flow`: expected performances per step (one rework formula),
+  transport between performed steps, lot time, tool occupancy and raw process time, for the
+  KPIs, the queueing model and the generator;
 * :mod:`~fabnet.fab.releases`, :mod:`~fabnet.fab.flow`, :mod:`~fabnet.fab.curve`,
   :mod:`~fabnet.fab.closed_loop`, :mod:`~fabnet.fab.queueing`: release schedules, flow and
   operating curves, the plan check, the queueing approximation;

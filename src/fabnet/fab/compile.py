@@ -14,9 +14,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from fabnet.fab import engine as E
-from fabnet.fab.kpi import MIN_PER_DAY, lone_lot_time_coeffs_min, lone_lot_time_min
+from fabnet.fab.kpi import MIN_PER_DAY
 from fabnet.fab.model import Dist, FabModel, FamilyRule, RankKey, WakeRule
 from fabnet.fab.releases import release_times_min
+from fabnet.fab.route_flow import lone_lot_time_coeffs_min, lone_lot_time_min
 
 if TYPE_CHECKING:
     from fabnet.fab.simulate import SimOptions

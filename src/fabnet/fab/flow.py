@@ -3,7 +3,10 @@
 The planner sees a fab as one site with a capacity (wafers per day) and, with clearing
 functions, an operating curve: throughput and flow factor against load
 (:mod:`fabnet.plan.clearing`). This module measures those quantities on simulated runs, so
-``fab curve`` writes them as data and ``fab check-plan`` compares a plan with them.
+``fab curve`` writes them as data and ``fab check-plan`` compares a plan with them. What a
+route asks of the fab in expectation (performances per step, transport, lot time,
+occupancy, raw process time), computed from the data alone, is in
+:mod:`fabnet.fab.route_flow`.
 
 Definitions, for a window ``[t0, t1)`` of a run (days):
 

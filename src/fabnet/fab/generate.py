@@ -38,9 +38,16 @@ from fabnet.fab.limits import (
     MAX_LOTS_PER_DAY,
     MAX_TOOLS,
 )
+from fabnet.fab.route_flow import (
+    RouteRework,
+    expected_moves,
+    expected_performances,
+    job_occupancy_min,
+    lot_time_coeffs_min,
+)
 
 if TYPE_CHECKING:
-    from fabnet.fab.model import FabModel
+    from fabnet.fab.model import FabModel, PerKind
 
 __all__ = [
     "HEADERS",
@@ -249,29 +256,50 @@ class SyntheticFab:
         return sum(int(float(str(r["STNQTY"]))) for r in self.tables["tool.txt.1l"])
 
 
+_PER: dict[str, PerKind] = {"per_piece": "piece", "per_lot": "lot", "per_batch": "batch"}
+
+
 def _occupancy_min(op: _Op, wafers: int) -> float:
-    """Tool time one lot uses at ``op`` (the queueing module's convention)."""
-    p = op.ptime_min
+    """Tool time one lot uses at ``op``: the job occupancy of
+    :func:`fabnet.fab.route_flow.job_occupancy_min` (a batch's shared by its
+    ``BATCHMX`` wafers)."""
+    job, _ = job_occupancy_min(
+        _PER[op.ptper],
+        op.ptime_min,
+        0.0,
+        wafers,
+        _LOAD_MIN + _UNLOAD_MIN,
+        cascading=op.family.cascading,
+        part_interval_min=op.part_interval_min,
+        batch_interval_min=op.batch_interval_min,
+    )
     if op.ptper == "per_batch":
         assert op.batch_wafers is not None
-        return (p + _LOAD_MIN + _UNLOAD_MIN) / (op.batch_wafers[1] / wafers)
-    if op.part_interval_min is not None:
-        c = op.part_interval_min
-        return wafers * max(c, p - c)
-    if op.batch_interval_min is not None:
-        b = op.batch_interval_min
-        return max(b, p - b)
-    lot = p * wafers if op.ptper == "per_piece" else p
-    return lot + _LOAD_MIN + _UNLOAD_MIN
+        return job * wafers / op.batch_wafers[1]
+    return job
 
 
 def _flow_min(op: _Op, wafers: int) -> float:
-    """Time one lot spends at ``op`` once started (empty fab, no setup)."""
-    p = op.ptime_min
-    if op.part_interval_min is not None:
-        return p + (wafers - 1) * op.part_interval_min + _LOAD_MIN + _UNLOAD_MIN
-    lot = p * wafers if op.ptper == "per_piece" else p
-    return lot + _LOAD_MIN + _UNLOAD_MIN
+    """Time one lot spends at ``op`` once started (empty fab, no setup):
+    :func:`fabnet.fab.route_flow.lot_time_coeffs_min`."""
+    fixed, per_wafer = lot_time_coeffs_min(
+        _PER[op.ptper],
+        op.ptime_min,
+        _LOAD_MIN + _UNLOAD_MIN,
+        cascading=op.family.cascading,
+        part_interval_min=op.part_interval_min,
+    )
+    return fixed + wafers * per_wafer
+
+
+def _rework_arrays(ops: Sequence[_Op]) -> RouteRework:
+    """Sampling share, 0-based rework target and rework probability of each op, for
+    :func:`fabnet.fab.route_flow.expected_performances`."""
+    return (
+        np.array([1.0 if op.sample_pct is None else op.sample_pct / 100.0 for op in ops]),
+        np.array([-1 if op.rework is None else op.rework[0] for op in ops], dtype=np.int64),
+        np.array([0.0 if op.rework is None else op.rework[1] / 100.0 for op in ops]),
+    )
 
 
 def generate_fab(
@@ -429,7 +457,9 @@ def generate_fab(
     mix = np.full(products, 1.0 / products)
 
     # --- work content and sizing ---------------------------------------------------
-    visits = {p: _expected_visits(ops[: route_len[p]]) for p in parts}
+    visits = {
+        p: expected_performances(*_rework_arrays(ops[: route_len[p]])).tolist() for p in parts
+    }
     setup_min_per_lot = _expected_setup_per_lot(ops, families, visits, mix, parts, w, min_run_lots)
     work_min: dict[str, float] = dict.fromkeys((f.name for f in families), 0.0)
     visits_per_lot: dict[str, float] = dict.fromkeys((f.name for f in families), 0.0)
@@ -495,9 +525,12 @@ def generate_fab(
         tables[f"route_{k + 1}.txt"] = [
             _route_row(f"r_{k + 1}", i, op, len(route_ops)) for i, op in enumerate(route_ops)
         ]
-        rpt_min[p] = sum(
-            v * _flow_min(op, w) for op, v in zip(route_ops, visits[p], strict=True)
-        ) + _TRANSPORT_MIN[0] * max(0, len(route_ops) - 1)
+        # one location: every move between performed steps takes the mean transport time
+        moves = float(expected_moves(*_rework_arrays(route_ops)).expected.sum())
+        rpt_min[p] = (
+            sum(v * _flow_min(op, w) for op, v in zip(route_ops, visits[p], strict=True))
+            + _TRANSPORT_MIN[0] * moves
+        )
 
     order_rows: list[dict[str, str | int | float | None]] = []
     lots_per_day_part: dict[str, float] = {}
@@ -673,18 +706,6 @@ def _make_op(op_id: int, fam: _Family, layer: int, rng: np.random.Generator) -> 
             )
         return _Op(op_id, fam, p, "per_lot")
     return _Op(op_id, fam, round(float(u(80.0, 140.0)), 2), "per_lot")  # dielectric
-
-
-def _expected_visits(ops: Sequence[_Op]) -> list[float]:
-    """Expected performances of each step: sampling share plus one rework repeat."""
-    sh = [1.0 if op.sample_pct is None else op.sample_pct / 100.0 for op in ops]
-    v = list(sh)
-    for k, op in enumerate(ops):
-        if op.rework is not None:
-            back, pct = op.rework
-            for j in range(back, k + 1):
-                v[j] += sh[k] * pct / 100.0 * sh[j]
-    return v
 
 
 def _expected_setup_per_lot(

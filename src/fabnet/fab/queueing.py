@@ -36,8 +36,10 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from fabnet.fab.route_flow import job_occupancy_min, lone_lot_time_min, route_visits
+
 if TYPE_CHECKING:
-    from fabnet.fab.model import Dist, FabModel, Route, Step, ToolFamily
+    from fabnet.fab.model import Dist, FabModel, Step, ToolFamily
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -237,8 +239,8 @@ class QueueStation:
 class QueueVisit:
     """One step of one product's route as seen by the queueing model.
 
-    ``share``: expected number of times a lot performs the step (sampling share, plus
-    expected rework repeats). ``job_min`` / ``job_var_min2``: mean and variance of the
+    ``share``: expected number of times a lot performs the step (sampling share and any
+    number of rework repeats, :func:`fabnet.fab.route_flow.expected_performances`). ``job_min`` / ``job_var_min2``: mean and variance of the
     tool occupancy per job (a lot, or a batch of ``batch_min_lots``..``batch_lots``
     lots), load/unload included, setup excluded. ``flow_min``: the lot's own time at the
     tool once started, setup excluded (differs from ``job_min`` on cascading tools);
@@ -631,19 +633,6 @@ def _dist_scv(d: Dist, uniform_half_width: bool = True) -> float:
     return _dist_var(d, uniform_half_width) / d.mean**2 if d.mean > 0 else 0.0
 
 
-def _expected_performances(route: Route) -> list[float]:
-    """Expected number of times a lot performs each step: sampling share, plus one rework
-    repeat of steps ``RWKSTEP..k`` with the rework probability of step ``k`` (only when
-    ``k`` was performed)."""
-    share = [s.sample_pct / 100.0 for s in route.steps]
-    perf = list(share)
-    for k, s in enumerate(route.steps):
-        if s.rework_step is not None and s.rework_pct > 0:
-            for j in range(max(s.rework_step - 1, 0), k + 1):
-                perf[j] += share[k] * s.rework_pct / 100.0 * share[j]
-    return perf
-
-
 def _station_of_family(model: FabModel, fam: ToolFamily, uniform_half_width: bool) -> QueueStation:
     """Tools, availability and outage statistics of one family from the calendars.
 
@@ -720,13 +709,14 @@ def network_from_model(
     exact pair, else its "from any" row; the chance per lot of a change falls with the
     queue (:func:`setup_rate`, with the state's ``MINRUN``), or is ``setup_share`` ÷
     ``MINRUN`` when ``setup_share`` is given.
-    Transport: mean of the ``fromto.txt`` row between the previous and this step's
-    locations, whenever the step is performed.
+    Visits: expected performances per step, sampling and any number of rework repeats
+    (:func:`fabnet.fab.route_flow.expected_performances`). Transport into a step: the
+    expected moves into it from the previous *performed* step (or a rework) × the mean of
+    the ``fromto.txt`` row between their locations.
     """
     fams = {f.name: f for f in model.families}
     fam_index = {f.name: i for i, f in enumerate(model.families)}
     stations = tuple(_station_of_family(model, f, uniform_half_width) for f in model.families)
-    transport = {(t.from_loc, t.to_loc): t.time.mean for t in model.transports}
     pieces: dict[str, int] = {}
     rate: dict[str, float] = {}
     scv_w: dict[str, float] = {}
@@ -743,11 +733,12 @@ def network_from_model(
     # setup-state shares per family (weighted by lot flow) for the expected setup time
     state_flow: dict[str, dict[str, float]] = {}
     fam_flow: dict[str, float] = {}
-    perf: dict[str, list[float]] = {}
+    perf: dict[str, FloatArray] = {}
+    trans_in: dict[str, FloatArray] = {}
     for p in products:
         route = model.routes[p.route]
-        perf[p.name] = _expected_performances(route)
-        for s, v in zip(route.steps, perf[p.name], strict=True):
+        perf[p.name], trans_in[p.name] = route_visits(model, route, fams)
+        for s, v in zip(route.steps, perf[p.name].tolist(), strict=True):
             fam_flow[s.family] = fam_flow.get(s.family, 0.0) + rate[p.name] * v
             if s.setup:
                 d = state_flow.setdefault(s.family, {})
@@ -792,41 +783,32 @@ def network_from_model(
     for p in products:
         route = model.routes[p.route]
         n = pieces[p.name]
-        prev_loc: str | None = None
         prev_station = -1
-        for s, v in zip(route.steps, perf[p.name], strict=True):
+        for s, v, t_in in zip(route.steps, perf[p.name], trans_in[p.name], strict=True):
             fam = fams[s.family]
             lu = fam.load_min + fam.unload_min
-            pm, pvar = s.ptime.mean, _dist_var(s.ptime, uniform_half_width)
             batch_lots = 1.0
             batch_min = 1.0
             if s.per == "batch":
                 batch_lots = (s.batch_max_pieces or n) / n
                 batch_min = (s.batch_min_pieces or s.batch_max_pieces or n) / n
-                job, jvar, flow = pm + lu, pvar, pm + lu
-            elif s.part_interval_min is not None and s.per == "piece":
-                c = s.part_interval_min
-                job = n * max(c, pm - c)
-                jvar = 0.0 if c >= pm - c else n * n * pvar
-                flow = pm + (n - 1) * c + lu
-            elif s.batch_interval_min is not None:
-                b = s.batch_interval_min
-                job = max(b, pm - b)
-                jvar = 0.0 if b >= pm - b else pvar
-                flow = pm + lu
-            elif s.per == "piece":
-                job, jvar, flow = n * pm + lu, n * n * pvar, n * pm + lu
-            else:
-                job, jvar, flow = pm + lu, pvar, pm + lu
-            t_move = 0.0
-            if prev_loc is not None:
-                t_move = transport.get((prev_loc, fam.location), 0.0)
+            job, jvar = job_occupancy_min(
+                s.per,
+                s.ptime.mean,
+                _dist_var(s.ptime, uniform_half_width),
+                n,
+                lu,
+                cascading=fam.cascading,
+                part_interval_min=s.part_interval_min,
+                batch_interval_min=s.batch_interval_min,
+            )
+            flow = lone_lot_time_min(s, fam.load_min, fam.unload_min, n, fam.cascading)
             visits.append(
                 QueueVisit(
                     product=p.name,
                     step=s.number,
                     station=fam_index[fam.name],
-                    share=v,
+                    share=float(v),
                     job_min=job,
                     job_var_min2=jvar,
                     flow_min=flow,
@@ -834,12 +816,11 @@ def network_from_model(
                     wafers_per_lot=float(n),
                     batch_lots=batch_lots,
                     batch_min_lots=batch_min,
-                    transport_min=v * t_move,
+                    transport_min=float(t_in),
                     previous_station=prev_station,
                     **setup_fields(s),
                 )
             )
-            prev_loc = fam.location
             prev_station = fam_index[fam.name]
     return QueueNetwork(
         stations=stations,
@@ -862,7 +843,8 @@ def fab_gg_m_curve(
 
     Everything comes from the model's own data: arrival rates from the order file
     (lots per release interval × ``load``), visits per tool family from the routes
-    (sampling shares and expected rework repeats), process-time means and SCVs
+    (expected performances: sampling and rework, :mod:`fabnet.fab.route_flow`),
+    process-time means and SCVs
     (uniform ``A ± B`` has variance ``B²/3``), number of tools, availability from the
     breakdown and calendar-PM data, count-based PMs, expected setups and batch sizes.
 

@@ -506,6 +506,15 @@ def _route(
         samp = 100.0 if samp is None else samp
         if not 0.0 <= samp <= 100.0 or not 0.0 <= rw_pct <= 100.0:
             probs.add("percentage outside 0..100", r.file, r.line, r.col("StepPercent"))
+        elif rw_pct >= 100.0 and rws is not None:
+            probs.add(
+                "REWORK 100 % sends every lot back for ever",
+                r.file,
+                r.line,
+                r.col("REWORK"),
+                "REWORK",
+                hint="use a rework percentage below 100",
+            )
         cqs = r.i("STEP_CQT")
         cq = r.f("CQT", low=0.0)
         cq_min = None if cq is None else cq * r.unit_min("CQTUNITS", "hr")
