@@ -18,10 +18,33 @@ two-slot pipeline; min-run locks and short batches end when no fitting lot can a
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 import numpy as np
 from numba import njit
+
+
+def _load_numba_without_blas_probe() -> None:
+    """Load numba's numpy implementations with its BLAS probe answered "none".
+
+    The first compiled function a process loads makes numba import those implementations,
+    and ``numba.np.arraymath`` then probes for BLAS by importing ``scipy.linalg`` (with
+    numpy.f2py): 0.2-0.3 s of every ``fabnet fab`` command's start-up, measured. The kernel
+    uses no BLAS, and fabnet has no other compiled code, so the probe is made to fail once
+    (numba then just refuses ``np.dot`` in compiled code); the block is lifted at once, so
+    ``import scipy.linalg`` works as usual afterwards."""
+    name = "scipy.linalg.cython_blas"
+    if "numba.np.arraymath" in sys.modules or name in sys.modules:
+        return
+    sys.modules[name] = None  # type: ignore[assignment]
+    try:
+        import numba.np.arraymath  # noqa: F401
+    finally:
+        del sys.modules[name]
+
+
+_load_numba_without_blas_probe()
 
 # ---------------------------------------------------------------- layouts (column indices)
 # step_i
