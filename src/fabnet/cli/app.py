@@ -16,7 +16,7 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from fabnet import __version__
+import fabnet
 from fabnet.errors import FabnetError
 
 
@@ -122,7 +122,7 @@ err = _console(stderr=True)
 
 def _version(value: bool) -> None:
     if value:
-        out.print(f"fabnet {__version__}")
+        out.print(f"fabnet {fabnet.__version__}")
         raise typer.Exit()
 
 

@@ -510,9 +510,9 @@ def _state_tables(
     job_i[-1, E.J_NEXTFREE] = -1
 
     cap = 2 * (n_lots + 2 * (n_bd + n_pm) + 4 * n_tools) + 1024
-    ht = np.zeros(cap, dtype=np.float64)
-    hi = np.zeros((cap, 2), dtype=np.int64)
+    ht, hi = E.queue_arrays(cap)
     st = np.zeros(E.N_ST, dtype=np.int64)
+    E.init_queue(ht, hi, st)
     stf = np.zeros(E.N_SF_STATE, dtype=np.float64)
     st[E.ST_JOBFREE] = 0
     st[E.ST_NWIP] = n_wip
