@@ -1,8 +1,9 @@
 # numba kernels take many untyped numpy arrays; mypy checks their callers instead.
 # mypy: disable-error-code="no-untyped-def,no-any-return,untyped-decorator"
+# ruff: noqa: F405 (the column layouts come from ``fabnet.fab.layout import *``)
 """The compiled event loop of the wafer-fab simulator (numba, array-based state).
 
-All state lives in numpy arrays (column layouts below), so the kernel :func:`run` can stop at
+All state lives in numpy arrays (column layouts in :mod:`fabnet.fab.layout`), so the kernel :func:`run` can stop at
 any event boundary and resume: the Python side (:mod:`fabnet.fab.simulate`) calls it in chunks
 of simulated time (for progress), and, when a user-written dispatching rule is active, each
 time a lot is about to join a queue (the rule's key is computed in Python, then the kernel
@@ -18,140 +19,16 @@ two-slot pipeline; min-run locks and short batches end when no fitting lot can a
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 from numba import njit
 
-# ---------------------------------------------------------------- layouts (column indices)
-# step_i
-S_FAM, S_PER, S_SETUP, S_FORSTEP, S_SAVE, S_RWK, S_NEXT, S_ROUTE = 0, 1, 2, 3, 4, 5, 6, 7
-S_BMIN, S_BMAX, S_LOC, S_PDIST, S_CASC = 8, 9, 10, 11, 12
-S_BKEY = 13  # batch compatibility class: the step itself (same route step) or its DESC
-S_CQT_EXIT = 14  # exit step of the queue-time window this step opens (-1: none)
-S_RWKMIN = 15  # earliest step a rework at this step or a later one sends a lot back to (-1: none)
-N_SI = 16
-# step_f
-F_PT, F_PT2, F_STIME, F_CASC_C, F_RWK_P, F_SAMP_P, F_REMWORK, F_MEANTIME = 0, 1, 2, 3, 4, 5, 6, 7
-# statistics written by the kernel: queue wait sums and counts, regular (PRIOR <= 10) / hot lots
-F_WSUM_REG, F_WN_REG, F_WSUM_HOT, F_WN_HOT = 8, 9, 10, 11
-F_CQT = 12  # queue-time window length (minutes)
-# expected remaining work from this step on for a lot of n wafers (FORMAT.md §8.1):
-# F_REMWORK + n * F_REMWORK_N minutes
-F_REMWORK_N = 13
-N_SF = 14
-# fam_i
-FA_FIRST, FA_N, FA_CASC, FA_WAKE_LST, FA_USE_HP, FA_USE_RS, FA_FINAL = 0, 1, 2, 3, 4, 5, 6
-FA_QHEAD, FA_QTAIL, FA_QLEN, FA_AHEAD, FA_ATAIL, FA_HAS_SETUP, FA_HAS_MINRUN = (
-    7,
-    8,
-    9,
-    10,
-    11,
-    12,
-    13,
-)
-FA_HAS_BATCH = 14
-# FIFO fast path: 1 if the family ranks by (priority, queue arrival) only; number of queued
-# lots above the lowest priority of the model, and that priority
-FA_FASTFIFO, FA_NHOT, FA_BASEPRIO = 15, 16, 17
-N_FAI = 18
-# fam_f
-FF_LOAD, FF_UNLOAD = 0, 1
-FF_LEAD = 2  # longest setup a lot may need on the family (minutes)
-N_FAF = 3
-# tool_i
-T_FAM, T_NJ, T_DOWN, T_INPM, T_PMPEND, T_SETUP, T_MINRUN, T_JOB0, T_JOB1 = 0, 1, 2, 3, 4, 5, 6, 7, 8
-T_AVAIL, T_ANEXT, T_APREV, T_BD_FIRST, T_BD_N, T_PM_FIRST, T_PM_N, T_CAP = (
-    9,
-    10,
-    11,
-    12,
-    13,
-    14,
-    15,
-    16,
-)
-T_NSETUPS, T_NJOBS = 17, 18
-T_S1BUSY = 19  # 1: a cascading tool's first slot is taken (it takes no lot until it frees)
-N_TI = 20
-# tool_f
-TF_SLOT1, TF_BUSY_SINCE, TF_BUSY, TF_SETUP, TF_DOWN, TF_PM, TF_DOWNBUSY = 0, 1, 2, 3, 4, 5, 6
-N_TF = 7
-# lot_i
-L_STEP, L_PRIO, L_STREAM, L_PIECES, L_QNEXT, L_QPREV, L_JNEXT, L_DONE = 0, 1, 2, 3, 4, 5, 6, 7
-L_WIP, L_REQTOOL, L_KEYREADY, L_SEL, L_NSTEPS, L_REWORKS, L_LENS = 8, 9, 10, 11, 12, 13, 14
-N_LENS = 4  # lens slots: (forstep, tool) pairs at L_LENS + 2k, L_LENS + 2k + 1
-L_STATE = L_LENS + 2 * N_LENS  # 0 moving to a queue, 1 in a queue, 2 on a tool
-N_CQ = 2  # open queue-time windows per lot: exit step at L_CQ + k, deadline at LF_CQ + k
-L_CQ = L_STATE + 1
-L_CQVIOL = L_CQ + N_CQ
-N_LI = L_CQVIOL + 1
-# lot_f
-LF_RELEASE, LF_DUE, LF_DONE_T, LF_QJOIN, LF_KEY, LF_UKEY, LF_WAIT = 0, 1, 2, 3, 4, 5, 6
-LF_CQ = 7
-LF_RW = LF_CQ + N_CQ  # expected remaining work of the lot at its queue step (minutes)
-N_LF = LF_RW + 1
-# job_i / job_f
-J_TOOL, J_LOT, J_STEP, J_PIECES, J_TOKEN, J_NEXTFREE, J_NLOTS = 0, 1, 2, 3, 4, 5, 6
-N_JI = 7
-JF_END = 0
-N_JF = 1
-# breakdown instances
-B_TOOL, B_PEND, B_TTF_KIND, B_TTR_KIND = 0, 1, 2, 3
-N_BI = 4
-BF_TTF, BF_TTR = 0, 1
-N_BF = 2
-# PM instances
-P_TOOL, P_BYPIECES, P_PEND, P_DUR_KIND = 0, 1, 2, 3
-N_PI = 4
-PF_INTERVAL, PF_DUR, PF_DUR2, PF_COUNT, PF_THRESH = 0, 1, 2, 3, 4
-N_PF = 5
-# releases
-R_STREAM, R_PRIO, R_PIECES, R_FIRST = 0, 1, 2, 3
-N_RI = 4
-RF_TIME, RF_DUE = 0, 1
-N_RF = 2
-# scalar state
-ST_HSIZE, ST_SEQ, ST_EVENTS, ST_JOBFREE, ST_NEXTREL, ST_NSAMPLE, ST_REQLOT = 0, 1, 2, 3, 4, 5, 6
-ST_COMPLETED, ST_INFAB, ST_USER, ST_ERR, ST_FINISHED, ST_NWIP, ST_NREL = 7, 8, 9, 10, 11, 12, 13
-ST_STARTS, ST_BATCHES, ST_SETUPS, ST_REWORKS, ST_FAILS, ST_PMS = 14, 15, 16, 17, 18, 19
-ST_PLAIN_RESETS = 20  # 1: a lot without setup requirement leaves the tool in no setup (B6)
-ST_OPENREL = 21  # 1: some release stream goes on past the horizon (lots can always arrive)
-ST_CQVIOL = 22  # queue-time window violations (counted only, reading A3)
-ST_HOTBATCH = 23  # 1: a lot above the lowest priority starts its batch below BATCHMN
-ST_POKE = 24  # 1: a possible arrival has vanished; waiting short batches / locks look again
-ST_CASC_S1 = 25  # 1: a cascading tool takes the next lot only once its first slot frees
-ST_CR_FROZEN = 26  # 1: the critical ratio is formed at queue arrival (first pass), not at selection
-ST_RS_STIME = 27  # 1: rank_RSETUP ranks by the route's STIME too (first pass), not setup.txt only
-ST_REKEY = 28  # 1: the user rule re-keys every queued lot whenever simulated time advances
-ST_CASC_BACK = 29  # 1: a cascading tool still able to take a lot after a start goes to the back
-ST_EMPTY_FIRST = 30  # 1: on cascading families an empty tool comes before one holding a lot
-ST_SLOT1_EVENTS = 31  # slot-1 events handled (not counted by the compiled peer, FORMAT.md §8)
-ST_BATCH_EXACT = 32  # 1: lot sizes differ, so a batch key qualifies by the batch it would form
-N_ST = 33
-SF_NOW, SF_END, SF_WARM, SF_SAMPLE_DT = 0, 1, 2, 3
-SF_REKEY_T = 4  # time the user rule last re-keyed the queued lots (ST_REKEY)
-N_SF_STATE = 5
-# event types
-EV_RELEASE, EV_ARRIVE, EV_JOBEND, EV_FAIL, EV_REPAIR, EV_PMDUE, EV_PMEND, EV_SAMPLE = (
-    0,
-    1,
-    2,
-    3,
-    4,
-    5,
-    6,
-    7,
-)
-EV_SLOT1 = 8  # a cascading tool's first slot frees (ST_CASC_S1 reading)
-# final ranking keys
-K_FIFO, K_CR, K_EDD, K_SPT, K_USER = 0, 1, 2, 3, 4
-# distribution kinds
-D_CONST, D_UNIFORM, D_EXP = 0, 1, 2
-# RNG streams (one per purpose, FORMAT.md §8)
-R_PROC, R_TRANSPORT, R_BREAK, R_PM, R_SAMPLING, R_REWORK = 0, 1, 2, 3, 4, 5
-N_RNG = 6
+from fabnet.fab import layout
+from fabnet.fab.layout import *  # noqa: F403 (every S_*, F_*, ..., RC_* column and code)
+
 # the state tuple ``S`` every kernel function takes (order: simulate._ARG_ORDER); a function
 # unpacks the arrays it uses, so calls stay short (numba types the tuple statically)
 X_ST = 0
@@ -181,8 +58,6 @@ X_RNG = 23
 X_WIP_OUT = 24
 X_SCRATCH = 25
 N_STATE = 26
-# return codes of run()
-RC_PAUSED, RC_DONE, RC_NEED_KEY, RC_ERROR, RC_REKEY = 0, 1, 2, 3, 4
 
 # Compilation: the kernel never allocates; every array it touches is owned by the caller
 # (simulate._Arrays) for the whole call, so numba's reference counting is switched off
@@ -190,8 +65,38 @@ RC_PAUSED, RC_DONE, RC_NEED_KEY, RC_ERROR, RC_REKEY = 0, 1, 2, 3, 4
 # increments and decrements, about a third of the run time on HVLM. Helpers called from few
 # places are inlined at numba IR level (measured: 200 days of HVLM 3.3 s -> 2.5 s).
 _NO_REFCOUNT: dict[str, Any] = {"_nrt": False}  # a numba option its type stubs do not list
-_jit = njit(cache=True, **_NO_REFCOUNT)
-_jit_inline = njit(cache=True, inline="always", **_NO_REFCOUNT)
+
+
+def layout_digest() -> str:
+    """Digest of every constant of :mod:`fabnet.fab.layout` (names and values)."""
+    items = sorted((k, v) for k, v in vars(layout).items() if k.isupper())
+    return hashlib.sha256(repr(items).encode()).hexdigest()[:16]
+
+
+_LAYOUT_DIGEST = layout_digest()
+
+
+def _keyed_on_layout(disp: Any) -> Any:
+    """Key numba's on-disk cache of ``disp`` on the layout too. numba keys it on this file's
+    time stamp and the function's bytecode, but the layout constants are compiled into the
+    machine code: without this, editing ``layout.py`` alone would leave a stale kernel
+    reading the old columns. (numba internals; tests/fab/test_layout.py checks it holds.)"""
+    cache: Any = getattr(disp, "_cache", None)
+    index_key = getattr(cache, "_index_key", None)
+    if index_key is not None:
+        cache._index_key = lambda sig, codegen: (*index_key(sig, codegen), _LAYOUT_DIGEST)
+    return disp
+
+
+def _jit(fn: Callable[..., Any]) -> Any:
+    """Compiled, cached, no reference counting."""
+    return _keyed_on_layout(njit(cache=True, **_NO_REFCOUNT)(fn))
+
+
+def _jit_inline(fn: Callable[..., Any]) -> Any:
+    """As :func:`_jit`, inlined into its callers at numba IR level."""
+    return _keyed_on_layout(njit(cache=True, inline="always", **_NO_REFCOUNT)(fn))
+
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
