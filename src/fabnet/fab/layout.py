@@ -5,7 +5,8 @@ The kernel (:mod:`fabnet.fab.engine`) keeps all state in numpy arrays, built by
 :mod:`fabnet.fab.simulate`; this module is the one place that names their columns. Each table
 is a 2-D array with one row per thing and a ``*_i`` (int64) and a ``*_f`` (float64) half; its
 columns are the constants of one prefix below, ``N_*`` the number of columns. Times are in
-minutes, ``-1`` means none. The arrays themselves are named in ``simulate._ARG_ORDER``.
+minutes, ``-1`` means none. The arrays themselves are the fields of
+:class:`fabnet.fab.engine.State`.
 
 Only plain ints live here: the kernel reads them as compile-time constants (``engine.py``
 imports ``*``). numba's cache is keyed on ``engine.py``, so ``engine.py`` also keys it on a

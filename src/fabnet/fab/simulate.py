@@ -347,36 +347,6 @@ def _build(model: FabModel, opts: SimOptions, seed: int) -> _Arrays:
     return build(model, opts, seed)
 
 
-_ARG_ORDER = (
-    "st",
-    "stf",
-    "ht",
-    "hi",
-    "step_i",
-    "step_f",
-    "fam_i",
-    "fam_f",
-    "tool_i",
-    "tool_f",
-    "setup_t",
-    "setup_minrun",
-    "lot_i",
-    "lot_f",
-    "job_i",
-    "job_f",
-    "bd_i",
-    "bd_f",
-    "pm_i",
-    "pm_f",
-    "trans_f",
-    "rel_i",
-    "rel_f",
-    "rng",
-    "wip_out",
-    "scratch",
-)
-
-
 def _lot_view(ar: _Arrays, lot: int) -> LotView:
     a = ar.a
     li, lf = a["lot_i"], a["lot_f"]
@@ -404,7 +374,7 @@ def _lot_view(ar: _Arrays, lot: int) -> LotView:
 def _run(
     ar: _Arrays, opts: SimOptions, progress: Callable[[float, float], None] | None = None
 ) -> None:
-    state = tuple(ar.a[k] for k in _ARG_ORDER)  # the kernel's state tuple ``S``
+    state = engine.State(**ar.a)  # the kernel's state ``S``
     kernel: Any = engine.run
     chunk = max(opts.chunk_days, 0.01) * MIN_PER_DAY
     stop = min(chunk, ar.end_min)
