@@ -137,7 +137,7 @@ def test_release_scale_and_initial_wip_switch(tmp_path: Path, hvlm) -> None:  # 
 def test_fifo_fast_path_gives_the_same_trajectory(hvlm) -> None:  # type: ignore[no-untyped-def]
     """The kernel's FIFO shortcut (first eligible lot of an arrival-ordered queue) must pick
     exactly what the full ranking scan picks."""
-    from fabnet.fab import engine as E
+    from fabnet.fab import layout as L
     from fabnet.fab.kpi import result_tables
     from fabnet.fab.simulate import _build, _run
 
@@ -146,7 +146,7 @@ def test_fifo_fast_path_gives_the_same_trajectory(hvlm) -> None:  # type: ignore
     for fast in (True, False):
         ar = _build(hvlm, opts, 5)
         if not fast:
-            ar.a["fam_i"][:, E.FA_FASTFIFO] = 0
+            ar.a["fam_i"][:, L.FA_FASTFIFO] = 0
         _run(ar, opts)
         lots.append(result_tables(hvlm, ar, opts.wip_sample_min)[3])
     pd.testing.assert_frame_equal(lots[0], lots[1])

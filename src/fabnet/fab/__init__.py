@@ -14,7 +14,9 @@ Where things are:
 * :mod:`~fabnet.fab.simulate`: :class:`SimOptions` (checks itself), :func:`simulate`,
   :func:`simulate_seeds`;
 * :mod:`~fabnet.fab.compile`: the model → the kernel's tables, one builder per table;
-* :mod:`~fabnet.fab.engine`: the compiled event loop and its column layouts;
+* :mod:`~fabnet.fab.engine`: the compiled event loop;
+* :mod:`~fabnet.fab.layout`: the column layouts of the kernel's tables (which column of
+  which array holds what), shared by compile, engine, kpi and simulate;
 * :mod:`~fabnet.fab.kpi`: every KPI table of a run and the statistics over seeds;
 * :mod:`~fabnet.fab.route_flow`: expected performances per step (one rework formula),
   transport between performed steps, lot time, tool occupancy and raw process time, for the

@@ -1,4 +1,4 @@
-"""The fab model → the kernel's tables (:mod:`fabnet.fab.engine` column layouts), one builder
+"""The fab model → the kernel's tables (column layouts: :mod:`fabnet.fab.layout`), one builder
 per table: route steps, families and tools, setups, calendars (breakdown and PM instances),
 lots (releases and initial WIP), transport, and the scalar state with the event heap.
 :func:`build` calls them in order; :func:`fabnet.fab.simulate.simulate` checks the options
@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from fabnet.fab import engine as E
+from fabnet.fab import engine
+from fabnet.fab import layout as L
 from fabnet.fab.kpi import MIN_PER_DAY
 from fabnet.fab.model import Dist, FabModel, FamilyRule, RankKey, WakeRule
 from fabnet.fab.releases import release_times_min
@@ -24,18 +25,18 @@ if TYPE_CHECKING:
 
 __all__ = ["OVERRIDE_CODE", "KernelArrays", "build"]
 
-_DIST_KIND = {"constant": E.D_CONST, "uniform": E.D_UNIFORM, "exponential": E.D_EXP}
+_DIST_KIND = {"constant": L.D_CONST, "uniform": L.D_UNIFORM, "exponential": L.D_EXP}
 
 #: A family's final ranking key (FWLRANK) -> final ranking key of the kernel.
 _FINAL_CODE = {
-    RankKey.CR: E.K_CR,
-    RankKey.EDD: E.K_EDD,
-    RankKey.SPT: E.K_SPT,
-    RankKey.FIFO: E.K_FIFO,
+    RankKey.CR: L.K_CR,
+    RankKey.EDD: L.K_EDD,
+    RankKey.SPT: L.K_SPT,
+    RankKey.FIFO: L.K_FIFO,
 }
 
 #: ``SimOptions.dispatcher`` override (its value) -> final ranking key of the kernel.
-OVERRIDE_CODE: dict[str, int] = {"fifo": E.K_FIFO, "cr": E.K_CR, "edd": E.K_EDD, "spt": E.K_SPT}
+OVERRIDE_CODE: dict[str, int] = {"fifo": L.K_FIFO, "cr": L.K_CR, "edd": L.K_EDD, "spt": L.K_SPT}
 
 
 @dataclass
@@ -144,8 +145,8 @@ def _step_table(model: FabModel, opts: SimOptions, ix: _Index) -> _Steps:
                 step_ref.append((prod.name, s.number, s.desc, s.family))
         prod_first[prod.name] = route_start[prod.route]
     n_steps = len(step_rows)
-    step_i = np.full((n_steps, E.N_SI), -1, dtype=np.int64)
-    step_f = np.zeros((n_steps, E.N_SF), dtype=np.float64)
+    step_i = np.full((n_steps, L.N_SI), -1, dtype=np.int64)
+    step_f = np.zeros((n_steps, L.N_SF), dtype=np.float64)
     route_pieces = {}
     for prod in model.products:
         route_pieces[prod.route] = next(
@@ -162,45 +163,45 @@ def _step_table(model: FabModel, opts: SimOptions, ix: _Index) -> _Steps:
         for k, s in enumerate(rt.steps):
             g = g0 + k
             f = fams[fidx[s.family]]
-            step_i[g, E.S_FAM] = fidx[s.family]
-            step_i[g, E.S_PER] = {"lot": 0, "piece": 1, "batch": 2}[s.per]
-            step_i[g, E.S_SETUP] = sidx[s.setup] if s.setup else -1
-            step_i[g, E.S_FORSTEP] = g0 + s.for_step - 1 if s.save_tool and s.for_step else -1
-            step_i[g, E.S_SAVE] = 1 if s.save_tool and s.for_step else 0
-            step_i[g, E.S_RWK] = g0 + s.rework_step - 1 if s.rework_step else -1
-            step_i[g, E.S_NEXT] = g + 1 if k + 1 < n else -1
-            step_i[g, E.S_ROUTE] = 0
-            step_i[g, E.S_BMIN] = s.batch_min_pieces or 0
-            step_i[g, E.S_BMAX] = s.batch_max_pieces or 0
-            step_i[g, E.S_LOC] = lidx[f.location]
-            step_i[g, E.S_PDIST] = _DIST_KIND[s.ptime.kind]
+            step_i[g, L.S_FAM] = fidx[s.family]
+            step_i[g, L.S_PER] = {"lot": 0, "piece": 1, "batch": 2}[s.per]
+            step_i[g, L.S_SETUP] = sidx[s.setup] if s.setup else -1
+            step_i[g, L.S_FORSTEP] = g0 + s.for_step - 1 if s.save_tool and s.for_step else -1
+            step_i[g, L.S_SAVE] = 1 if s.save_tool and s.for_step else 0
+            step_i[g, L.S_RWK] = g0 + s.rework_step - 1 if s.rework_step else -1
+            step_i[g, L.S_NEXT] = g + 1 if k + 1 < n else -1
+            step_i[g, L.S_ROUTE] = 0
+            step_i[g, L.S_BMIN] = s.batch_min_pieces or 0
+            step_i[g, L.S_BMAX] = s.batch_max_pieces or 0
+            step_i[g, L.S_LOC] = lidx[f.location]
+            step_i[g, L.S_PDIST] = _DIST_KIND[s.ptime.kind]
             casc = 0
             c = 0.0
             if f.cascading and s.per == "piece" and s.part_interval_min is not None:
                 casc, c = 1, s.part_interval_min
             elif f.cascading and s.batch_interval_min is not None:
                 casc, c = 2, s.batch_interval_min
-            step_i[g, E.S_CASC] = casc
+            step_i[g, L.S_CASC] = casc
             if s.cqt_step is not None and s.cqt_min is not None:
-                step_i[g, E.S_CQT_EXIT] = g0 + s.cqt_step - 1
-                step_f[g, E.F_CQT] = s.cqt_min
+                step_i[g, L.S_CQT_EXIT] = g0 + s.cqt_step - 1
+                step_f[g, L.F_CQT] = s.cqt_min
             if opts.batch_by_desc:
-                step_i[g, E.S_BKEY] = desc_ids.setdefault(s.desc, len(desc_ids))
+                step_i[g, L.S_BKEY] = desc_ids.setdefault(s.desc, len(desc_ids))
             else:
-                step_i[g, E.S_BKEY] = g
-            step_f[g, E.F_CASC_C] = c
-            step_f[g, E.F_PT] = s.ptime.mean
-            step_f[g, E.F_PT2] = _spread(s.ptime, hw)
-            step_f[g, E.F_STIME] = s.setup_time_min if s.setup_time_min is not None else -1.0
-            step_f[g, E.F_RWK_P] = s.rework_pct / 100.0 if s.rework_step else 0.0
-            step_f[g, E.F_SAMP_P] = s.sample_pct / 100.0
-            step_f[g, E.F_MEANTIME] = lone_lot_time_min(
+                step_i[g, L.S_BKEY] = g
+            step_f[g, L.F_CASC_C] = c
+            step_f[g, L.F_PT] = s.ptime.mean
+            step_f[g, L.F_PT2] = _spread(s.ptime, hw)
+            step_f[g, L.F_STIME] = s.setup_time_min if s.setup_time_min is not None else -1.0
+            step_f[g, L.F_RWK_P] = s.rework_pct / 100.0 if s.rework_step else 0.0
+            step_f[g, L.F_SAMP_P] = s.sample_pct / 100.0
+            step_f[g, L.F_MEANTIME] = lone_lot_time_min(
                 s, f.load_min, f.unload_min, pieces, f.cascading
             )
             # this step's share of the remaining work (sampling-weighted, FORMAT.md §8.1)
             fixed, per_wafer = lone_lot_time_coeffs_min(s, f.load_min, f.unload_min, f.cascading)
-            step_f[g, E.F_REMWORK] = step_f[g, E.F_SAMP_P] * fixed
-            step_f[g, E.F_REMWORK_N] = step_f[g, E.F_SAMP_P] * per_wafer
+            step_f[g, L.F_REMWORK] = step_f[g, L.F_SAMP_P] * fixed
+            step_f[g, L.F_REMWORK_N] = step_f[g, L.F_SAMP_P] * per_wafer
             if s.setup:
                 fam_setup[fidx[s.family]] = 1
                 if any(mr.setup == s.setup and mr.min_run_lots > 1 for mr in model.min_runs):
@@ -209,14 +210,14 @@ def _step_table(model: FabModel, opts: SimOptions, ix: _Index) -> _Steps:
                 fam_batch[fidx[s.family]] = 1
         # remaining work from each step on: R_k(n) = F_REMWORK + n·F_REMWORK_N (suffix sums)
         sl = slice(g0, g0 + n)
-        for col in (E.F_REMWORK, E.F_REMWORK_N):
+        for col in (L.F_REMWORK, L.F_REMWORK_N):
             step_f[sl, col] = np.cumsum(step_f[sl, col][::-1])[::-1]
         back = g0 + n  # earliest step a rework from this step or a later one returns to
         for k in range(n - 1, -1, -1):
             g = g0 + k
-            if step_i[g, E.S_RWK] >= 0 and step_f[g, E.F_RWK_P] > 0.0:
-                back = min(back, int(step_i[g, E.S_RWK]))
-            step_i[g, E.S_RWKMIN] = back if back < g0 + n else -1
+            if step_i[g, L.S_RWK] >= 0 and step_f[g, L.F_RWK_P] > 0.0:
+                back = min(back, int(step_i[g, L.S_RWK]))
+            step_i[g, L.S_RWKMIN] = back if back < g0 + n else -1
     return _Steps(step_i, step_f, step_ref, prod_first, fam_setup, fam_batch, fam_minrun, n_steps)
 
 
@@ -227,19 +228,19 @@ def _family_tables(
     fams = ix.fams
     fam_setup, fam_batch, fam_minrun = sp.fam_setup, sp.fam_batch, sp.fam_minrun
     # families and tools
-    fam_i = np.full((len(fams), E.N_FAI), -1, dtype=np.int64)
-    fam_f = np.zeros((len(fams), E.N_FAF), dtype=np.float64)
+    fam_i = np.full((len(fams), L.N_FAI), -1, dtype=np.int64)
+    fam_f = np.zeros((len(fams), L.N_FAF), dtype=np.float64)
     n_tools = sum(f.n_tools for f in fams)
-    tool_i = np.full((n_tools, E.N_TI), -1, dtype=np.int64)
-    tool_f = np.zeros((n_tools, E.N_TF), dtype=np.float64)
+    tool_i = np.full((n_tools, L.N_TI), -1, dtype=np.int64)
+    tool_f = np.zeros((n_tools, L.N_TF), dtype=np.float64)
     prios = [r.priority for r in model.releases] + [w.priority for w in model.wip]
     base_prio = min(prios) if prios else 0
     t0 = 0
     for k, f in enumerate(fams):
-        fam_i[k, E.FA_FIRST] = t0
-        fam_i[k, E.FA_N] = f.n_tools
-        fam_i[k, E.FA_CASC] = 1 if f.cascading else 0
-        fam_i[k, E.FA_WAKE_LST] = 1 if f.wake_rule is WakeRule.LEAST_SETUP else 0
+        fam_i[k, L.FA_FIRST] = t0
+        fam_i[k, L.FA_N] = f.n_tools
+        fam_i[k, L.FA_CASC] = 1 if f.cascading else 0
+        fam_i[k, L.FA_WAKE_LST] = 1 if f.wake_rule is WakeRule.LEAST_SETUP else 0
         hp = 1 if RankKey.HP in f.ranks else 0
         rs = 1 if RankKey.RSETUP in f.ranks else 0
         if opts.rule_reading == "rule" and f.rule is not FamilyRule.LSSU:
@@ -247,45 +248,45 @@ def _family_tables(
         fin = _FINAL_CODE[f.final_key]
         # overrides replace the final ranking key; a pure rule also drops priority and setups
         if opts.user_rule is not None or opts.dispatcher is not None:
-            fin = E.K_USER if opts.user_rule is not None else OVERRIDE_CODE[opts.dispatcher or ""]
+            fin = L.K_USER if opts.user_rule is not None else OVERRIDE_CODE[opts.dispatcher or ""]
             if opts.pure_rule:
                 hp, rs = 0, 0
-        fam_i[k, E.FA_USE_HP] = hp
-        fam_i[k, E.FA_USE_RS] = rs
-        fam_i[k, E.FA_FINAL] = fin
-        fam_i[k, E.FA_QLEN] = 0
-        fam_i[k, E.FA_HAS_SETUP] = fam_setup[k] | fam_i[k, E.FA_WAKE_LST]
-        fam_i[k, E.FA_HAS_BATCH] = fam_batch[k]
-        fam_i[k, E.FA_HAS_MINRUN] = 0
-        fam_i[k, E.FA_NHOT] = 0
-        fam_i[k, E.FA_BASEPRIO] = base_prio
+        fam_i[k, L.FA_USE_HP] = hp
+        fam_i[k, L.FA_USE_RS] = rs
+        fam_i[k, L.FA_FINAL] = fin
+        fam_i[k, L.FA_QLEN] = 0
+        fam_i[k, L.FA_HAS_SETUP] = fam_setup[k] | fam_i[k, L.FA_WAKE_LST]
+        fam_i[k, L.FA_HAS_BATCH] = fam_batch[k]
+        fam_i[k, L.FA_HAS_MINRUN] = 0
+        fam_i[k, L.FA_NHOT] = 0
+        fam_i[k, L.FA_BASEPRIO] = base_prio
         # fast path: ranking by (priority, queue arrival) only and nothing that can make a
         # lot ineligible on a tool except lens dedication
-        fam_i[k, E.FA_FASTFIFO] = (
-            1 if fin == E.K_FIFO and rs == 0 and fam_minrun[k] == 0 and fam_batch[k] == 0 else 0
+        fam_i[k, L.FA_FASTFIFO] = (
+            1 if fin == L.K_FIFO and rs == 0 and fam_minrun[k] == 0 and fam_batch[k] == 0 else 0
         )
-        fam_f[k, E.FF_LOAD] = f.load_min
-        fam_f[k, E.FF_UNLOAD] = f.unload_min
+        fam_f[k, L.FF_LOAD] = f.load_min
+        fam_f[k, L.FF_UNLOAD] = f.unload_min
         for t in range(t0, t0 + f.n_tools):
-            tool_i[t, E.T_FAM] = k
-            tool_i[t, E.T_CAP] = 2 if f.cascading else 1
+            tool_i[t, L.T_FAM] = k
+            tool_i[t, L.T_CAP] = 2 if f.cascading else 1
         t0 += f.n_tools
     for col in (
-        E.T_NJ,
-        E.T_DOWN,
-        E.T_INPM,
-        E.T_PMPEND,
-        E.T_MINRUN,
-        E.T_AVAIL,
-        E.T_BD_N,
-        E.T_PM_N,
-        E.T_NSETUPS,
-        E.T_NJOBS,
-        E.T_S1BUSY,
+        L.T_NJ,
+        L.T_DOWN,
+        L.T_INPM,
+        L.T_PMPEND,
+        L.T_MINRUN,
+        L.T_AVAIL,
+        L.T_BD_N,
+        L.T_PM_N,
+        L.T_NSETUPS,
+        L.T_NJOBS,
+        L.T_S1BUSY,
     ):
         tool_i[:, col] = 0
-    tool_i[:, E.T_BD_FIRST] = 0
-    tool_i[:, E.T_PM_FIRST] = 0
+    tool_i[:, L.T_BD_FIRST] = 0
+    tool_i[:, L.T_PM_FIRST] = 0
     return fam_i, fam_f, tool_i, tool_f, n_tools
 
 
@@ -311,11 +312,11 @@ def _setup_tables(
     # becomes free for the next lot this long (plus its load) before the slot frees, so that
     # setup and load overlap the running lot (FORMAT.md §8)
     for g in range(n_steps):
-        sg = int(step_i[g, E.S_SETUP])
+        sg = int(step_i[g, L.S_SETUP])
         if sg >= 0:
-            need = step_f[g, E.F_STIME] if step_f[g, E.F_STIME] >= 0.0 else setup_t[:, sg].max()
-            k = int(step_i[g, E.S_FAM])
-            fam_f[k, E.FF_LEAD] = max(fam_f[k, E.FF_LEAD], float(need))
+            need = step_f[g, L.F_STIME] if step_f[g, L.F_STIME] >= 0.0 else setup_t[:, sg].max()
+            k = int(step_i[g, L.S_FAM])
+            fam_f[k, L.FF_LEAD] = max(fam_f[k, L.FF_LEAD], float(need))
     setup_minrun = np.zeros(max(ns, 1), dtype=np.int64)
     for m in model.min_runs:
         if m.setup in sidx:
@@ -327,11 +328,11 @@ def _rngs(seed: int, hw: bool) -> tuple[np.ndarray, Callable[[Dist], float]]:
     """The kernel's RNG streams and the draw used here for first calendar events."""
     # RNG: one stream per purpose for the kernel, one for the initial draws made here
     ss = np.random.SeedSequence(seed)
-    children = ss.spawn(E.N_RNG + 1)
+    children = ss.spawn(L.N_RNG + 1)
     rng = np.array(
-        [c.generate_state(1, np.uint64)[0] for c in children[: E.N_RNG]], dtype=np.uint64
+        [c.generate_state(1, np.uint64)[0] for c in children[: L.N_RNG]], dtype=np.uint64
     )
-    init_rng = np.random.default_rng(children[E.N_RNG])
+    init_rng = np.random.default_rng(children[L.N_RNG])
 
     def draw(d: Dist) -> float:
         if d.kind == "exponential":
@@ -361,7 +362,7 @@ def _calendar_tables(
     fam_tools: dict[str, range] = {}
     group_tools: dict[str, list[int]] = {}
     for k, f in enumerate(fams):
-        trange = range(int(fam_i[k, E.FA_FIRST]), int(fam_i[k, E.FA_FIRST] + f.n_tools))
+        trange = range(int(fam_i[k, L.FA_FIRST]), int(fam_i[k, L.FA_FIRST] + f.n_tools))
         fam_tools[f.name] = trange
         group_tools.setdefault(f.group, []).extend(trange)
     bd_per_tool: list[list[tuple[Any, float]]] = [[] for _ in range(n_tools)]
@@ -384,37 +385,37 @@ def _calendar_tables(
                 pm_per_tool[t].append((pc, draw(att.first) * k / n))
     n_bd = sum(len(x) for x in bd_per_tool)
     n_pm = sum(len(x) for x in pm_per_tool)
-    bd_i = np.zeros((max(n_bd, 1), E.N_BI), dtype=np.int64)
-    bd_f = np.zeros((max(n_bd, 1), E.N_BF), dtype=np.float64)
-    pm_i = np.zeros((max(n_pm, 1), E.N_PI), dtype=np.int64)
-    pm_f = np.zeros((max(n_pm, 1), E.N_PF), dtype=np.float64)
+    bd_i = np.zeros((max(n_bd, 1), L.N_BI), dtype=np.int64)
+    bd_f = np.zeros((max(n_bd, 1), L.N_BF), dtype=np.float64)
+    pm_i = np.zeros((max(n_pm, 1), L.N_PI), dtype=np.int64)
+    pm_f = np.zeros((max(n_pm, 1), L.N_PF), dtype=np.float64)
     first_events: list[tuple[float, int, int]] = []
     b = 0
     p = 0
     for t in range(n_tools):
-        tool_i[t, E.T_BD_FIRST] = b
-        tool_i[t, E.T_BD_N] = len(bd_per_tool[t])
+        tool_i[t, L.T_BD_FIRST] = b
+        tool_i[t, L.T_BD_N] = len(bd_per_tool[t])
         for dc, first in bd_per_tool[t]:
-            bd_i[b, E.B_TOOL] = t
-            bd_i[b, E.B_TTF_KIND] = _DIST_KIND[dc.ttf.kind]
-            bd_i[b, E.B_TTR_KIND] = _DIST_KIND[dc.ttr.kind]
-            bd_f[b, E.BF_TTF] = dc.ttf.mean
-            bd_f[b, E.BF_TTR] = dc.ttr.mean
-            first_events.append((first, E.EV_FAIL, b))
+            bd_i[b, L.B_TOOL] = t
+            bd_i[b, L.B_TTF_KIND] = _DIST_KIND[dc.ttf.kind]
+            bd_i[b, L.B_TTR_KIND] = _DIST_KIND[dc.ttr.kind]
+            bd_f[b, L.BF_TTF] = dc.ttf.mean
+            bd_f[b, L.BF_TTR] = dc.ttr.mean
+            first_events.append((first, L.EV_FAIL, b))
             b += 1
-        tool_i[t, E.T_PM_FIRST] = p
-        tool_i[t, E.T_PM_N] = len(pm_per_tool[t])
+        tool_i[t, L.T_PM_FIRST] = p
+        tool_i[t, L.T_PM_N] = len(pm_per_tool[t])
         for pc, first in pm_per_tool[t]:
-            pm_i[p, E.P_TOOL] = t
-            pm_i[p, E.P_BYPIECES] = 1 if pc.by_pieces else 0
-            pm_i[p, E.P_DUR_KIND] = _DIST_KIND[pc.duration.kind]
-            pm_f[p, E.PF_INTERVAL] = pc.interval
-            pm_f[p, E.PF_DUR] = pc.duration.mean
-            pm_f[p, E.PF_DUR2] = _spread(pc.duration, ix.hw)
+            pm_i[p, L.P_TOOL] = t
+            pm_i[p, L.P_BYPIECES] = 1 if pc.by_pieces else 0
+            pm_i[p, L.P_DUR_KIND] = _DIST_KIND[pc.duration.kind]
+            pm_f[p, L.PF_INTERVAL] = pc.interval
+            pm_f[p, L.PF_DUR] = pc.duration.mean
+            pm_f[p, L.PF_DUR2] = _spread(pc.duration, ix.hw)
             if pc.by_pieces:
-                pm_f[p, E.PF_THRESH] = first
+                pm_f[p, L.PF_THRESH] = first
             else:
-                first_events.append((first, E.EV_PMDUE, p))
+                first_events.append((first, L.EV_PMDUE, p))
             p += 1
     return bd_i, bd_f, pm_i, pm_f, first_events, n_bd, n_pm
 
@@ -450,38 +451,38 @@ def _lot_tables(model: FabModel, opts: SimOptions, ix: _Index, prod_first: dict[
     n_wip = len(wips)
     n_rel = len(rel)
     n_lots = n_wip + n_rel
-    rel_i = np.zeros((max(n_rel, 1), E.N_RI), dtype=np.int64)
-    rel_f = np.zeros((max(n_rel, 1), E.N_RF), dtype=np.float64)
-    lot_i = np.full((max(n_lots, 1), E.N_LI), -1, dtype=np.int64)
-    lot_f = np.full((max(n_lots, 1), E.N_LF), np.nan, dtype=np.float64)
-    lot_f[:, E.LF_WAIT] = 0.0
-    lot_i[:, E.L_DONE] = 0
-    lot_i[:, E.L_NSTEPS] = 0
-    lot_i[:, E.L_REWORKS] = 0
-    lot_i[:, E.L_KEYREADY] = 0
-    lot_i[:, E.L_STATE] = 0
-    lot_i[:, E.L_CQVIOL] = 0
+    rel_i = np.zeros((max(n_rel, 1), L.N_RI), dtype=np.int64)
+    rel_f = np.zeros((max(n_rel, 1), L.N_RF), dtype=np.float64)
+    lot_i = np.full((max(n_lots, 1), L.N_LI), -1, dtype=np.int64)
+    lot_f = np.full((max(n_lots, 1), L.N_LF), np.nan, dtype=np.float64)
+    lot_f[:, L.LF_WAIT] = 0.0
+    lot_i[:, L.L_DONE] = 0
+    lot_i[:, L.L_NSTEPS] = 0
+    lot_i[:, L.L_REWORKS] = 0
+    lot_i[:, L.L_KEYREADY] = 0
+    lot_i[:, L.L_STATE] = 0
+    lot_i[:, L.L_CQVIOL] = 0
     lot_part: list[str] = []
     for r, (tr, k, _) in enumerate(rel):
         stream = model.releases[k]
-        rel_i[r, E.R_STREAM] = k
-        rel_i[r, E.R_PRIO] = stream.priority
-        rel_i[r, E.R_PIECES] = stream.pieces
-        rel_i[r, E.R_FIRST] = prod_first[stream.part]
-        rel_f[r, E.RF_TIME] = tr
-        rel_f[r, E.RF_DUE] = tr + stream.due_offset_min
+        rel_i[r, L.R_STREAM] = k
+        rel_i[r, L.R_PRIO] = stream.priority
+        rel_i[r, L.R_PIECES] = stream.pieces
+        rel_i[r, L.R_FIRST] = prod_first[stream.part]
+        rel_f[r, L.RF_TIME] = tr
+        rel_f[r, L.RF_DUE] = tr + stream.due_offset_min
     for w in wips:
         lot_part.append(w.part)
     for _tr, k, _ in rel:
         lot_part.append(model.releases[k].part)
     for li, w in enumerate(wips):
-        lot_i[li, E.L_STEP] = prod_first[w.part] + w.cur_step - 1
-        lot_i[li, E.L_PRIO] = w.priority
-        lot_i[li, E.L_STREAM] = stix[w.stream]
-        lot_i[li, E.L_PIECES] = w.pieces
-        lot_i[li, E.L_WIP] = 1
-        lot_f[li, E.LF_DUE] = w.due_min
-    lot_i[n_wip:, E.L_WIP] = 0
+        lot_i[li, L.L_STEP] = prod_first[w.part] + w.cur_step - 1
+        lot_i[li, L.L_PRIO] = w.priority
+        lot_i[li, L.L_STREAM] = stix[w.stream]
+        lot_i[li, L.L_PIECES] = w.pieces
+        lot_i[li, L.L_WIP] = 1
+        lot_f[li, L.LF_DUE] = w.due_min
+    lot_i[n_wip:, L.L_WIP] = 0
     return _Lots(
         rel_i,
         rel_f,
@@ -504,29 +505,29 @@ def _state_tables(
     number."""
     n_wip, n_rel, n_lots, open_streams = lots.n_wip, lots.n_rel, lots.n_lots, lots.open_streams
     n_jobs = 2 * n_tools + 16
-    job_i = np.zeros((n_jobs, E.N_JI), dtype=np.int64)
-    job_f = np.zeros((n_jobs, E.N_JF), dtype=np.float64)
-    job_i[:, E.J_NEXTFREE] = np.arange(1, n_jobs + 1)
-    job_i[-1, E.J_NEXTFREE] = -1
+    job_i = np.zeros((n_jobs, L.N_JI), dtype=np.int64)
+    job_f = np.zeros((n_jobs, L.N_JF), dtype=np.float64)
+    job_i[:, L.J_NEXTFREE] = np.arange(1, n_jobs + 1)
+    job_i[-1, L.J_NEXTFREE] = -1
 
     cap = 2 * (n_lots + 2 * (n_bd + n_pm) + 4 * n_tools) + 1024
-    ht, hi = E.queue_arrays(cap)
-    st = np.zeros(E.N_ST, dtype=np.int64)
-    E.init_queue(ht, hi, st)
-    stf = np.zeros(E.N_SF_STATE, dtype=np.float64)
-    st[E.ST_JOBFREE] = 0
-    st[E.ST_NWIP] = n_wip
-    st[E.ST_NREL] = n_rel
-    st[E.ST_INFAB] = n_wip
-    st[E.ST_USER] = 1 if opts.user_rule is not None else 0
-    st[E.ST_PLAIN_RESETS] = 1 if opts.plain_lot_resets_setup else 0
-    st[E.ST_OPENREL] = 1 if open_streams else 0
-    st[E.ST_HOTBATCH] = 1 if opts.hot_lots_skip_batch_min else 0
-    st[E.ST_CASC_S1] = 1 if opts.cascade_waits_for_slot1 else 0
-    st[E.ST_CR_FROZEN] = 1 if opts.cr_at_arrival else 0
-    st[E.ST_CASC_BACK] = 1 if opts.cascade_free_slot_to_back else 0
-    st[E.ST_EMPTY_FIRST] = 1 if opts.cascade_empty_tool_first else 0
-    st[E.ST_SLOT1_EVENTS] = 0
+    ht, hi = engine.queue_arrays(cap)
+    st = np.zeros(L.N_ST, dtype=np.int64)
+    engine.init_queue(ht, hi, st)
+    stf = np.zeros(L.N_SF_STATE, dtype=np.float64)
+    st[L.ST_JOBFREE] = 0
+    st[L.ST_NWIP] = n_wip
+    st[L.ST_NREL] = n_rel
+    st[L.ST_INFAB] = n_wip
+    st[L.ST_USER] = 1 if opts.user_rule is not None else 0
+    st[L.ST_PLAIN_RESETS] = 1 if opts.plain_lot_resets_setup else 0
+    st[L.ST_OPENREL] = 1 if open_streams else 0
+    st[L.ST_HOTBATCH] = 1 if opts.hot_lots_skip_batch_min else 0
+    st[L.ST_CASC_S1] = 1 if opts.cascade_waits_for_slot1 else 0
+    st[L.ST_CR_FROZEN] = 1 if opts.cr_at_arrival else 0
+    st[L.ST_CASC_BACK] = 1 if opts.cascade_free_slot_to_back else 0
+    st[L.ST_EMPTY_FIRST] = 1 if opts.cascade_empty_tool_first else 0
+    st[L.ST_SLOT1_EVENTS] = 0
     # batches: with one lot size and limits that are multiples of it, a key's eligible total
     # reaching BATCHMN is the same test as §8.1's batch formed in rank order (fast path)
     sizes = {r.pieces for r in model.releases} | {w.pieces for w in model.wip}
@@ -538,13 +539,13 @@ def _state_tables(
         if stp.per == "batch"
         for v in (stp.batch_min_pieces or 0, stp.batch_max_pieces or 0)
     ]
-    st[E.ST_BATCH_EXACT] = 0 if size > 0 and all(v % size == 0 for v in limits) else 1
-    st[E.ST_RS_STIME] = 1 if opts.rank_setup_with_route_stime else 0
-    st[E.ST_REKEY] = 1 if opts.user_rule is not None and opts.user_rule_at_selection else 0
-    st[E.ST_NEXTREL] = 0
-    stf[E.SF_END] = ix.end
-    stf[E.SF_WARM] = opts.warmup_days * MIN_PER_DAY
-    stf[E.SF_SAMPLE_DT] = opts.wip_sample_min
+    st[L.ST_BATCH_EXACT] = 0 if size > 0 and all(v % size == 0 for v in limits) else 1
+    st[L.ST_RS_STIME] = 1 if opts.rank_setup_with_route_stime else 0
+    st[L.ST_REKEY] = 1 if opts.user_rule is not None and opts.user_rule_at_selection else 0
+    st[L.ST_NEXTREL] = 0
+    stf[L.SF_END] = ix.end
+    stf[L.SF_WARM] = opts.warmup_days * MIN_PER_DAY
+    stf[L.SF_SAMPLE_DT] = opts.wip_sample_min
     n_samples = int(ix.end // opts.wip_sample_min) + 1 if opts.wip_sample_min > 0 else 0
     wip_out = np.zeros(max(n_samples, 1), dtype=np.int64)
     return job_i, job_f, ht, hi, st, stf, wip_out, n_samples
@@ -586,17 +587,17 @@ def build(model: FabModel, opts: SimOptions, seed: int) -> KernelArrays:
     trans_f = _transport_table(model, ix)
 
     for t in range(n_tools):
-        E._sync_avail(fam_i, tool_i, t)
+        engine._sync_avail(fam_i, tool_i, t)
 
     # initial events: WIP lots wait at CURSTEP at t 0 (reading A8), first release, calendars
     for li in range(n_wip):
-        E._push(ht, hi, st, 0.0, E.EV_ARRIVE, li, 0)
+        engine._push(ht, hi, st, 0.0, L.EV_ARRIVE, li, 0)
     if n_rel:
-        E._push(ht, hi, st, rel_f[0, E.RF_TIME], E.EV_RELEASE, 0, 0)
+        engine._push(ht, hi, st, rel_f[0, L.RF_TIME], L.EV_RELEASE, 0, 0)
     for tm, typ, ident in first_events:
-        E._push(ht, hi, st, tm, typ, ident, 0)
+        engine._push(ht, hi, st, tm, typ, ident, 0)
     if n_samples:
-        E._push(ht, hi, st, 0.0, E.EV_SAMPLE, 0, 0)
+        engine._push(ht, hi, st, 0.0, L.EV_SAMPLE, 0, 0)
 
     arrays = {
         "st": st,

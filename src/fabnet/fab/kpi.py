@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from fabnet.fab import engine as E
+from fabnet.fab import layout as L
 from fabnet.fab.model import FabModel
 from fabnet.fab.route_flow import raw_process_time_min
 
@@ -84,21 +84,21 @@ def result_tables(
     :class:`fabnet.fab.simulate.SimResult`)."""
     a = ar.a
     li, lf = a["lot_i"], a["lot_f"]
-    n = a["st"][E.ST_NWIP] + a["st"][E.ST_NREL]
-    done = li[:n, E.L_DONE] == 1
+    n = a["st"][L.ST_NWIP] + a["st"][L.ST_NREL]
+    done = li[:n, L.L_DONE] == 1
     lots = pd.DataFrame(
         {
-            "stream": [ar.stream_names[int(s)] for s in li[:n, E.L_STREAM]],
+            "stream": [ar.stream_names[int(s)] for s in li[:n, L.L_STREAM]],
             "part": ar.lot_part[:n],
-            "initial_wip": li[:n, E.L_WIP] == 1,
-            "pieces": li[:n, E.L_PIECES],
-            "release_min": lf[:n, E.LF_RELEASE],
-            "due_min": lf[:n, E.LF_DUE],
-            "done_min": np.where(done, lf[:n, E.LF_DONE_T], np.nan),
-            "steps": li[:n, E.L_NSTEPS],
-            "reworks": li[:n, E.L_REWORKS],
-            "wait_min": lf[:n, E.LF_WAIT],
-            "cqt_violations": li[:n, E.L_CQVIOL],
+            "initial_wip": li[:n, L.L_WIP] == 1,
+            "pieces": li[:n, L.L_PIECES],
+            "release_min": lf[:n, L.LF_RELEASE],
+            "due_min": lf[:n, L.LF_DUE],
+            "done_min": np.where(done, lf[:n, L.LF_DONE_T], np.nan),
+            "steps": li[:n, L.L_NSTEPS],
+            "reworks": li[:n, L.L_REWORKS],
+            "wait_min": lf[:n, L.LF_WAIT],
+            "cqt_violations": li[:n, L.L_CQVIOL],
         }
     )
     # lots not yet released (stream -1) never exist: n counts only created ones
@@ -112,13 +112,13 @@ def result_tables(
     win = ar.end_min - ar.warm_min
     rows = []
     for k, name in enumerate(ar.family_names):
-        sel = ti[:, E.T_FAM] == k
+        sel = ti[:, L.T_FAM] == k
         nt = int(sel.sum())
         tot = nt * win
-        down = float(tf[sel, E.TF_DOWN].sum())
-        pm = float(tf[sel, E.TF_PM].sum())
-        busy = float(tf[sel, E.TF_BUSY].sum() - tf[sel, E.TF_DOWNBUSY].sum())
-        setup = float(tf[sel, E.TF_SETUP].sum())
+        down = float(tf[sel, L.TF_DOWN].sum())
+        pm = float(tf[sel, L.TF_PM].sum())
+        busy = float(tf[sel, L.TF_BUSY].sum() - tf[sel, L.TF_DOWNBUSY].sum())
+        setup = float(tf[sel, L.TF_SETUP].sum())
         avail = tot - down - pm
         rows.append(
             {
@@ -131,8 +131,8 @@ def result_tables(
                 "pm_pct": 100.0 * pm / tot if tot else float("nan"),
                 "setup_pct": 100.0 * setup / tot if tot else float("nan"),
                 "busy_pct": 100.0 * busy / tot if tot else float("nan"),
-                "jobs": int(ti[sel, E.T_NJOBS].sum()),
-                "setups": int(ti[sel, E.T_NSETUPS].sum()),
+                "jobs": int(ti[sel, L.T_NJOBS].sum()),
+                "setups": int(ti[sel, L.T_NSETUPS].sum()),
             }
         )
     tool_groups = pd.DataFrame(rows)
@@ -143,13 +143,13 @@ def result_tables(
             "step": [r[1] for r in ar.step_ref],
             "desc": [r[2] for r in ar.step_ref],
             "family": [r[3] for r in ar.step_ref],
-            "visits_regular": sf[:, E.F_WN_REG].astype(np.int64),
-            "wait_regular_mean_min": sf[:, E.F_WSUM_REG] / np.maximum(sf[:, E.F_WN_REG], 1),
-            "visits_hot": sf[:, E.F_WN_HOT].astype(np.int64),
-            "wait_hot_mean_min": sf[:, E.F_WSUM_HOT] / np.maximum(sf[:, E.F_WN_HOT], 1),
+            "visits_regular": sf[:, L.F_WN_REG].astype(np.int64),
+            "wait_regular_mean_min": sf[:, L.F_WSUM_REG] / np.maximum(sf[:, L.F_WN_REG], 1),
+            "visits_hot": sf[:, L.F_WN_HOT].astype(np.int64),
+            "wait_hot_mean_min": sf[:, L.F_WSUM_HOT] / np.maximum(sf[:, L.F_WN_HOT], 1),
         }
     )
-    ns = int(a["st"][E.ST_NSAMPLE])
+    ns = int(a["st"][L.ST_NSAMPLE])
     wip = pd.DataFrame(
         {"t_days": np.arange(ns) * wip_sample_min / MIN_PER_DAY, "wip_lots": a["wip_out"][:ns]}
     )

@@ -21,7 +21,8 @@ import numpy as np
 import pandas as pd
 
 from fabnet.errors import FabModelError, Problem, SimOptionsError
-from fabnet.fab import engine as E
+from fabnet.fab import engine
+from fabnet.fab import layout as L
 from fabnet.fab.compile import OVERRIDE_CODE, KernelArrays, build
 from fabnet.fab.kpi import (
     MIN_PER_DAY,
@@ -346,85 +347,55 @@ def _build(model: FabModel, opts: SimOptions, seed: int) -> _Arrays:
     return build(model, opts, seed)
 
 
-_ARG_ORDER = (
-    "st",
-    "stf",
-    "ht",
-    "hi",
-    "step_i",
-    "step_f",
-    "fam_i",
-    "fam_f",
-    "tool_i",
-    "tool_f",
-    "setup_t",
-    "setup_minrun",
-    "lot_i",
-    "lot_f",
-    "job_i",
-    "job_f",
-    "bd_i",
-    "bd_f",
-    "pm_i",
-    "pm_f",
-    "trans_f",
-    "rel_i",
-    "rel_f",
-    "rng",
-    "wip_out",
-    "scratch",
-)
-
-
 def _lot_view(ar: _Arrays, lot: int) -> LotView:
     a = ar.a
     li, lf = a["lot_i"], a["lot_f"]
-    g = int(li[lot, E.L_STEP])
+    g = int(li[lot, L.L_STEP])
     part, num, desc, fam = ar.step_ref[g]
     return LotView(
         lot=lot,
-        stream=ar.stream_names[int(li[lot, E.L_STREAM])],
+        stream=ar.stream_names[int(li[lot, L.L_STREAM])],
         part=part,
-        priority=int(li[lot, E.L_PRIO]),
-        pieces=int(li[lot, E.L_PIECES]),
+        priority=int(li[lot, L.L_PRIO]),
+        pieces=int(li[lot, L.L_PIECES]),
         step=num,
         desc=desc,
         family=fam,
-        now_min=float(a["stf"][E.SF_NOW]),
-        release_min=float(lf[lot, E.LF_RELEASE]),
-        due_min=float(lf[lot, E.LF_DUE]),
+        now_min=float(a["stf"][L.SF_NOW]),
+        release_min=float(lf[lot, L.LF_RELEASE]),
+        due_min=float(lf[lot, L.LF_DUE]),
         remaining_work_min=float(
-            a["step_f"][g, E.F_REMWORK] + li[lot, E.L_PIECES] * a["step_f"][g, E.F_REMWORK_N]
+            a["step_f"][g, L.F_REMWORK] + li[lot, L.L_PIECES] * a["step_f"][g, L.F_REMWORK_N]
         ),
-        step_time_min=float(a["step_f"][g, E.F_MEANTIME]),
+        step_time_min=float(a["step_f"][g, L.F_MEANTIME]),
     )
 
 
 def _run(
     ar: _Arrays, opts: SimOptions, progress: Callable[[float, float], None] | None = None
 ) -> None:
-    state = tuple(ar.a[k] for k in _ARG_ORDER)  # the kernel's state tuple ``S``
-    kernel: Any = E.run
+    state = engine.State(**ar.a)  # the kernel's state ``S``
+    kernel: Any = engine.run
     chunk = max(opts.chunk_days, 0.01) * MIN_PER_DAY
     stop = min(chunk, ar.end_min)
     while True:
         rc = kernel(state, stop)
-        if rc == E.RC_DONE:
+        if rc == L.RC_DONE:
             break
-        if rc == E.RC_ERROR:
-            raise RuntimeError(f"fab kernel capacity exceeded (code {ar.a['st'][E.ST_ERR]})")
-        if rc == E.RC_NEED_KEY:
+        if rc == L.RC_ERROR:
+            raise RuntimeError(f"fab kernel capacity exceeded (code {ar.a['st'][L.ST_ERR]})")
+        if rc == L.RC_NEED_KEY:
             assert opts.user_rule is not None
-            lot = int(ar.a["st"][E.ST_REQLOT])
-            ar.a["lot_f"][lot, E.LF_UKEY] = float(opts.user_rule(_lot_view(ar, lot)))
-            ar.a["lot_i"][lot, E.L_KEYREADY] = 1
+            lot = int(ar.a["st"][L.ST_REQLOT])
+            ar.a["lot_f"][lot, L.LF_UKEY] = float(opts.user_rule(_lot_view(ar, lot)))
+            ar.a["lot_i"][lot, L.L_KEYREADY] = 1
             continue
-        if rc == E.RC_REKEY:
+        if rc == L.RC_REKEY:
             assert opts.user_rule is not None
             li, lf = ar.a["lot_i"], ar.a["lot_f"]
-            n = int(ar.a["st"][E.ST_NWIP] + ar.a["st"][E.ST_NEXTREL])
-            for q in np.flatnonzero((li[:n, E.L_STATE] == 1) & (li[:n, E.L_DONE] == 0)):
-                lf[q, E.LF_KEY] = float(opts.user_rule(_lot_view(ar, int(q))))
+            n = int(ar.a["st"][L.ST_NWIP] + ar.a["st"][L.ST_NEXTREL])
+            for q in np.flatnonzero((li[:n, L.L_STATE] == 1) & (li[:n, L.L_DONE] == 0)):
+                lf[q, L.LF_KEY] = float(opts.user_rule(_lot_view(ar, int(q))))
             continue
         if progress is not None:
             progress(stop / MIN_PER_DAY, ar.end_min / MIN_PER_DAY)
@@ -437,11 +408,13 @@ def kernel_is_compiled() -> bool:
     """Whether the compiled kernel is at hand: compiled in this process or in numba's
     on-disk cache for the current source (when not, the first run compiles it, about half
     a minute). Reads numba's cache index; if that cannot be read, assumes it is there."""
-    run: Any = E.run
+    run: Any = engine.run
     if run.signatures:
         return True
     try:
-        return bool(run._cache._cache_file._load_index())
+        index = run._cache._cache_file._load_index()
+        # the kernel is keyed on the column layouts too (engine._keyed_on_layout)
+        return any(key[-1] == engine.layout_digest() for key in index)
     except Exception:  # numba internals changed: say nothing rather than something wrong
         return True
 
@@ -463,18 +436,18 @@ def simulate(
     lot_types, tool_groups, wip, lots, steps = result_tables(model, ar, opts.wip_sample_min)
     st = ar.a["st"]
     counters = {
-        "released": int(st[E.ST_NREL]),
-        "initial_wip": int(st[E.ST_NWIP]),
-        "completed": int(st[E.ST_COMPLETED]),
-        "in_fab": int(st[E.ST_INFAB]),
-        "jobs": int(st[E.ST_STARTS]),
-        "batches": int(st[E.ST_BATCHES]),
-        "setups": int(st[E.ST_SETUPS]),
-        "reworks": int(st[E.ST_REWORKS]),
-        "breakdowns": int(st[E.ST_FAILS]),
-        "pms": int(st[E.ST_PMS]),
-        "cqt_violations": int(st[E.ST_CQVIOL]),
-        "slot1_events": int(st[E.ST_SLOT1_EVENTS]),
+        "released": int(st[L.ST_NREL]),
+        "initial_wip": int(st[L.ST_NWIP]),
+        "completed": int(st[L.ST_COMPLETED]),
+        "in_fab": int(st[L.ST_INFAB]),
+        "jobs": int(st[L.ST_STARTS]),
+        "batches": int(st[L.ST_BATCHES]),
+        "setups": int(st[L.ST_SETUPS]),
+        "reworks": int(st[L.ST_REWORKS]),
+        "breakdowns": int(st[L.ST_FAILS]),
+        "pms": int(st[L.ST_PMS]),
+        "cqt_violations": int(st[L.ST_CQVIOL]),
+        "slot1_events": int(st[L.ST_SLOT1_EVENTS]),
     }
     return SimResult(
         lot_types,
@@ -482,7 +455,7 @@ def simulate(
         wip,
         lots,
         steps,
-        int(st[E.ST_EVENTS]),
+        int(st[L.ST_EVENTS]),
         time.perf_counter() - t_start,
         seed,
         counters,
