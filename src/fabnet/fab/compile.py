@@ -1,6 +1,6 @@
 """The fab model → the kernel's tables (column layouts: :mod:`fabnet.fab.layout`), one builder
 per table: route steps, families and tools, setups, calendars (breakdown and PM instances),
-lots (releases and initial WIP), transport, and the scalar state with the event heap.
+lots (releases and initial WIP), transport, and the scalar state with the event queue.
 :func:`build` calls them in order; :func:`fabnet.fab.simulate.simulate` checks the options
 and the model's size first (``simulate.check_run``).
 """
@@ -501,7 +501,7 @@ def _lot_tables(model: FabModel, opts: SimOptions, ix: _Index, prod_first: dict[
 def _state_tables(
     model: FabModel, opts: SimOptions, ix: _Index, n_tools: int, lots: _Lots, n_bd: int, n_pm: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, int]:
-    """Jobs, the event heap, the scalar state (``st``, ``stf``), the WIP samples and their
+    """Jobs, the event queue, the scalar state (``st``, ``stf``), the WIP samples and their
     number."""
     n_wip, n_rel, n_lots, open_streams = lots.n_wip, lots.n_rel, lots.n_lots, lots.open_streams
     n_jobs = 2 * n_tools + 16
