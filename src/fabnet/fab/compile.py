@@ -405,6 +405,7 @@ def _calendar_tables(
             b += 1
         tool_i[t, L.T_PM_FIRST] = p
         tool_i[t, L.T_PM_N] = len(pm_per_tool[t])
+        tool_i[t, L.T_NPCPM] = sum(1 for pc, _ in pm_per_tool[t] if pc.by_pieces)
         for pc, first in pm_per_tool[t]:
             pm_i[p, L.P_TOOL] = t
             pm_i[p, L.P_BYPIECES] = 1 if pc.by_pieces else 0

@@ -1114,7 +1114,7 @@ def _on_jobend(S, j, tok, now):
             S.tool_f[t, TF_BUSY_SINCE], now, S.stf[SF_WARM], S.stf[SF_END]
         )
     p0 = S.tool_i[t, T_PM_FIRST]
-    for p in range(p0, p0 + S.tool_i[t, T_PM_N]):
+    for p in range(p0, p0 + S.tool_i[t, T_PM_N] if S.tool_i[t, T_NPCPM] > 0 else p0):
         if S.pm_i[p, P_BYPIECES] == 1:
             S.pm_f[p, PF_COUNT] += S.job_i[j, J_PIECES]
             if S.pm_i[p, P_PEND] == 0 and S.pm_f[p, PF_COUNT] >= S.pm_f[p, PF_THRESH]:

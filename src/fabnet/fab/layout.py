@@ -53,7 +53,8 @@ T_AVAIL, T_ANEXT, T_APREV = 9, 10, 11  # T_ANEXT / T_APREV: links of the family'
 T_BD_FIRST, T_BD_N, T_PM_FIRST, T_PM_N, T_CAP = 12, 13, 14, 15, 16
 T_NSETUPS, T_NJOBS = 17, 18
 T_S1BUSY = 19  # 1: a cascading tool's first slot is taken (it takes no lot until it frees)
-N_TI = 20
+T_NPCPM = 20  # PMs of the tool counted in wafers (0: a job end need not look at its PMs)
+N_TI = 21
 # float columns: time accumulated inside the statistics window (minutes)
 TF_SLOT1, TF_BUSY_SINCE, TF_BUSY, TF_SETUP, TF_DOWN, TF_PM, TF_DOWNBUSY = 0, 1, 2, 3, 4, 5, 6
 N_TF = 7
