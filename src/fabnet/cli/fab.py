@@ -26,6 +26,7 @@ from fabnet.cli.app import app, err, out
 from fabnet.cli.fab_checks import days_check, warmup_check, workers_check, writable_file
 from fabnet.cli.parallel_opts import WORKERS_HELP, SchedulerOpt
 from fabnet.errors import FabModelError, Problem
+from fabnet.fab.engine import skip_numba_blas_probe
 from fabnet.fab.limits import MAX_DAYS, MAX_SEEDS
 from fabnet.fab.reference import REFERENCE_DAYS
 
@@ -36,6 +37,9 @@ if TYPE_CHECKING:
 
 fab_app = typer.Typer(help="Wafer-fab simulator (SMT2020 models).", no_args_is_help=True)
 app.add_typer(fab_app, name="fab")
+
+# this process runs no BLAS in compiled code: spare the start-up numba's BLAS probe
+skip_numba_blas_probe()
 
 
 T = TypeVar("T")

@@ -37,15 +37,17 @@ from fabnet.fab import layout
 from fabnet.fab.layout import *  # noqa: F403 (every S_*, F_*, ..., RC_* column and code)
 
 
-def _load_numba_without_blas_probe() -> None:
+def skip_numba_blas_probe() -> None:
     """Load numba's numpy implementations with its BLAS probe answered "none".
 
     The first compiled function a process loads makes numba import those implementations,
     and ``numba.np.arraymath`` then probes for BLAS by importing ``scipy.linalg`` (with
-    numpy.f2py): 0.2-0.3 s of every ``fabnet fab`` command's start-up, measured. The kernel
-    uses no BLAS, and fabnet has no other compiled code, so the probe is made to fail once
-    (numba then just refuses ``np.dot`` in compiled code); the block is lifted at once, so
-    ``import scipy.linalg`` works as usual afterwards."""
+    numpy.f2py): 0.2-0.3 s of a ``fabnet fab`` command's start-up, measured. The kernel uses
+    no BLAS, so the CLI, which owns its process, calls this before the kernel loads: the
+    probe fails once (numba then refuses ``np.dot`` and ``np.linalg`` in code compiled in
+    this process) and the block is lifted at once, so ``import scipy.linalg`` works as usual
+    afterwards. Library users are not affected unless they call it. Does nothing once numba
+    has loaded those implementations or scipy.linalg is imported."""
     name = "scipy.linalg.cython_blas"
     if "numba.np.arraymath" in sys.modules or name in sys.modules:
         return
@@ -54,9 +56,6 @@ def _load_numba_without_blas_probe() -> None:
         import numba.np.arraymath  # noqa: F401
     finally:
         del sys.modules[name]
-
-
-_load_numba_without_blas_probe()
 
 
 # ---------------------------------------------------------------- the state and its compilation
