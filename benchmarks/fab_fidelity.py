@@ -18,12 +18,12 @@ every litho family's utilisation within ±3 points).
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import time
 from pathlib import Path
 
 import pandas as pd
 
+from _sim_options import with_options
 from fabnet.cli.fab import parse_seeds
 from fabnet.fab import SimOptions, load_smt2020, simulate_seeds
 from fabnet.fab.reference import compare_tables, load_reference
@@ -40,14 +40,7 @@ def main() -> None:
     ap.add_argument("--reference", type=Path, default=SHARED / "reference")
     ap.add_argument("--option", action="append", default=[], metavar="NAME=VALUE")
     args = ap.parse_args()
-    opts = SimOptions(days=args.days)
-    for item in args.option:
-        name, _, value = item.partition("=")
-        cur = getattr(opts, name)
-        val: object = value.lower() in ("1", "true", "yes") if isinstance(cur, bool) else value
-        if isinstance(cur, float):
-            val = float(value)
-        opts = dataclasses.replace(opts, **{name: val})
+    opts = with_options(SimOptions(days=args.days), args.option)
     model = load_smt2020(args.model)
     ref = load_reference(args.reference, args.model.resolve().name)
     seeds = parse_seeds(args.seeds)

@@ -28,13 +28,13 @@ See docs/fab-readings.md, "Lot_3 on time".
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import math
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from _sim_options import with_options
 from fabnet.cli.fab import parse_seeds
 from fabnet.fab import SimOptions, load_smt2020, simulate_seeds
 from fabnet.fab.reference import load_reference
@@ -72,14 +72,7 @@ def main() -> None:
         "report window)",
     )
     args = ap.parse_args()
-    opts = SimOptions(days=args.days, warmup_days=args.warmup)
-    for item in args.option:
-        name, _, value = item.partition("=")
-        cur = getattr(opts, name)
-        val: object = value.lower() in ("1", "true", "yes") if isinstance(cur, bool) else value
-        if isinstance(cur, float):
-            val = float(value)
-        opts = dataclasses.replace(opts, **{name: val})
+    opts = with_options(SimOptions(days=args.days, warmup_days=args.warmup), args.option)
     model = load_smt2020(args.model)
     ref = load_reference(args.reference, args.model.resolve().name).lot_types.set_index("name")
     seeds = parse_seeds(args.seeds)

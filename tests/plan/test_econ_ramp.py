@@ -23,7 +23,7 @@ import pytest
 from fabnet.economics import economics_table
 from fabnet.errors import ScenarioError
 from fabnet.plan import plan
-from tests.plan.helpers import BASE, DIES_400, scenario
+from tests.plan.helpers import BASE, CANDIDATE, DIES_400, scenario
 
 UNIT_USD = 10000 / DIES_400
 GPU_USD = 30000.0
@@ -150,17 +150,7 @@ def test_supplier_share_caps_wafers_against_whole_capacity() -> None:
 
 
 def test_supplier_share_by_year_and_outside_for_a_candidate() -> None:
-    cand = {
-        "id": "fab-b",
-        "owner": "fabco",
-        "country": "US",
-        "processes": ["n3"],
-        "capacity_wspm": {2025: 100},
-        "status": "candidate",
-        "capex_usd": 1.0e6,
-        "build_years": 0,
-        "earliest_start_year": 2025,
-    }
+    cand = {**CANDIDATE, "build_years": 0, "ramp_years": 0}
     base = {**BASE, "sites": [*BASE["sites"], cand]}
     # a cap of 0 in 2025 rising to 0.004 in 2026 would leave 2025 to GPUs (30 M USD); the
     # candidate the designer builds (1 M USD) is outside the cap, so it is built at once

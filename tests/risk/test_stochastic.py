@@ -32,7 +32,7 @@ from fabnet.scenario import load_scenario
 from fabnet.scenario.schema import Scenario
 from fabnet.store import Store
 from tests.cli_runner import run_cli
-from tests.plan.helpers import BASE, DIES_400, scenario
+from tests.plan.helpers import BASE, CANDIDATE, DIES_400, scenario
 from tests.risk.test_run import CATALOGUE, TOY, write_toy_risk
 
 UNIT_USD = 10000 / DIES_400
@@ -42,17 +42,7 @@ LOSS_USD = 1000 * (GPU_USD - UNIT_USD)
 
 
 def _toy(capex_usd: float) -> Scenario:
-    cand = {
-        "id": "fab-b",
-        "owner": "fabco",
-        "country": "US",
-        "processes": ["n3"],
-        "capacity_wspm": {2025: 100},
-        "status": "candidate",
-        "capex_usd": capex_usd,
-        "build_years": 0,
-        "earliest_start_year": 2025,
-    }
+    cand = {**CANDIDATE, "capex_usd": capex_usd, "build_years": 0, "ramp_years": 0}
     return scenario(base={**BASE, "sites": [*BASE["sites"], cand]})
 
 

@@ -387,21 +387,17 @@ class LpLayout:
         self.time_sorted = col_time[order]
 
         # Rows the effects touch.
-        self.site_rows: I | None = None
-        self.site_rows_site = np.zeros(0, dtype=np.int64)
-        site_rows = rows(SITE_CAPACITY)
-        if site_rows is not None:
-            sites = [str(s) for s in m.constraints[SITE_CAPACITY].labels.coords["site"].values]
-            self.site_rows = site_rows
-            self.site_rows_site = np.array([d.site_ids.index(s) for s in sites], dtype=np.int64)
+        def site_rows(name: str) -> tuple[I | None, I]:
+            """Rows of a per-site constraint and each row's site index (empty if absent)."""
+            r = rows(name)
+            if r is None:
+                return None, np.zeros(0, dtype=np.int64)
+            sites = [str(x) for x in m.constraints[name].labels.coords["site"].values]
+            return r, np.array([d.site_ids.index(x) for x in sites], dtype=np.int64)
+
+        self.site_rows, self.site_rows_site = site_rows(SITE_CAPACITY)
         # --lead-times load: the capacity the clearing functions share (C3), scaled alike
-        self.alloc_rows: I | None = None
-        self.alloc_rows_site = np.zeros(0, dtype=np.int64)
-        alloc_rows = rows(SITE_ALLOCATION)
-        if alloc_rows is not None:
-            sites = [str(s) for s in m.constraints[SITE_ALLOCATION].labels.coords["site"].values]
-            self.alloc_rows = alloc_rows
-            self.alloc_rows_site = np.array([d.site_ids.index(s) for s in sites], dtype=np.int64)
+        self.alloc_rows, self.alloc_rows_site = site_rows(SITE_ALLOCATION)
         self.cand_alloc_rows: I | None = rows(CANDIDATE_ALLOCATION)  # (C', T)
         self.cand_alloc_cand = np.zeros(0, dtype=np.int64)
         if self.cand_alloc_rows is not None:
