@@ -1,4 +1,5 @@
-"""Another process holding a DuckDB file open (and so its lock), for the locked-store tests."""
+"""DuckDB files in the store tests: another process holding one open (and so its lock), and
+the tables one holds."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+import duckdb
 
 _HOLD = (
     "import sys, duckdb; c = duckdb.connect(sys.argv[1]); print('held', flush=True); "
@@ -32,3 +35,12 @@ def holding_lock(path: Path) -> Iterator[subprocess.Popen[str]]:
         holder.wait(timeout=30)
         assert holder.stdout is not None
         holder.stdout.close()
+
+
+def duckdb_tables(path: Path) -> list[str]:
+    """Names of the tables in the DuckDB file ``path``, sorted (opened read-only)."""
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        return sorted(str(r[0]) for r in con.execute("SHOW TABLES").fetchall())
+    finally:
+        con.close()

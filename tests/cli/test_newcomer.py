@@ -260,34 +260,32 @@ def test_reader_closing_the_pipe_early_is_not_an_error(args: tuple[str, ...]) ->
     assert "Traceback" not in err and "BrokenPipe" not in err and "Exception ignored" not in err
 
 
-def test_closed_pipe_still_stores_the_plan(tmp_path: Path) -> None:
-    """The reader is gone before the plan prints anything: the run is still stored."""
-    db = tmp_path / "runs.duckdb"
+def _with_stdout_closed(args: list[str], timeout_s: float) -> tuple[int, str]:
+    """Exit status and stderr of ``fabnet ARGS`` whose reader closed stdout at once."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", "fabnet", "plan", "toy", "--store", str(db)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
+        [sys.executable, "-m", "fabnet", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE
     )
     assert proc.stdout is not None and proc.stderr is not None
     proc.stdout.close()
     err = proc.stderr.read().decode()
     proc.stderr.close()
-    assert proc.wait(timeout=300) == 0, err
+    return proc.wait(timeout=timeout_s), err
+
+
+def test_closed_pipe_still_stores_the_plan(tmp_path: Path) -> None:
+    """The reader is gone before the plan prints anything: the run is still stored."""
+    db = tmp_path / "runs.duckdb"
+    code, err = _with_stdout_closed(["plan", "toy", "--store", str(db)], timeout_s=300)
+    assert code == 0, err
     assert "Traceback" not in err and "Exception ignored" not in err
     assert len(Store(db, create=False).list_runs()) == 1
 
 
 def test_closed_pipe_keeps_a_user_error_status(tmp_path: Path) -> None:
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "fabnet", "runs", "list", "--store", str(tmp_path / "none.duckdb")],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
+    code, err = _with_stdout_closed(
+        ["runs", "list", "--store", str(tmp_path / "none.duckdb")], timeout_s=120
     )
-    assert proc.stdout is not None and proc.stderr is not None
-    proc.stdout.close()
-    err = proc.stderr.read().decode()
-    proc.stderr.close()
-    assert proc.wait(timeout=120) == 2
+    assert code == 2
     assert "no runs store here yet" in err and "Traceback" not in err
 
 

@@ -12,7 +12,7 @@ import pytest
 
 from fabnet.store import Store
 from tests.cli_runner import run_cli
-from tests.store_lock import holding_lock
+from tests.store_lock import duckdb_tables, holding_lock
 
 
 def _one_line(text: str) -> str:
@@ -26,14 +26,6 @@ def _foreign(path: Path) -> Path:
     return path
 
 
-def _tables(path: Path) -> list[str]:
-    con = duckdb.connect(str(path), read_only=True)
-    try:
-        return sorted(str(r[0]) for r in con.execute("SHOW TABLES").fetchall())
-    finally:
-        con.close()
-
-
 @pytest.mark.parametrize("command", ["plan", "risk", "frontier"])
 def test_unrelated_duckdb_store_is_refused_before_any_work(
     command: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
@@ -44,7 +36,7 @@ def test_unrelated_duckdb_store_is_refused_before_any_work(
     msg = _one_line(err)
     assert str(store) in msg and "not a fabnet runs store" in msg and "--store PATH" in msg
     assert out == ""  # nothing was planned or shown
-    assert _tables(store) == ["sales"]
+    assert duckdb_tables(store) == ["sales"]
 
 
 def test_the_store_is_checked_before_the_scenario_is_even_read(

@@ -10,19 +10,11 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 import pytest
-from tests.store_lock import holding_lock
+from tests.store_lock import duckdb_tables, holding_lock
 
 from fabnet.errors import StoreError
 from fabnet.scenario import load_scenario
 from fabnet.store import Store, check_writable
-
-
-def _tables(path: Path) -> list[str]:
-    con = duckdb.connect(str(path), read_only=True)
-    try:
-        return sorted(str(r[0]) for r in con.execute("SHOW TABLES").fetchall())
-    finally:
-        con.close()
 
 
 def _save(store: Store) -> str:
@@ -51,7 +43,7 @@ def test_unrelated_duckdb_file_is_refused_and_left_unchanged(tmp_path: Path) -> 
         Store(path, create=False).list_runs()
     with pytest.raises(StoreError, match="not a fabnet runs store"):
         check_writable(path)
-    assert _tables(path) == ["sales"]  # no fabnet table was added
+    assert duckdb_tables(path) == ["sales"]  # no fabnet table was added
 
 
 def test_new_empty_duckdb_and_zero_byte_files_become_stores(tmp_path: Path) -> None:
@@ -76,7 +68,7 @@ def test_foreign_runs_table_is_a_clear_error(tmp_path: Path) -> None:
             action()
         text = exc.value.format()
         assert str(path) in text and "'runs' table of this file is not fabnet's" in text
-    assert _tables(path) == ["runs"]
+    assert duckdb_tables(path) == ["runs"]
 
 
 def test_missing_result_table_is_a_clear_error(tmp_path: Path) -> None:
