@@ -102,6 +102,15 @@ def _figure_cell(name: str, v: Any) -> object:
     return str(v)
 
 
+def _figure_label(name: str) -> str:
+    """A key figure's row label: a compute figure's cells name their own unit (PFLOP/s or
+    EFLOP/s), so the label's unit becomes the unit of the CSV's exact values."""
+    for unit in ("(PFLOP/s·yr)", "(PFLOP/s)"):
+        if name.endswith(unit):
+            return f"{name[: -len(unit)]}(CSV: {unit[1:-1]})"
+    return name
+
+
 def figures_section(runs: Sequence[RunRecord], figures: pd.DataFrame) -> Section:
     """The key figures of ``fabnet runs compare`` as a table, one column per run."""
     ids = [r.id for r in runs]
@@ -117,10 +126,10 @@ def figures_section(runs: Sequence[RunRecord], figures: pd.DataFrame) -> Section
     for i, n in enumerate(names):
         first.setdefault(family[n], i)
     names.sort(key=lambda n: first[family[n]])
-    rows = [[n, *[_figure_cell(n, figures.loc[n, i]) for i in ids]] for n in names]
+    rows = [[_figure_label(n), *[_figure_cell(n, figures.loc[n, i]) for i in ids]] for n in names]
     caption = (
         "The key figures of each run (as `fabnet runs compare` prints them): objective "
-        "(present value), spending, unmet compute summed over the years (PFLOP/s·yr), compute "
+        "(present value), spending, unmet compute summed over the years, compute "
         "in service in the last year, the largest yearly share of each vendor in new compute "
         "and of each country in logic wafers, and the builds."
     )
