@@ -193,7 +193,7 @@ def test_comparison_report_of_two_real_plans(
     a, b = store.load_run(first), store.load_run(second)
     # key figures in the report's units, both objectives, and the busy plan's build
     assert money(a.summary["objective_usd"]) in html and money(b.summary["objective_usd"]) in html
-    assert "unmet compute (PFLOP/s·yr)" in html and "vendor share max/yr: gpuco" in html
+    assert "unmet compute (CSV: PFLOP/s·yr)" in html and "vendor share max/yr: gpuco" in html
     assert "fab-b (US)" in html and "2025 → 2026" in html  # only the busy plan builds it
     # the present value per category adds up to each run's objective (the CSV value is exact)
     for rec in (a, b):
